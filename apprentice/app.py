@@ -1,0 +1,63 @@
+"""The standalone app: a small host that signs people in and mounts the plugin.
+
+It does only what a library intranet would do around apprentice: settings,
+a secret key, Flask-Login, error pages for URLs outside any blueprint.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from flask_login import LoginManager
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from apprentice import config as settings
+from apprentice.auth.services import load_user
+from apprentice.extension import Apprentice
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the standalone app. ``config`` overrides the environment's ``APPRENTICE_*``."""
+    overrides = {**settings.environment_settings(), **(config or {})}
+    instance = overrides.get("APPRENTICE_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
+    app = Flask("apprentice", instance_path=str(Path(instance).resolve()), static_folder=None)
+    app.config.update(APPRENTICE_AUTH="local", APPRENTICE_INSTANCE_PATH=app.instance_path)
+    app.config.update(overrides)
+    app.config["SECRET_KEY"] = (
+        app.config.get("SECRET_KEY")
+        or app.config.get("APPRENTICE_SECRET_KEY")
+        or settings.load_or_create_secret(Path(app.instance_path))
+    )
+    secure = bool(app.config.get("APPRENTICE_SECURE_COOKIES", False))
+    app.config.setdefault("SESSION_COOKIE_SECURE", secure)
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+
+    proxies = int(app.config.get("APPRENTICE_TRUSTED_PROXIES", 0) or 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
+    login = LoginManager(app)
+    login.user_loader(load_user)
+    login.login_view = "apprentice.auth.sign_in"
+    login.login_message = "Please sign in to continue."
+    login.login_message_category = "info"
+
+    Apprentice(app, url_prefix="")
+
+    @app.errorhandler(HTTPException)
+    def _error_page(exc: HTTPException):
+        """URLs that match no page still get the friendly layout."""
+        from apprentice.web import render_error
+
+        if exc.code is None or exc.code < 400:
+            return exc
+        return render_error(exc.code)
+
+    return app

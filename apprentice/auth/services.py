@@ -1,0 +1,211 @@
+"""Who is signed in, and the rules for signing in.
+
+Two modes, one question (``current_staff()``): in standalone mode the signed-in
+Flask-Login user *is* a :class:`StaffProfile`; in host mode the host's user is
+mapped to a profile by e-mail, created on first visit.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import flask_login
+from flask import current_app, g
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from apprentice.auth.models import SignInFailure
+from apprentice.auth.passwords import (
+    hash_password,
+    needs_rehash,
+    password_problems,
+    verify_password,
+)
+from apprentice.db import db_session, utcnow
+from apprentice.people.models import Role, StaffProfile, StaffRole, new_session_token
+from apprentice.people.services import find_by_email, normalise_email
+from apprentice.validation import Invalid
+
+
+def local_sign_in() -> bool:
+    """True when apprentice itself checks passwords (the standalone app)."""
+    return current_app.config["APPRENTICE_AUTH"] == "local"
+
+
+# -- who is signed in --------------------------------------------------------
+
+def load_user(user_id: str) -> StaffProfile | None:
+    """Flask-Login's user loader for standalone mode: ``"<id>:<session token>"``."""
+    staff_id, _, token = (user_id or "").partition(":")
+    if not staff_id.isdigit():
+        return None
+    staff = db_session().get(StaffProfile, int(staff_id))
+    if staff is None or not staff.active:
+        return None
+    if not hmac.compare_digest(staff.session_token, token):
+        return None
+    return staff
+
+
+def signed_in() -> bool:
+    """True if the app (standalone or host) has someone signed in."""
+    return bool(flask_login.current_user and flask_login.current_user.is_authenticated)
+
+
+def current_staff() -> StaffProfile | None:
+    """The active staff profile of whoever is signed in, or None. Cached per request."""
+    if "apprentice_staff" not in g:
+        g.apprentice_staff = _resolve_staff()
+    return g.apprentice_staff
+
+
+def _resolve_staff() -> StaffProfile | None:
+    if not hasattr(current_app, "login_manager"):
+        raise RuntimeError(
+            "apprentice needs Flask-Login: set up a LoginManager on the host app "
+            "(host mode) or use apprentice.create_app() (standalone)."
+        )
+    if not signed_in():
+        return None
+    user = flask_login.current_user._get_current_object()
+    if isinstance(user, StaffProfile):
+        return user if user.active else None
+    staff = profile_for_host_user(user)
+    return staff if staff.active else None
+
+
+def _default_host_mapper(user) -> tuple[str, str]:
+    email = getattr(user, "email", None)
+    name = getattr(user, "name", None) or getattr(user, "username", None) or email
+    return email, name
+
+
+def profile_for_host_user(user) -> StaffProfile:
+    """The profile of a host user, made on their first visit.
+
+    ``APPRENTICE_HOST_USER_MAPPER(user) -> (email, name)`` says who they are;
+    new profiles get ``APPRENTICE_HOST_DEFAULT_ROLES``.
+    """
+    mapper = current_app.config["APPRENTICE_HOST_USER_MAPPER"] or _default_host_mapper
+    email, name = mapper(user)
+    if not email:
+        raise RuntimeError("apprentice cannot map the signed-in host user: no e-mail address")
+    staff = find_by_email(email)
+    if staff is not None:
+        return staff
+    session = db_session()
+    staff = StaffProfile(email=normalise_email(email), name=(name or email)[:120])
+    for role in current_app.config["APPRENTICE_HOST_DEFAULT_ROLES"]:
+        staff.role_grants.append(StaffRole(role=Role(role).value))
+    session.add(staff)
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another request created the same profile a moment ago.
+        session.rollback()
+        staff = find_by_email(email)
+    return staff
+
+
+# -- signing in ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SignInResult:
+    """The outcome of a sign-in attempt. ``staff`` is set only on success."""
+
+    staff: StaffProfile | None = None
+    throttled_minutes: int = 0
+    deactivated: bool = False
+
+
+def _window() -> timedelta:
+    return timedelta(minutes=current_app.config["APPRENTICE_SIGN_IN_WINDOW_MINUTES"])
+
+
+def _blocked_until(column, value: str, limit: int, since: datetime) -> datetime | None:
+    """When the ``limit``-th most recent failure for ``value`` leaves the window, if it is in it."""
+    if limit <= 0:
+        return None
+    nth_newest = db_session().scalar(
+        select(SignInFailure.created_at)
+        .where(column == value, SignInFailure.created_at > since)
+        .order_by(SignInFailure.created_at.desc())
+        .offset(limit - 1)
+        .limit(1)
+    )
+    return None if nth_newest is None else nth_newest + _window()
+
+
+def throttle_minutes(email: str, address: str, now: datetime | None = None) -> int:
+    """Minutes until this account and address may try again (0: they may now).
+
+    Counted in the database, so every worker process sees the same failures.
+    """
+    now = now or utcnow()
+    config = current_app.config
+    since = now - _window()
+    waits = [
+        _blocked_until(
+            SignInFailure.email, email,
+            config["APPRENTICE_SIGN_IN_MAX_FAILURES_PER_ACCOUNT"], since,
+        ),
+        _blocked_until(
+            SignInFailure.address, address,
+            config["APPRENTICE_SIGN_IN_MAX_FAILURES_PER_ADDRESS"], since,
+        ),
+    ]
+    until = max((w for w in waits if w is not None), default=None)
+    if until is None or until <= now:
+        return 0
+    return max(1, math.ceil((until - now).total_seconds() / 60))
+
+
+def _record_failure(email: str, address: str) -> None:
+    session = db_session()
+    now = utcnow()
+    session.execute(delete(SignInFailure).where(SignInFailure.created_at < now - _window()))
+    session.add(SignInFailure(email=email, address=address[:64], created_at=now))
+    session.commit()
+
+
+def attempt_sign_in(email: str, password: str, address: str) -> SignInResult:
+    """Check an e-mail and password, applying the throttle.
+
+    A throttled attempt is refused before the password is looked at and is not
+    counted, so someone guessing cannot keep an account locked for ever.
+    """
+    email = normalise_email(email)
+    address = address or "unknown"
+    wait = throttle_minutes(email, address)
+    if wait:
+        return SignInResult(throttled_minutes=wait)
+    staff = find_by_email(email)
+    if not verify_password(staff.password_hash if staff else None, password):
+        _record_failure(email, address)
+        return SignInResult()
+    if not staff.active:
+        return SignInResult(deactivated=True)
+    if needs_rehash(staff.password_hash):
+        staff.password_hash = hash_password(password)
+    staff.last_sign_in_at = utcnow()
+    db_session().execute(delete(SignInFailure).where(SignInFailure.email == email))
+    db_session().commit()
+    return SignInResult(staff=staff)
+
+
+def change_password(staff: StaffProfile, current: str, new: str) -> None:
+    """Change one's own password; other sessions of this person end."""
+    if not verify_password(staff.password_hash, current):
+        raise Invalid({"current_password": "That is not your current password."})
+    problems = password_problems(new, current_app.config["APPRENTICE_PASSWORD_MIN_LENGTH"])
+    if not problems and new == current:
+        problems = ["Choose a password different from the current one."]
+    if problems:
+        raise Invalid({"new_password": problems})
+    staff.password_hash = hash_password(new)
+    staff.password_must_change = False
+    staff.session_token = new_session_token()
+    db_session().commit()

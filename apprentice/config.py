@@ -1,0 +1,82 @@
+"""Settings: defaults, the environment, and the generated secret key.
+
+Every key apprentice reads starts with ``APPRENTICE_``. The plugin only fills
+in defaults it needs; the standalone app also reads the environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+DEFAULTS = {
+    # "local": apprentice checks e-mail and password (the standalone app).
+    # "host": the host app signs people in with its own Flask-Login user.
+    "APPRENTICE_AUTH": "host",
+    "APPRENTICE_BASE_TEMPLATE": "apprentice/base.html",
+    "APPRENTICE_SITE_NAME": "apprentice",
+    "APPRENTICE_HOST_USER_MAPPER": None,
+    "APPRENTICE_HOST_DEFAULT_ROLES": (),
+    "APPRENTICE_PASSWORD_MIN_LENGTH": 12,
+    "APPRENTICE_SIGN_IN_WINDOW_MINUTES": 15,
+    "APPRENTICE_SIGN_IN_MAX_FAILURES_PER_ACCOUNT": 5,
+    "APPRENTICE_SIGN_IN_MAX_FAILURES_PER_ADDRESS": 20,
+    "APPRENTICE_PAGE_SIZE": 50,
+}
+
+
+def apply_defaults(config) -> None:
+    """Fill in apprentice's defaults without touching what the host set."""
+    for key, value in DEFAULTS.items():
+        config.setdefault(key, value)
+
+
+def environment_settings(environ=os.environ) -> dict:
+    """``APPRENTICE_*`` variables, with JSON values (numbers, booleans) decoded."""
+    settings = {}
+    for key, value in environ.items():
+        if not key.startswith("APPRENTICE_"):
+            continue
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            decoded = value
+        settings[key] = decoded if isinstance(decoded, int | float | bool | list) else value
+    return settings
+
+
+def instance_path(app) -> Path:
+    """The folder holding the database, the search index and the secret key."""
+    return Path(app.config.get("APPRENTICE_INSTANCE_PATH") or app.instance_path)
+
+
+def default_database_url(app) -> str:
+    return f"sqlite:///{instance_path(app) / 'apprentice.sqlite3'}"
+
+
+def index_dir(app) -> Path:
+    return Path(app.config.get("APPRENTICE_INDEX_DIR") or instance_path(app) / "index")
+
+
+def load_or_create_secret(folder: Path) -> str:
+    """The secret kept in ``folder/secret_key``, created once with owner-only access.
+
+    Several worker processes may start at once: the key is written to a
+    temporary file and linked into place, so exactly one key ever wins.
+    """
+    path = folder / "secret_key"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    return path.read_text().strip()

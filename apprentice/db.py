@@ -1,0 +1,152 @@
+"""The data layer: one declarative base, one engine and session per Flask app.
+
+apprentice never registers Flask-SQLAlchemy on the host. It keeps its own
+engine (or borrows the host's, see ``APPRENTICE_ENGINE``) and a session per app
+context, stored on ``g`` under an ``apprentice_`` name and closed on teardown.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+from flask import current_app, g
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+# Named constraints let Alembic alter and drop them, SQLite batch mode included.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Every apprentice table: names start with ``apprentice_``."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, timezone-aware. Used as a column default (called per row)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as UTC and always returned timezone-aware.
+
+    SQLite has no time zones; PostgreSQL has. Storing naive UTC on both and
+    attaching UTC on the way out gives one behaviour everywhere.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("apprentice stores only timezone-aware datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, a busy timeout and foreign keys; and let SQLAlchemy own BEGIN.
+
+    pysqlite's own transaction handling defers BEGIN in ways that break
+    SAVEPOINT and make locking unpredictable; this is SQLAlchemy's documented fix.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` with apprentice's SQLite settings where they apply."""
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+class Database:
+    """The engine and session factory of one app, created on first use.
+
+    Created lazily so that a host's engine (``APPRENTICE_ENGINE`` as a callable,
+    e.g. ``lambda: db.engine`` for Flask-SQLAlchemy) can be borrowed inside an
+    app context.
+    """
+
+    def __init__(self, url: str | None, engine_source=None):
+        self.url = url
+        self._engine_source = engine_source
+        self._engine: Engine | None = None
+        self._factory: sessionmaker | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    source = self._engine_source
+                    if source is None:
+                        engine = make_engine(self.url)
+                    elif isinstance(source, Engine):
+                        engine = source
+                    else:
+                        engine = source()
+                    # Objects stay readable after commit (the redirect that follows
+                    # a save, factories in tests); each request has its own session.
+                    self._factory = sessionmaker(bind=engine, expire_on_commit=False)
+                    self._engine = engine
+        return self._engine
+
+    def new_session(self) -> Session:
+        self.engine  # noqa: B018 - creates the factory on first use
+        return self._factory()
+
+    def dispose(self) -> None:
+        """Close pooled connections we own (not a borrowed host engine)."""
+        if self._engine is not None and self._engine_source is None:
+            self._engine.dispose()
+
+
+def database() -> Database:
+    """The current app's :class:`Database`."""
+    return current_app.extensions["apprentice"].database
+
+
+def db_session() -> Session:
+    """The session of the current app context, opened on first use."""
+    session = g.get("apprentice_db_session")
+    if session is None:
+        session = g.apprentice_db_session = database().new_session()
+    return session
+
+
+def close_db_session(_exc=None) -> None:
+    """Teardown: close the app context's session, rolling back anything left open."""
+    session = g.pop("apprentice_db_session", None)
+    if session is not None:
+        session.close()

@@ -1,0 +1,49 @@
+"""The Flask extension: ``Apprentice(app, url_prefix="/training")``.
+
+Everything apprentice keeps for an app lives in ``app.extensions["apprentice"]``;
+the extension object itself holds no app, so one instance may serve several.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+
+from apprentice import config as settings
+from apprentice.db import Database, close_db_session
+
+
+@dataclass
+class ApprenticeState:
+    """Per-app state, found at ``app.extensions["apprentice"]``."""
+
+    database: Database
+    url_prefix: str
+
+
+class Apprentice:
+    """Mounts every apprentice page into a Flask app, standalone or host."""
+
+    def __init__(self, app: Flask | None = None, url_prefix: str = "/apprentice"):
+        self.url_prefix = url_prefix
+        if app is not None:
+            self.init_app(app, url_prefix=url_prefix)
+
+    def init_app(self, app: Flask, url_prefix: str | None = None) -> None:
+        from apprentice import models  # noqa: F401 - every table on the metadata
+        from apprentice.web import bp
+
+        prefix = self.url_prefix if url_prefix is None else url_prefix
+        prefix = prefix.rstrip("/")
+        settings.apply_defaults(app.config)
+        url = app.config.get("APPRENTICE_DATABASE_URL")
+        engine_source = app.config.get("APPRENTICE_ENGINE")
+        if not url and engine_source is None:
+            settings.instance_path(app).mkdir(parents=True, exist_ok=True)
+            url = settings.default_database_url(app)
+        app.extensions["apprentice"] = ApprenticeState(
+            database=Database(url, engine_source), url_prefix=prefix
+        )
+        app.teardown_appcontext(close_db_session)
+        app.register_blueprint(bp, url_prefix=prefix or None)

@@ -1,0 +1,26 @@
+"""Form pieces shared by every feature."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from wtforms import SelectMultipleField, widgets
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A group of checkboxes (a fieldset of choices), easier on a phone than a multi-select."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None (no open redirects)."""
+    if not target or "\\" in target or any(ord(ch) < 32 for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return None
+    if target.startswith("//"):
+        return None
+    return target

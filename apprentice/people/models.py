@@ -1,0 +1,118 @@
+"""Staff profiles and the roles they hold in the programme."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from apprentice.db import Base, UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    """What a person does in the programme; one person may hold several."""
+
+    APPRENTICE = "apprentice"
+    MENTOR = "mentor"
+    COORDINATOR = "coordinator"
+
+    @property
+    def label(self) -> str:
+        return {
+            Role.APPRENTICE: "Apprentice (support staff)",
+            Role.MENTOR: "Mentor (librarian)",
+            Role.COORDINATOR: "Coordinator",
+        }[self]
+
+
+ROLE_VALUES = tuple(role.value for role in Role)
+
+
+def new_session_token() -> str:
+    """A random token that is part of the sign-in cookie; changing it signs a person out."""
+    return secrets.token_urlsafe(24)
+
+
+class StaffProfile(Base):
+    """A member of staff known to apprentice.
+
+    In standalone mode this is also the signed-in user (it implements the
+    Flask-Login user interface). In host mode the host's user is mapped to a
+    profile by e-mail. Profiles are deactivated, never deleted: what a person
+    logged and signed off stays on record.
+    """
+
+    __tablename__ = "apprentice_staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored normalised (see people.services.normalise_email) so it is unique
+    # whatever the case somebody types.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    job_title: Mapped[str] = mapped_column(String(120), default="")
+    branch: Mapped[str] = mapped_column(String(120), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    password_must_change: Mapped[bool] = mapped_column(Boolean, default=False)
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    role_grants: Mapped[list[StaffRole]] = relationship(
+        back_populates="staff",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        foreign_keys="StaffRole.staff_id",
+    )
+
+    @property
+    def roles(self) -> set[Role]:
+        return {Role(grant.role) for grant in self.role_grants}
+
+    def has_role(self, *roles: Role) -> bool:
+        """True if the person holds any of ``roles``."""
+        return bool(self.roles.intersection(roles))
+
+    # Flask-Login's user interface (standalone mode).
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        """Id and session token: a new token (password change, deactivation) ends old sessions."""
+        return f"{self.id}:{self.session_token}"
+
+    def __repr__(self) -> str:
+        return f"<StaffProfile {self.id} {self.email}>"
+
+
+class StaffRole(Base):
+    """One role held by one person, with who granted it and when."""
+
+    __tablename__ = "apprentice_staff_roles"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ({})".format(", ".join(f"'{value}'" for value in ROLE_VALUES)),
+            name="role_known",
+        ),
+    )
+
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("apprentice_staff.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    granted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("apprentice_staff.id", ondelete="SET NULL"), default=None
+    )
+
+    staff: Mapped[StaffProfile] = relationship(
+        back_populates="role_grants", foreign_keys=[staff_id]
+    )

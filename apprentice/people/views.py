@@ -1,0 +1,118 @@
+"""Coordinators add people, give and take roles, deactivate and reactivate."""
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+
+from apprentice.auth.access import requires_role
+from apprentice.auth.services import current_staff, local_sign_in
+from apprentice.people import services
+from apprentice.people.forms import ConfirmForm, EditPersonForm, NewPersonForm, PeopleFilterForm
+from apprentice.people.models import Role
+from apprentice.validation import Invalid
+
+bp = Blueprint("people", __name__, url_prefix="/people")
+
+
+def _details(form) -> services.PersonDetails:
+    return services.PersonDetails(
+        name=form.name.data,
+        email=form.email.data,
+        job_title=form.job_title.data,
+        branch=form.branch.data,
+        roles=form.roles.data or [],
+    )
+
+
+def _person_or_404(person_id: int):
+    person = services.get_person(person_id)
+    if person is None:
+        abort(404)
+    return person
+
+
+@bp.route("/")
+@requires_role(Role.COORDINATOR)
+def index():
+    filters = PeopleFilterForm(request.args)
+    filters.validate()  # a bad value shows its message and is left out of the filter
+    page = max(request.args.get("page", 1, type=int), 1)
+    per_page = current_app.config["APPRENTICE_PAGE_SIZE"]
+    people, total = services.list_people(
+        text="" if filters.q.errors else (filters.q.data or ""),
+        role=None if filters.role.errors or not filters.role.data else Role(filters.role.data),
+        include_inactive=filters.inactive.data == "1",
+        page=page,
+        per_page=per_page,
+    )
+    return render_template(
+        "apprentice/people/index.html",
+        people=people, total=total, page=page, per_page=per_page,
+        filters=filters, action_form=ConfirmForm(),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires_role(Role.COORDINATOR)
+def new():
+    form = NewPersonForm()
+    if not local_sign_in():
+        del form.password
+    if request.method == "GET":
+        form.roles.data = [Role.APPRENTICE.value]
+    if form.validate_on_submit():
+        try:
+            person = services.create_person(
+                _details(form),
+                password=form.password.data if local_sign_in() else None,
+                by=current_staff(),
+            )
+        except Invalid as exc:
+            exc.attach_to(form)
+        else:
+            flash(f"{person.name} is added.", "success")
+            return redirect(url_for("apprentice.people.index"))
+    return render_template("apprentice/people/form.html", form=form, person=None)
+
+
+@bp.route("/<int:person_id>/edit", methods=["GET", "POST"])
+@requires_role(Role.COORDINATOR)
+def edit(person_id: int):
+    person = _person_or_404(person_id)
+    form = EditPersonForm(obj=person)
+    if not local_sign_in():
+        del form.temporary_password
+    if request.method == "GET":
+        form.roles.data = sorted(role.value for role in person.roles)
+    if form.validate_on_submit():
+        try:
+            services.update_person(
+                person,
+                _details(form),
+                temporary_password=form.temporary_password.data if local_sign_in() else None,
+                by=current_staff(),
+            )
+        except Invalid as exc:
+            exc.attach_to(form)
+        else:
+            flash(f"{person.name}'s details are saved.", "success")
+            return redirect(url_for("apprentice.people.index"))
+    return render_template(
+        "apprentice/people/form.html", form=form, person=person, action_form=ConfirmForm()
+    )
+
+
+@bp.route("/<int:person_id>/active", methods=["POST"])
+@requires_role(Role.COORDINATOR)
+def set_active(person_id: int):
+    person = _person_or_404(person_id)
+    activate = request.form.get("active") == "1"
+    try:
+        services.set_active(person, activate, by=current_staff())
+    except Invalid as exc:
+        for message in (m for ms in exc.errors.values() for m in ms):
+            flash(message, "error")
+    else:
+        if activate:
+            flash(f"{person.name} is active again and can sign in.", "success")
+        else:
+            flash(f"{person.name} is deactivated. Everything they logged stays.", "success")
+    return redirect(url_for("apprentice.people.edit", person_id=person.id))
