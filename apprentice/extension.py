@@ -37,10 +37,10 @@ class Apprentice:
         prefix = self.url_prefix if url_prefix is None else url_prefix
         prefix = prefix.rstrip("/")
         settings.apply_defaults(app.config)
+        settings.instance_path(app).mkdir(parents=True, exist_ok=True)
         url = app.config.get("APPRENTICE_DATABASE_URL")
         engine_source = app.config.get("APPRENTICE_ENGINE")
         if not url and engine_source is None:
-            settings.instance_path(app).mkdir(parents=True, exist_ok=True)
             url = settings.default_database_url(app)
         app.extensions["apprentice"] = ApprenticeState(
             database=Database(url, engine_source), url_prefix=prefix

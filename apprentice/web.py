@@ -2,6 +2,8 @@
 
 Hooks are the blueprint's own (``before_request``, ``context_processor``,
 ``errorhandler``), never the ``*_app_*`` kinds, so a host's pages are untouched.
+The one app-wide hook is the extension's teardown, which only closes the
+session apprentice opened (if any).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from wtforms.validators import ValidationError
 
 from apprentice.auth.forms import SignOutForm
-from apprentice.auth.services import current_staff, local_sign_in, signed_in
+from apprentice.auth.services import current_staff, local_sign_in, signed_in, why_no_profile
 from apprentice.people.models import Role
 from apprentice.resources import resource_dir
 
@@ -34,6 +36,7 @@ bp = Blueprint(
     static_url_path="/assets",
     cli_group="apprentice",
 )
+bp.cli.help = "apprentice: database, people and demo data."
 
 
 @dataclass(frozen=True)
@@ -82,9 +85,7 @@ def _guard():
     staff = current_staff()
     if staff is None:
         if signed_in():
-            return render_error(
-                403, "Your apprentice profile is deactivated. Ask your programme coordinator."
-            )
+            return render_error(403, why_no_profile())
         return current_app.login_manager.unauthorized()
     if (
         local_sign_in()

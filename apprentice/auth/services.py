@@ -26,7 +26,7 @@ from apprentice.auth.passwords import (
 )
 from apprentice.db import db_session, utcnow
 from apprentice.people.models import Role, StaffProfile, StaffRole, new_session_token
-from apprentice.people.services import find_by_email, normalise_email
+from apprentice.people.services import check_email, find_by_email, normalise_email
 from apprentice.validation import Invalid
 
 
@@ -55,11 +55,23 @@ def signed_in() -> bool:
     return bool(flask_login.current_user and flask_login.current_user.is_authenticated)
 
 
+NO_PROFILE_DEACTIVATED = "Your apprentice profile is deactivated. Ask your programme coordinator."
+NO_PROFILE_NO_EMAIL = (
+    "apprentice knows people by their e-mail address, and your intranet account has no "
+    "valid one. Ask your intranet administrator to add it."
+)
+
+
 def current_staff() -> StaffProfile | None:
     """The active staff profile of whoever is signed in, or None. Cached per request."""
     if "apprentice_staff" not in g:
         g.apprentice_staff = _resolve_staff()
     return g.apprentice_staff
+
+
+def why_no_profile() -> str:
+    """Why someone signed in has no usable profile (shown on the 403 page)."""
+    return g.get("apprentice_no_profile", NO_PROFILE_DEACTIVATED)
 
 
 def _resolve_staff() -> StaffProfile | None:
@@ -74,6 +86,9 @@ def _resolve_staff() -> StaffProfile | None:
     if isinstance(user, StaffProfile):
         return user if user.active else None
     staff = profile_for_host_user(user)
+    if staff is None:
+        g.apprentice_no_profile = NO_PROFILE_NO_EMAIL
+        return None
     return staff if staff.active else None
 
 
@@ -83,21 +98,24 @@ def _default_host_mapper(user) -> tuple[str, str]:
     return email, name
 
 
-def profile_for_host_user(user) -> StaffProfile:
-    """The profile of a host user, made on their first visit.
+def profile_for_host_user(user) -> StaffProfile | None:
+    """The profile of a host user, made on their first visit; None without a valid e-mail.
 
     ``APPRENTICE_HOST_USER_MAPPER(user) -> (email, name)`` says who they are;
-    new profiles get ``APPRENTICE_HOST_DEFAULT_ROLES``.
+    new profiles get ``APPRENTICE_HOST_DEFAULT_ROLES``. The e-mail is the link,
+    so a host user whose address changes needs the profile's address changed too.
     """
     mapper = current_app.config["APPRENTICE_HOST_USER_MAPPER"] or _default_host_mapper
     email, name = mapper(user)
-    if not email:
-        raise RuntimeError("apprentice cannot map the signed-in host user: no e-mail address")
-    staff = find_by_email(email)
+    staff = find_by_email(email or "")
     if staff is not None:
         return staff
+    try:
+        email = check_email(email or "")
+    except Invalid:
+        return None
     session = db_session()
-    staff = StaffProfile(email=normalise_email(email), name=(name or email)[:120])
+    staff = StaffProfile(email=email, name=(name or email).strip()[:120] or email)
     for role in current_app.config["APPRENTICE_HOST_DEFAULT_ROLES"]:
         staff.role_grants.append(StaffRole(role=Role(role).value))
     session.add(staff)
