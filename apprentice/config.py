@@ -25,6 +25,14 @@ DEFAULTS = {
     "APPRENTICE_SIGN_IN_MAX_FAILURES_PER_ACCOUNT": 5,
     "APPRENTICE_SIGN_IN_MAX_FAILURES_PER_ADDRESS": 20,
     "APPRENTICE_PAGE_SIZE": 50,
+    # Checked on every apprentice POST, whatever the host's own WTF_CSRF_ENABLED says.
+    "APPRENTICE_CSRF_ENABLED": True,
+}
+
+# Settings of the standalone app only (the plugin never reads them).
+STANDALONE_DEFAULTS = {
+    "APPRENTICE_TRUSTED_PROXIES": 0,
+    "APPRENTICE_SECURE_COOKIES": False,
 }
 
 
@@ -35,16 +43,25 @@ def apply_defaults(config) -> None:
 
 
 def environment_settings(environ=os.environ) -> dict:
-    """``APPRENTICE_*`` variables, with JSON values (numbers, booleans) decoded."""
+    """``APPRENTICE_*`` variables. A setting whose default is a number, a flag or a
+    list is decoded from JSON (``7``, ``true``, ``["mentor"]``); every other one,
+    such as a secret key made of digits, stays the text it is."""
+    typed = {
+        key: default for key, default in {**DEFAULTS, **STANDALONE_DEFAULTS}.items()
+        if isinstance(default, int | float | bool | list | tuple)
+    }
     settings = {}
     for key, value in environ.items():
         if not key.startswith("APPRENTICE_"):
             continue
-        try:
-            decoded = json.loads(value)
-        except ValueError:
-            decoded = value
-        settings[key] = decoded if isinstance(decoded, int | float | bool | list) else value
+        settings[key] = value
+        if key in typed:
+            try:
+                decoded = json.loads(value)
+            except ValueError:
+                continue
+            if isinstance(decoded, int | float | bool | list):
+                settings[key] = decoded
     return settings
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
-from flask import current_app, g
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -59,6 +59,23 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC)
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _begin_statement() -> str:
+    """``BEGIN IMMEDIATE`` where the work may write, plain ``BEGIN`` for page views.
+
+    In WAL mode a deferred transaction that has read and then tries to write,
+    after another process committed, fails at once with "database is locked"
+    (the busy timeout does not help). Taking the write lock at the start makes
+    writers queue for it instead. Page views (GET) only read, and keep reading
+    in parallel.
+    """
+    if has_request_context() and request.method in SAFE_METHODS:
+        return "BEGIN"
+    return "BEGIN IMMEDIATE"
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """WAL, a busy timeout and foreign keys; and let SQLAlchemy own BEGIN.
 
@@ -78,7 +95,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql(_begin_statement())
 
 
 def make_engine(url: str) -> Engine:

@@ -6,6 +6,18 @@ from urllib.parse import urlsplit
 
 from wtforms import SelectMultipleField, widgets
 
+# URL rule for a database id: bigger numbers are not ids (and would overflow).
+ID = "int(max=2147483647)"
+MAX_PAGE = 100_000
+
+
+def page_number(value) -> int:
+    """A page number from the query string: a whole number from 1 to MAX_PAGE."""
+    try:
+        return min(max(int(value), 1), MAX_PAGE)
+    except (TypeError, ValueError):
+        return 1
+
 
 class MultiCheckboxField(SelectMultipleField):
     """A group of checkboxes (a fieldset of choices), easier on a phone than a multi-select."""

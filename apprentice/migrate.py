@@ -7,6 +7,8 @@ share a database with a host that runs Alembic migrations of its own.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -44,13 +46,39 @@ def alembic_config(connection=None) -> Config:
     return cfg
 
 
+@contextmanager
+def migration_connection(engine: Engine):
+    """A connection in a transaction for schema changes.
+
+    On SQLite, foreign keys are switched off around it: batch mode rebuilds a
+    table by dropping and re-creating it, and with foreign keys on that drop
+    would cascade into (delete!) the rows of every table pointing at it. The
+    pragma only works outside a transaction, so it is set on the raw
+    connection first, and the keys are checked before they are switched on.
+    """
+    with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    with engine.begin() as connection:
+    with migration_connection(engine) as connection:
         command.upgrade(alembic_config(connection), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    with engine.begin() as connection:
+    with migration_connection(engine) as connection:
         command.downgrade(alembic_config(connection), revision)
 
 

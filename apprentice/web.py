@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     g,
     redirect,
@@ -51,6 +52,9 @@ class NavItem:
 # The one list of top-level pages; each feature adds its own entries here.
 NAVIGATION: list[NavItem] = [
     NavItem("apprentice.core.home", "Home"),
+    NavItem("apprentice.programmes.mine", "My programme", (Role.APPRENTICE,)),
+    NavItem("apprentice.frameworks.index", "Competencies"),
+    NavItem("apprentice.programmes.index", "Programmes", (Role.COORDINATOR,)),
     NavItem("apprentice.people.index", "People", (Role.COORDINATOR,)),
 ]
 
@@ -59,7 +63,7 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 def _check_csrf() -> None:
     """Refuse (400) a state-changing request without a valid CSRF token."""
-    if request.method not in UNSAFE_METHODS or not current_app.config.get("WTF_CSRF_ENABLED", True):
+    if request.method not in UNSAFE_METHODS or not current_app.config["APPRENTICE_CSRF_ENABLED"]:
         return
     token = request.form.get("csrf_token") or request.headers.get("X-CSRFToken")
     try:
@@ -76,10 +80,18 @@ def _is_public() -> bool:
     return bool(getattr(view, "apprentice_public", False))
 
 
+def _refuse_nul_bytes() -> None:
+    """No database stores a NUL character in text (PostgreSQL refuses it): say so, as a 400."""
+    for values in (request.args, request.form):
+        if any("\x00" in key + value for key, value in values.items(multi=True)):
+            abort(400, "The request held a character that cannot be stored (NUL).")
+
+
 @bp.before_request
 def _guard():
     """CSRF on every POST; then a signed-in, active profile for every page not public."""
     _check_csrf()
+    _refuse_nul_bytes()
     if _is_public():
         return None
     staff = current_staff()
@@ -117,6 +129,7 @@ def template_context():
 ERROR_MESSAGES = {
     400: ("Something in that request was not right",
           "The form may have expired. Go back, reload the page and try again."),
+    401: ("Please sign in", "This page needs you to be signed in."),
     403: ("You do not have access to this page",
           "It belongs to another role. If you think you should see it, ask your coordinator."),
     404: ("Page not found",
@@ -147,7 +160,8 @@ def _http_error(exc: HTTPException):
                                  "Reload the page and try again; nothing was changed.")
     if exc.code is None or exc.code < 400 or exc.response is not None:
         return exc
-    return render_error(exc.code)
+    detail = exc.description if exc.description != type(exc).description else None
+    return render_error(exc.code, detail)
 
 
 PLAIN_500 = (
@@ -172,9 +186,10 @@ def server_error(_exc):
 # Feature blueprints, mounted below this one.
 from apprentice import cli  # noqa: E402, F401 - registers the commands on bp.cli
 from apprentice.auth.views import bp as auth_bp  # noqa: E402
+from apprentice.competencies.views import bp as frameworks_bp  # noqa: E402
 from apprentice.core.views import bp as core_bp  # noqa: E402
 from apprentice.people.views import bp as people_bp  # noqa: E402
+from apprentice.programmes.views import bp as programmes_bp  # noqa: E402
 
-bp.register_blueprint(core_bp)
-bp.register_blueprint(auth_bp)
-bp.register_blueprint(people_bp)
+for feature in (core_bp, auth_bp, people_bp, frameworks_bp, programmes_bp):
+    bp.register_blueprint(feature)

@@ -104,9 +104,7 @@ def migrated_db(request, tmp_path_factory):
     path = tmp_path_factory.mktemp("template") / "apprentice.sqlite3"
     engine = make_engine(f"sqlite:///{path}")
     migrate.upgrade(engine)
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
+    engine.dispose()  # the last connection closing folds the WAL into the file
     yield ("sqlite", path, None)
 
 

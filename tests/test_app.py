@@ -42,15 +42,34 @@ def test_database_url_from_the_environment(tmp_path, monkeypatch):
     assert app.extensions["apprentice"].database.url == f"sqlite:///{tmp_path}/elsewhere.db"
 
 
-def test_environment_values_are_decoded_only_when_they_are_plain_json():
+def test_environment_values_are_decoded_only_for_typed_settings():
     settings = environment_settings({
-        "APPRENTICE_A": "12", "APPRENTICE_B": "true", "APPRENTICE_C": "postgresql://x/y",
-        "APPRENTICE_D": '["mentor"]', "APPRENTICE_E": "null", "OTHER": "1",
+        "APPRENTICE_PAGE_SIZE": "12",
+        "APPRENTICE_SECURE_COOKIES": "true",
+        "APPRENTICE_HOST_DEFAULT_ROLES": '["mentor"]',
+        "APPRENTICE_DATABASE_URL": "postgresql://x/y",
+        # Text settings stay text even when they look like JSON.
+        "APPRENTICE_SECRET_KEY": "20240917123456789",
+        "APPRENTICE_SITE_NAME": "true",
+        "APPRENTICE_TRUSTED_PROXIES": "not-a-number",
+        "OTHER": "1",
     })
     assert settings == {
-        "APPRENTICE_A": 12, "APPRENTICE_B": True, "APPRENTICE_C": "postgresql://x/y",
-        "APPRENTICE_D": ["mentor"], "APPRENTICE_E": "null",
+        "APPRENTICE_PAGE_SIZE": 12,
+        "APPRENTICE_SECURE_COOKIES": True,
+        "APPRENTICE_HOST_DEFAULT_ROLES": ["mentor"],
+        "APPRENTICE_DATABASE_URL": "postgresql://x/y",
+        "APPRENTICE_SECRET_KEY": "20240917123456789",
+        "APPRENTICE_SITE_NAME": "true",
+        "APPRENTICE_TRUSTED_PROXIES": "not-a-number",
     }
+
+
+def test_a_secret_key_made_of_digits_works(tmp_path, monkeypatch):
+    monkeypatch.setenv("APPRENTICE_SECRET_KEY", "20240917123456789")
+    app = create_app({"APPRENTICE_INSTANCE_PATH": str(tmp_path)})
+    assert app.secret_key == "20240917123456789"
+    assert app.test_client().get("/sign-in").status_code == 200
 
 
 def test_secret_key_is_generated_once_kept_private_and_never_fixed(tmp_path, monkeypatch):
@@ -81,10 +100,17 @@ def test_sqlite_runs_in_wal_mode_with_busy_timeout_and_foreign_keys(tmp_path):
         assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
-def test_extension_state_lives_in_app_extensions(app):
-    state = app.extensions["apprentice"]
-    assert state.url_prefix == ""
-    assert not hasattr(Apprentice(), "app")
+def test_extension_keeps_its_state_in_app_extensions_not_on_itself(tmp_path):
+    from flask import Flask
+
+    host = Flask(__name__, instance_path=str(tmp_path))
+    extension = Apprentice()
+    before = dict(vars(extension))
+    extension.init_app(host, url_prefix="/training")
+    assert vars(extension) == before
+    state = host.extensions["apprentice"]
+    assert state.url_prefix == "/training"
+    assert state.database.url.endswith("apprentice.sqlite3")
 
 
 def test_wsgi_module_exposes_the_standalone_app(tmp_path, monkeypatch):

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import flask_login
 from flask import current_app, g
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from apprentice.auth.models import SignInFailure
@@ -106,15 +106,22 @@ def profile_for_host_user(user) -> StaffProfile | None:
     so a host user whose address changes needs the profile's address changed too.
     """
     mapper = current_app.config["APPRENTICE_HOST_USER_MAPPER"] or _default_host_mapper
-    email, name = mapper(user)
-    staff = find_by_email(email or "")
-    if staff is not None:
-        return staff
+    raw_email, name = mapper(user)
     try:
-        email = check_email(email or "")
+        email = check_email(raw_email or "")
     except Invalid:
         return None
+    if email != normalise_email(raw_email):
+        # The address only matches after Unicode or IDNA normalisation (a
+        # look-alike of someone else's, perhaps): never map it to a profile.
+        return None
+    staff = find_by_email(email)
+    if staff is not None:
+        return staff
     session = db_session()
+    # End the read transaction first: on SQLite a page view's transaction could
+    # otherwise be too old to write in.
+    session.rollback()
     staff = StaffProfile(email=email, name=(name or email).strip()[:120] or email)
     for role in current_app.config["APPRENTICE_HOST_DEFAULT_ROLES"]:
         staff.role_grants.append(StaffRole(role=Role(role).value))
@@ -181,12 +188,56 @@ def throttle_minutes(email: str, address: str, now: datetime | None = None) -> i
     return max(1, math.ceil((until - now).total_seconds() / 60))
 
 
-def _record_failure(email: str, address: str) -> None:
+def _record_attempt(email: str, address: str) -> SignInFailure:
+    """Write the attempt down as a failure *before* checking the password.
+
+    Counting it before the check means simultaneous guesses cannot all slip
+    past the throttle: each one sees the others. A successful sign-in removes it.
+    """
     session = db_session()
     now = utcnow()
     session.execute(delete(SignInFailure).where(SignInFailure.created_at < now - _window()))
-    session.add(SignInFailure(email=email, address=address[:64], created_at=now))
+    attempt = SignInFailure(email=email, address=address[:64], created_at=now)
+    session.add(attempt)
     session.commit()
+    return attempt
+
+
+def _over_limit(email: str, address: str) -> bool:
+    config = current_app.config
+    since = utcnow() - _window()
+    session = db_session()
+    for column, value, limit in (
+        (SignInFailure.email, email, config["APPRENTICE_SIGN_IN_MAX_FAILURES_PER_ACCOUNT"]),
+        (SignInFailure.address, address[:64],
+         config["APPRENTICE_SIGN_IN_MAX_FAILURES_PER_ADDRESS"]),
+    ):
+        count = session.scalar(
+            select(func.count()).where(column == value, SignInFailure.created_at > since)
+        )
+        if limit > 0 and count > limit:
+            return True
+    return False
+
+
+def check_password_throttled(email: str, address: str, password_hash: str | None,
+                             password: str) -> bool | int:
+    """Check a password under the throttle: True if right, False if wrong, or the
+    minutes to wait (an int) when there have been too many failures."""
+    wait = throttle_minutes(email, address)
+    if wait:
+        return wait
+    attempt = _record_attempt(email, address)
+    session = db_session()
+    if _over_limit(email, address):
+        session.delete(attempt)  # refused unchecked: it does not count
+        session.commit()
+        return max(throttle_minutes(email, address), 1)
+    if not verify_password(password_hash, password):
+        return False
+    session.execute(delete(SignInFailure).where(SignInFailure.email == email))
+    session.commit()
+    return True
 
 
 def attempt_sign_in(email: str, password: str, address: str) -> SignInResult:
@@ -197,27 +248,36 @@ def attempt_sign_in(email: str, password: str, address: str) -> SignInResult:
     """
     email = normalise_email(email)
     address = address or "unknown"
-    wait = throttle_minutes(email, address)
-    if wait:
-        return SignInResult(throttled_minutes=wait)
     staff = find_by_email(email)
-    if not verify_password(staff.password_hash if staff else None, password):
-        _record_failure(email, address)
+    outcome = check_password_throttled(
+        email, address, staff.password_hash if staff else None, password
+    )
+    if outcome is False:
         return SignInResult()
+    if outcome is not True:
+        return SignInResult(throttled_minutes=outcome)
     if not staff.active:
         return SignInResult(deactivated=True)
     if needs_rehash(staff.password_hash):
         staff.password_hash = hash_password(password)
     staff.last_sign_in_at = utcnow()
-    db_session().execute(delete(SignInFailure).where(SignInFailure.email == email))
     db_session().commit()
     return SignInResult(staff=staff)
 
 
-def change_password(staff: StaffProfile, current: str, new: str) -> None:
-    """Change one's own password; other sessions of this person end."""
-    if not verify_password(staff.password_hash, current):
+def change_password(staff: StaffProfile, current: str, new: str, address: str) -> None:
+    """Change one's own password; other sessions of this person end.
+
+    The current password is checked under the sign-in throttle, so a stolen
+    session cannot be used to guess it.
+    """
+    outcome = check_password_throttled(staff.email, address or "unknown",
+                                       staff.password_hash, current)
+    if outcome is False:
         raise Invalid({"current_password": "That is not your current password."})
+    if outcome is not True:
+        raise Invalid({"current_password": "Too many wrong passwords. Try again in "
+                                           f"{outcome} minute{'s' if outcome > 1 else ''}."})
     problems = password_problems(new, current_app.config["APPRENTICE_PASSWORD_MIN_LENGTH"])
     if not problems and new == current:
         problems = ["Choose a password different from the current one."]

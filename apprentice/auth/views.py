@@ -81,7 +81,8 @@ def change_password_page():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            change_password(staff, form.current_password.data, form.new_password.data)
+            change_password(staff, form.current_password.data, form.new_password.data,
+                            request.remote_addr)
         except Invalid as exc:
             exc.attach_to(form)
         else:

@@ -21,6 +21,7 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_NAME = 200
 MAX_STATEMENT = 1000
 MAX_CODE = 20
+MAX_HOURS = 10_000
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 CSV_COLUMNS = ("area", "required", "code", "statement")
 KIND_WORDS = {
@@ -73,6 +74,12 @@ class FileProblems(Exception):
 
 
 # -- checks shared by both formats ---------------------------------------------
+
+def _check_size(data: bytes | str) -> None:
+    size = len(data.encode("utf-8")) if isinstance(data, str) else len(data)
+    if size > MAX_FILE_BYTES:
+        raise FileProblems([f"The file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB."])
+
 
 def _check_spec(spec: FrameworkSpec, where_area, where_competency) -> list[str]:
     """Rules every framework file must keep, wherever it came from."""
@@ -145,10 +152,11 @@ def _int(value, problems, where, what, low, high, *, allow_none=False):
 
 def read_json(data: bytes | str) -> FrameworkSpec:
     """Parse a JSON framework file, or raise :class:`FileProblems` with every problem."""
-    if len(data) > MAX_FILE_BYTES:
-        raise FileProblems([f"The file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB."])
+    _check_size(data)
     try:
         raw = json.loads(data)
+    except RecursionError:
+        raise FileProblems(["The JSON is nested too deeply to be a framework."]) from None
     except UnicodeDecodeError:
         raise FileProblems(["The file is not UTF-8 text."]) from None
     except json.JSONDecodeError as exc:
@@ -211,7 +219,7 @@ def read_json(data: bytes | str) -> FrameworkSpec:
             description=_text(area.get("description"), problems, f"{where}.description",
                               "the description", required=False),
             min_hours=_int(area.get("min_hours"), problems, f"{where}.min_hours",
-                           "min_hours", 0, 10000, allow_none=True),
+                           "min_hours", 0, MAX_HOURS, allow_none=True),
         )
         competencies = area.get("competencies")
         if not isinstance(competencies, list):
@@ -274,14 +282,21 @@ def write_json(spec: FrameworkSpec) -> str:
 def read_csv(data: bytes | str, name: str) -> FrameworkSpec:
     """Parse a CSV framework (area, required, code, statement; optional
     area_description and min_hours columns). Rows of one area must agree on its type."""
-    if len(data) > MAX_FILE_BYTES:
-        raise FileProblems([f"The file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB."])
+    _check_size(data)
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise FileProblems(["The file is not UTF-8 text (save it as CSV UTF-8)."]) from None
-    reader = csv.DictReader(io.StringIO(data, newline=""))
+    data = data.removeprefix("\ufeff")
+    consumed: list[tuple[int, str]] = []  # the lines the reader took for the current row
+
+    def numbered_lines():
+        for number, text in enumerate(io.StringIO(data, newline=""), start=1):
+            consumed.append((number, text))
+            yield text
+
+    reader = csv.DictReader(numbered_lines())
     header = [column.strip().lower() for column in (reader.fieldnames or [])]
     missing = [column for column in CSV_COLUMNS if column not in header]
     if missing:
@@ -293,9 +308,13 @@ def read_csv(data: bytes | str, name: str) -> FrameworkSpec:
     areas: dict[str, AreaSpec] = {}
     first_line: dict[str, int] = {}
     lines: dict[str, list[int]] = {}  # per area, the line of each competency
+    consumed.clear()  # the header
     try:
         for row in reader:
-            _read_csv_row(row, reader.line_num, spec, areas, first_line, lines, problems)
+            # A quoted value may span lines: a row is named by its first non-blank line.
+            line = next((n for n, text in consumed if text.strip()), reader.line_num)
+            consumed.clear()
+            _read_csv_row(row, line, spec, areas, first_line, lines, problems)
     except csv.Error as exc:
         problems.append(f"line {reader.line_num}: {exc}")
     where = list(lines.values())
@@ -328,9 +347,10 @@ def _read_csv_row(row, line, spec, areas, first_line, lines, problems) -> None:
     key = area_name.casefold()
     if key not in areas:
         hours_text = values.get("min_hours", "")
-        hours = int(hours_text) if hours_text.isdigit() else None
-        if hours_text and hours is None:
-            problems.append(f"line {line}: min_hours {hours_text!r} is not a whole number.")
+        hours = int(hours_text) if hours_text.isascii() and hours_text.isdigit() else None
+        if hours_text and (hours is None or hours > MAX_HOURS):
+            problems.append(f"line {line}: min_hours {hours_text!r} must be a whole number "
+                            f"from 0 to {MAX_HOURS}.")
         areas[key] = AreaSpec(name=area_name, kind=kind or AreaKind.REQUIRED,
                               description=values.get("area_description", ""), min_hours=hours)
         first_line[key] = line if kind else None  # None: type not known yet

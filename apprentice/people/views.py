@@ -4,6 +4,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 from apprentice.auth.access import requires_role
 from apprentice.auth.services import current_staff, local_sign_in
+from apprentice.forms import ID, page_number
 from apprentice.people import services
 from apprentice.people.forms import ConfirmForm, EditPersonForm, NewPersonForm, PeopleFilterForm
 from apprentice.people.models import Role
@@ -34,7 +35,7 @@ def _person_or_404(person_id: int):
 def index():
     filters = PeopleFilterForm(request.args)
     filters.validate()  # a bad value shows its message and is left out of the filter
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number(request.args.get("page"))
     per_page = current_app.config["APPRENTICE_PAGE_SIZE"]
     people, total = services.list_people(
         text="" if filters.q.errors else (filters.q.data or ""),
@@ -73,7 +74,7 @@ def new():
     return render_template("apprentice/people/form.html", form=form, person=None)
 
 
-@bp.route("/<int:person_id>/edit", methods=["GET", "POST"])
+@bp.route(f"/<{ID}:person_id>/edit", methods=["GET", "POST"])
 @requires_role(Role.COORDINATOR)
 def edit(person_id: int):
     person = _person_or_404(person_id)
@@ -100,11 +101,13 @@ def edit(person_id: int):
     )
 
 
-@bp.route("/<int:person_id>/active", methods=["POST"])
+@bp.route(f"/<{ID}:person_id>/active", methods=["POST"])
 @requires_role(Role.COORDINATOR)
 def set_active(person_id: int):
     person = _person_or_404(person_id)
-    activate = request.form.get("active") == "1"
+    if request.form.get("active") not in ("0", "1"):
+        abort(400)
+    activate = request.form["active"] == "1"
     try:
         services.set_active(person, activate, by=current_staff())
     except Invalid as exc:

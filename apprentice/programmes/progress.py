@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from itertools import combinations
 
 from apprentice.competencies.models import SupervisionLevel
 
@@ -225,17 +226,25 @@ def programme_progress(
     electives_done = sum(1 for a in elective if a.complete)
     complete = required_done == len(required) and electives_done >= rule.electives_required
 
-    # Overall share: the required areas plus the electives needed, counting the
-    # best chosen ones (choosing a fourth elective never lowers the figure) and
-    # an average elective's worth of work for each one not chosen yet.
-    best = sorted(elective, key=lambda a: a.signed_off / a.needed if a.needed else 0,
-                  reverse=True)[: rule.electives_required]
-    counted = required + tuple(best)
-    missing = max(rule.electives_required - len(best), 0)
-    needed = sum(a.needed for a in counted) + missing * _average_needed(
+    # Overall share: the required areas plus the electives needed. Of the chosen
+    # electives, the combination that shows the most progress counts (so choosing
+    # one more never lowers the figure); each one not chosen yet counts as an
+    # average elective's worth of work not started.
+    take = min(rule.electives_required, len(elective))
+    missing_needed = (rule.electives_required - take) * _average_needed(
         framework.elective_areas, rule
     )
-    done = sum(min(a.signed_off, a.needed) for a in counted)
+    required_needed = sum(a.needed for a in required)
+    required_done_count = sum(min(a.signed_off, a.needed) for a in required)
+
+    def share(areas: tuple[AreaProgress, ...]) -> tuple[int, int]:
+        done = required_done_count + sum(min(a.signed_off, a.needed) for a in areas)
+        return done, required_needed + missing_needed + sum(a.needed for a in areas)
+
+    done, needed = max(
+        (share(combo) for combo in combinations(elective, take)),
+        key=lambda pair: pair[0] / pair[1] if pair[1] else 0,
+    )
     # 100% means complete; sign-offs done with hours still missing show as 99%.
     percent = 100 if complete else min(99, 100 * done // needed if needed else 0)
     expected = expected_percent(start, target, today)

@@ -8,8 +8,6 @@ Create Date: 2026-11-25 13:27:33.602557
 import sqlalchemy as sa
 from alembic import op
 
-import apprentice.db
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -22,7 +20,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("address", sa.String(length=64), nullable=False),
-        sa.Column("created_at", apprentice.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_apprentice_sign_in_failures")),
     )
     with op.batch_alter_table("apprentice_sign_in_failures", schema=None) as batch_op:
@@ -44,9 +42,9 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(length=255), nullable=True),
         sa.Column("password_must_change", sa.Boolean(), nullable=False),
         sa.Column("session_token", sa.String(length=64), nullable=False),
-        sa.Column("created_at", apprentice.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", apprentice.db.UTCDateTime(), nullable=False),
-        sa.Column("last_sign_in_at", apprentice.db.UTCDateTime(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("last_sign_in_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_apprentice_staff")),
         sa.UniqueConstraint("email", name=op.f("uq_apprentice_staff_email")),
     )
@@ -54,7 +52,7 @@ def upgrade() -> None:
         "apprentice_staff_roles",
         sa.Column("staff_id", sa.Integer(), nullable=False),
         sa.Column("role", sa.String(length=20), nullable=False),
-        sa.Column("granted_at", apprentice.db.UTCDateTime(), nullable=False),
+        sa.Column("granted_at", sa.DateTime(), nullable=False),
         sa.Column("granted_by_id", sa.Integer(), nullable=True),
         sa.CheckConstraint(
             "role IN ('apprentice', 'mentor', 'coordinator')",
@@ -76,7 +74,6 @@ def upgrade() -> None:
     )
 
 
-
 def downgrade() -> None:
     op.drop_table("apprentice_staff_roles")
     op.drop_table("apprentice_staff")
@@ -85,4 +82,3 @@ def downgrade() -> None:
         batch_op.drop_index("ix_apprentice_sign_in_failures_address_at")
 
     op.drop_table("apprentice_sign_in_failures")
-

@@ -8,8 +8,6 @@ Create Date: 2026-11-25 13:42:05.329116
 import sqlalchemy as sa
 from alembic import op
 
-import apprentice.db
-
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -28,8 +26,8 @@ def upgrade() -> None:
         sa.Column("level_required", sa.Integer(), nullable=False),
         sa.Column("area_completion_percent", sa.Integer(), nullable=False),
         sa.Column("time_allowed_months", sa.Integer(), nullable=False),
-        sa.Column("created_at", apprentice.db.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", apprentice.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.CheckConstraint(
             "status IN ('draft', 'active', 'retired')",
             name=op.f("ck_apprentice_frameworks_status_known"),
@@ -90,9 +88,9 @@ def upgrade() -> None:
         sa.Column("start_date", sa.Date(), nullable=False),
         sa.Column("target_date", sa.Date(), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
-        sa.Column("created_at", apprentice.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
-        sa.Column("finished_at", apprentice.db.UTCDateTime(), nullable=True),
+        sa.Column("finished_at", sa.DateTime(), nullable=True),
         sa.CheckConstraint(
             "status IN ('active', 'completed', 'withdrawn')",
             name=op.f("ck_apprentice_enrolments_status_known"),
@@ -139,7 +137,7 @@ def upgrade() -> None:
         sa.Column("framework_id", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("summary", sa.String(length=500), nullable=False),
-        sa.Column("at", apprentice.db.UTCDateTime(), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
         sa.Column("by_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["by_id"],
@@ -174,7 +172,7 @@ def upgrade() -> None:
         sa.Column("introduced_in", sa.Integer(), nullable=False),
         sa.Column("retired_in", sa.Integer(), nullable=True),
         sa.Column("supersedes_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", apprentice.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["area_id"],
             ["apprentice_competency_areas.id"],
@@ -212,7 +210,7 @@ def upgrade() -> None:
         "apprentice_enrolment_electives",
         sa.Column("enrolment_id", sa.Integer(), nullable=False),
         sa.Column("area_id", sa.Integer(), nullable=False),
-        sa.Column("chosen_at", apprentice.db.UTCDateTime(), nullable=False),
+        sa.Column("chosen_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["area_id"],
             ["apprentice_competency_areas.id"],

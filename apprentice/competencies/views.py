@@ -1,0 +1,323 @@
+"""The framework browser (everyone) and editor (coordinators)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+
+from apprentice.auth.access import requires_role
+from apprentice.auth.services import current_staff
+from apprentice.competencies import interchange
+from apprentice.competencies import services as frameworks
+from apprentice.competencies.forms import (
+    AreaForm,
+    CompareForm,
+    CompetencyForm,
+    FrameworkForm,
+    ImportForm,
+    NewFrameworkForm,
+)
+from apprentice.competencies.models import FrameworkStatus
+from apprentice.forms import ID
+from apprentice.people.forms import ConfirmForm
+from apprentice.people.models import Role
+from apprentice.validation import Invalid
+
+bp = Blueprint("frameworks", __name__, url_prefix="/frameworks")
+
+
+def _manages() -> bool:
+    staff = current_staff()
+    return staff is not None and staff.has_role(Role.COORDINATOR)
+
+
+def _framework_or_404(framework_id: int):
+    framework = frameworks.get_framework(framework_id)
+    if framework is None or (framework.state != FrameworkStatus.ACTIVE and not _manages()):
+        abort(404)
+    return framework
+
+
+def _area_or_404(area_id: int):
+    area = frameworks.get_area(area_id)
+    if area is None:
+        abort(404)
+    return area
+
+
+def _competency_or_404(competency_id: int):
+    competency = frameworks.get_competency(competency_id)
+    if competency is None:
+        abort(404)
+    _framework_or_404(competency.framework_id)
+    return competency
+
+
+def _flash_problems(exc: Invalid) -> None:
+    for messages in exc.errors.values():
+        for message in messages:
+            flash(message, "error")
+
+
+def _to_framework(framework, anchor: str | None = None):
+    url = url_for("apprentice.frameworks.show", framework_id=framework.id)
+    return redirect(f"{url}#{anchor}" if anchor else url)
+
+
+@bp.route("/")
+def index():
+    manages = _manages()
+    listed = frameworks.list_frameworks(include_unpublished=manages)
+    default_name = frameworks.default_framework_name()
+    return render_template(
+        "apprentice/frameworks/index.html", frameworks=listed, manages=manages,
+        can_load_default=manages and all(f.name != default_name for f in listed),
+        default_name=default_name, action_form=ConfirmForm(),
+    )
+
+
+@bp.route(f"/<{ID}:framework_id>")
+def show(framework_id: int):
+    framework = _framework_or_404(framework_id)
+    return render_template(
+        "apprentice/frameworks/show.html", framework=framework, manages=_manages(),
+        action_form=ConfirmForm(),
+    )
+
+
+@bp.route("/load-default", methods=["POST"])
+@requires_role(Role.COORDINATOR)
+def load_default():
+    try:
+        framework = frameworks.load_default_framework(by=current_staff())
+    except Invalid as exc:
+        _flash_problems(exc)
+        return redirect(url_for("apprentice.frameworks.index"))
+    flash(f"{framework.name} is loaded and ready for enrolments.", "success")
+    return _to_framework(framework)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires_role(Role.COORDINATOR)
+def new():
+    form = NewFrameworkForm()
+    if form.validate_on_submit():
+        try:
+            framework = frameworks.create_framework(
+                form.name.data, form.description.data, by=current_staff()
+            )
+        except Invalid as exc:
+            exc.attach_to(form)
+        else:
+            flash("Draft created. Add areas and competencies, then publish it.", "success")
+            return _to_framework(framework)
+    return render_template("apprentice/frameworks/new.html", form=form)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@requires_role(Role.COORDINATOR)
+def import_file():
+    form = ImportForm()
+    problems: list[str] = []
+    if form.validate_on_submit():
+        upload = form.file.data
+        data = upload.read(interchange.MAX_FILE_BYTES + 1)
+        filename = upload.filename or ""
+        try:
+            if filename.lower().endswith(".csv"):
+                name = form.name.data or Path(filename).stem.replace("_", " ").strip()
+                spec = interchange.read_csv(data, name)
+            else:
+                spec = interchange.read_json(data)
+            framework = frameworks.create_from_spec(spec, by=current_staff())
+        except interchange.FileProblems as exc:
+            problems = exc.problems
+        except Invalid as exc:
+            exc.attach_to(form)
+        else:
+            flash(f"{framework.name} is imported ({framework.status}).", "success")
+            return _to_framework(framework)
+    return render_template("apprentice/frameworks/import.html", form=form, problems=problems)
+
+
+@bp.route(f"/<{ID}:framework_id>/export.<any(json, csv):fmt>")
+def export(framework_id: int, fmt: str):
+    framework = _framework_or_404(framework_id)
+    spec = frameworks.spec_of(framework)
+    if fmt == "json":
+        body, mimetype = interchange.write_json(spec), "application/json"
+    else:
+        body, mimetype = interchange.write_csv(spec), "text/csv"
+    filename = f"framework-{framework.id}-v{framework.version}.{fmt}"
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"'
+    })
+
+
+@bp.route(f"/<{ID}:framework_id>/edit", methods=["GET", "POST"])
+@requires_role(Role.COORDINATOR)
+def edit(framework_id: int):
+    framework = _framework_or_404(framework_id)
+    form = FrameworkForm(obj=framework)
+    if request.method == "GET":
+        form.level_required.data = str(framework.level_required)
+    if form.validate_on_submit():
+        try:
+            frameworks.update_framework(
+                framework,
+                name=form.name.data, description=form.description.data or "",
+                electives_required=form.electives_required.data,
+                level_required=int(form.level_required.data),
+                area_completion_percent=form.area_completion_percent.data,
+                time_allowed_months=form.time_allowed_months.data,
+                by=current_staff(),
+            )
+        except Invalid as exc:
+            exc.attach_to(form)
+        else:
+            flash("Framework saved.", "success")
+            return _to_framework(framework)
+    return render_template("apprentice/frameworks/edit.html", form=form, framework=framework)
+
+
+@bp.route(f"/<{ID}:framework_id>/status", methods=["POST"])
+@requires_role(Role.COORDINATOR)
+def set_status(framework_id: int):
+    framework = _framework_or_404(framework_id)
+    try:
+        status = FrameworkStatus(request.form.get("status", ""))
+        frameworks.set_status(framework, status, by=current_staff())
+    except ValueError:
+        abort(400)
+    except Invalid as exc:
+        _flash_problems(exc)
+    else:
+        flash(f"{framework.name} is now {framework.status}.", "success")
+    return _to_framework(framework)
+
+
+@bp.route(f"/<{ID}:framework_id>/areas/new", methods=["GET", "POST"])
+@bp.route(f"/areas/<{ID}:area_id>/edit", methods=["GET", "POST"])
+@requires_role(Role.COORDINATOR)
+def area_form(framework_id: int | None = None, area_id: int | None = None):
+    area = _area_or_404(area_id) if area_id is not None else None
+    framework = area.framework if area else _framework_or_404(framework_id)
+    form = AreaForm(obj=area)
+    if form.validate_on_submit():
+        try:
+            area = frameworks.save_area(
+                framework, area, name=form.name.data, description=form.description.data or "",
+                kind=form.kind.data, min_hours=form.min_hours.data, by=current_staff(),
+            )
+        except Invalid as exc:
+            exc.attach_to(form)
+        else:
+            flash(f"Area {area.name!r} saved.", "success")
+            return _to_framework(framework, f"area-{area.id}")
+    return render_template("apprentice/frameworks/area_form.html", form=form,
+                           framework=framework, area=area)
+
+
+@bp.route(f"/areas/<{ID}:area_id>/retire", methods=["POST"])
+@requires_role(Role.COORDINATOR)
+def retire_area(area_id: int):
+    area = _area_or_404(area_id)
+    framework = area.framework
+    try:
+        frameworks.retire_area(area, by=current_staff())
+    except Invalid as exc:
+        _flash_problems(exc)
+    else:
+        flash(f"Area {area.name!r} retired. Evidence recorded against it stays.", "success")
+    return _to_framework(framework)
+
+
+@bp.route(f"/areas/<{ID}:area_id>/move", methods=["POST"])
+@requires_role(Role.COORDINATOR)
+def move_area(area_id: int):
+    area = _area_or_404(area_id)
+    try:
+        frameworks.move(area, -1 if request.form.get("step") == "up" else 1)
+    except Invalid as exc:
+        _flash_problems(exc)
+    return _to_framework(area.framework, f"area-{area.id}")
+
+
+@bp.route(f"/areas/<{ID}:area_id>/competencies/new", methods=["GET", "POST"])
+@bp.route(f"/competencies/<{ID}:competency_id>/edit", methods=["GET", "POST"])
+@requires_role(Role.COORDINATOR)
+def competency_form(area_id: int | None = None, competency_id: int | None = None):
+    competency = _competency_or_404(competency_id) if competency_id is not None else None
+    area = competency.area if competency else _area_or_404(area_id)
+    form = CompetencyForm(obj=competency)
+    if form.validate_on_submit():
+        try:
+            if competency is None:
+                saved = frameworks.add_competency(
+                    area, code=form.code.data, statement=form.statement.data, by=current_staff()
+                )
+            else:
+                saved = frameworks.edit_competency(
+                    competency, code=form.code.data, statement=form.statement.data,
+                    by=current_staff(),
+                )
+        except Invalid as exc:
+            exc.attach_to(form)
+        else:
+            if competency is not None and saved.id != competency.id:
+                flash(f"{saved.code} has a new wording (version {area.framework.version}). "
+                      "Evidence already recorded keeps the old wording.", "success")
+            else:
+                flash(f"{saved.code} saved.", "success")
+            return _to_framework(area.framework, f"area-{area.id}")
+    return render_template("apprentice/frameworks/competency_form.html", form=form,
+                           area=area, competency=competency)
+
+
+@bp.route(f"/competencies/<{ID}:competency_id>/retire", methods=["POST"])
+@requires_role(Role.COORDINATOR)
+def retire_competency(competency_id: int):
+    competency = _competency_or_404(competency_id)
+    area = competency.area
+    try:
+        frameworks.retire_competency(competency, by=current_staff())
+    except Invalid as exc:
+        _flash_problems(exc)
+    else:
+        flash(f"{competency.code} retired.", "success")
+    return _to_framework(area.framework, f"area-{area.id}")
+
+
+@bp.route(f"/competencies/<{ID}:competency_id>/move", methods=["POST"])
+@requires_role(Role.COORDINATOR)
+def move_competency(competency_id: int):
+    competency = _competency_or_404(competency_id)
+    try:
+        frameworks.move(competency, -1 if request.form.get("step") == "up" else 1)
+    except Invalid as exc:
+        _flash_problems(exc)
+    return _to_framework(competency.area.framework, f"area-{competency.area_id}")
+
+
+@bp.route(f"/competencies/<{ID}:competency_id>")
+def competency(competency_id: int):
+    competency = _competency_or_404(competency_id)
+    return render_template(
+        "apprentice/frameworks/competency.html", competency=competency,
+        versions=frameworks.versions_of(competency),
+    )
+
+
+@bp.route(f"/<{ID}:framework_id>/history")
+def history(framework_id: int):
+    framework = _framework_or_404(framework_id)
+    compare = CompareForm(request.args)
+    changes = None
+    if compare.validate() and compare.old.data and compare.new.data:
+        old, new = sorted((compare.old.data, compare.new.data))
+        changes = frameworks.changes_between(framework, old, new)
+    return render_template(
+        "apprentice/frameworks/history.html", framework=framework,
+        history=frameworks.history(framework), compare=compare, changes=changes,
+    )

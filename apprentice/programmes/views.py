@@ -1,0 +1,153 @@
+"""Enrolment (coordinators), electives, and each person's programme with progress."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from wtforms import SelectChoice
+
+from apprentice.auth.access import requires_role
+from apprentice.auth.services import current_staff
+from apprentice.competencies import services as frameworks
+from apprentice.forms import ID
+from apprentice.people import services as people
+from apprentice.people.forms import ConfirmForm
+from apprentice.people.models import Role
+from apprentice.programmes import services
+from apprentice.programmes.forms import ElectivesForm, EnrolForm, TargetDateForm
+from apprentice.programmes.models import EnrolmentStatus
+from apprentice.validation import Invalid
+
+bp = Blueprint("programmes", __name__, url_prefix="/programmes")
+
+
+def _enrolment_for_viewer(enrolment_id: int):
+    """The enrolment, if the viewer is its apprentice or a coordinator (else 404)."""
+    enrolment = services.get_enrolment(enrolment_id)
+    staff = current_staff()
+    if enrolment is None or not (
+        enrolment.person_id == staff.id or staff.has_role(Role.COORDINATOR)
+    ):
+        abort(404)
+    return enrolment
+
+
+@bp.route("/mine")
+def mine():
+    staff = current_staff()
+    return render_template("apprentice/programmes/mine.html",
+                           programmes=services.programmes_of(staff), staff=staff)
+
+
+@bp.route("/")
+@requires_role(Role.COORDINATOR)
+def index():
+    framework_id = request.args.get("framework", type=int)
+    status = request.args.get("status", "active")
+    if status not in {s.value for s in EnrolmentStatus} | {""}:
+        status = "active"
+    return render_template(
+        "apprentice/programmes/index.html",
+        rows=services.cohort(framework_id=framework_id, status=status or None),
+        frameworks=frameworks.list_frameworks(include_unpublished=True),
+        framework_id=framework_id, status=status,
+    )
+
+
+@bp.route("/enrol", methods=["GET", "POST"])
+@requires_role(Role.COORDINATOR)
+def enrol():
+    form = EnrolForm()
+    form.person.choices = [SelectChoice(p.id, f"{p.name} ({p.email})")
+                           for p in services.apprentices()]
+    form.framework.choices = [SelectChoice(f.id, f.name) for f in frameworks.list_frameworks()]
+    if request.method == "GET":
+        form.start_date.data = date.today()
+        form.person.data = request.args.get("person", type=int)
+    if form.validate_on_submit():
+        person = people.get_person(form.person.data)
+        framework = frameworks.get_framework(form.framework.data)
+        try:
+            enrolment = services.enrol(
+                person, framework, start=form.start_date.data, target=form.target_date.data,
+                by=current_staff(),
+            )
+        except Invalid as exc:
+            exc.attach_to(form)
+        else:
+            flash(f"{person.name} is enrolled on {framework.name}. Now choose "
+                  f"{framework.electives_required} electives.", "success")
+            return redirect(url_for("apprentice.programmes.electives", enrolment_id=enrolment.id))
+    return render_template("apprentice/programmes/enrol.html", form=form)
+
+
+@bp.route(f"/<{ID}:enrolment_id>")
+def show(enrolment_id: int):
+    enrolment = _enrolment_for_viewer(enrolment_id)
+    [row] = services.progress_of([enrolment])
+    return render_template(
+        "apprentice/programmes/show.html", row=row, enrolment=enrolment,
+        target_form=TargetDateForm(target_date=enrolment.target_date),
+        action_form=ConfirmForm(),
+        manages=current_staff().has_role(Role.COORDINATOR),
+    )
+
+
+@bp.route(f"/<{ID}:enrolment_id>/electives", methods=["GET", "POST"])
+def electives(enrolment_id: int):
+    enrolment = _enrolment_for_viewer(enrolment_id)
+    framework = enrolment.framework
+    form = ElectivesForm()
+    form.electives.choices = [
+        SelectChoice(area.id, area.name) for area in framework.current_areas if not area.required
+    ]
+    if request.method == "GET":
+        form.electives.data = [choice.area_id for choice in enrolment.electives]
+    if form.validate_on_submit():
+        try:
+            services.choose_electives(enrolment, form.electives.data or [])
+        except Invalid as exc:
+            exc.attach_to(form)
+        else:
+            flash("Electives saved.", "success")
+            return redirect(url_for("apprentice.programmes.show", enrolment_id=enrolment.id))
+    return render_template("apprentice/programmes/electives.html", form=form,
+                           enrolment=enrolment, framework=framework)
+
+
+@bp.route(f"/<{ID}:enrolment_id>/target", methods=["POST"])
+@requires_role(Role.COORDINATOR)
+def target(enrolment_id: int):
+    enrolment = _enrolment_for_viewer(enrolment_id)
+    form = TargetDateForm()
+    if not form.validate():
+        for message in form.target_date.errors:
+            flash(message, "error")
+    else:
+        try:
+            services.set_target_date(enrolment, form.target_date.data)
+        except Invalid as exc:
+            for messages in exc.errors.values():
+                for message in messages:
+                    flash(message, "error")
+        else:
+            flash("Target date changed.", "success")
+    return redirect(url_for("apprentice.programmes.show", enrolment_id=enrolment.id))
+
+
+@bp.route(f"/<{ID}:enrolment_id>/finish", methods=["POST"])
+@requires_role(Role.COORDINATOR)
+def finish(enrolment_id: int):
+    enrolment = _enrolment_for_viewer(enrolment_id)
+    try:
+        services.finish(enrolment, EnrolmentStatus(request.form.get("status", "")))
+    except ValueError:
+        abort(400)
+    except Invalid as exc:
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(message, "error")
+    else:
+        flash(f"Programme marked {enrolment.status}. It stays on record.", "success")
+    return redirect(url_for("apprentice.programmes.show", enrolment_id=enrolment.id))
