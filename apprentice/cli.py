@@ -74,16 +74,91 @@ def create_user(email, name, roles, job_title, branch, password) -> None:
 
 @bp.cli.command("demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing if anyone exists already.")
-def demo(if_empty: bool) -> None:
-    """Load demo people (and, as features arrive, demo content)."""
+@click.option("--yes", is_flag=True, help="Load into a database with people without asking.")
+def demo(if_empty: bool, yes: bool) -> None:
+    """Load demo people and content (never into a real install: the password is public)."""
     from apprentice.demo import DEMO_PASSWORD, load_demo
     from apprentice.people.services import has_anyone
 
-    if if_empty and has_anyone():
-        click.echo("The database already has people; demo data not loaded.")
-        return
+    if has_anyone():
+        if if_empty:
+            click.echo("The database already has people; demo data not loaded.")
+            return
+        if not yes and not click.confirm(
+            "This database already has people. Add demo accounts with a public password?"
+        ):
+            click.echo("Demo data not loaded.")
+            return
     people = load_demo()
     click.echo(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
     for person in people:
         roles = ", ".join(Role(r).value for r in person.roles)
         click.echo(f"  {person.email:<28} {person.name} ({roles})")
+
+
+@bp.cli.command("import-framework")
+@click.argument(
+    "path", type=click.Path(exists=True, dir_okay=False, allow_dash=True), required=False
+)
+@click.option("--default", "use_default", is_flag=True,
+              help="Load the LSSC-based framework shipped with apprentice.")
+@click.option("--name", default=None, help="The framework's name (CSV files have none).")
+def import_framework(path, use_default, name) -> None:
+    """Import a framework from a JSON or CSV file (or --default)."""
+    from pathlib import Path
+
+    from apprentice.competencies import interchange
+    from apprentice.competencies import services as frameworks
+
+    if bool(path) == use_default:
+        raise click.UsageError("Give a file, or --default.")
+    try:
+        if use_default:
+            framework = frameworks.load_default_framework()
+        else:
+            with click.open_file(path, "rb") as handle:
+                data = handle.read()
+            if path.lower().endswith(".csv"):
+                spec = interchange.read_csv(data, name or Path(path).stem.replace("_", " "))
+            else:
+                spec = interchange.read_json(data)
+            framework = frameworks.create_from_spec(spec)
+    except interchange.FileProblems as exc:
+        click.echo(f"Nothing imported: {len(exc.problems)} problem(s) in {path}:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        raise SystemExit(1) from None
+    except Invalid as exc:
+        _fail(exc)
+    areas = framework.current_areas
+    click.echo(f"Imported {framework.name} ({framework.status}): {len(areas)} areas, "
+               f"{sum(len(a.current_competencies) for a in areas)} competencies.")
+
+
+@bp.cli.command("export-framework")
+@click.argument("framework_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="-",
+              help="File to write (default: standard output).")
+def export_framework(framework_id: int, fmt: str, output: str) -> None:
+    """Export framework FRAMEWORK_ID (see `list-frameworks`) as JSON or CSV."""
+    from apprentice.competencies import interchange
+    from apprentice.competencies import services as frameworks
+
+    framework = frameworks.get_framework(framework_id)
+    if framework is None:
+        raise click.ClickException(f"No framework with id {framework_id}.")
+    spec = frameworks.spec_of(framework)
+    text = interchange.write_json(spec) if fmt == "json" else interchange.write_csv(spec)
+    with click.open_file(output, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+@bp.cli.command("list-frameworks")
+def list_frameworks() -> None:
+    """Show every framework with its id, status and version."""
+    from apprentice.competencies import services as frameworks
+
+    for framework in frameworks.list_frameworks(include_unpublished=True):
+        click.echo(f"{framework.id:>4}  {framework.status:<8} v{framework.version:<4} "
+                   f"{framework.name}")

@@ -38,6 +38,7 @@ class Apprentice:
         prefix = prefix.rstrip("/")
         settings.apply_defaults(app.config)
         settings.instance_path(app).mkdir(parents=True, exist_ok=True)
+        settings.index_dir(app).mkdir(parents=True, exist_ok=True)
         url = app.config.get("APPRENTICE_DATABASE_URL")
         engine_source = app.config.get("APPRENTICE_ENGINE")
         if not url and engine_source is None:

@@ -414,11 +414,12 @@ def retire_area(area: CompetencyArea, *, by: StaffProfile | None = None) -> None
 def move(item: CompetencyArea | Competency, step: int) -> None:
     """Move an area or competency one place up (-1) or down (+1) among its siblings."""
     if isinstance(item, CompetencyArea):
-        _editable(item.framework)
-        siblings = item.framework.current_areas
+        parent, collection = item.framework, "areas"
+        siblings = parent.current_areas
     else:
-        _editable(item.area.framework)
-        siblings = item.area.current_competencies
+        parent, collection = item.area, "competencies"
+        siblings = parent.current_competencies
+    _editable(item.framework if isinstance(item, CompetencyArea) else item.area.framework)
     index = siblings.index(item)
     other = index + step
     if not 0 <= other < len(siblings):
@@ -427,6 +428,7 @@ def move(item: CompetencyArea | Competency, step: int) -> None:
     for position, sibling in enumerate(siblings):
         sibling.position = position
     db_session().commit()
+    db_session().expire(parent, [collection])  # reload in the new order
 
 
 def _code_taken(framework_id: int, code: str, except_lineage: str | None = None) -> bool:

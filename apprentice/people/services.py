@@ -109,15 +109,20 @@ def _grant(person: StaffProfile, roles: set[Role], by: StaffProfile | None) -> N
 
 
 def _active_coordinator_count(excluding: StaffProfile) -> int:
-    return db_session().scalar(
-        select(func.count(StaffProfile.id))
+    """Other active coordinators, their rows locked until commit (PostgreSQL), so two
+    coordinators cannot deactivate each other at the same moment. SQLite already
+    runs writing requests one at a time."""
+    ids = db_session().scalars(
+        select(StaffProfile.id)
         .join(StaffRole, StaffRole.staff_id == StaffProfile.id)
         .where(
             StaffRole.role == Role.COORDINATOR.value,
             StaffProfile.active.is_(True),
             StaffProfile.id != excluding.id,
         )
-    )
+        .with_for_update(of=StaffProfile)
+    ).all()
+    return len(ids)
 
 
 def _keep_a_coordinator(person: StaffProfile, message: str) -> None:
