@@ -136,22 +136,37 @@ def import_framework(path, use_default, name) -> None:
 
 
 @bp.cli.command("export-framework")
-@click.argument("framework_id", type=int)
+@click.argument("framework", required=False)
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="-",
               help="File to write (default: standard output).")
-def export_framework(framework_id: int, fmt: str, output: str) -> None:
-    """Export framework FRAMEWORK_ID (see `list-frameworks`) as JSON or CSV."""
+def export_framework(framework: str | None, fmt: str, output: str) -> None:
+    """Export a framework (its id or name; may be left out when only one is active)."""
     from apprentice.competencies import interchange
     from apprentice.competencies import services as frameworks
 
-    framework = frameworks.get_framework(framework_id)
-    if framework is None:
-        raise click.ClickException(f"No framework with id {framework_id}.")
-    spec = frameworks.spec_of(framework)
+    found = _find_framework(framework)
+    spec = frameworks.spec_of(found)
     text = interchange.write_json(spec) if fmt == "json" else interchange.write_csv(spec)
     with click.open_file(output, "w", encoding="utf-8") as handle:
         handle.write(text)
+
+
+def _find_framework(wanted: str | None):
+    """A framework by id or name; without one, the only active framework."""
+    from apprentice.competencies import services as frameworks
+
+    every = frameworks.list_frameworks(include_unpublished=True)
+    if wanted is None:
+        candidates = [f for f in every if f.status == "active"]
+    else:
+        candidates = [f for f in every
+                      if str(f.id) == wanted or f.name.casefold() == wanted.casefold()]
+    if len(candidates) == 1:
+        return candidates[0]
+    names = "; ".join(f"{f.id}: {f.name} ({f.status})" for f in every) or "none yet"
+    what = "Name the framework to export" if candidates else f"No framework {wanted!r}"
+    raise click.ClickException(f"{what}. Frameworks: {names}.")
 
 
 @bp.cli.command("list-frameworks")

@@ -242,9 +242,13 @@ def test_json_upload_and_download(app, as_coordinator, default_framework):
 def test_cli_import_export_round_trip(app, tmp_path, default_framework):
     runner = app.test_cli_runner()
     out = tmp_path / "fw.json"
-    result = runner.invoke(args=["apprentice", "export-framework", str(default_framework.id),
-                                 "-o", str(out)])
+    result = runner.invoke(args=["apprentice", "export-framework", "-o", str(out)])
     assert result.exit_code == 0, result.output
+    by_name = runner.invoke(args=["apprentice", "export-framework", default_framework.name,
+                                  "--format", "csv"])
+    assert by_name.output.startswith("area,required,code,statement")
+    unknown = runner.invoke(args=["apprentice", "export-framework", "Nope"])
+    assert unknown.exit_code == 1 and "No framework 'Nope'" in unknown.output
     bad = tmp_path / "bad.csv"
     bad.write_text(BAD_CSV)
     refused = runner.invoke(args=["apprentice", "import-framework", str(bad)])
