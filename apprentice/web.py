@@ -24,7 +24,6 @@ from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from werkzeug.exceptions import HTTPException, InternalServerError
 from wtforms.validators import ValidationError
 
-from apprentice.auth.forms import SignOutForm
 from apprentice.auth.services import current_staff, local_sign_in, signed_in, why_no_profile
 from apprentice.people.models import Role
 from apprentice.resources import resource_dir
@@ -121,7 +120,6 @@ def template_context():
         "apprentice_nav": nav,
         "apprentice_staff": staff,
         "apprentice_local_sign_in": local_sign_in(),
-        "apprentice_sign_out_form": SignOutForm(),
         "csrf_token": generate_csrf,
     }
 

@@ -39,9 +39,3 @@ class ChangePasswordForm(FlaskForm):
         render_kw={"autocomplete": "new-password"},
     )
     submit = SubmitField("Change password")
-
-
-class SignOutForm(FlaskForm):
-    """Signing out is a POST with a CSRF token, so no link can sign someone out."""
-
-    submit = SubmitField("Sign out")

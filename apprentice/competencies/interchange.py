@@ -79,6 +79,8 @@ def _check_size(data: bytes | str) -> None:
     size = len(data.encode("utf-8")) if isinstance(data, str) else len(data)
     if size > MAX_FILE_BYTES:
         raise FileProblems([f"The file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB."])
+    if (b"\x00" if isinstance(data, bytes) else "\x00") in data:
+        raise FileProblems(["The file holds a NUL character: it is not a text file."])
 
 
 def _check_spec(spec: FrameworkSpec, where_area, where_competency) -> list[str]:
@@ -135,6 +137,9 @@ def _text(value, problems, where, what, *, required=True) -> str:
         return ""
     if not isinstance(value, str):
         problems.append(f"{where}: {what} must be text.")
+        return ""
+    if "\x00" in value:
+        problems.append(f"{where}: {what} holds a NUL character (\\u0000).")
         return ""
     return value.strip()
 

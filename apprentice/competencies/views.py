@@ -20,7 +20,6 @@ from apprentice.competencies.forms import (
 )
 from apprentice.competencies.models import FrameworkStatus
 from apprentice.forms import ID
-from apprentice.people.forms import ConfirmForm
 from apprentice.people.models import Role
 from apprentice.validation import Invalid
 
@@ -73,7 +72,7 @@ def index():
     return render_template(
         "apprentice/frameworks/index.html", frameworks=listed, manages=manages,
         can_load_default=manages and all(f.name != default_name for f in listed),
-        default_name=default_name, action_form=ConfirmForm(),
+        default_name=default_name,
     )
 
 
@@ -82,7 +81,6 @@ def show(framework_id: int):
     framework = _framework_or_404(framework_id)
     return render_template(
         "apprentice/frameworks/show.html", framework=framework, manages=_manages(),
-        action_form=ConfirmForm(),
     )
 
 

@@ -75,9 +75,3 @@ class PeopleFilterForm(FlaskForm):
         ],
         validators=[Optional()],
     )
-
-
-class ConfirmForm(FlaskForm):
-    """An empty form for POST buttons (deactivate, reactivate): its CSRF token is the point."""
-
-    submit = SubmitField("Confirm")

@@ -6,7 +6,7 @@ from apprentice.auth.access import requires_role
 from apprentice.auth.services import current_staff, local_sign_in
 from apprentice.forms import ID, page_number
 from apprentice.people import services
-from apprentice.people.forms import ConfirmForm, EditPersonForm, NewPersonForm, PeopleFilterForm
+from apprentice.people.forms import EditPersonForm, NewPersonForm, PeopleFilterForm
 from apprentice.people.models import Role
 from apprentice.validation import Invalid
 
@@ -47,7 +47,7 @@ def index():
     return render_template(
         "apprentice/people/index.html",
         people=people, total=total, page=page, per_page=per_page,
-        filters=filters, action_form=ConfirmForm(),
+        filters=filters,
     )
 
 
@@ -97,7 +97,7 @@ def edit(person_id: int):
             flash(f"{person.name}'s details are saved.", "success")
             return redirect(url_for("apprentice.people.index"))
     return render_template(
-        "apprentice/people/form.html", form=form, person=person, action_form=ConfirmForm()
+        "apprentice/people/form.html", form=form, person=person
     )
 
 

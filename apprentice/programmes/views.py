@@ -12,7 +12,6 @@ from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
 from apprentice.forms import ID
 from apprentice.people import services as people
-from apprentice.people.forms import ConfirmForm
 from apprentice.people.models import Role
 from apprentice.programmes import services
 from apprentice.programmes.forms import ElectivesForm, EnrolForm, TargetDateForm
@@ -89,7 +88,6 @@ def show(enrolment_id: int):
     return render_template(
         "apprentice/programmes/show.html", row=row, enrolment=enrolment,
         target_form=TargetDateForm(target_date=enrolment.target_date),
-        action_form=ConfirmForm(),
         manages=current_staff().has_role(Role.COORDINATOR),
     )
 
