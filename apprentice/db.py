@@ -11,7 +11,7 @@ import threading
 from datetime import UTC, datetime
 
 from flask import current_app, g, has_request_context, request
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import CheckConstraint, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -29,6 +29,12 @@ class Base(DeclarativeBase):
     """Every apprentice table: names start with ``apprentice_``."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def one_of(column: str, values, name: str) -> CheckConstraint:
+    """A CHECK that ``column`` holds one of ``values`` (enum members or strings)."""
+    listed = ", ".join(f"'{getattr(value, 'value', value)}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=name)
 
 
 def utcnow() -> datetime:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from flask import flash
 from wtforms import SelectMultipleField, widgets
+
+from apprentice.validation import Invalid
 
 # URL rule for a database id: bigger numbers are not ids (and would overflow).
 ID = "int(max=2147483647)"
@@ -36,3 +39,11 @@ def safe_next(target: str | None) -> str | None:
     if target.startswith("//"):
         return None
     return target
+
+
+def flash_invalid(exc: Invalid) -> None:
+    """Show a refusal as messages at the top of the next page (for POST buttons, which
+    have no form to put the message next to)."""
+    for messages in exc.errors.values():
+        for message in messages:
+            flash(message, "error")

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from apprentice.db import Base, UTCDateTime, utcnow
+from apprentice.db import Base, UTCDateTime, one_of, utcnow
 
 
 class FrameworkStatus(StrEnum):
@@ -80,16 +80,12 @@ def new_lineage() -> str:
     return uuid.uuid4().hex
 
 
-def _values(enum) -> str:
-    return ", ".join(f"'{member.value}'" for member in enum)
-
-
 class Framework(Base):
     """A competency framework and its programme rule."""
 
     __tablename__ = "apprentice_frameworks"
     __table_args__ = (
-        CheckConstraint(f"status IN ({_values(FrameworkStatus)})", name="status_known"),
+        one_of("status", FrameworkStatus, name="status_known"),
         CheckConstraint("electives_required >= 0", name="electives_not_negative"),
         CheckConstraint("level_required BETWEEN 1 AND 6", name="level_known"),
         CheckConstraint(
@@ -135,7 +131,7 @@ class CompetencyArea(Base):
 
     __tablename__ = "apprentice_competency_areas"
     __table_args__ = (
-        CheckConstraint(f"kind IN ({_values(AreaKind)})", name="kind_known"),
+        one_of("kind", AreaKind, name="kind_known"),
         CheckConstraint("min_hours IS NULL OR min_hours >= 0", name="min_hours_not_negative"),
     )
 

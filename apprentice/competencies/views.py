@@ -19,7 +19,7 @@ from apprentice.competencies.forms import (
     NewFrameworkForm,
 )
 from apprentice.competencies.models import FrameworkStatus
-from apprentice.forms import ID
+from apprentice.forms import ID, flash_invalid
 from apprentice.people.models import Role
 from apprentice.validation import Invalid
 
@@ -53,12 +53,6 @@ def _competency_or_404(competency_id: int):
     return competency
 
 
-def _flash_problems(exc: Invalid) -> None:
-    for messages in exc.errors.values():
-        for message in messages:
-            flash(message, "error")
-
-
 def _to_framework(framework, anchor: str | None = None):
     url = url_for("apprentice.frameworks.show", framework_id=framework.id)
     return redirect(f"{url}#{anchor}" if anchor else url)
@@ -90,7 +84,7 @@ def load_default():
     try:
         framework = frameworks.load_default_framework(by=current_staff())
     except Invalid as exc:
-        _flash_problems(exc)
+        flash_invalid(exc)
         return redirect(url_for("apprentice.frameworks.index"))
     flash(f"{framework.name} is loaded and ready for enrolments.", "success")
     return _to_framework(framework)
@@ -189,7 +183,7 @@ def set_status(framework_id: int):
     except ValueError:
         abort(400)
     except Invalid as exc:
-        _flash_problems(exc)
+        flash_invalid(exc)
     else:
         flash(f"{framework.name} is now {framework.status}.", "success")
     return _to_framework(framework)
@@ -225,7 +219,7 @@ def retire_area(area_id: int):
     try:
         frameworks.retire_area(area, by=current_staff())
     except Invalid as exc:
-        _flash_problems(exc)
+        flash_invalid(exc)
     else:
         flash(f"Area {area.name!r} retired. Evidence recorded against it stays.", "success")
     return _to_framework(framework)
@@ -238,7 +232,7 @@ def move_area(area_id: int):
     try:
         frameworks.move(area, -1 if request.form.get("step") == "up" else 1)
     except Invalid as exc:
-        _flash_problems(exc)
+        flash_invalid(exc)
     return _to_framework(area.framework, f"area-{area.id}")
 
 
@@ -281,7 +275,7 @@ def retire_competency(competency_id: int):
     try:
         frameworks.retire_competency(competency, by=current_staff())
     except Invalid as exc:
-        _flash_problems(exc)
+        flash_invalid(exc)
     else:
         flash(f"{competency.code} retired.", "success")
     return _to_framework(area.framework, f"area-{area.id}")
@@ -294,7 +288,7 @@ def move_competency(competency_id: int):
     try:
         frameworks.move(competency, -1 if request.form.get("step") == "up" else 1)
     except Invalid as exc:
-        _flash_problems(exc)
+        flash_invalid(exc)
     return _to_framework(competency.area.framework, f"area-{competency.area_id}")
 
 

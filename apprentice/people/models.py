@@ -6,10 +6,10 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from apprentice.db import Base, UTCDateTime, utcnow
+from apprentice.db import Base, UTCDateTime, one_of, utcnow
 
 
 class Role(StrEnum):
@@ -98,10 +98,7 @@ class StaffRole(Base):
 
     __tablename__ = "apprentice_staff_roles"
     __table_args__ = (
-        CheckConstraint(
-            "role IN ({})".format(", ".join(f"'{value}'" for value in ROLE_VALUES)),
-            name="role_known",
-        ),
+        one_of("role", Role, name="role_known"),
     )
 
     staff_id: Mapped[int] = mapped_column(

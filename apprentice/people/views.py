@@ -4,7 +4,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 from apprentice.auth.access import requires_role
 from apprentice.auth.services import current_staff, local_sign_in
-from apprentice.forms import ID, page_number
+from apprentice.forms import ID, flash_invalid, page_number
 from apprentice.people import services
 from apprentice.people.forms import EditPersonForm, NewPersonForm, PeopleFilterForm
 from apprentice.people.models import Role
@@ -111,8 +111,7 @@ def set_active(person_id: int):
     try:
         services.set_active(person, activate, by=current_staff())
     except Invalid as exc:
-        for message in (m for ms in exc.errors.values() for m in ms):
-            flash(message, "error")
+        flash_invalid(exc)
     else:
         if activate:
             flash(f"{person.name} is active again and can sign in.", "success")

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from apprentice.competencies.models import CompetencyArea, Framework
-from apprentice.db import Base, UTCDateTime, utcnow
+from apprentice.db import Base, UTCDateTime, one_of, utcnow
 from apprentice.people.models import StaffProfile
 
 
@@ -24,10 +24,7 @@ class Enrolment(Base):
 
     __tablename__ = "apprentice_enrolments"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ({})".format(", ".join(f"'{s.value}'" for s in EnrolmentStatus)),
-            name="status_known",
-        ),
+        one_of("status", EnrolmentStatus, name="status_known"),
         CheckConstraint("target_date >= start_date", name="target_after_start"),
         # One active programme per person and framework (finished ones may repeat).
         Index(

@@ -10,7 +10,7 @@ from wtforms import SelectChoice
 from apprentice.auth.access import requires_role
 from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
-from apprentice.forms import ID
+from apprentice.forms import ID, flash_invalid
 from apprentice.people import services as people
 from apprentice.people.models import Role
 from apprentice.programmes import services
@@ -126,9 +126,7 @@ def target(enrolment_id: int):
         try:
             services.set_target_date(enrolment, form.target_date.data)
         except Invalid as exc:
-            for messages in exc.errors.values():
-                for message in messages:
-                    flash(message, "error")
+            flash_invalid(exc)
         else:
             flash("Target date changed.", "success")
     return redirect(url_for("apprentice.programmes.show", enrolment_id=enrolment.id))
@@ -143,9 +141,7 @@ def finish(enrolment_id: int):
     except ValueError:
         abort(400)
     except Invalid as exc:
-        for messages in exc.errors.values():
-            for message in messages:
-                flash(message, "error")
+        flash_invalid(exc)
     else:
         flash(f"Programme marked {enrolment.status}. It stays on record.", "success")
     return redirect(url_for("apprentice.programmes.show", enrolment_id=enrolment.id))
