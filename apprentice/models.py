@@ -1,5 +1,6 @@
 """Every model, imported once so the metadata (and Alembic) sees all tables."""
 
+from apprentice.audit.models import AuditRecord
 from apprentice.auth.models import SignInFailure
 from apprentice.competencies.models import (
     Competency,
@@ -9,16 +10,35 @@ from apprentice.competencies.models import (
 )
 from apprentice.people.models import Role, StaffProfile, StaffRole
 from apprentice.programmes.models import ElectiveChoice, Enrolment
+from apprentice.training.models import (
+    EntryCompetency,
+    LogEntry,
+    Pairing,
+    PairingArea,
+    ReminderSent,
+    Revocation,
+    SignOff,
+    SignOffEvidence,
+)
 
 __all__ = [
+    "AuditRecord",
     "Competency",
     "CompetencyArea",
     "ElectiveChoice",
     "Enrolment",
+    "EntryCompetency",
     "Framework",
     "FrameworkChange",
+    "LogEntry",
+    "Pairing",
+    "PairingArea",
+    "ReminderSent",
+    "Revocation",
     "Role",
     "SignInFailure",
+    "SignOff",
+    "SignOffEvidence",
     "StaffProfile",
     "StaffRole",
 ]

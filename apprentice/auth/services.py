@@ -17,6 +17,7 @@ from flask import current_app, g
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from apprentice.audit import services as audit
 from apprentice.auth.models import SignInFailure
 from apprentice.auth.passwords import (
     hash_password,
@@ -253,6 +254,11 @@ def attempt_sign_in(email: str, password: str, address: str) -> SignInResult:
         email, address, staff.password_hash if staff else None, password
     )
     if outcome is False:
+        # Recorded whether or not the account exists (the e-mail as typed, no password).
+        audit.record("signin.failed", object_type="StaffProfile",
+                     object_id=staff.id if staff else None, email=email[:254],
+                     address=address[:64])
+        db_session().commit()
         return SignInResult()
     if outcome is not True:
         return SignInResult(throttled_minutes=outcome)

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from apprentice.audit import services as audit
 from apprentice.auth.passwords import hash_password, password_problems
 from apprentice.db import db_session
 from apprentice.people.models import Role, StaffProfile, StaffRole, new_session_token
@@ -97,15 +98,18 @@ def _commit_or_duplicate() -> None:
 
 
 def _grant(person: StaffProfile, roles: set[Role], by: StaffProfile | None) -> None:
-    """Make ``person`` hold exactly ``roles``, keeping the grant record of roles kept."""
+    """Make ``person`` hold exactly ``roles``, keeping the grant record of roles kept;
+    every role given or taken goes into the audit trail."""
     current = {Role(grant.role): grant for grant in person.role_grants}
     for role, grant in current.items():
         if role not in roles:
             person.role_grants.remove(grant)
-    for role in roles - current.keys():
+            audit.record("role.removed", actor=by, obj=person, role=role.value)
+    for role in sorted(roles - current.keys()):
         person.role_grants.append(
             StaffRole(role=role.value, granted_by_id=by.id if by else None)
         )
+        audit.record("role.granted", actor=by, obj=person, role=role.value)
 
 
 def _active_coordinator_count(excluding: StaffProfile) -> int:
@@ -159,8 +163,8 @@ def create_person(
         password_hash=hash_password(password) if password is not None else None,
         password_must_change=password is not None and must_change_password,
     )
-    _grant(person, set(details.roles), by)
     db_session().add(person)
+    _grant(person, set(details.roles), by)
     _commit_or_duplicate()
     return person
 
@@ -208,6 +212,9 @@ def set_active(person: StaffProfile, active: bool, *, by: StaffProfile | None = 
             person, "This is the only active coordinator; make someone else coordinator first."
         )
         person.session_token = new_session_token()
+    if person.active != active:
+        audit.record("person.reactivated" if active else "person.deactivated", actor=by,
+                     obj=person)
     person.active = active
     db_session().commit()
 

@@ -28,12 +28,11 @@ from apprentice.db import db_session, utcnow
 from apprentice.people.models import Role, StaffProfile
 from apprentice.programmes.models import ElectiveChoice, Enrolment, EnrolmentStatus
 from apprentice.programmes.progress import (
-    NO_EVIDENCE,
-    Evidence,
     FrameworkShape,
     ProgrammeProgress,
     programme_progress,
 )
+from apprentice.training.services import load_evidence
 from apprentice.validation import Invalid
 
 
@@ -144,15 +143,6 @@ def finish(enrolment: Enrolment, status: EnrolmentStatus) -> None:
 
 
 # -- progress, for one or many -------------------------------------------------
-
-def load_evidence(person_ids: Iterable[int]) -> dict[int, Evidence]:
-    """Each person's evidence, in a fixed number of queries.
-
-    Log entries and sign-offs do not exist yet (they arrive with the shadowing
-    log), so everyone has none; the engine and every page already read it here.
-    """
-    return {person_id: NO_EVIDENCE for person_id in person_ids}
-
 
 @dataclass(frozen=True)
 class EnrolmentProgress:

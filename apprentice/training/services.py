@@ -1,0 +1,564 @@
+"""The apprenticeship loop's rules: pairings, log entries, review, sign-offs.
+
+Each state change appends an audit record in the same transaction, so the
+change and its record commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from apprentice.audit import services as audit
+from apprentice.competencies.models import (
+    Competency,
+    CompetencyArea,
+    Framework,
+    SupervisionLevel,
+)
+from apprentice.db import db_session, utcnow
+from apprentice.people.models import Role, StaffProfile
+from apprentice.programmes.models import ElectiveChoice, Enrolment, EnrolmentStatus
+from apprentice.programmes.progress import Evidence
+from apprentice.training.models import (
+    EntryCompetency,
+    EntryState,
+    LogEntry,
+    Pairing,
+    PairingArea,
+    Revocation,
+    SignOff,
+    SignOffEvidence,
+)
+from apprentice.training.rules import is_coordinator, mentor_covers
+from apprentice.validation import Invalid
+
+MAX_DESCRIPTION = 2000
+MAX_REFLECTION = 4000
+MAX_COMPETENCIES_PER_ENTRY = 10
+
+
+# -- pairings ------------------------------------------------------------------
+
+def get_pairing(pairing_id: int) -> Pairing | None:
+    return db_session().get(Pairing, pairing_id)
+
+
+def _check_pairing(apprentice: StaffProfile, mentor: StaffProfile, starts_on: date,
+                   ends_on: date | None, area_ids: Iterable[int]) -> set[int]:
+    errors: dict = {}
+    if not apprentice.active or not apprentice.has_role(Role.APPRENTICE):
+        errors["apprentice"] = f"{apprentice.name} is not an active apprentice."
+    if not mentor.active or not mentor.has_role(Role.MENTOR):
+        errors["mentor"] = f"{mentor.name} is not an active mentor."
+    if apprentice.id == mentor.id:
+        errors["mentor"] = "Nobody can mentor themselves."
+    if ends_on is not None and ends_on < starts_on:
+        errors["ends_on"] = "The end date must be on or after the start date."
+    areas = set(area_ids)
+    if areas:
+        known = set(db_session().scalars(
+            select(CompetencyArea.id).where(CompetencyArea.id.in_(areas),
+                                            CompetencyArea.retired.is_(False))
+        ))
+        if areas - known:
+            errors["areas"] = "Choose areas from the list."
+    if errors:
+        raise Invalid(errors)
+    return areas
+
+
+def create_pairing(apprentice: StaffProfile, mentor: StaffProfile, *, starts_on: date,
+                   ends_on: date | None = None, area_ids: Iterable[int] = (),
+                   by: StaffProfile | None = None) -> Pairing:
+    """Pair an apprentice with a mentor, for some areas (none: all) and dates."""
+    areas = _check_pairing(apprentice, mentor, starts_on, ends_on, area_ids)
+    pairing = Pairing(apprentice_id=apprentice.id, mentor_id=mentor.id, starts_on=starts_on,
+                      ends_on=ends_on, created_by_id=by.id if by else None)
+    pairing.area_links = [PairingArea(area_id=a) for a in sorted(areas)]
+    db_session().add(pairing)
+    audit.record("pairing.created", actor=by, obj=pairing, apprentice=apprentice.id,
+                 mentor=mentor.id, starts_on=starts_on, ends_on=ends_on, areas=sorted(areas))
+    db_session().commit()
+    return pairing
+
+
+def change_pairing(pairing: Pairing, *, ends_on: date | None, area_ids: Iterable[int],
+                   by: StaffProfile | None = None) -> None:
+    """Change a pairing's areas or end date (ending it is setting the end date)."""
+    areas = _check_pairing(pairing.apprentice, pairing.mentor, pairing.starts_on, ends_on,
+                           area_ids)
+    before = {"ends_on": pairing.ends_on, "areas": sorted(pairing.area_ids)}
+    pairing.ends_on = ends_on
+    keep = [link for link in pairing.area_links if link.area_id in areas]
+    pairing.area_links = keep + [PairingArea(area_id=a)
+                                 for a in sorted(areas - {k.area_id for k in keep})]
+    audit.record("pairing.changed", actor=by, obj=pairing, before=before,
+                 after={"ends_on": ends_on, "areas": sorted(areas)})
+    db_session().commit()
+
+
+def pairings(*, mentor_id: int | None = None, apprentice_id: int | None = None,
+             current_on: date | None = None) -> list[Pairing]:
+    query = select(Pairing).order_by(Pairing.starts_on.desc(), Pairing.id.desc())
+    if mentor_id is not None:
+        query = query.where(Pairing.mentor_id == mentor_id)
+    if apprentice_id is not None:
+        query = query.where(Pairing.apprentice_id == apprentice_id)
+    if current_on is not None:
+        query = query.where(Pairing.starts_on <= current_on).where(
+            (Pairing.ends_on.is_(None)) | (Pairing.ends_on >= current_on))
+    return list(db_session().scalars(query))
+
+
+@dataclass(frozen=True)
+class MentorSuggestion:
+    mentor: StaffProfile
+    load: int              # apprentices paired with them now
+    experience: int        # sign-offs they made in the area (or in all areas)
+
+
+def suggest_mentors(area_id: int | None = None, today: date | None = None
+                    ) -> list[MentorSuggestion]:
+    """Active mentors, most experienced in the area first, then the least loaded."""
+    today = today or date.today()
+    session = db_session()
+    mentors = list(session.scalars(
+        select(StaffProfile).where(StaffProfile.active.is_(True),
+                                   StaffProfile.role_grants.any(role=Role.MENTOR.value))
+    ))
+    load = dict(session.execute(
+        select(Pairing.mentor_id, func.count(Pairing.id))
+        .where(Pairing.starts_on <= today,
+               (Pairing.ends_on.is_(None)) | (Pairing.ends_on >= today))
+        .group_by(Pairing.mentor_id)
+    ).all())
+    experience_query = select(SignOff.signed_by_id, func.count(SignOff.id)).group_by(
+        SignOff.signed_by_id)
+    if area_id is not None:
+        experience_query = experience_query.join(
+            Competency, Competency.id == SignOff.competency_id
+        ).where(Competency.area_id == area_id)
+    experience = dict(session.execute(experience_query).all())
+    suggestions = [MentorSuggestion(m, load.get(m.id, 0), experience.get(m.id, 0))
+                   for m in mentors]
+    suggestions.sort(key=lambda s: (-s.experience, s.load, s.mentor.name))
+    return suggestions
+
+
+# -- what a person may log against ---------------------------------------------
+
+def programme_competencies(person_id: int) -> list[Competency]:
+    """Current competencies of the person's active programmes: every required area,
+    and the chosen electives (all electives until enough are chosen)."""
+    session = db_session()
+    enrolments = list(session.scalars(select(Enrolment).where(
+        Enrolment.person_id == person_id, Enrolment.status == EnrolmentStatus.ACTIVE.value)))
+    if not enrolments:
+        return []
+    chosen: dict[int, set[int]] = defaultdict(set)
+    for enrolment_id, area_id in session.execute(
+        select(ElectiveChoice.enrolment_id, ElectiveChoice.area_id)
+        .where(ElectiveChoice.enrolment_id.in_([e.id for e in enrolments]))
+    ):
+        chosen[enrolment_id].add(area_id)
+    frameworks = {f.id: f for f in session.scalars(
+        select(Framework).where(Framework.id.in_({e.framework_id for e in enrolments})))}
+    competencies: list[Competency] = []
+    for enrolment in enrolments:
+        framework = frameworks[enrolment.framework_id]
+        picked = chosen[enrolment.id]
+        all_electives = len(picked) < framework.electives_required
+        for area in framework.current_areas:
+            if area.required or all_electives or area.id in picked:
+                competencies.extend(area.current_competencies)
+    return competencies
+
+
+# -- log entries -----------------------------------------------------------------
+
+def new_form_token() -> str:
+    """A token on each new-entry form: the same form sent twice saves one entry."""
+    return secrets.token_urlsafe(24)
+
+
+def get_entry(entry_id: int) -> LogEntry | None:
+    return db_session().get(LogEntry, entry_id)
+
+
+@dataclass
+class EntryDetails:
+    occurred_on: date | None
+    minutes: int | None
+    activity: int | None
+    mentor_id: int | None
+    competency_ids: list[int] = field(default_factory=list)
+    description: str = ""
+    reflection: str = ""
+
+
+def _check_entry(person: StaffProfile, details: EntryDetails, today: date
+                 ) -> tuple[StaffProfile | None, list[Competency]]:
+    errors: dict = {}
+    if details.occurred_on is None:
+        errors["occurred_on"] = "Enter the date."
+    elif details.occurred_on > today:
+        errors["occurred_on"] = "The date cannot be in the future."
+    elif (today - details.occurred_on).days > 366:
+        errors["occurred_on"] = "Log entries must be from the last year."
+    if details.minutes is None or details.minutes <= 0:
+        errors["minutes"] = "Enter how long it took, in minutes (more than zero)."
+    elif details.minutes > 24 * 60:
+        errors["minutes"] = "One entry cannot be longer than 24 hours (1440 minutes)."
+    try:
+        SupervisionLevel(details.activity)
+    except ValueError:
+        errors["activity"] = "Choose what you did."
+    description = (details.description or "").strip()
+    if not description:
+        errors["description"] = "Write a few words about what happened."
+    elif len(description) > MAX_DESCRIPTION:
+        errors["description"] = f"Keep the description to {MAX_DESCRIPTION} characters."
+    if len(details.reflection or "") > MAX_REFLECTION:
+        errors["reflection"] = f"Keep the reflection to {MAX_REFLECTION} characters."
+    allowed = {c.id: c for c in programme_competencies(person.id)}
+    wanted = list(dict.fromkeys(details.competency_ids))
+    if not wanted:
+        errors["competency_ids"] = "Choose at least one competency you practised."
+    elif len(wanted) > MAX_COMPETENCIES_PER_ENTRY:
+        errors["competency_ids"] = (f"Choose at most {MAX_COMPETENCIES_PER_ENTRY} "
+                                    "competencies for one entry.")
+    elif any(c not in allowed for c in wanted):
+        errors["competency_ids"] = "Choose competencies from your own programme."
+    competencies = [allowed[c] for c in wanted if c in allowed]
+    mentor = db_session().get(StaffProfile, details.mentor_id) if details.mentor_id else None
+    if mentor is None:
+        errors["mentor_id"] = "Choose the mentor you worked with."
+    elif "occurred_on" not in errors and not mentor_covers(
+        mentor, person.id, {c.area_id for c in competencies}, details.occurred_on
+    ):
+        errors["mentor_id"] = (f"{mentor.name} was not your mentor for these competencies "
+                               "on that date. Choose one of your current mentors.")
+    if errors:
+        raise Invalid(errors)
+    return mentor, competencies
+
+
+def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry | None = None,
+               submit: bool = False, form_token: str | None = None,
+               today: date | None = None) -> LogEntry:
+    """Create or change a log entry (a draft, or submitted for review).
+
+    Submitted and verified entries are locked. A new entry's ``form_token``
+    makes a double-sent form save once: the second time returns the first entry.
+    """
+    today = today or date.today()
+    session = db_session()
+    if entry is None and form_token:
+        existing = session.scalar(select(LogEntry).where(
+            LogEntry.person_id == person.id, LogEntry.form_token == form_token))
+        if existing is not None:
+            return existing
+    if entry is not None:
+        if entry.person_id != person.id:
+            raise Invalid({None: "This is someone else's entry."})
+        if not entry.editable:
+            raise Invalid({None: "This entry is locked while it is reviewed or once verified."})
+    mentor, competencies = _check_entry(person, details, today)
+    if entry is None:
+        entry = LogEntry(person_id=person.id, form_token=form_token or new_form_token())
+        session.add(entry)
+    was_returned = entry.state == EntryState.RETURNED.value
+    entry.occurred_on = details.occurred_on
+    entry.minutes = details.minutes
+    entry.activity = int(details.activity)
+    entry.mentor_id = mentor.id
+    entry.description = details.description.strip()
+    entry.reflection = (details.reflection or "").strip()
+    keep = [link for link in entry.competency_links
+            if link.competency_id in {c.id for c in competencies}]
+    have = {link.competency_id for link in keep}
+    entry.competency_links = keep + [EntryCompetency(competency_id=c.id)
+                                     for c in competencies if c.id not in have]
+    if submit:
+        entry.state = EntryState.SUBMITTED.value
+        entry.submitted_at = utcnow()
+        audit.record("entry.resubmitted" if was_returned else "entry.submitted",
+                     actor=person, obj=entry, mentor=mentor.id, minutes=entry.minutes,
+                     competencies=[c.id for c in competencies])
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = session.scalar(select(LogEntry).where(
+            LogEntry.person_id == person.id, LogEntry.form_token == form_token))
+        if existing is None:
+            raise
+        return existing
+    return entry
+
+
+def delete_draft(entry: LogEntry, person: StaffProfile) -> None:
+    if entry.person_id != person.id or entry.state != EntryState.DRAFT.value:
+        raise Invalid({None: "Only your own drafts can be deleted."})
+    db_session().delete(entry)
+    db_session().commit()
+
+
+def _entry_areas(entry: LogEntry) -> set[int]:
+    return {link.competency.area_id for link in entry.competency_links}
+
+
+def may_review(mentor: StaffProfile, entry: LogEntry, today: date | None = None) -> bool:
+    """A mentor paired with the apprentice, covering the entry's areas, today or on
+    the day it happened."""
+    today = today or date.today()
+    areas = _entry_areas(entry)
+    return any(mentor_covers(mentor, entry.person_id, areas, day)
+               for day in (today, entry.occurred_on))
+
+
+def _reviewable(entry: LogEntry, mentor: StaffProfile) -> None:
+    if entry.state != EntryState.SUBMITTED.value:
+        raise Invalid({None: "Only entries waiting for review can be verified or returned."})
+    if not may_review(mentor, entry):
+        raise Invalid({None: "You are not this apprentice's mentor for these competencies."})
+
+
+def verify_entries(entries: Iterable[LogEntry], mentor: StaffProfile) -> int:
+    """Verify submitted entries (one, or a bulk selection): all or none."""
+    entries = list(entries)
+    for entry in entries:
+        _reviewable(entry, mentor)
+    now = utcnow()
+    for entry in entries:
+        entry.state = EntryState.VERIFIED.value
+        entry.verified_at = now
+        entry.verified_by_id = mentor.id
+        entry.return_comment = ""
+        audit.record("entry.verified", actor=mentor, obj=entry, person=entry.person_id)
+    db_session().commit()
+    return len(entries)
+
+
+def return_entry(entry: LogEntry, mentor: StaffProfile, comment: str) -> None:
+    """Send an entry back to the apprentice with what to fix; it opens again."""
+    comment = (comment or "").strip()
+    if not comment:
+        raise Invalid({"comment": "Say what to fix, so the apprentice knows."})
+    if len(comment) > MAX_DESCRIPTION:
+        raise Invalid({"comment": f"Keep the comment to {MAX_DESCRIPTION} characters."})
+    _reviewable(entry, mentor)
+    entry.state = EntryState.RETURNED.value
+    entry.return_comment = comment
+    audit.record("entry.returned", actor=mentor, obj=entry, person=entry.person_id,
+                 comment=comment)
+    db_session().commit()
+
+
+def unlock_entry(entry: LogEntry, coordinator: StaffProfile, reason: str) -> None:
+    """A coordinator reopens a verified entry; the reason is kept in the audit trail."""
+    reason = (reason or "").strip()
+    if not is_coordinator(coordinator):
+        raise Invalid({None: "Only a coordinator can unlock a verified entry."})
+    if not reason:
+        raise Invalid({"reason": "Write why the entry is unlocked; the reason is kept."})
+    if entry.state != EntryState.VERIFIED.value:
+        raise Invalid({None: "Only verified entries can be unlocked."})
+    if standing_sign_offs_citing(entry.id):
+        raise Invalid({None: "A sign-off cites this entry as evidence. Revoke that sign-off "
+                             "first, so the record stays true."})
+    entry.state = EntryState.RETURNED.value
+    entry.return_comment = f"Unlocked by {coordinator.name}: {reason}"
+    audit.record("entry.unlocked", actor=coordinator, obj=entry, person=entry.person_id,
+                 reason=reason)
+    db_session().commit()
+
+
+def review_queue(mentor: StaffProfile, today: date | None = None) -> list[LogEntry]:
+    """Submitted entries the mentor may review, oldest first."""
+    today = today or date.today()
+    apprentice_ids = {p.apprentice_id for p in pairings(mentor_id=mentor.id)}
+    if not apprentice_ids:
+        return []
+    waiting = db_session().scalars(
+        select(LogEntry).where(LogEntry.state == EntryState.SUBMITTED.value,
+                               LogEntry.person_id.in_(apprentice_ids))
+        .order_by(LogEntry.submitted_at, LogEntry.id)
+    )
+    return [entry for entry in waiting if may_review(mentor, entry, today)]
+
+
+def entries_of(person_id: int, *, states: Iterable[str] | None = None,
+               limit: int | None = None) -> list[LogEntry]:
+    query = (select(LogEntry).where(LogEntry.person_id == person_id)
+             .order_by(LogEntry.occurred_on.desc(), LogEntry.id.desc()))
+    if states:
+        query = query.where(LogEntry.state.in_(list(states)))
+    if limit:
+        query = query.limit(limit)
+    return list(db_session().scalars(query))
+
+
+def quick_log_defaults(person_id: int) -> tuple[int | None, list[int]]:
+    """The mentor and competencies of the person's last entry (the quick-log defaults)."""
+    last = db_session().scalar(
+        select(LogEntry).where(LogEntry.person_id == person_id)
+        .order_by(LogEntry.created_at.desc(), LogEntry.id.desc()).limit(1))
+    if last is None:
+        return None, []
+    return last.mentor_id, [link.competency_id for link in last.competency_links]
+
+
+# -- sign-offs ---------------------------------------------------------------------
+
+def get_sign_off(sign_off_id: int) -> SignOff | None:
+    return db_session().get(SignOff, sign_off_id)
+
+
+def standing_sign_offs_citing(entry_id: int) -> list[SignOff]:
+    return [s for s in db_session().scalars(
+        select(SignOff).join(SignOffEvidence).where(SignOffEvidence.entry_id == entry_id))
+        if s.revocation is None]
+
+
+def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency, *,
+             level: int, entry_ids: Iterable[int], comment: str = "",
+             corrects: SignOff | None = None, today: date | None = None) -> SignOff:
+    """Sign off a competency at a level, citing verified entries as evidence.
+
+    The signer is a mentor paired with the person for the competency's area
+    (a correction: the mentor who signed the original, or a coordinator).
+    """
+    today = today or date.today()
+    errors: dict = {}
+    if mentor.id == person.id:
+        raise Invalid({None: "Nobody signs off their own work."})
+    if corrects is not None:
+        if corrects.person_id != person.id or corrects.lineage != competency.lineage:
+            raise Invalid({None: "A correction must be for the same person and competency."})
+        if corrects.revocation is not None:
+            raise Invalid({None: "That sign-off was revoked; sign off afresh instead."})
+        if not (corrects.signed_by_id == mentor.id or is_coordinator(mentor)):
+            raise Invalid({None: "Only the mentor who signed, or a coordinator, can correct "
+                                 "a sign-off."})
+    elif not mentor_covers(mentor, person.id, {competency.area_id}, today):
+        raise Invalid({None: f"You are not {person.name}'s mentor for this area today."})
+    if competency.id not in {c.id for c in programme_competencies(person.id)}:
+        errors["competency"] = "This competency is not part of their programme."
+    try:
+        level = SupervisionLevel(level)
+    except ValueError:
+        errors["level"] = "Choose a supervision level."
+    evidence = list(dict.fromkeys(entry_ids))
+    entries = {e.id: e for e in db_session().scalars(
+        select(LogEntry).where(LogEntry.id.in_(evidence)))} if evidence else {}
+    if not evidence:
+        errors["entry_ids"] = "Cite at least one verified log entry as evidence."
+    else:
+        for entry_id in evidence:
+            entry = entries.get(entry_id)
+            if (entry is None or entry.person_id != person.id
+                    or entry.state != EntryState.VERIFIED.value):
+                errors["entry_ids"] = "Evidence must be their own verified log entries."
+                break
+            if competency.lineage not in {link.competency.lineage
+                                          for link in entry.competency_links}:
+                errors["entry_ids"] = "Cite entries that practised this competency."
+                break
+    if len(comment or "") > MAX_DESCRIPTION:
+        errors["comment"] = f"Keep the comment to {MAX_DESCRIPTION} characters."
+    if errors:
+        raise Invalid(errors)
+    record = SignOff(person_id=person.id, competency_id=competency.id,
+                     lineage=competency.lineage, level=int(level),
+                     comment=(comment or "").strip(), signed_by_id=mentor.id,
+                     corrects_id=corrects.id if corrects else None)
+    record.evidence_links = [SignOffEvidence(entry_id=e) for e in evidence]
+    db_session().add(record)
+    audit.record("signoff.corrected" if corrects else "signoff.created", actor=mentor,
+                 obj=record, person=person.id, competency=competency.id,
+                 code=competency.code, level=int(level), evidence=evidence,
+                 corrects=corrects.id if corrects else None)
+    db_session().commit()
+    return record
+
+
+def revoke(record: SignOff, by: StaffProfile, reason: str) -> Revocation:
+    """Withdraw a sign-off (the mentor who signed, or a coordinator), with a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid({"reason": "Write why the sign-off is withdrawn; the reason is kept."})
+    if not (record.signed_by_id == by.id or is_coordinator(by)):
+        raise Invalid({None: "Only the mentor who signed, or a coordinator, can revoke it."})
+    if record.revocation is not None:
+        raise Invalid({None: "This sign-off is already revoked."})
+    revocation = Revocation(sign_off_id=record.id, reason=reason, revoked_by_id=by.id)
+    db_session().add(revocation)
+    audit.record("signoff.revoked", actor=by, obj=record, person=record.person_id,
+                 reason=reason)
+    db_session().commit()
+    return revocation
+
+
+def sign_offs_of(person_id: int) -> list[SignOff]:
+    return list(db_session().scalars(
+        select(SignOff).where(SignOff.person_id == person_id)
+        .order_by(SignOff.signed_at.desc(), SignOff.id.desc())))
+
+
+# -- evidence for the progress engine -----------------------------------------------
+
+def load_evidence(person_ids: Iterable[int]) -> dict[int, Evidence]:
+    """Everyone's evidence in three queries, whatever the number of people or entries.
+
+    Entries count when submitted or later (drafts do not). The standing
+    sign-off of a competency is the newest one not revoked. Minutes count once
+    per area an entry touched, verified and not yet verified apart.
+    """
+    ids = list(set(person_ids))
+    if not ids:
+        return {}
+    session = db_session()
+    logged = LogEntry.state != EntryState.DRAFT.value
+    entries: dict[int, dict[str, int]] = defaultdict(dict)
+    for person_id, lineage, count in session.execute(
+        select(LogEntry.person_id, Competency.lineage, func.count(func.distinct(LogEntry.id)))
+        .join(EntryCompetency, EntryCompetency.entry_id == LogEntry.id)
+        .join(Competency, Competency.id == EntryCompetency.competency_id)
+        .where(LogEntry.person_id.in_(ids), logged)
+        .group_by(LogEntry.person_id, Competency.lineage)
+    ):
+        entries[person_id][lineage] = count
+    levels: dict[int, dict[str, SupervisionLevel]] = defaultdict(dict)
+    for person_id, lineage, level in session.execute(
+        select(SignOff.person_id, SignOff.lineage, SignOff.level)
+        .outerjoin(Revocation, Revocation.sign_off_id == SignOff.id)
+        .where(SignOff.person_id.in_(ids), Revocation.id.is_(None))
+        .order_by(SignOff.signed_at, SignOff.id)
+    ):
+        levels[person_id][lineage] = SupervisionLevel(level)  # the newest wins
+    minutes: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for person_id, _entry_id, area_id, entry_minutes, state in session.execute(
+        select(LogEntry.person_id, LogEntry.id, Competency.area_id, LogEntry.minutes,
+               LogEntry.state).distinct()
+        .join(EntryCompetency, EntryCompetency.entry_id == LogEntry.id)
+        .join(Competency, Competency.id == EntryCompetency.competency_id)
+        .where(LogEntry.person_id.in_(ids), logged)
+    ):
+        minutes[person_id][area_id][0 if state == EntryState.VERIFIED.value else 1] += (
+            entry_minutes)
+    return {
+        person_id: Evidence(
+            entries=dict(entries[person_id]),
+            levels=dict(levels[person_id]),
+            minutes={area: (v, u) for area, (v, u) in minutes[person_id].items()},
+        )
+        for person_id in ids
+    }
