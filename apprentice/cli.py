@@ -177,3 +177,18 @@ def list_frameworks() -> None:
     for framework in frameworks.list_frameworks(include_unpublished=True):
         click.echo(f"{framework.id:>4}  {framework.status:<8} v{framework.version:<4} "
                    f"{framework.name}")
+
+
+@bp.cli.command("audit-verify")
+def audit_verify() -> None:
+    """Check the audit trail's hash chain; report the first broken link."""
+    from apprentice.audit import services as audit
+
+    report = audit.verify()
+    if report.intact:
+        click.echo(f"Audit trail intact: {report.records} records. "
+                   f"Newest hash: {report.newest_hash}")
+        return
+    click.echo(f"Audit trail BROKEN at record #{report.broken_at}: {report.problem}. "
+               f"({report.records} records read.)", err=True)
+    raise SystemExit(1)

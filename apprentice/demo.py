@@ -57,4 +57,74 @@ def load_demo() -> list[PersonDetails]:
         electives = [a.id for a in framework.current_areas if a.name in DEMO_ELECTIVES]
         start = date.today() - timedelta(days=120)
         programmes.enrol(jordan, framework, start=start, electives=electives)
+        _demo_training(framework, jordan)
     return DEMO_PEOPLE
+
+
+# (days ago, minutes, activity level, competency codes, description, final state)
+DEMO_ENTRIES = [
+    (40, 60, 1, ["ACC-01", "ACC-02"], "Shadowed Marian at the circulation desk during the "
+     "morning rush: check-outs, renewals and two blocked accounts.", "verified"),
+    (33, 45, 3, ["ACC-01"], "Ran check-out and check-in myself with Marian beside me; "
+     "cleared a block after a lost-item payment.", "verified"),
+    (26, 90, 5, ["ACC-01", "ACC-05"], "Covered the desk on my own for the lunch hour, "
+     "including holds pick-up.", "verified"),
+    (21, 60, 2, ["REF-01"], "Assisted with reference interviews: a genealogy question and "
+     "a tax form request.", "verified"),
+    (14, 30, 1, ["TEC-01"], "Watched Samuel troubleshoot the public printers and the "
+     "print release station.", "verified"),
+    (9, 75, 3, ["REF-01", "REF-02"], "Led two reference interviews with Marian listening, "
+     "then found sources in the databases together.", "submitted"),
+    (6, 45, 4, ["YTH-02"], "Read at baby storytime while Marian was in the building.",
+     "returned"),
+    (3, 30, 1, ["FND-03"], "Sat in on the privacy policy refresher for desk staff.",
+     "submitted"),
+    (1, 20, 1, ["COM-01"], "Phone messages and holds calls.", "draft"),
+]
+DEMO_SIGN_OFFS = [("ACC-01", 5), ("ACC-05", 5), ("TEC-01", 2)]
+
+
+def _demo_training(framework, jordan) -> None:
+    """Pairings, a few weeks of Jordan's log in every state, and some sign-offs."""
+    from apprentice.training import services as training
+
+    marian = find_by_email("mentor@example.org")
+    samuel = find_by_email("cataloguer@example.org")
+    hannah = find_by_email("branch.head@example.org")
+    carmen = find_by_email("coordinator@example.org")
+    today = date.today()
+    started = today - timedelta(days=100)
+    training.create_pairing(jordan, marian, starts_on=started, by=carmen)
+    technology = [a.id for a in framework.current_areas if a.name == "Technology"]
+    training.create_pairing(jordan, samuel, starts_on=started, area_ids=technology, by=carmen)
+    training.create_pairing(find_by_email("clerk@example.org"), hannah, starts_on=today,
+                            by=carmen)
+    codes = {c.code: c for a in framework.current_areas for c in a.current_competencies}
+    entries = {}
+    for days_ago, minutes, activity, wanted, text, state in DEMO_ENTRIES:
+        competencies = [codes[code] for code in wanted]
+        mentor = samuel if competencies[0].code.startswith("TEC") else marian
+        entry = training.save_entry(
+            jordan,
+            training.EntryDetails(
+                occurred_on=today - timedelta(days=days_ago), minutes=minutes,
+                activity=activity, mentor_id=mentor.id,
+                competency_ids=[c.id for c in competencies], description=text,
+                reflection="Next time I will check the patron's account before they "
+                           "reach the desk." if days_ago == 26 else "",
+            ),
+            submit=state != "draft", today=today,
+        )
+        if state == "verified":
+            training.verify_entries([entry], mentor)
+        elif state == "returned":
+            training.return_entry(entry, mentor, "Which storytime was it, and how many "
+                                                 "children came? Add it, then resubmit.")
+        for code in wanted:
+            entries.setdefault(code, []).append(entry)
+    for code, level in DEMO_SIGN_OFFS:
+        mentor = samuel if code.startswith("TEC") else marian
+        verified = [e for e in entries[code] if e.state == "verified"]
+        training.sign_off(mentor, jordan, codes[code], level=level,
+                          entry_ids=[e.id for e in verified],
+                          comment="Seen it done well, more than once.")

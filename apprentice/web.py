@@ -51,10 +51,14 @@ class NavItem:
 # The one list of top-level pages; each feature adds its own entries here.
 NAVIGATION: list[NavItem] = [
     NavItem("apprentice.core.home", "Home"),
+    NavItem("apprentice.training.log", "My log", (Role.APPRENTICE,)),
     NavItem("apprentice.programmes.mine", "My programme", (Role.APPRENTICE,)),
+    NavItem("apprentice.training.review", "Review", (Role.MENTOR,)),
     NavItem("apprentice.frameworks.index", "Competencies"),
     NavItem("apprentice.programmes.index", "Programmes", (Role.COORDINATOR,)),
+    NavItem("apprentice.training.pairings", "Pairings", (Role.COORDINATOR,)),
     NavItem("apprentice.people.index", "People", (Role.COORDINATOR,)),
+    NavItem("apprentice.audit.index", "Audit", (Role.COORDINATOR,)),
 ]
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -183,11 +187,14 @@ def server_error(_exc):
 
 # Feature blueprints, mounted below this one.
 from apprentice import cli  # noqa: E402, F401 - registers the commands on bp.cli
+from apprentice.audit.views import bp as audit_bp  # noqa: E402
 from apprentice.auth.views import bp as auth_bp  # noqa: E402
 from apprentice.competencies.views import bp as frameworks_bp  # noqa: E402
 from apprentice.core.views import bp as core_bp  # noqa: E402
 from apprentice.people.views import bp as people_bp  # noqa: E402
 from apprentice.programmes.views import bp as programmes_bp  # noqa: E402
+from apprentice.training.views import bp as training_bp  # noqa: E402
 
-for feature in (core_bp, auth_bp, people_bp, frameworks_bp, programmes_bp):
+for feature in (core_bp, auth_bp, people_bp, frameworks_bp, programmes_bp, training_bp,
+                audit_bp):
     bp.register_blueprint(feature)

@@ -416,6 +416,14 @@ def quick_log_defaults(person_id: int) -> tuple[int | None, list[int]]:
     return last.mentor_id, [link.competency_id for link in last.competency_links]
 
 
+def recent_competencies(person_id: int, entries: int = 5) -> list[int]:
+    """Competencies of the person's last few entries, most recent first (shown first)."""
+    recent = db_session().scalars(
+        select(LogEntry).where(LogEntry.person_id == person_id)
+        .order_by(LogEntry.created_at.desc(), LogEntry.id.desc()).limit(entries))
+    return list(dict.fromkeys(link.competency_id for e in recent for link in e.competency_links))
+
+
 # -- sign-offs ---------------------------------------------------------------------
 
 def get_sign_off(sign_off_id: int) -> SignOff | None:

@@ -1,0 +1,182 @@
+"""What each person sees first: the apprentice's, the mentor's and the coordinator's
+dashboards. Each is built in a fixed number of queries, whatever the amount of data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from apprentice.db import db_session, utcnow
+from apprentice.people.models import StaffProfile
+from apprentice.programmes import services as programmes
+from apprentice.programmes.progress import CompetencyStatus
+from apprentice.training import services
+from apprentice.training.models import EntryCompetency, EntryState, LogEntry, Pairing
+
+STALE_REVIEW_DAYS = 14
+IDLE_PAIRING_DAYS = 30
+
+
+@dataclass
+class PractiseNext:
+    code: str
+    statement: str
+    competency_id: int
+    status: CompetencyStatus
+    mentors: list[str]
+
+
+@dataclass
+class ApprenticeDashboard:
+    rows: list  # EnrolmentProgress
+    returned: list[LogEntry]
+    verified_minutes: int
+    unverified_minutes: int
+    practise_next: list[PractiseNext]
+
+
+def apprentice_dashboard(person: StaffProfile, today: date | None = None,
+                         limit: int = 6) -> ApprenticeDashboard:
+    today = today or date.today()
+    rows = [r for r in programmes.programmes_of(person, today) if r.enrolment.active]
+    current = services.pairings(apprentice_id=person.id, current_on=today)
+    suggestions: list[PractiseNext] = []
+    verified = unverified = 0
+    for row in rows:
+        for area in row.progress.areas:
+            verified += area.verified_minutes
+            unverified += area.unverified_minutes
+            helpers = [p.mentor.name for p in current if p.covers_area(area.area.id)]
+            for cp in area.competencies:
+                if cp.status != CompetencyStatus.SIGNED_OFF:
+                    suggestions.append(PractiseNext(cp.competency.code, cp.competency.statement,
+                                                    cp.competency.id, cp.status, helpers))
+    # Finish what is started first, then what is below the level, then the rest in order.
+    rank = {CompetencyStatus.IN_PROGRESS: 0, CompetencyStatus.BELOW_LEVEL: 1,
+            CompetencyStatus.NOT_STARTED: 2}
+    suggestions.sort(key=lambda s: rank[s.status])
+    return ApprenticeDashboard(
+        rows=rows,
+        returned=services.entries_of(person.id, states=[EntryState.RETURNED.value]),
+        verified_minutes=verified, unverified_minutes=unverified,
+        practise_next=suggestions[:limit],
+    )
+
+
+@dataclass
+class ReadyToSignOff:
+    person: StaffProfile
+    competency_id: int
+    code: str
+    statement: str
+
+
+@dataclass
+class MentorDashboard:
+    queue_count: int
+    oldest_days: int | None
+    rows: list  # EnrolmentProgress of their apprentices
+    ready: list[ReadyToSignOff]
+
+
+def mentor_dashboard(mentor: StaffProfile, today: date | None = None) -> MentorDashboard:
+    """The review queue's size and age, each paired apprentice's progress, and the
+    competencies with verified evidence at the required level but no sign-off yet."""
+    today = today or date.today()
+    queue = services.review_queue(mentor, today)
+    oldest = min((e.submitted_at for e in queue), default=None)
+    apprentice_ids = {p.apprentice_id for p in services.pairings(mentor_id=mentor.id,
+                                                                 current_on=today)}
+    enrolments = list(db_session().scalars(
+        programmes.enrolments_query(status="active").where(
+            programmes.Enrolment.person_id.in_(apprentice_ids))
+    )) if apprentice_ids else []
+    rows = programmes.progress_of(enrolments, today)
+    # Verified entries of these apprentices: the best activity level per competency lineage.
+    best: dict[tuple[int, str], int] = {}
+    if apprentice_ids:
+        from apprentice.competencies.models import Competency
+
+        for person_id, lineage, level in db_session().execute(
+            select(LogEntry.person_id, Competency.lineage, func.max(LogEntry.activity))
+            .join(EntryCompetency, EntryCompetency.entry_id == LogEntry.id)
+            .join(Competency, Competency.id == EntryCompetency.competency_id)
+            .where(LogEntry.person_id.in_(apprentice_ids),
+                   LogEntry.state == EntryState.VERIFIED.value)
+            .group_by(LogEntry.person_id, Competency.lineage)
+        ):
+            best[(person_id, lineage)] = level
+    ready = []
+    for row in rows:
+        needed = row.progress.framework.rule.level_required
+        person = row.enrolment.person
+        for area in row.progress.areas:
+            for cp in area.competencies:
+                if (cp.status != CompetencyStatus.SIGNED_OFF
+                        and best.get((person.id, cp.competency.lineage), 0) >= needed):
+                    ready.append(ReadyToSignOff(person, cp.competency.id, cp.competency.code,
+                                                cp.competency.statement))
+    return MentorDashboard(
+        queue_count=len(queue),
+        oldest_days=(today - oldest.date()).days if oldest else None,
+        rows=rows, ready=ready,
+    )
+
+
+@dataclass
+class MentorLoad:
+    name: str
+    apprentices: int
+    waiting: int
+    sign_offs: int
+
+
+@dataclass
+class CoordinatorDashboard:
+    areas: list[str]
+    matrix: list[tuple]  # (EnrolmentProgress, {area name: AreaProgress})
+    stale_entries: list[LogEntry]
+    idle_pairings: list[Pairing]
+    mentors: list[MentorLoad] = field(default_factory=list)
+
+
+def coordinator_dashboard(today: date | None = None) -> CoordinatorDashboard:
+    """The cohort as people by areas, what has stalled, and how loaded the mentors are."""
+    today = today or date.today()
+    session = db_session()
+    rows = programmes.cohort(today=today)
+    areas: list[str] = []
+    matrix = []
+    for row in rows:
+        cells = {}
+        for area in row.progress.areas:
+            cells[area.area.name] = area
+            if area.area.name not in areas:
+                areas.append(area.area.name)
+        matrix.append((row, cells))
+    stale = list(session.scalars(
+        select(LogEntry).where(
+            LogEntry.state == EntryState.SUBMITTED.value,
+            LogEntry.submitted_at < utcnow() - timedelta(days=STALE_REVIEW_DAYS))
+        .order_by(LogEntry.submitted_at)
+    ))
+    current = services.pairings(current_on=today)
+    last_activity = dict(((a, m), when) for a, m, when in session.execute(
+        select(LogEntry.person_id, LogEntry.mentor_id, func.max(LogEntry.occurred_on))
+        .group_by(LogEntry.person_id, LogEntry.mentor_id)
+    ))
+    idle_since = today - timedelta(days=IDLE_PAIRING_DAYS)
+    idle = [p for p in current
+            if p.starts_on <= idle_since
+            and (last_activity.get((p.apprentice_id, p.mentor_id)) or date.min) < idle_since]
+    waiting = dict(session.execute(
+        select(LogEntry.mentor_id, func.count(LogEntry.id))
+        .where(LogEntry.state == EntryState.SUBMITTED.value).group_by(LogEntry.mentor_id)
+    ).all())
+    mentors = [MentorLoad(s.mentor.name, s.load, waiting.get(s.mentor.id, 0), s.experience)
+               for s in services.suggest_mentors(today=today)]
+    mentors.sort(key=lambda m: (-m.waiting, -m.apprentices, m.name))
+    return CoordinatorDashboard(areas=areas, matrix=matrix, stale_entries=stale,
+                                idle_pairings=idle, mentors=mentors)

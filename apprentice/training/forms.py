@@ -1,0 +1,99 @@
+"""Forms of the apprenticeship loop; choices are filled in by the views."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from apprentice.competencies.models import LEVEL_LABELS, SupervisionLevel
+from apprentice.forms import MultiCheckboxField
+from apprentice.training.models import ACTIVITY_LABELS
+from apprentice.training.services import MAX_DESCRIPTION, MAX_REFLECTION
+
+ACTIVITY_CHOICES = [SelectChoice(int(level), label) for level, label in ACTIVITY_LABELS.items()]
+LEVEL_CHOICES = [SelectChoice(int(level), label) for level, label in LEVEL_LABELS.items()]
+
+
+class EntryForm(FlaskForm):
+    occurred_on = DateField("Date", validators=[InputRequired("Enter the date.")])
+    minutes = IntegerField(
+        "Minutes", validators=[InputRequired("Enter how many minutes."),
+                               NumberRange(1, 1440, "Between 1 minute and 24 hours (1440).")],
+    )
+    activity = RadioField("What you did", coerce=int, choices=ACTIVITY_CHOICES,
+                          validators=[InputRequired("Choose what you did.")])
+    mentor_id = SelectField("Mentor", coerce=int,
+                            validators=[InputRequired("Choose your mentor.")])
+    competency_ids = MultiCheckboxField("Competencies practised", coerce=int)
+    description = TextAreaField(
+        "What happened", validators=[InputRequired("Write a few words about what happened."),
+                                     Length(max=MAX_DESCRIPTION)],
+        description="A sentence or two is enough.",
+    )
+    reflection = TextAreaField(
+        "Reflection", validators=[Optional(), Length(max=MAX_REFLECTION)],
+        description="What you learned, what you would do differently.",
+    )
+    form_token = HiddenField()
+    submit = SubmitField("Submit for review")
+    save_draft = SubmitField("Save as draft")
+
+
+class ReturnForm(FlaskForm):
+    comment = TextAreaField("What to fix", validators=[
+        InputRequired("Say what to fix, so the apprentice knows."), Length(max=MAX_DESCRIPTION)])
+    submit = SubmitField("Return to the apprentice")
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField("Reason (kept in the record)", validators=[
+        InputRequired("Write the reason; it is kept."), Length(max=MAX_DESCRIPTION)])
+    submit = SubmitField("Confirm")
+
+
+class SignOffForm(FlaskForm):
+    level = RadioField("Supervision level", coerce=int, choices=LEVEL_CHOICES,
+                       default=int(SupervisionLevel.INDEPENDENT),
+                       validators=[InputRequired("Choose a level.")])
+    entry_ids = MultiCheckboxField("Evidence: verified log entries", coerce=int)
+    comment = TextAreaField("Comment", validators=[Optional(), Length(max=MAX_DESCRIPTION)])
+    password = PasswordField(
+        "Your password", description="Signing off is a record of someone's qualification: "
+        "confirm it is you.", render_kw={"autocomplete": "current-password"})
+    submit = SubmitField("Sign off")
+
+
+class PairingForm(FlaskForm):
+    apprentice_id = SelectField("Apprentice", coerce=int,
+                                validators=[InputRequired("Choose the apprentice.")])
+    mentor_id = SelectField("Mentor", coerce=int, validators=[InputRequired("Choose a mentor.")])
+    starts_on = DateField("From", validators=[InputRequired("Enter the start date.")])
+    ends_on = DateField("Until", validators=[Optional()],
+                        description="Leave empty while the pairing lasts.")
+    area_ids = MultiCheckboxField("Areas", coerce=int,
+                                  description="None ticked: the mentor helps in every area.")
+    submit = SubmitField("Save pairing")
+
+
+class ChangePairingForm(FlaskForm):
+    ends_on = DateField("Until", validators=[Optional()],
+                        description="Set a date to end the pairing.")
+    area_ids = MultiCheckboxField("Areas", coerce=int,
+                                  description="None ticked: the mentor helps in every area.")
+    submit = SubmitField("Save pairing")
+
+
+class MentorAreaFilter(FlaskForm):
+    class Meta:
+        csrf = False
+
+    area = SelectField("Suggest mentors for", coerce=int, validators=[Optional()])

@@ -1,0 +1,353 @@
+"""The daily loop: the quick log, the mentor's review queue, sign-offs, pairings."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from wtforms import SelectChoice
+
+from apprentice.auth.access import requires_role
+from apprentice.auth.identity import confirm_identity
+from apprentice.auth.services import current_staff
+from apprentice.competencies import services as frameworks
+from apprentice.forms import ID, flash_invalid
+from apprentice.people import services as people
+from apprentice.people.models import Role
+from apprentice.programmes import services as programmes
+from apprentice.training import services
+from apprentice.training.forms import (
+    ChangePairingForm,
+    EntryForm,
+    MentorAreaFilter,
+    PairingForm,
+    ReasonForm,
+    ReturnForm,
+    SignOffForm,
+)
+from apprentice.training.models import EntryState
+from apprentice.training.rules import is_coordinator
+from apprentice.validation import Invalid
+
+bp = Blueprint("training", __name__)
+
+
+def _entry_for_viewer(entry_id: int):
+    """The entry, if the viewer logged it, may review it, or coordinates (else 404)."""
+    entry = services.get_entry(entry_id)
+    staff = current_staff()
+    if entry is None or not (
+        entry.person_id == staff.id or is_coordinator(staff) or services.may_review(staff, entry)
+    ):
+        abort(404)
+    return entry
+
+
+# -- the apprentice's log ------------------------------------------------------------
+
+@bp.route("/log/")
+@requires_role(Role.APPRENTICE)
+def log():
+    staff = current_staff()
+    entries = services.entries_of(staff.id)
+    order = [EntryState.RETURNED, EntryState.DRAFT, EntryState.SUBMITTED, EntryState.VERIFIED]
+    grouped = {state: [e for e in entries if e.state == state.value] for state in order}
+    return render_template("apprentice/training/log.html", grouped=grouped,
+                           programmes=programmes.programmes_of(staff))
+
+
+def _entry_form(staff, entry=None) -> EntryForm:
+    form = EntryForm(obj=entry)
+    today = date.today()
+    mentors = {p.mentor for p in services.pairings(apprentice_id=staff.id, current_on=today)}
+    if entry is not None and entry.mentor is not None:
+        mentors.add(entry.mentor)
+    form.mentor_id.choices = [SelectChoice(m.id, m.name)
+                              for m in sorted(mentors, key=lambda m: m.name)]
+    competencies = services.programme_competencies(staff.id)
+    form.competency_ids.choices = [SelectChoice(c.id, f"{c.code} {c.statement}")
+                                   for c in competencies]
+    form.programme_competencies = competencies
+    return form
+
+
+@bp.route("/log/new", methods=["GET", "POST"])
+@requires_role(Role.APPRENTICE)
+def new_entry():
+    staff = current_staff()
+    form = _entry_form(staff)
+    if request.method == "GET":
+        last_mentor, last_competencies = services.quick_log_defaults(staff.id)
+        form.occurred_on.data = date.today()
+        form.minutes.data = 60
+        form.activity.data = 1
+        offered = {choice.value for choice in form.mentor_id.choices}
+        if last_mentor in offered:
+            form.mentor_id.data = last_mentor
+        asked = request.args.getlist("competency", type=int)
+        form.competency_ids.data = asked or last_competencies
+        form.form_token.data = services.new_form_token()
+    return _save_entry(form, staff, entry=None)
+
+
+@bp.route(f"/log/<{ID}:entry_id>", methods=["GET", "POST"])
+def entry(entry_id: int):
+    entry = _entry_for_viewer(entry_id)
+    staff = current_staff()
+    if entry.person_id != staff.id or not entry.editable:
+        return render_template(
+            "apprentice/training/entry.html", entry=entry,
+            may_review=entry.state == EntryState.SUBMITTED.value
+            and services.may_review(staff, entry),
+            may_unlock=entry.state == EntryState.VERIFIED.value and is_coordinator(staff),
+            return_form=ReturnForm(), reason_form=ReasonForm(),
+            sign_offs=services.standing_sign_offs_citing(entry.id),
+        )
+    form = _entry_form(staff, entry)
+    if request.method == "GET":
+        form.competency_ids.data = [link.competency_id for link in entry.competency_links]
+    return _save_entry(form, staff, entry=entry)
+
+
+def _save_entry(form: EntryForm, staff, entry):
+    if form.validate_on_submit():
+        submit = not form.save_draft.data
+        try:
+            saved = services.save_entry(
+                staff,
+                services.EntryDetails(
+                    occurred_on=form.occurred_on.data, minutes=form.minutes.data,
+                    activity=form.activity.data, mentor_id=form.mentor_id.data,
+                    competency_ids=form.competency_ids.data or [],
+                    description=form.description.data or "",
+                    reflection=form.reflection.data or "",
+                ),
+                entry=entry, submit=submit, form_token=form.form_token.data or None,
+            )
+        except Invalid as exc:
+            exc.attach_to(form)
+        else:
+            flash("Sent to your mentor for review." if submit else "Draft saved.", "success")
+            return redirect(url_for("apprentice.training.log") + f"#entry-{saved.id}")
+    return render_template("apprentice/training/entry_form.html", form=form, entry=entry,
+                           recent=set(services.recent_competencies(staff.id)))
+
+
+@bp.route(f"/log/<{ID}:entry_id>/delete", methods=["POST"])
+@requires_role(Role.APPRENTICE)
+def delete_entry(entry_id: int):
+    entry = _entry_for_viewer(entry_id)
+    try:
+        services.delete_draft(entry, current_staff())
+    except Invalid as exc:
+        flash_invalid(exc)
+    else:
+        flash("Draft deleted.", "success")
+    return redirect(url_for("apprentice.training.log"))
+
+
+@bp.route(f"/log/<{ID}:entry_id>/unlock", methods=["POST"])
+@requires_role(Role.COORDINATOR)
+def unlock_entry(entry_id: int):
+    entry = _entry_for_viewer(entry_id)
+    form = ReasonForm()
+    if not form.validate():
+        flash("Write the reason for unlocking; it is kept in the record.", "error")
+    else:
+        try:
+            services.unlock_entry(entry, current_staff(), form.reason.data)
+        except Invalid as exc:
+            flash_invalid(exc)
+        else:
+            flash("Entry unlocked: the apprentice can change it again.", "success")
+    return redirect(url_for("apprentice.training.entry", entry_id=entry.id))
+
+
+# -- the mentor's review ----------------------------------------------------------------
+
+@bp.route("/review/")
+@requires_role(Role.MENTOR)
+def review():
+    return render_template("apprentice/training/review.html",
+                           queue=services.review_queue(current_staff()), today=date.today(),
+                           return_form=ReturnForm())
+
+
+@bp.route("/review/verify", methods=["POST"])
+@requires_role(Role.MENTOR)
+def verify():
+    ids = request.form.getlist("entry_id", type=int)
+    entries = [services.get_entry(i) for i in ids]
+    if not ids or any(e is None for e in entries):
+        flash("Tick the entries to verify.", "error")
+        return redirect(url_for("apprentice.training.review"))
+    try:
+        count = services.verify_entries(entries, current_staff())
+    except Invalid as exc:
+        flash_invalid(exc)
+    else:
+        flash(f"{count} entr{'y' if count == 1 else 'ies'} verified.", "success")
+    return redirect(url_for("apprentice.training.review"))
+
+
+@bp.route(f"/review/<{ID}:entry_id>/return", methods=["POST"])
+@requires_role(Role.MENTOR)
+def return_entry(entry_id: int):
+    entry = _entry_for_viewer(entry_id)
+    form = ReturnForm()
+    try:
+        services.return_entry(entry, current_staff(), form.comment.data or "")
+    except Invalid as exc:
+        flash_invalid(exc)
+        return redirect(url_for("apprentice.training.entry", entry_id=entry.id))
+    flash(f"Returned to {entry.person.name} with your comment.", "success")
+    return redirect(url_for("apprentice.training.review"))
+
+
+# -- an apprentice seen by a mentor, and sign-offs -----------------------------------------
+
+@bp.route(f"/apprentices/<{ID}:person_id>")
+@requires_role(Role.MENTOR, Role.COORDINATOR)
+def apprentice(person_id: int):
+    person = people.get_person(person_id)
+    staff = current_staff()
+    paired = services.pairings(mentor_id=staff.id, apprentice_id=person_id)
+    if person is None or not (paired or is_coordinator(staff)):
+        abort(404)
+    return render_template(
+        "apprentice/training/apprentice.html", person=person,
+        rows=programmes.programmes_of(person), sign_offs=services.sign_offs_of(person.id),
+        entries=services.entries_of(person.id, states=[EntryState.VERIFIED.value], limit=20),
+        pairings=services.pairings(apprentice_id=person.id),
+    )
+
+
+@bp.route("/sign-offs/new", methods=["GET", "POST"])
+@requires_role(Role.MENTOR, Role.COORDINATOR)
+def new_sign_off():
+    staff = current_staff()
+    person = people.get_person(request.args.get("person", 0, type=int))
+    competency = frameworks.get_competency(request.args.get("competency", 0, type=int))
+    corrects = services.get_sign_off(request.args.get("corrects", 0, type=int))
+    if corrects is not None:
+        person, competency = corrects.person, frameworks.get_competency(
+            next((c.id for c in services.programme_competencies(corrects.person_id)
+                  if c.lineage == corrects.lineage), corrects.competency_id))
+    if person is None or competency is None:
+        abort(404)
+    form = SignOffForm()
+    candidates = [e for e in services.entries_of(person.id, states=[EntryState.VERIFIED.value])
+                  if competency.lineage in {link.competency.lineage
+                                            for link in e.competency_links}]
+    form.entry_ids.choices = [
+        SelectChoice(e.id, f"{e.occurred_on.isoformat()} · {e.activity_label} · "
+                           f"{e.minutes} min · {e.description[:80]}")
+        for e in candidates
+    ]
+    if request.method == "GET":
+        form.entry_ids.data = [e.id for e in candidates]
+        if corrects is not None:
+            form.level.data = corrects.level
+    if form.validate_on_submit():
+        problem = confirm_identity(staff, form.password.data)
+        if problem:
+            form.password.errors = [*form.password.errors, problem]
+        else:
+            try:
+                services.sign_off(staff, person, competency, level=form.level.data,
+                                  entry_ids=form.entry_ids.data or [],
+                                  comment=form.comment.data or "", corrects=corrects)
+            except Invalid as exc:
+                exc.attach_to(form)
+            else:
+                flash(f"{competency.code} signed off for {person.name}.", "success")
+                return redirect(url_for("apprentice.training.apprentice", person_id=person.id))
+    return render_template("apprentice/training/sign_off_form.html", form=form, person=person,
+                           competency=competency, corrects=corrects, candidates=candidates)
+
+
+@bp.route(f"/sign-offs/<{ID}:sign_off_id>", methods=["GET", "POST"])
+def sign_off(sign_off_id: int):
+    record = services.get_sign_off(sign_off_id)
+    staff = current_staff()
+    if record is None or not (record.person_id == staff.id or is_coordinator(staff)
+                              or services.pairings(mentor_id=staff.id,
+                                                   apprentice_id=record.person_id)):
+        abort(404)
+    form = ReasonForm()
+    may_revoke = record.revocation is None and (record.signed_by_id == staff.id
+                                                or is_coordinator(staff))
+    if may_revoke and form.validate_on_submit():
+        try:
+            services.revoke(record, staff, form.reason.data)
+        except Invalid as exc:
+            exc.attach_to(form)
+        else:
+            flash("Sign-off revoked. It stays on record with your reason.", "success")
+            return redirect(url_for("apprentice.training.sign_off", sign_off_id=record.id))
+    return render_template("apprentice/training/sign_off.html", record=record, form=form,
+                           may_revoke=may_revoke)
+
+
+# -- pairings (coordinators) ------------------------------------------------------------------
+
+def _area_choices() -> list[SelectChoice]:
+    return [SelectChoice(area.id, f"{area.name}")
+            for framework in frameworks.list_frameworks()
+            for area in framework.current_areas]
+
+
+@bp.route("/pairings/", methods=["GET", "POST"])
+@requires_role(Role.COORDINATOR)
+def pairings():
+    form = PairingForm()
+    form.apprentice_id.choices = [SelectChoice(p.id, p.name) for p in programmes.apprentices()]
+    form.mentor_id.choices = [SelectChoice(s.mentor.id, f"{s.mentor.name} · {s.load} paired"
+                                           f" · {s.experience} sign-offs")
+                              for s in services.suggest_mentors()]
+    form.area_ids.choices = _area_choices()
+    filters = MentorAreaFilter(request.args)
+    filters.area.choices = [SelectChoice(0, "Any area"), *form.area_ids.choices]
+    area = filters.area.data if filters.validate() and filters.area.data else None
+    if request.method == "GET":
+        form.starts_on.data = date.today()
+        form.apprentice_id.data = request.args.get("apprentice", type=int)
+    if form.validate_on_submit():
+        try:
+            services.create_pairing(
+                people.get_person(form.apprentice_id.data), people.get_person(form.mentor_id.data),
+                starts_on=form.starts_on.data, ends_on=form.ends_on.data,
+                area_ids=form.area_ids.data or [], by=current_staff(),
+            )
+        except Invalid as exc:
+            exc.attach_to(form)
+        else:
+            flash("Pairing saved.", "success")
+            return redirect(url_for("apprentice.training.pairings"))
+    return render_template(
+        "apprentice/training/pairings.html", form=form, filters=filters,
+        suggestions=services.suggest_mentors(area), rows=services.pairings(),
+        today=date.today(),
+    )
+
+
+@bp.route(f"/pairings/<{ID}:pairing_id>", methods=["GET", "POST"])
+@requires_role(Role.COORDINATOR)
+def pairing(pairing_id: int):
+    pairing = services.get_pairing(pairing_id)
+    if pairing is None:
+        abort(404)
+    form = ChangePairingForm(obj=pairing)
+    form.area_ids.choices = _area_choices()
+    if request.method == "GET":
+        form.area_ids.data = sorted(pairing.area_ids)
+    if form.validate_on_submit():
+        try:
+            services.change_pairing(pairing, ends_on=form.ends_on.data,
+                                    area_ids=form.area_ids.data or [], by=current_staff())
+        except Invalid as exc:
+            exc.attach_to(form)
+        else:
+            flash("Pairing saved.", "success")
+            return redirect(url_for("apprentice.training.pairings"))
+    return render_template("apprentice/training/pairing.html", form=form, pairing=pairing)
