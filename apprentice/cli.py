@@ -192,3 +192,31 @@ def audit_verify() -> None:
     click.echo(f"Audit trail BROKEN at record #{report.broken_at}: {report.problem}. "
                f"({report.records} records read.)", err=True)
     raise SystemExit(1)
+
+
+@bp.cli.command("send-reminders")
+@click.option("--base-url", default=None,
+              help="The address people open apprentice at, for links in the e-mail "
+                   "(default: APPRENTICE_BASE_URL).")
+def send_reminders(base_url: str | None) -> None:
+    """Send each mentor their daily digest (once a day; run it from cron)."""
+    from apprentice.training.reminders import send_reminders as send
+
+    import logging
+    import sys
+
+    if not current_app.config.get("APPRENTICE_MAIL_SERVER"):
+        # No mail server: the digests go to the log, shown here.
+        mail_log = logging.getLogger("apprentice.mail")
+        mail_log.setLevel(logging.INFO)
+        if not mail_log.handlers:
+            mail_log.addHandler(logging.StreamHandler(sys.stdout))
+    base = base_url or current_app.config.get("APPRENTICE_BASE_URL") or "http://127.0.0.1:5000"
+    with current_app.test_request_context(base_url=base):
+        run = send()
+    click.echo(f"Sent {len(run.sent)}; already sent today {len(run.skipped_already_sent)}; "
+               f"nothing waiting for {run.nothing_waiting}; failed {len(run.failed)}.")
+    for failure in run.failed:
+        click.echo(f"  failed: {failure}", err=True)
+    if run.failed:
+        raise SystemExit(1)

@@ -24,15 +24,22 @@ def pairings_between(mentor_id: int, apprentice_id: int) -> list[Pairing]:
 
 
 def mentor_covers(mentor: StaffProfile, apprentice_id: int, area_ids: Iterable[int],
-                  day: date) -> bool:
+                  day: date, pairings: Iterable[Pairing] | None = None) -> bool:
     """True when ``mentor`` has a pairing with the apprentice that is current on
-    ``day`` and covers every one of ``area_ids``. Nobody mentors themselves."""
+    ``day`` and covers every one of ``area_ids``. Nobody mentors themselves.
+
+    ``pairings``: the mentor's pairings, when the caller already has them (a
+    queue of many entries asks once, not once per entry).
+    """
     if mentor.id == apprentice_id or not mentor.active or not mentor.has_role(Role.MENTOR):
         return False
+    if pairings is None:
+        pairings = pairings_between(mentor.id, apprentice_id)
     areas = set(area_ids)
     return any(
-        pairing.current_on(day) and all(pairing.covers_area(a) for a in areas)
-        for pairing in pairings_between(mentor.id, apprentice_id)
+        pairing.mentor_id == mentor.id and pairing.apprentice_id == apprentice_id
+        and pairing.current_on(day) and all(pairing.covers_area(a) for a in areas)
+        for pairing in pairings
     )
 
 

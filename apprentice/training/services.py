@@ -315,12 +315,13 @@ def _entry_areas(entry: LogEntry) -> set[int]:
     return {link.competency.area_id for link in entry.competency_links}
 
 
-def may_review(mentor: StaffProfile, entry: LogEntry, today: date | None = None) -> bool:
+def may_review(mentor: StaffProfile, entry: LogEntry, today: date | None = None,
+               mentor_pairings: list[Pairing] | None = None) -> bool:
     """A mentor paired with the apprentice, covering the entry's areas, today or on
     the day it happened."""
     today = today or date.today()
     areas = _entry_areas(entry)
-    return any(mentor_covers(mentor, entry.person_id, areas, day)
+    return any(mentor_covers(mentor, entry.person_id, areas, day, mentor_pairings)
                for day in (today, entry.occurred_on))
 
 
@@ -384,7 +385,8 @@ def unlock_entry(entry: LogEntry, coordinator: StaffProfile, reason: str) -> Non
 def review_queue(mentor: StaffProfile, today: date | None = None) -> list[LogEntry]:
     """Submitted entries the mentor may review, oldest first."""
     today = today or date.today()
-    apprentice_ids = {p.apprentice_id for p in pairings(mentor_id=mentor.id)}
+    mentor_pairings = pairings(mentor_id=mentor.id)
+    apprentice_ids = {p.apprentice_id for p in mentor_pairings}
     if not apprentice_ids:
         return []
     waiting = db_session().scalars(
@@ -392,7 +394,7 @@ def review_queue(mentor: StaffProfile, today: date | None = None) -> list[LogEnt
                                LogEntry.person_id.in_(apprentice_ids))
         .order_by(LogEntry.submitted_at, LogEntry.id)
     )
-    return [entry for entry in waiting if may_review(mentor, entry, today)]
+    return [entry for entry in waiting if may_review(mentor, entry, today, mentor_pairings)]
 
 
 def entries_of(person_id: int, *, states: Iterable[str] | None = None,

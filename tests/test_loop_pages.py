@@ -1,0 +1,208 @@
+"""The daily loop through its pages: log, review, sign off, see progress; reminders;
+dashboards in a fixed number of queries."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import event
+
+from apprentice.competencies import services as frameworks
+from apprentice.db import database, db_session, utcnow
+from apprentice.programmes import services as programmes
+from apprentice.training import dashboards, services
+from apprentice.training.models import EntryCompetency, LogEntry
+from apprentice.training.reminders import send_reminders
+from tests.factories import DEFAULT_PASSWORD
+
+
+@pytest.fixture
+def loop(app, make_person):
+    """A framework, an enrolled apprentice, a paired mentor, a coordinator."""
+    apprentice = make_person(name="Jordan Lee", roles=["apprentice"])
+    mentor = make_person(name="Marian Okafor", roles=["mentor"])
+    other_mentor = make_person(name="Unpaired Mentor", roles=["mentor"])
+    coordinator = make_person(name="Carmen Ortiz", roles=["coordinator"])
+    with app.app_context():
+        framework = frameworks.load_default_framework()
+        electives = [a.id for a in framework.current_areas if not a.required][:3]
+        programmes.enrol(apprentice, framework, start=date.today() - timedelta(days=30),
+                         electives=electives)
+        services.create_pairing(apprentice, mentor,
+                                starts_on=date.today() - timedelta(days=30))
+        competency = framework.current_areas[0].current_competencies[0]
+    return {"apprentice": apprentice, "mentor": mentor, "other": other_mentor,
+            "coordinator": coordinator, "competency": competency, "framework": framework}
+
+
+def as_person(app, person):
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = person.get_id()
+        session["_fresh"] = True
+    return client
+
+
+def log_form(client, competency_id, **changes):
+    page = client.get("/log/new").get_data(as_text=True)
+    token = re.search(r'name="form_token"[^>]*value="([^"]+)"', page).group(1)
+    mentor = re.search(r'<select[^>]*id="mentor_id"[^>]*>\s*<option[^>]*value="(\d+)"',
+                       page).group(1)
+    data = {"occurred_on": date.today().isoformat(), "minutes": "45", "activity": "5",
+            "mentor_id": mentor, "competency_ids": [str(competency_id)],
+            "description": "Ran the desk on my own for an hour.", "form_token": token,
+            "submit": "1"}
+    data.update(changes)
+    return data
+
+
+def test_the_whole_loop(app, loop):
+    apprentice_client = as_person(app, loop["apprentice"])
+    data = log_form(apprentice_client, loop["competency"].id)
+    response = apprentice_client.submit("/log/new", data)
+    assert response.status_code == 302
+    with app.app_context():
+        [entry] = services.entries_of(loop["apprentice"].id)
+        assert entry.state == "submitted"
+
+    mentor_client = as_person(app, loop["mentor"])
+    queue = mentor_client.get("/review/").get_data(as_text=True)
+    assert "Ran the desk on my own" in queue
+    assert mentor_client.submit("/review/verify", {"entry_id": str(entry.id)}).status_code == 302
+
+    url = f"/sign-offs/new?person={loop['apprentice'].id}&competency={loop['competency'].id}"
+    without_password = mentor_client.submit(url, {"level": "5", "entry_ids": [str(entry.id)]})
+    assert "Type your password" in without_password.get_data(as_text=True)
+    signed = mentor_client.submit(url, {"level": "5", "entry_ids": [str(entry.id)],
+                                        "password": DEFAULT_PASSWORD})
+    assert signed.status_code == 302
+
+    mine = apprentice_client.get("/programmes/mine").get_data(as_text=True)
+    assert "1 of 12 needed signed off" in mine
+    coordinator_home = as_person(app, loop["coordinator"]).get("/").get_data(as_text=True)
+    assert "8%" in coordinator_home  # 1 of 12 in the first area
+
+
+def test_the_same_form_sent_twice_makes_one_entry(app, loop):
+    client = as_person(app, loop["apprentice"])
+    data = log_form(client, loop["competency"].id)
+    client.submit("/log/new", data)
+    client.submit("/log/new", data)
+    with app.app_context():
+        assert len(services.entries_of(loop["apprentice"].id)) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"minutes": "0"}, "minutes", "Between 1 minute"),
+        ({"minutes": "-5"}, "minutes", "Between 1 minute"),
+        ({"minutes": "1500"}, "minutes", "Between 1 minute"),
+        ({"occurred_on": (date.today() + timedelta(days=1)).isoformat()}, "occurred_on",
+         "cannot be in the future"),
+        ({"competency_ids": []}, "competency_ids", "Choose at least one competency"),
+        ({"description": ""}, "description", "Write a few words"),
+    ],
+)
+def test_bad_entries_are_explained_next_to_the_field(app, loop, change, field, message):
+    client = as_person(app, loop["apprentice"])
+    response = client.submit("/log/new", log_form(client, loop["competency"].id, **change))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f'id="{field}-error"' in page and message in page
+    with app.app_context():
+        assert services.entries_of(loop["apprentice"].id) == []
+
+
+def test_another_apprentices_entry_is_out_of_reach(app, loop, make_person):
+    client = as_person(app, loop["apprentice"])
+    client.submit("/log/new", log_form(client, loop["competency"].id, submit="",
+                                       save_draft="1"))
+    with app.app_context():
+        [entry] = services.entries_of(loop["apprentice"].id)
+    stranger = as_person(app, make_person(roles=["apprentice"]))
+    assert stranger.get(f"/log/{entry.id}").status_code == 404
+    assert stranger.submit(f"/log/{entry.id}/delete").status_code == 404
+    unpaired = as_person(app, loop["other"])
+    assert unpaired.submit(f"/review/{entry.id}/return", {"comment": "x"}).status_code == 404
+    with app.app_context():
+        assert services.get_entry(entry.id).state == "draft"
+
+
+def test_an_unpaired_mentor_cannot_verify(app, loop):
+    client = as_person(app, loop["apprentice"])
+    client.submit("/log/new", log_form(client, loop["competency"].id))
+    with app.app_context():
+        [entry] = services.entries_of(loop["apprentice"].id)
+    response = as_person(app, loop["other"]).submit(
+        "/review/verify", {"entry_id": str(entry.id)}, follow_redirects=True)
+    assert "You are not this apprentice" in response.get_data(as_text=True)
+    with app.app_context():
+        assert services.get_entry(entry.id).state == "submitted"
+
+
+def test_reminders_go_once_a_day(app, loop):
+    client = as_person(app, loop["apprentice"])
+    client.submit("/log/new", log_form(client, loop["competency"].id))
+    with app.test_request_context(base_url="https://intranet.example/training"):
+        first = send_reminders(date.today())
+        again = send_reminders(date.today())
+        tomorrow = send_reminders(date.today() + timedelta(days=1))
+    assert first.sent == [loop["mentor"].email]
+    assert again.sent == [] and again.skipped_already_sent == [loop["mentor"].email]
+    assert tomorrow.sent == [loop["mentor"].email]
+
+
+def test_reminder_cli_logs_the_digest_without_a_mail_server(app, loop):
+    client = as_person(app, loop["apprentice"])
+    client.submit("/log/new", log_form(client, loop["competency"].id))
+    result = app.test_cli_runner().invoke(args=["apprentice", "send-reminders"])
+    assert result.exit_code == 0, result.output
+    assert "Sent 1" in result.output
+
+
+def _add_entries(app, loop, count: int, first: int = 0) -> None:
+    with app.app_context():
+        session = db_session()
+        for n in range(first, first + count):
+            entry = LogEntry(person_id=loop["apprentice"].id, mentor_id=loop["mentor"].id,
+                             occurred_on=date.today() - timedelta(days=n % 300), minutes=30,
+                             activity=5, description=f"Entry {n}",
+                             state=("submitted", "verified")[n % 2], form_token=f"t{n}",
+                             submitted_at=utcnow())
+            entry.competency_links = [EntryCompetency(competency_id=loop["competency"].id)]
+            session.add(entry)
+        session.commit()
+
+
+def _queries(app, build) -> int:
+    with app.app_context(), app.test_request_context():
+        counter = {"n": 0}
+
+        def count(*_args):
+            counter["n"] += 1
+
+        engine = database().engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            build()
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return counter["n"]
+
+
+def test_dashboards_use_the_same_number_of_queries_at_10_and_1000_entries(app, loop):
+    from apprentice.people.services import get_person
+
+    def boards():
+        dashboards.apprentice_dashboard(get_person(loop["apprentice"].id))
+        dashboards.mentor_dashboard(get_person(loop["mentor"].id))
+        dashboards.coordinator_dashboard()
+
+    _add_entries(app, loop, 10)
+    small = _queries(app, boards)
+    _add_entries(app, loop, 990, first=10)
+    large = _queries(app, boards)
+    assert small == large
