@@ -200,10 +200,10 @@ def audit_verify() -> None:
                    "(default: APPRENTICE_BASE_URL).")
 def send_reminders(base_url: str | None) -> None:
     """Send each mentor their daily digest (once a day; run it from cron)."""
-    from apprentice.training.reminders import send_reminders as send
-
     import logging
     import sys
+
+    from apprentice.training.reminders import send_reminders as send
 
     if not current_app.config.get("APPRENTICE_MAIL_SERVER"):
         # No mail server: the digests go to the log, shown here.
