@@ -29,8 +29,11 @@ DEFAULTS = {
     "APPRENTICE_CSRF_ENABLED": True,
 }
 
-# Settings of the standalone app only (the plugin never reads them).
+# Settings of the standalone app only (the plugin never reads them); the mail
+# settings are read by the reminders command.
 STANDALONE_DEFAULTS = {
+    "APPRENTICE_MAIL_PORT": 25,
+    "APPRENTICE_MAIL_USE_TLS": False,
     "APPRENTICE_TRUSTED_PROXIES": 0,
     "APPRENTICE_SECURE_COOKIES": False,
 }
