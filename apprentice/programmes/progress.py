@@ -88,7 +88,8 @@ class Evidence:
     """What one person has on record, as counted by the training records.
 
     ``entries``: log entries per competency lineage (drafts excluded);
-    ``levels``: the best standing (not revoked) sign-off level per lineage;
+    ``levels``: the best standing (neither revoked nor corrected) sign-off level
+    per lineage;
     ``minutes``: logged minutes per area id, as (verified, not yet verified).
     """
 

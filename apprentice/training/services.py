@@ -50,8 +50,7 @@ def get_pairing(pairing_id: int) -> Pairing | None:
     return db_session().get(Pairing, pairing_id)
 
 
-def _check_pairing(apprentice: StaffProfile, mentor: StaffProfile, starts_on: date,
-                   ends_on: date | None, area_ids: Iterable[int]) -> set[int]:
+def _check_people(apprentice: StaffProfile, mentor: StaffProfile) -> None:
     errors: dict = {}
     if not apprentice.active or not apprentice.has_role(Role.APPRENTICE):
         errors["apprentice"] = f"{apprentice.name} is not an active apprentice."
@@ -59,6 +58,14 @@ def _check_pairing(apprentice: StaffProfile, mentor: StaffProfile, starts_on: da
         errors["mentor"] = f"{mentor.name} is not an active mentor."
     if apprentice.id == mentor.id:
         errors["mentor"] = "Nobody can mentor themselves."
+    if errors:
+        raise Invalid(errors)
+
+
+def _check_pairing(starts_on: date, ends_on: date | None, area_ids: Iterable[int]) -> set[int]:
+    """Dates and areas (checked on every change; the people only when pairing them,
+    so a pairing can still be ended after its mentor has left)."""
+    errors: dict = {}
     if ends_on is not None and ends_on < starts_on:
         errors["ends_on"] = "The end date must be on or after the start date."
     areas = set(area_ids)
@@ -78,7 +85,8 @@ def create_pairing(apprentice: StaffProfile, mentor: StaffProfile, *, starts_on:
                    ends_on: date | None = None, area_ids: Iterable[int] = (),
                    by: StaffProfile | None = None) -> Pairing:
     """Pair an apprentice with a mentor, for some areas (none: all) and dates."""
-    areas = _check_pairing(apprentice, mentor, starts_on, ends_on, area_ids)
+    _check_people(apprentice, mentor)
+    areas = _check_pairing(starts_on, ends_on, area_ids)
     pairing = Pairing(apprentice_id=apprentice.id, mentor_id=mentor.id, starts_on=starts_on,
                       ends_on=ends_on, created_by_id=by.id if by else None)
     pairing.area_links = [PairingArea(area_id=a) for a in sorted(areas)]
@@ -92,8 +100,7 @@ def create_pairing(apprentice: StaffProfile, mentor: StaffProfile, *, starts_on:
 def change_pairing(pairing: Pairing, *, ends_on: date | None, area_ids: Iterable[int],
                    by: StaffProfile | None = None) -> None:
     """Change a pairing's areas or end date (ending it is setting the end date)."""
-    areas = _check_pairing(pairing.apprentice, pairing.mentor, pairing.starts_on, ends_on,
-                           area_ids)
+    areas = _check_pairing(pairing.starts_on, ends_on, area_ids)
     before = {"ends_on": pairing.ends_on, "areas": sorted(pairing.area_ids)}
     pairing.ends_on = ends_on
     keep = [link for link in pairing.area_links if link.area_id in areas]
@@ -134,7 +141,7 @@ def suggest_mentors(area_id: int | None = None, today: date | None = None
                                    StaffProfile.role_grants.any(role=Role.MENTOR.value))
     ))
     load = dict(session.execute(
-        select(Pairing.mentor_id, func.count(Pairing.id))
+        select(Pairing.mentor_id, func.count(func.distinct(Pairing.apprentice_id)))
         .where(Pairing.starts_on <= today,
                (Pairing.ends_on.is_(None)) | (Pairing.ends_on >= today))
         .group_by(Pairing.mentor_id)
@@ -334,7 +341,7 @@ def _reviewable(entry: LogEntry, mentor: StaffProfile) -> None:
 
 def verify_entries(entries: Iterable[LogEntry], mentor: StaffProfile) -> int:
     """Verify submitted entries (one, or a bulk selection): all or none."""
-    entries = list(entries)
+    entries = list({entry.id: entry for entry in entries}.values())
     for entry in entries:
         _reviewable(entry, mentor)
     now = utcnow()
@@ -432,10 +439,21 @@ def get_sign_off(sign_off_id: int) -> SignOff | None:
     return db_session().get(SignOff, sign_off_id)
 
 
+def _corrected_ids(session, person_ids) -> set[int]:
+    """Sign-offs another sign-off corrects: they stand no more, even if the
+    correction is later revoked (the original was judged wrong)."""
+    return set(session.scalars(
+        select(SignOff.corrects_id).where(SignOff.person_id.in_(person_ids),
+                                          SignOff.corrects_id.is_not(None))))
+
+
 def standing_sign_offs_citing(entry_id: int) -> list[SignOff]:
-    return [s for s in db_session().scalars(
-        select(SignOff).join(SignOffEvidence).where(SignOffEvidence.entry_id == entry_id))
-        if s.revocation is None]
+    """Sign-offs that cite the entry and still stand (neither revoked nor corrected)."""
+    session = db_session()
+    citing = list(session.scalars(
+        select(SignOff).join(SignOffEvidence).where(SignOffEvidence.entry_id == entry_id)))
+    corrected = _corrected_ids(session, {s.person_id for s in citing}) if citing else set()
+    return [s for s in citing if s.revocation is None and s.id not in corrected]
 
 
 def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency, *,
@@ -509,11 +527,16 @@ def revoke(record: SignOff, by: StaffProfile, reason: str) -> Revocation:
         raise Invalid({None: "Only the mentor who signed, or a coordinator, can revoke it."})
     if record.revocation is not None:
         raise Invalid({None: "This sign-off is already revoked."})
-    revocation = Revocation(sign_off_id=record.id, reason=reason, revoked_by_id=by.id)
-    db_session().add(revocation)
+    revocation = Revocation(reason=reason, revoked_by_id=by.id)
+    record.revocation = revocation
     audit.record("signoff.revoked", actor=by, obj=record, person=record.person_id,
                  reason=reason)
-    db_session().commit()
+    session = db_session()
+    try:
+        session.commit()
+    except IntegrityError as exc:  # revoked by someone else a moment ago
+        session.rollback()
+        raise Invalid({None: "This sign-off is already revoked."}) from exc
     return revocation
 
 
@@ -528,9 +551,10 @@ def sign_offs_of(person_id: int) -> list[SignOff]:
 def load_evidence(person_ids: Iterable[int]) -> dict[int, Evidence]:
     """Everyone's evidence in three queries, whatever the number of people or entries.
 
-    Entries count when submitted or later (drafts do not). The standing
-    sign-off of a competency is the newest one not revoked. Minutes count once
-    per area an entry touched, verified and not yet verified apart.
+    Entries count when submitted or later (drafts do not). A sign-off stands
+    unless revoked or corrected; a competency's level is the best standing one
+    (a lower later sign-off does not undo a higher one: a correction does).
+    Minutes count once per area an entry touched, verified and not yet verified apart.
     """
     ids = list(set(person_ids))
     if not ids:
@@ -547,13 +571,17 @@ def load_evidence(person_ids: Iterable[int]) -> dict[int, Evidence]:
     ):
         entries[person_id][lineage] = count
     levels: dict[int, dict[str, SupervisionLevel]] = defaultdict(dict)
-    for person_id, lineage, level in session.execute(
-        select(SignOff.person_id, SignOff.lineage, SignOff.level)
+    corrected = _corrected_ids(session, ids)
+    for sign_off_id, person_id, lineage, level in session.execute(
+        select(SignOff.id, SignOff.person_id, SignOff.lineage, SignOff.level)
         .outerjoin(Revocation, Revocation.sign_off_id == SignOff.id)
         .where(SignOff.person_id.in_(ids), Revocation.id.is_(None))
-        .order_by(SignOff.signed_at, SignOff.id)
     ):
-        levels[person_id][lineage] = SupervisionLevel(level)  # the newest wins
+        if sign_off_id in corrected:
+            continue
+        best = levels[person_id].get(lineage)
+        if best is None or level > best:
+            levels[person_id][lineage] = SupervisionLevel(level)
     minutes: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for person_id, _entry_id, area_id, entry_minutes, state in session.execute(
         select(LogEntry.person_id, LogEntry.id, Competency.area_id, LogEntry.minutes,
