@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import multiprocessing
-import queue
-import traceback
 from datetime import date, timedelta
 
 import pytest
@@ -27,9 +24,9 @@ from apprentice.training import services as training
 from apprentice.training.services import EntryDetails
 from tests.conftest import build_app
 from tests.factories import DEFAULT_PASSWORD
+from tests.workers import TIMEOUT, run_workers
 
 TODAY = date(2026, 6, 15)
-TIMEOUT = 60  # seconds; a stuck worker fails the test instead of hanging the suite
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -291,25 +288,21 @@ PROCESSES = 4
 APPENDS = 25
 
 
-def _append_worker(instance, url, worker, appends, barrier, results):
+def _append_worker(instance, url, worker, appends, barrier):
     """One worker process: its own app on the shared database, released with the others."""
+    app = build_app(instance, APPRENTICE_DATABASE_URL=url)
     try:
-        app = build_app(instance, APPRENTICE_DATABASE_URL=url)
-        try:
-            with app.app_context():
-                from apprentice.db import database
+        with app.app_context():
+            from apprentice.db import database
 
-                database().engine.connect().close()  # connect before the start signal
-                barrier.wait(TIMEOUT)
-                for i in range(appends):
-                    audit.record("test.append", n=i, worker=worker)
-                    db_session().commit()
-        finally:
-            app.extensions["apprentice"].database.dispose()
-        results.put(("ok", worker))
-    except BaseException:
-        barrier.abort()  # the others stop waiting for us
-        results.put(("error", traceback.format_exc()))
+            database().engine.connect().close()  # connect before the start signal
+            barrier.wait(TIMEOUT)
+            for i in range(appends):
+                audit.record("test.append", n=i, worker=worker)
+                db_session().commit()
+    finally:
+        app.extensions["apprentice"].database.dispose()
+    return worker
 
 
 def test_worker_processes_appending_at_once_keep_one_unbroken_chain(app, tmp_path, coordinator):
@@ -318,32 +311,9 @@ def test_worker_processes_appending_at_once_keep_one_unbroken_chain(app, tmp_pat
     assert url
     existing = len(records(app))
     assert existing > 0  # the coordinator's role grant
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(PROCESSES)
-    results = context.Queue()
-    processes = [
-        context.Process(target=_append_worker, daemon=True,
-                        args=(str(tmp_path / f"worker{n}"), url, n, APPENDS, barrier, results))
-        for n in range(PROCESSES)
-    ]
-    for process in processes:
-        process.start()
-    outcomes = []
-    try:
-        for _ in processes:
-            outcomes.append(results.get(timeout=TIMEOUT))
-    except queue.Empty:
-        pytest.fail(f"a worker gave no answer in {TIMEOUT} s; got {outcomes}")
-    finally:
-        for process in processes:
-            process.join(TIMEOUT)
-            if process.is_alive():
-                process.kill()
-                process.join()
-        results.close()
-        results.join_thread()
-    errors = [detail for kind, detail in outcomes if kind == "error"]
-    assert not errors, "\n".join(errors)
+    done = run_workers(_append_worker, tmp_path,
+                       [(url, n, APPENDS) for n in range(PROCESSES)])
+    assert sorted(done) == list(range(PROCESSES))
 
     trail = records(app)
     assert len(trail) == existing + PROCESSES * APPENDS

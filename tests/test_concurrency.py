@@ -8,9 +8,6 @@ CSRF token, waits at a barrier and then sends its requests with the others.
 
 from __future__ import annotations
 
-import multiprocessing
-import queue
-import traceback
 from collections import Counter
 
 import pytest
@@ -21,94 +18,51 @@ from apprentice.auth.models import SignInFailure
 from apprentice.db import db_session, make_engine
 from apprentice.people import services
 from apprentice.people.models import StaffProfile
+from tests import workers
 from tests.conftest import build_app
 from tests.factories import PersonFactory
+from tests.workers import TIMEOUT
 
-TIMEOUT = 60  # seconds; a stuck worker fails the test instead of hanging the suite
 WRONG = "not the password at all"
 
 
 # -- what each worker process runs (module level, plain arguments, so spawn can pickle) ----
 
-def _sign_in_worker(instance, url, config, email, attempts, barrier, results):
+def _sign_in_worker(instance, url, config, email, attempts, barrier):
+    app = build_app(instance, APPRENTICE_DATABASE_URL=url, **config)
     try:
-        app = build_app(instance, APPRENTICE_DATABASE_URL=url, **config)
-        try:
-            client = app.test_client()
-            token = client.csrf_token()
-            barrier.wait(TIMEOUT)
-            statuses = [
-                client.post("/sign-in", data={
-                    "csrf_token": token, "email": email, "password": WRONG,
-                }).status_code
-                for _ in range(attempts)
-            ]
-        finally:
-            app.extensions["apprentice"].database.dispose()
-        results.put(("ok", statuses))
-    except BaseException:
-        barrier.abort()  # the others stop waiting for us
-        results.put(("error", traceback.format_exc()))
+        client = app.test_client()
+        token = client.csrf_token()
+        barrier.wait(TIMEOUT)
+        return [
+            client.post("/sign-in", data={
+                "csrf_token": token, "email": email, "password": WRONG,
+            }).status_code
+            for _ in range(attempts)
+        ]
+    finally:
+        app.extensions["apprentice"].database.dispose()
 
 
-def _add_person_worker(instance, url, config, user_id, details, barrier, results):
+def _add_person_worker(instance, url, config, user_id, details, barrier):
+    app = build_app(instance, APPRENTICE_DATABASE_URL=url, **config)
     try:
-        app = build_app(instance, APPRENTICE_DATABASE_URL=url, **config)
-        try:
-            client = app.test_client()
-            with client.session_transaction() as session:
-                session["_user_id"] = user_id
-                session["_fresh"] = True
-            token = client.csrf_token()
-            barrier.wait(TIMEOUT)
-            response = client.post("/people/new", data={"csrf_token": token, **details})
-            statuses = [response.status_code]
-        finally:
-            app.extensions["apprentice"].database.dispose()
-        results.put(("ok", statuses))
-    except BaseException:
-        barrier.abort()
-        results.put(("error", traceback.format_exc()))
+        client = app.test_client()
+        with client.session_transaction() as session:
+            session["_user_id"] = user_id
+            session["_fresh"] = True
+        token = client.csrf_token()
+        barrier.wait(TIMEOUT)
+        return [client.post("/people/new", data={"csrf_token": token, **details}).status_code]
+    finally:
+        app.extensions["apprentice"].database.dispose()
 
-
-# -- running them -------------------------------------------------------------------------
 
 def run_workers(target, tmp_path, argument_lists) -> list[int]:
-    """Start one process per argument list, all released together; every status code.
+    """Every status code the workers saw."""
+    return [status for statuses in workers.run_workers(target, tmp_path, argument_lists)
+            for status in statuses]
 
-    ``target(instance, *arguments, barrier, results)``; each process gets its own
-    instance folder.
-    """
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(len(argument_lists))
-    results = context.Queue()
-    processes = [
-        context.Process(
-            target=target,
-            args=(str(tmp_path / f"worker{n}"), *arguments, barrier, results),
-            daemon=True,
-        )
-        for n, arguments in enumerate(argument_lists)
-    ]
-    for process in processes:
-        process.start()
-    outcomes = []
-    try:
-        for _ in processes:
-            outcomes.append(results.get(timeout=TIMEOUT))
-    except queue.Empty:
-        pytest.fail(f"a worker gave no answer in {TIMEOUT} s; got {outcomes}")
-    finally:
-        for process in processes:
-            process.join(TIMEOUT)
-            if process.is_alive():
-                process.kill()
-                process.join()
-        results.close()
-        results.join_thread()
-    errors = [detail for kind, detail in outcomes if kind == "error"]
-    assert not errors, "\n".join(errors)
-    return [status for _kind, statuses in outcomes for status in statuses]
 
 
 @pytest.fixture

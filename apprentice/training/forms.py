@@ -72,24 +72,21 @@ class SignOffForm(FlaskForm):
     submit = SubmitField("Sign off")
 
 
-class PairingForm(FlaskForm):
+class ChangePairingForm(FlaskForm):
+    """What can change in a pairing: its end and its areas."""
+
+    ends_on = DateField("Until", validators=[Optional()],
+                        description="Leave empty while the pairing lasts; a date ends it.")
+    area_ids = MultiCheckboxField("Areas", coerce=int,
+                                  description="None ticked: the mentor helps in every area.")
+    submit = SubmitField("Save pairing")
+
+
+class PairingForm(ChangePairingForm):
     apprentice_id = SelectField("Apprentice", coerce=int,
                                 validators=[InputRequired("Choose the apprentice.")])
     mentor_id = SelectField("Mentor", coerce=int, validators=[InputRequired("Choose a mentor.")])
     starts_on = DateField("From", validators=[InputRequired("Enter the start date.")])
-    ends_on = DateField("Until", validators=[Optional()],
-                        description="Leave empty while the pairing lasts.")
-    area_ids = MultiCheckboxField("Areas", coerce=int,
-                                  description="None ticked: the mentor helps in every area.")
-    submit = SubmitField("Save pairing")
-
-
-class ChangePairingForm(FlaskForm):
-    ends_on = DateField("Until", validators=[Optional()],
-                        description="Set a date to end the pairing.")
-    area_ids = MultiCheckboxField("Areas", coerce=int,
-                                  description="None ticked: the mentor helps in every area.")
-    submit = SubmitField("Save pairing")
 
 
 class MentorAreaFilter(FlaskForm):
