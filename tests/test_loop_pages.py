@@ -206,3 +206,52 @@ def test_dashboards_use_the_same_number_of_queries_at_10_and_1000_entries(app, l
     _add_entries(app, loop, 990, first=10)
     large = _queries(app, boards)
     assert small == large
+
+
+class FakeSMTP:
+    """Stands in for smtplib.SMTP: records what would have been sent."""
+
+    sent: list = []
+    fail = False
+
+    def __init__(self, host, port, timeout):
+        self.host, self.port = host, port
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        return False
+
+    def starttls(self):
+        self.tls = True
+
+    def login(self, user, password):
+        self.user = user
+
+    def send_message(self, message):
+        if FakeSMTP.fail:
+            raise OSError("connection refused")
+        FakeSMTP.sent.append((self.host, self.port, message))
+
+
+def test_reminders_by_smtp_and_a_failed_send_is_retried(app, loop, monkeypatch):
+    monkeypatch.setattr("apprentice.training.reminders.smtplib.SMTP", FakeSMTP)
+    FakeSMTP.sent = []
+    app.config.update(APPRENTICE_MAIL_SERVER="mail.library.example", APPRENTICE_MAIL_PORT=587,
+                      APPRENTICE_MAIL_FROM="training@library.example")
+    client = as_person(app, loop["apprentice"])
+    client.submit("/log/new", log_form(client, loop["competency"].id))
+    with app.test_request_context(base_url="https://intranet.example/training"):
+        FakeSMTP.fail = True
+        failed = send_reminders(date.today())
+        FakeSMTP.fail = False
+        retried = send_reminders(date.today())
+    assert failed.failed and not failed.sent
+    assert retried.sent == [loop["mentor"].email]
+    [(host, port, message)] = FakeSMTP.sent
+    assert (host, port) == ("mail.library.example", 587)
+    assert message["To"] == loop["mentor"].email
+    assert message["From"] == "training@library.example"
+    assert "https://intranet.example/training/review/" in message.get_content()
+    assert "1 log entry waits for your review" in message.get_content()

@@ -36,8 +36,10 @@ def digest_for(mentor: StaffProfile, today: date) -> Digest | None:
         return None
     lines = [f"Hello {mentor.name},", ""]
     if board.queue_count:
-        lines.append(f"{board.queue_count} log entr{'y' if board.queue_count == 1 else 'ies'} "
-                     f"wait for your review (the oldest for {board.oldest_days} days):")
+        many = board.queue_count != 1
+        lines.append(f"{board.queue_count} log entr{'ies wait' if many else 'y waits'} for "
+                     f"your review (the oldest for {board.oldest_days} "
+                     f"day{'s' if board.oldest_days != 1 else ''}):")
         lines.append(url_for("apprentice.training.review", _external=True))
         lines.append("")
     if board.ready:
