@@ -6,12 +6,22 @@ from urllib.parse import urlsplit
 
 from flask import flash
 from wtforms import SelectMultipleField, widgets
+from wtforms.validators import ValidationError
 
 from apprentice.validation import Invalid
 
 # URL rule for a database id: bigger numbers are not ids (and would overflow).
 ID = "int(max=2147483647)"
 MAX_PAGE = 100_000
+
+
+def id_number(value) -> int | None:
+    """An id from a query string or form: a whole number in the database's range, or None."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 1 <= number <= 2_147_483_647 else None
 
 
 def page_number(value) -> int:
@@ -27,6 +37,18 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError("Choose from the list.") from exc
+
+    def pre_validate(self, form):
+        try:
+            super().pre_validate(form)
+        except ValidationError as exc:
+            raise ValidationError("Choose from the list.") from exc
 
 
 def safe_next(target: str | None) -> str | None:

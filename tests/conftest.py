@@ -159,6 +159,14 @@ def login_as(client):
 
 
 @pytest.fixture
+def loop(app, make_person) -> dict:
+    """The daily loop's cast (see tests/loop.py)."""
+    from tests.loop import make_loop
+
+    return make_loop(app, make_person)
+
+
+@pytest.fixture
 def coordinator(make_person):
     return make_person(name="Carmen Ortiz", roles=["coordinator"])
 

@@ -87,7 +87,7 @@ def test_role_grant_records_who_granted_it_and_keeps_kept_grants(app, coordinato
         ({"job_title": "t" * 200}, "job_title", "cannot be longer than 120"),
         ({"password": ""}, "password", "Give a temporary password"),
         ({"password": "short"}, "password", "at least 12 characters"),
-        ({"roles": ["librarian-in-chief"]}, "roles", "not a valid choice"),
+        ({"roles": ["librarian-in-chief"]}, "roles", "Choose from the list."),
     ],
 )
 def test_bad_input_is_explained_next_to_the_field_and_nothing_is_saved(

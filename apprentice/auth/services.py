@@ -221,20 +221,31 @@ def _over_limit(email: str, address: str) -> bool:
     return False
 
 
+def _audit_failure(action: str, email: str, address: str) -> None:
+    """Every refused password goes into the audit trail (the e-mail as typed, no password)."""
+    staff = find_by_email(email)
+    audit.record(action, object_type="StaffProfile", object_id=staff.id if staff else None,
+                 email=email[:254], address=address[:64])
+    db_session().commit()
+
+
 def check_password_throttled(email: str, address: str, password_hash: str | None,
                              password: str) -> bool | int:
     """Check a password under the throttle: True if right, False if wrong, or the
     minutes to wait (an int) when there have been too many failures."""
     wait = throttle_minutes(email, address)
     if wait:
+        _audit_failure("signin.throttled", email, address)
         return wait
     attempt = _record_attempt(email, address)
     session = db_session()
     if _over_limit(email, address):
         session.delete(attempt)  # refused unchecked: it does not count
         session.commit()
+        _audit_failure("signin.throttled", email, address)
         return max(throttle_minutes(email, address), 1)
     if not verify_password(password_hash, password):
+        _audit_failure("signin.failed", email, address)
         return False
     session.execute(delete(SignInFailure).where(SignInFailure.email == email))
     session.commit()
@@ -254,11 +265,6 @@ def attempt_sign_in(email: str, password: str, address: str) -> SignInResult:
         email, address, staff.password_hash if staff else None, password
     )
     if outcome is False:
-        # Recorded whether or not the account exists (the e-mail as typed, no password).
-        audit.record("signin.failed", object_type="StaffProfile",
-                     object_id=staff.id if staff else None, email=email[:254],
-                     address=address[:64])
-        db_session().commit()
         return SignInResult()
     if outcome is not True:
         return SignInResult(throttled_minutes=outcome)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from apprentice.audit import services as audit
 from apprentice.competencies.models import (
     AreaKind,
     CompetencyArea,
@@ -77,7 +78,10 @@ def enrol(person: StaffProfile, framework: Framework, *, start: date,
                            "apprentice role first."
     if framework.state != FrameworkStatus.ACTIVE:
         errors["framework"] = "Only active (published) frameworks take enrolments."
-    target = target or add_months(start, framework.time_allowed_months)
+    try:
+        target = target or add_months(start, framework.time_allowed_months)
+    except (ValueError, OverflowError):
+        raise Invalid({"start_date": "That start date is too far in the future."}) from None
     if target < start:
         errors["target_date"] = "The target date must be on or after the start date."
     if errors:
@@ -92,6 +96,8 @@ def enrol(person: StaffProfile, framework: Framework, *, start: date,
     enrolment.electives = [ElectiveChoice(area_id=area_id) for area_id in sorted(chosen)]
     session = db_session()
     session.add(enrolment)
+    audit.record("enrolment.created", actor=by, obj=enrolment, person=person.id,
+                 framework=framework.id, start=start, target=target, electives=sorted(chosen))
     try:
         session.commit()
     except IntegrityError as exc:  # a second request enrolled them a moment ago
@@ -109,7 +115,8 @@ def _active_enrolment(person: StaffProfile, framework: Framework) -> Enrolment |
     ))
 
 
-def choose_electives(enrolment: Enrolment, area_ids: Iterable[int]) -> None:
+def choose_electives(enrolment: Enrolment, area_ids: Iterable[int],
+                     by: StaffProfile | None = None) -> None:
     """Set the electives: exactly the number the rule asks for.
 
     Changing them later removes no evidence: log entries and sign-offs belong
@@ -121,17 +128,22 @@ def choose_electives(enrolment: Enrolment, area_ids: Iterable[int]) -> None:
     keep = [choice for choice in enrolment.electives if choice.area_id in chosen]
     have = {choice.area_id for choice in keep}
     enrolment.electives = keep + [ElectiveChoice(area_id=a) for a in sorted(chosen - have)]
+    audit.record("enrolment.electives", actor=by, obj=enrolment, electives=sorted(chosen))
     db_session().commit()
 
 
-def set_target_date(enrolment: Enrolment, target: date) -> None:
+def set_target_date(enrolment: Enrolment, target: date,
+                    by: StaffProfile | None = None) -> None:
     if target < enrolment.start_date:
         raise Invalid({"target_date": "The target date must be on or after the start date."})
+    audit.record("enrolment.target", actor=by, obj=enrolment, before=enrolment.target_date,
+                 after=target)
     enrolment.target_date = target
     db_session().commit()
 
 
-def finish(enrolment: Enrolment, status: EnrolmentStatus) -> None:
+def finish(enrolment: Enrolment, status: EnrolmentStatus,
+           by: StaffProfile | None = None) -> None:
     """Mark a programme completed or withdrawn; it stays visible."""
     if not enrolment.active:
         raise Invalid({None: "This programme is already finished."})
@@ -139,6 +151,7 @@ def finish(enrolment: Enrolment, status: EnrolmentStatus) -> None:
         raise Invalid({None: "Choose completed or withdrawn."})
     enrolment.status = status.value
     enrolment.finished_at = utcnow()
+    audit.record(f"enrolment.{status.value}", actor=by, obj=enrolment)
     db_session().commit()
 
 

@@ -10,7 +10,7 @@ from wtforms import SelectChoice
 from apprentice.auth.access import requires_role
 from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
-from apprentice.forms import ID, flash_invalid
+from apprentice.forms import ID, flash_invalid, id_number
 from apprentice.people import services as people
 from apprentice.people.models import Role
 from apprentice.programmes import services
@@ -42,7 +42,7 @@ def mine():
 @bp.route("/")
 @requires_role(Role.COORDINATOR)
 def index():
-    framework_id = request.args.get("framework", type=int)
+    framework_id = id_number(request.args.get("framework"))
     status = request.args.get("status", "active")
     if status not in {s.value for s in EnrolmentStatus} | {""}:
         status = "active"
@@ -104,7 +104,7 @@ def electives(enrolment_id: int):
         form.electives.data = [choice.area_id for choice in enrolment.electives]
     if form.validate_on_submit():
         try:
-            services.choose_electives(enrolment, form.electives.data or [])
+            services.choose_electives(enrolment, form.electives.data or [], by=current_staff())
         except Invalid as exc:
             exc.attach_to(form)
         else:
@@ -124,7 +124,7 @@ def target(enrolment_id: int):
             flash(message, "error")
     else:
         try:
-            services.set_target_date(enrolment, form.target_date.data)
+            services.set_target_date(enrolment, form.target_date.data, by=current_staff())
         except Invalid as exc:
             flash_invalid(exc)
         else:
@@ -137,7 +137,8 @@ def target(enrolment_id: int):
 def finish(enrolment_id: int):
     enrolment = _enrolment_for_viewer(enrolment_id)
     try:
-        services.finish(enrolment, EnrolmentStatus(request.form.get("status", "")))
+        services.finish(enrolment, EnrolmentStatus(request.form.get("status", "")),
+                        by=current_staff())
     except ValueError:
         abort(400)
     except Invalid as exc:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from apprentice.db import db_session, utcnow
 from apprentice.people.models import StaffProfile
@@ -86,9 +87,8 @@ def mentor_dashboard(mentor: StaffProfile, today: date | None = None) -> MentorD
     competencies with verified evidence at the required level but no sign-off yet."""
     today = today or date.today()
     queue = services.review_queue(mentor, today)
-    oldest = min((e.submitted_at for e in queue), default=None)
-    apprentice_ids = {p.apprentice_id for p in services.pairings(mentor_id=mentor.id,
-                                                                 current_on=today)}
+    current = services.pairings(mentor_id=mentor.id, current_on=today)
+    apprentice_ids = {p.apprentice_id for p in current}
     enrolments = list(db_session().scalars(
         programmes.enrolments_query(status="active").where(
             programmes.Enrolment.person_id.in_(apprentice_ids))
@@ -113,6 +113,9 @@ def mentor_dashboard(mentor: StaffProfile, today: date | None = None) -> MentorD
         needed = row.progress.framework.rule.level_required
         person = row.enrolment.person
         for area in row.progress.areas:
+            if not any(p.apprentice_id == person.id and p.covers_area(area.area.id)
+                       for p in current):
+                continue  # another mentor's area: not theirs to sign off
             for cp in area.competencies:
                 if (cp.status != CompetencyStatus.SIGNED_OFF
                         and best.get((person.id, cp.competency.lineage), 0) >= needed):
@@ -120,7 +123,7 @@ def mentor_dashboard(mentor: StaffProfile, today: date | None = None) -> MentorD
                                                 cp.competency.statement))
     return MentorDashboard(
         queue_count=len(queue),
-        oldest_days=(today - oldest.date()).days if oldest else None,
+        oldest_days=max((e.days_waiting for e in queue), default=None),
         rows=rows, ready=ready,
     )
 
@@ -137,7 +140,8 @@ class MentorLoad:
 class CoordinatorDashboard:
     areas: list[str]
     matrix: list[tuple]  # (EnrolmentProgress, {area name: AreaProgress})
-    stale_entries: list[LogEntry]
+    stale_entries: list[LogEntry]  # the oldest ten
+    stale_count: int
     idle_pairings: list[Pairing]
     mentors: list[MentorLoad] = field(default_factory=list)
 
@@ -156,21 +160,24 @@ def coordinator_dashboard(today: date | None = None) -> CoordinatorDashboard:
             if area.area.name not in areas:
                 areas.append(area.area.name)
         matrix.append((row, cells))
+    stale_since = utcnow() - timedelta(days=STALE_REVIEW_DAYS)
+    waiting_long = (LogEntry.state == EntryState.SUBMITTED.value,
+                    LogEntry.submitted_at < stale_since)
+    stale_count = session.scalar(select(func.count(LogEntry.id)).where(*waiting_long))
     stale = list(session.scalars(
-        select(LogEntry).where(
-            LogEntry.state == EntryState.SUBMITTED.value,
-            LogEntry.submitted_at < utcnow() - timedelta(days=STALE_REVIEW_DAYS))
-        .order_by(LogEntry.submitted_at)
+        select(LogEntry).where(*waiting_long).order_by(LogEntry.submitted_at).limit(10)
+        .options(selectinload(LogEntry.person), selectinload(LogEntry.mentor))
     ))
     current = services.pairings(current_on=today)
-    last_activity = dict(((a, m), when) for a, m, when in session.execute(
-        select(LogEntry.person_id, LogEntry.mentor_id, func.max(LogEntry.occurred_on))
-        .group_by(LogEntry.person_id, LogEntry.mentor_id)
-    ))
     idle_since = today - timedelta(days=IDLE_PAIRING_DAYS)
+    # Only the current pairings' people, and only the recent log: not the whole table.
+    active = set(session.execute(
+        select(LogEntry.person_id, LogEntry.mentor_id).distinct()
+        .where(LogEntry.person_id.in_({p.apprentice_id for p in current}),
+               LogEntry.occurred_on >= idle_since)
+    ).all()) if current else set()
     idle = [p for p in current
-            if p.starts_on <= idle_since
-            and (last_activity.get((p.apprentice_id, p.mentor_id)) or date.min) < idle_since]
+            if p.starts_on <= idle_since and (p.apprentice_id, p.mentor_id) not in active]
     waiting = dict(session.execute(
         select(LogEntry.mentor_id, func.count(LogEntry.id))
         .where(LogEntry.state == EntryState.SUBMITTED.value).group_by(LogEntry.mentor_id)
@@ -179,4 +186,4 @@ def coordinator_dashboard(today: date | None = None) -> CoordinatorDashboard:
                for s in services.suggest_mentors(today=today)]
     mentors.sort(key=lambda m: (-m.waiting, -m.apprentices, m.name))
     return CoordinatorDashboard(areas=areas, matrix=matrix, stale_entries=stale,
-                                idle_pairings=idle, mentors=mentors)
+                                stale_count=stale_count, idle_pairings=idle, mentors=mentors)

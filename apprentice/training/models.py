@@ -157,6 +157,11 @@ class LogEntry(Base):
     def competencies(self) -> list[Competency]:
         return [link.competency for link in self.competency_links]
 
+    @property
+    def days_waiting(self) -> int:
+        """Whole days since it was submitted (in UTC, like the timestamp)."""
+        return (utcnow() - self.submitted_at).days if self.submitted_at else 0
+
 
 class EntryCompetency(Base):
     """A competency a log entry practised (the exact wording at the time)."""

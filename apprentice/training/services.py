@@ -14,6 +14,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from apprentice.audit import services as audit
 from apprentice.competencies.models import (
@@ -71,8 +72,7 @@ def _check_pairing(starts_on: date, ends_on: date | None, area_ids: Iterable[int
     areas = set(area_ids)
     if areas:
         known = set(db_session().scalars(
-            select(CompetencyArea.id).where(CompetencyArea.id.in_(areas),
-                                            CompetencyArea.retired.is_(False))
+            select(CompetencyArea.id).where(CompetencyArea.id.in_(areas))
         ))
         if areas - known:
             errors["areas"] = "Choose areas from the list."
@@ -87,6 +87,10 @@ def create_pairing(apprentice: StaffProfile, mentor: StaffProfile, *, starts_on:
     """Pair an apprentice with a mentor, for some areas (none: all) and dates."""
     _check_people(apprentice, mentor)
     areas = _check_pairing(starts_on, ends_on, area_ids)
+    for existing in pairings(mentor_id=mentor.id, apprentice_id=apprentice.id):
+        if existing.area_ids == areas and existing.current_on(starts_on):
+            raise Invalid({"mentor": f"{apprentice.name} is already paired with {mentor.name} "
+                                     "for these areas."})
     pairing = Pairing(apprentice_id=apprentice.id, mentor_id=mentor.id, starts_on=starts_on,
                       ends_on=ends_on, created_by_id=by.id if by else None)
     pairing.area_links = [PairingArea(area_id=a) for a in sorted(areas)]
@@ -99,8 +103,13 @@ def create_pairing(apprentice: StaffProfile, mentor: StaffProfile, *, starts_on:
 
 def change_pairing(pairing: Pairing, *, ends_on: date | None, area_ids: Iterable[int],
                    by: StaffProfile | None = None) -> None:
-    """Change a pairing's areas or end date (ending it is setting the end date)."""
-    areas = _check_pairing(pairing.starts_on, ends_on, area_ids)
+    """Change a pairing's areas or end date (ending it is setting the end date).
+
+    Areas since retired stay on the pairing: a form cannot offer them, and
+    dropping them would silently widen the pairing to every area.
+    """
+    retired = {link.area_id for link in pairing.area_links if link.area.retired}
+    areas = _check_pairing(pairing.starts_on, ends_on, area_ids) | retired
     before = {"ends_on": pairing.ends_on, "areas": sorted(pairing.area_ids)}
     pairing.ends_on = ends_on
     keep = [link for link in pairing.area_links if link.area_id in areas]
@@ -113,7 +122,8 @@ def change_pairing(pairing: Pairing, *, ends_on: date | None, area_ids: Iterable
 
 def pairings(*, mentor_id: int | None = None, apprentice_id: int | None = None,
              current_on: date | None = None) -> list[Pairing]:
-    query = select(Pairing).order_by(Pairing.starts_on.desc(), Pairing.id.desc())
+    query = (select(Pairing).order_by(Pairing.starts_on.desc(), Pairing.id.desc())
+             .options(selectinload(Pairing.apprentice), selectinload(Pairing.mentor)))
     if mentor_id is not None:
         query = query.where(Pairing.mentor_id == mentor_id)
     if apprentice_id is not None:
@@ -267,11 +277,15 @@ def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry |
     """
     today = today or date.today()
     session = db_session()
+    if form_token and (len(form_token) > 64 or not form_token.isascii()):
+        form_token = None  # not one of ours: a fresh token is made below
     if entry is None and form_token:
         existing = session.scalar(select(LogEntry).where(
             LogEntry.person_id == person.id, LogEntry.form_token == form_token))
         if existing is not None:
-            return existing
+            if not existing.editable:
+                return existing  # sent twice: the first one already went for review
+            entry = existing  # saved as a draft first, now saved again (or submitted)
     if entry is not None:
         if entry.person_id != person.id:
             raise Invalid({None: "This is someone else's entry."})
@@ -332,7 +346,16 @@ def may_review(mentor: StaffProfile, entry: LogEntry, today: date | None = None,
                for day in (today, entry.occurred_on))
 
 
+def _lock(*rows) -> None:
+    """Re-read rows FOR UPDATE (PostgreSQL) so two requests cannot both change the
+    same entry; SQLite already runs writing transactions one at a time."""
+    session = db_session()
+    for row in rows:
+        session.refresh(row, with_for_update=True)
+
+
 def _reviewable(entry: LogEntry, mentor: StaffProfile) -> None:
+    _lock(entry)
     if entry.state != EntryState.SUBMITTED.value:
         raise Invalid({None: "Only entries waiting for review can be verified or returned."})
     if not may_review(mentor, entry):
@@ -375,14 +398,18 @@ def unlock_entry(entry: LogEntry, coordinator: StaffProfile, reason: str) -> Non
     reason = (reason or "").strip()
     if not is_coordinator(coordinator):
         raise Invalid({None: "Only a coordinator can unlock a verified entry."})
+    if coordinator.id == entry.person_id:
+        raise Invalid({None: "Nobody unlocks their own entries; ask another coordinator."})
     if not reason:
         raise Invalid({"reason": "Write why the entry is unlocked; the reason is kept."})
+    _lock(entry)
     if entry.state != EntryState.VERIFIED.value:
         raise Invalid({None: "Only verified entries can be unlocked."})
     if standing_sign_offs_citing(entry.id):
         raise Invalid({None: "A sign-off cites this entry as evidence. Revoke that sign-off "
                              "first, so the record stays true."})
     entry.state = EntryState.RETURNED.value
+    entry.verified_at = entry.verified_by_id = None
     entry.return_comment = f"Unlocked by {coordinator.name}: {reason}"
     audit.record("entry.unlocked", actor=coordinator, obj=entry, person=entry.person_id,
                  reason=reason)
@@ -400,6 +427,7 @@ def review_queue(mentor: StaffProfile, today: date | None = None) -> list[LogEnt
         select(LogEntry).where(LogEntry.state == EntryState.SUBMITTED.value,
                                LogEntry.person_id.in_(apprentice_ids))
         .order_by(LogEntry.submitted_at, LogEntry.id)
+        .options(selectinload(LogEntry.person))
     )
     return [entry for entry in waiting if may_review(mentor, entry, today, mentor_pairings)]
 
@@ -447,6 +475,14 @@ def _corrected_ids(session, person_ids) -> set[int]:
                                           SignOff.corrects_id.is_not(None))))
 
 
+def standing_sign_offs(person_id: int) -> list[SignOff]:
+    """A person's sign-offs that stand (neither revoked nor corrected)."""
+    session = db_session()
+    corrected = _corrected_ids(session, [person_id])
+    return [s for s in sign_offs_of(person_id)
+            if s.revocation is None and s.id not in corrected]
+
+
 def standing_sign_offs_citing(entry_id: int) -> list[SignOff]:
     """Sign-offs that cite the entry and still stand (neither revoked nor corrected)."""
     session = db_session()
@@ -476,6 +512,9 @@ def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency,
         if not (corrects.signed_by_id == mentor.id or is_coordinator(mentor)):
             raise Invalid({None: "Only the mentor who signed, or a coordinator, can correct "
                                  "a sign-off."})
+        if corrects.id in _corrected_ids(db_session(), [person.id]):
+            raise Invalid({None: "That sign-off has been corrected already; correct the "
+                                 "newer one if needed."})
     elif not mentor_covers(mentor, person.id, {competency.area_id}, today):
         raise Invalid({None: f"You are not {person.name}'s mentor for this area today."})
     if competency.id not in {c.id for c in programme_competencies(person.id)}:
@@ -486,7 +525,7 @@ def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency,
         errors["level"] = "Choose a supervision level."
     evidence = list(dict.fromkeys(entry_ids))
     entries = {e.id: e for e in db_session().scalars(
-        select(LogEntry).where(LogEntry.id.in_(evidence)))} if evidence else {}
+        select(LogEntry).where(LogEntry.id.in_(evidence)).with_for_update())} if evidence else {}
     if not evidence:
         errors["entry_ids"] = "Cite at least one verified log entry as evidence."
     else:
@@ -502,6 +541,11 @@ def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency,
                 break
     if len(comment or "") > MAX_DESCRIPTION:
         errors["comment"] = f"Keep the comment to {MAX_DESCRIPTION} characters."
+    if not errors and corrects is None and any(
+        s.signed_by_id == mentor.id and s.lineage == competency.lineage and s.level == level
+        for s in standing_sign_offs(person.id)
+    ):
+        errors[None] = "You have signed this off at this level already."
     if errors:
         raise Invalid(errors)
     record = SignOff(person_id=person.id, competency_id=competency.id,
@@ -525,6 +569,8 @@ def revoke(record: SignOff, by: StaffProfile, reason: str) -> Revocation:
         raise Invalid({"reason": "Write why the sign-off is withdrawn; the reason is kept."})
     if not (record.signed_by_id == by.id or is_coordinator(by)):
         raise Invalid({None: "Only the mentor who signed, or a coordinator, can revoke it."})
+    if by.id == record.person_id:
+        raise Invalid({None: "Nobody revokes their own sign-offs; ask a coordinator."})
     if record.revocation is not None:
         raise Invalid({None: "This sign-off is already revoked."})
     revocation = Revocation(reason=reason, revoked_by_id=by.id)

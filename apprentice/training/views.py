@@ -11,7 +11,7 @@ from apprentice.auth.access import requires_role
 from apprentice.auth.identity import confirm_identity
 from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
-from apprentice.forms import ID, flash_invalid
+from apprentice.forms import ID, flash_invalid, id_number
 from apprentice.people import services as people
 from apprentice.people.models import Role
 from apprentice.programmes import services as programmes
@@ -26,21 +26,28 @@ from apprentice.training.forms import (
     SignOffForm,
 )
 from apprentice.training.models import EntryState
-from apprentice.training.rules import is_coordinator
+from apprentice.training.rules import is_coordinator, mentor_covers
 from apprentice.validation import Invalid
 
 bp = Blueprint("training", __name__)
 
 
 def _entry_for_viewer(entry_id: int):
-    """The entry, if the viewer logged it, may review it, or coordinates (else 404)."""
+    """The entry, if the viewer logged it, coordinates, or mentors it (drafts stay private)."""
     entry = services.get_entry(entry_id)
     staff = current_staff()
     if entry is None or not (
-        entry.person_id == staff.id or is_coordinator(staff) or services.may_review(staff, entry)
+        entry.person_id == staff.id or is_coordinator(staff)
+        or (entry.state != EntryState.DRAFT.value and services.may_review(staff, entry))
     ):
         abort(404)
     return entry
+
+
+def _mentors_now(staff, person_id: int) -> bool:
+    """A coordinator, or a mentor with a pairing current today (any area)."""
+    return is_coordinator(staff) or bool(
+        services.pairings(mentor_id=staff.id, apprentice_id=person_id, current_on=date.today()))
 
 
 # -- the apprentice's log ------------------------------------------------------------
@@ -95,6 +102,11 @@ def entry(entry_id: int):
     entry = _entry_for_viewer(entry_id)
     staff = current_staff()
     if entry.person_id != staff.id or not entry.editable:
+        status = 200
+        if request.method == "POST":
+            flash("This entry was sent for review or verified meanwhile (another tab?): your "
+                  "changes were not saved. It is shown as it is now.", "error")
+            status = 409
         return render_template(
             "apprentice/training/entry.html", entry=entry,
             may_review=entry.state == EntryState.SUBMITTED.value
@@ -102,7 +114,7 @@ def entry(entry_id: int):
             may_unlock=entry.state == EntryState.VERIFIED.value and is_coordinator(staff),
             return_form=ReturnForm(), reason_form=ReasonForm(),
             sign_offs=services.standing_sign_offs_citing(entry.id),
-        )
+        ), status
     form = _entry_form(staff, entry)
     if request.method == "GET":
         form.competency_ids.data = [link.competency_id for link in entry.competency_links]
@@ -176,10 +188,14 @@ def review():
 @bp.route("/review/verify", methods=["POST"])
 @requires_role(Role.MENTOR)
 def verify():
-    ids = request.form.getlist("entry_id", type=int)
-    entries = [services.get_entry(i) for i in ids]
-    if not ids or any(e is None for e in entries):
+    raw = request.form.getlist("entry_id")
+    ids = [id_number(value) for value in raw]
+    entries = [services.get_entry(i) for i in ids if i is not None]
+    if not raw:
         flash("Tick the entries to verify.", "error")
+        return redirect(url_for("apprentice.training.review"))
+    if None in ids or len(entries) != len(ids):
+        flash("Some of those entries do not exist; nothing was verified.", "error")
         return redirect(url_for("apprentice.training.review"))
     try:
         count = services.verify_entries(entries, current_staff())
@@ -210,9 +226,7 @@ def return_entry(entry_id: int):
 @requires_role(Role.MENTOR, Role.COORDINATOR)
 def apprentice(person_id: int):
     person = people.get_person(person_id)
-    staff = current_staff()
-    paired = services.pairings(mentor_id=staff.id, apprentice_id=person_id)
-    if person is None or not (paired or is_coordinator(staff)):
+    if person is None or not _mentors_now(current_staff(), person_id):
         abort(404)
     return render_template(
         "apprentice/training/apprentice.html", person=person,
@@ -226,14 +240,20 @@ def apprentice(person_id: int):
 @requires_role(Role.MENTOR, Role.COORDINATOR)
 def new_sign_off():
     staff = current_staff()
-    person = people.get_person(request.args.get("person", 0, type=int))
-    competency = frameworks.get_competency(request.args.get("competency", 0, type=int))
-    corrects = services.get_sign_off(request.args.get("corrects", 0, type=int))
+    person_id, competency_id, corrects_id = (
+        id_number(request.args.get(name)) for name in ("person", "competency", "corrects"))
+    person = people.get_person(person_id) if person_id else None
+    competency = frameworks.get_competency(competency_id) if competency_id else None
+    corrects = services.get_sign_off(corrects_id) if corrects_id else None
     if corrects is not None:
         person, competency = corrects.person, frameworks.get_competency(
             next((c.id for c in services.programme_competencies(corrects.person_id)
                   if c.lineage == corrects.lineage), corrects.competency_id))
-    if person is None or competency is None:
+        allowed = corrects.signed_by_id == staff.id or is_coordinator(staff)
+    else:
+        allowed = person is not None and competency is not None and mentor_covers(
+            staff, person.id, {competency.area_id}, date.today())
+    if person is None or competency is None or not allowed or person.id == staff.id:
         abort(404)
     form = SignOffForm()
     candidates = [e for e in services.entries_of(person.id, states=[EntryState.VERIFIED.value])
@@ -270,13 +290,12 @@ def new_sign_off():
 def sign_off(sign_off_id: int):
     record = services.get_sign_off(sign_off_id)
     staff = current_staff()
-    if record is None or not (record.person_id == staff.id or is_coordinator(staff)
-                              or services.pairings(mentor_id=staff.id,
-                                                   apprentice_id=record.person_id)):
+    if record is None or not (record.person_id == staff.id or record.signed_by_id == staff.id
+                              or _mentors_now(staff, record.person_id)):
         abort(404)
     form = ReasonForm()
-    may_revoke = record.revocation is None and (record.signed_by_id == staff.id
-                                                or is_coordinator(staff))
+    may_revoke = (record.revocation is None and record.person_id != staff.id
+                  and (record.signed_by_id == staff.id or is_coordinator(staff)))
     if may_revoke and form.validate_on_submit():
         try:
             services.revoke(record, staff, form.reason.data)
@@ -302,9 +321,10 @@ def _area_choices() -> list[SelectChoice]:
 def pairings():
     form = PairingForm()
     form.apprentice_id.choices = [SelectChoice(p.id, p.name) for p in programmes.apprentices()]
+    suggestions = services.suggest_mentors()
     form.mentor_id.choices = [SelectChoice(s.mentor.id, f"{s.mentor.name} · {s.load} paired"
                                            f" · {s.experience} sign-offs")
-                              for s in services.suggest_mentors()]
+                              for s in suggestions]
     form.area_ids.choices = _area_choices()
     filters = MentorAreaFilter(request.args)
     filters.area.choices = [SelectChoice(0, "Any area"), *form.area_ids.choices]
@@ -326,7 +346,8 @@ def pairings():
             return redirect(url_for("apprentice.training.pairings"))
     return render_template(
         "apprentice/training/pairings.html", form=form, filters=filters,
-        suggestions=services.suggest_mentors(area), rows=services.pairings(),
+        suggestions=suggestions if area is None else services.suggest_mentors(area),
+        rows=services.pairings(),
         today=date.today(),
     )
 

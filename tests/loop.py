@@ -1,0 +1,51 @@
+"""The daily loop's common set-up for tests: a framework, an enrolled apprentice,
+a paired mentor, an unpaired one and a coordinator; and clients acting as them."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from apprentice.competencies import services as frameworks
+from apprentice.programmes import services as programmes
+from apprentice.training import services
+
+
+def make_loop(app, make_person) -> dict:
+    apprentice = make_person(name="Jordan Lee", roles=["apprentice"])
+    mentor = make_person(name="Marian Okafor", roles=["mentor"])
+    other_mentor = make_person(name="Unpaired Mentor", roles=["mentor"])
+    coordinator = make_person(name="Carmen Ortiz", roles=["coordinator"])
+    with app.app_context():
+        framework = frameworks.load_default_framework()
+        electives = [a.id for a in framework.current_areas if not a.required][:3]
+        programmes.enrol(apprentice, framework, start=date.today() - timedelta(days=30),
+                         electives=electives)
+        services.create_pairing(apprentice, mentor,
+                                starts_on=date.today() - timedelta(days=30))
+        competency = framework.current_areas[0].current_competencies[0]
+    return {"apprentice": apprentice, "mentor": mentor, "other": other_mentor,
+            "coordinator": coordinator, "competency": competency, "framework": framework}
+
+
+def as_person(app, person):
+    """A test client signed in as ``person``."""
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = person.get_id()
+        session["_fresh"] = True
+    return client
+
+
+def log_form(client, competency_id, **changes):
+    """The quick-log form as the page offers it, filled in, with ``changes``."""
+    page = client.get("/log/new").get_data(as_text=True)
+    token = re.search(r'name="form_token"[^>]*value="([^"]+)"', page).group(1)
+    mentor = re.search(r'<select[^>]*id="mentor_id"[^>]*>\s*<option[^>]*value="(\d+)"',
+                       page).group(1)
+    data = {"occurred_on": date.today().isoformat(), "minutes": "45", "activity": "5",
+            "mentor_id": mentor, "competency_ids": [str(competency_id)],
+            "description": "Ran the desk on my own for an hour.", "form_token": token,
+            "submit": "1"}
+    data.update(changes)
+    return data
