@@ -34,6 +34,8 @@ setup(
     package_dir=package_dir,
     package_data={
         "apprentice": ["static/*", "static/**/*", "data/*"],
+        "apprentice.competencies": ["data/*"],
+        "apprentice.kb": ["data/*", "data/demo_procedures/*"],
         **package_data,
     },
 )

@@ -220,3 +220,18 @@ def send_reminders(base_url: str | None) -> None:
         click.echo(f"  failed: {failure}", err=True)
     if run.failed:
         raise SystemExit(1)
+
+
+@bp.cli.command("import-procedures")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+def import_procedures(folder: str) -> None:
+    """Import a folder of Markdown, HTML or text procedures (again: updates, no duplicates)."""
+    from pathlib import Path
+
+    from apprentice.kb.importer import import_folder
+
+    report = import_folder(Path(folder))
+    click.echo(f"Created {len(report.created)}, updated {len(report.updated)}, "
+               f"unchanged {len(report.skipped)}, problems {len(report.problems)}.")
+    for problem in report.problems:
+        click.echo(f"  {problem}", err=True)

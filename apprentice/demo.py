@@ -52,6 +52,7 @@ def load_demo() -> list[PersonDetails]:
     framework = next((f for f in frameworks.list_frameworks() if f.name == name), None)
     if framework is None:
         framework = frameworks.load_default_framework()
+    _demo_procedures()
     jordan = find_by_email("apprentice@example.org")
     if not programmes.programmes_of(jordan):
         electives = [a.id for a in framework.current_areas if a.name in DEMO_ELECTIVES]
@@ -59,6 +60,17 @@ def load_demo() -> list[PersonDetails]:
         programmes.enrol(jordan, framework, start=start, electives=electives)
         _demo_training(framework, jordan)
     return DEMO_PEOPLE
+
+
+def _demo_procedures() -> None:
+    """The demo library's own procedures (shipped with the package), owned by Marian."""
+    from importlib import resources
+
+    from apprentice.kb.importer import import_folder
+
+    folder = resources.files("apprentice.kb").joinpath("data", "demo_procedures")
+    with resources.as_file(folder) as path:
+        import_folder(path, by=find_by_email("mentor@example.org"))
 
 
 # (days ago, minutes, activity level, competency codes, description, final state)

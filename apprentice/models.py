@@ -8,6 +8,12 @@ from apprentice.competencies.models import (
     Framework,
     FrameworkChange,
 )
+from apprentice.kb.models import (
+    Procedure,
+    ProcedureArea,
+    ProcedureCompetency,
+    ProcedureRevision,
+)
 from apprentice.people.models import Role, StaffProfile, StaffRole
 from apprentice.programmes.models import ElectiveChoice, Enrolment
 from apprentice.training.models import (
@@ -33,6 +39,10 @@ __all__ = [
     "LogEntry",
     "Pairing",
     "PairingArea",
+    "Procedure",
+    "ProcedureArea",
+    "ProcedureCompetency",
+    "ProcedureRevision",
     "ReminderSent",
     "Revocation",
     "Role",

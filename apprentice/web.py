@@ -54,6 +54,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("apprentice.training.log", "My log", (Role.APPRENTICE,)),
     NavItem("apprentice.programmes.mine", "My programme", (Role.APPRENTICE,)),
     NavItem("apprentice.training.review", "Review", (Role.MENTOR,)),
+    NavItem("apprentice.procedures.index", "Procedures"),
     NavItem("apprentice.frameworks.index", "Competencies"),
     NavItem("apprentice.programmes.index", "Programmes", (Role.COORDINATOR,)),
     NavItem("apprentice.training.pairings", "Pairings", (Role.COORDINATOR,)),
@@ -191,10 +192,11 @@ from apprentice.audit.views import bp as audit_bp  # noqa: E402
 from apprentice.auth.views import bp as auth_bp  # noqa: E402
 from apprentice.competencies.views import bp as frameworks_bp  # noqa: E402
 from apprentice.core.views import bp as core_bp  # noqa: E402
+from apprentice.kb.views import bp as procedures_bp  # noqa: E402
 from apprentice.people.views import bp as people_bp  # noqa: E402
 from apprentice.programmes.views import bp as programmes_bp  # noqa: E402
 from apprentice.training.views import bp as training_bp  # noqa: E402
 
 for feature in (core_bp, auth_bp, people_bp, frameworks_bp, programmes_bp, training_bp,
-                audit_bp):
+                audit_bp, procedures_bp):
     bp.register_blueprint(feature)

@@ -44,6 +44,9 @@ def test_wheel_installs_migrates_and_renders_outside_the_source_tree(tmp_path):
     assert "apprentice/migrations/env.py" in names
     assert any(n.startswith("apprentice/migrations/versions/0001_") for n in names)
     assert "apprentice/static/apprentice.css" in names
+    assert "apprentice/competencies/data/lssc.json" in names
+    assert "apprentice/kb/data/glossary.txt" in names
+    assert any(n.startswith("apprentice/kb/data/demo_procedures/") for n in names)
     assert not any(n.startswith(("tests/", "examples/")) for n in names)
 
     venv = tmp_path / "venv"

@@ -295,9 +295,12 @@ def move_competency(competency_id: int):
 @bp.route(f"/competencies/<{ID}:competency_id>")
 def competency(competency_id: int):
     competency = _competency_or_404(competency_id)
+    from apprentice.kb.services import for_competency
+
     return render_template(
         "apprentice/frameworks/competency.html", competency=competency,
         versions=frameworks.versions_of(competency),
+        procedures=for_competency(competency, current_staff()),
     )
 
 

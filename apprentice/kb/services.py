@@ -1,0 +1,298 @@
+"""The rules of the procedures wiki: saving, proposing, publishing, history, review.
+
+Every save writes a revision. Mentors and coordinators (or everyone, with
+``APPRENTICE_KB_EVERYONE_PUBLISHES``) publish; anyone signed in may propose.
+An edit started from an older revision than the current one is refused, so a
+second editor never silently overwrites the first.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from apprentice.competencies.models import Competency, CompetencyArea
+from apprentice.db import db_session
+from apprentice.kb.models import (
+    Procedure,
+    ProcedureArea,
+    ProcedureCompetency,
+    ProcedureRevision,
+    ProcedureStatus,
+    RevisionState,
+)
+from apprentice.people.models import Role, StaffProfile
+from apprentice.validation import Invalid
+
+MAX_TITLE = 200
+MAX_BODY = 200_000  # characters: a long procedure is a few thousand
+MAX_TAGS = 20
+MAX_SUMMARY = 300
+
+
+def may_publish(person: StaffProfile | None) -> bool:
+    if person is None:
+        return False
+    if current_app.config.get("APPRENTICE_KB_EVERYONE_PUBLISHES"):
+        return True
+    return person.has_role(Role.MENTOR, Role.COORDINATOR)
+
+
+def may_see(person: StaffProfile | None, procedure: Procedure) -> bool:
+    """Published pages are for everyone; drafts and archived ones for their owner and
+    for those who publish."""
+    if procedure.status == ProcedureStatus.PUBLISHED.value:
+        return True
+    return person is not None and (procedure.owner_id == person.id or may_publish(person))
+
+
+def get_procedure(procedure_id: int) -> Procedure | None:
+    return db_session().get(Procedure, procedure_id)
+
+
+def normalise_tags(tags) -> str:
+    if isinstance(tags, str):
+        tags = tags.split(",")
+    cleaned = []
+    for tag in tags:
+        tag = " ".join(str(tag).strip().lower().split())
+        if tag and tag not in cleaned:
+            cleaned.append(tag[:40])
+    return ",".join(cleaned)
+
+
+@dataclass
+class ProcedureDraft:
+    """What an editor (or an imported file) says a procedure should be."""
+
+    title: str
+    body: str
+    tags: list[str] | str = field(default_factory=list)
+    competency_ids: list[int] = field(default_factory=list)
+    area_ids: list[int] = field(default_factory=list)
+    summary: str = ""
+
+
+def _check(draft: ProcedureDraft) -> tuple[str, str, str]:
+    errors: dict = {}
+    title = " ".join((draft.title or "").split())
+    if not title:
+        errors["title"] = "Give the procedure a title."
+    elif len(title) > MAX_TITLE:
+        errors["title"] = f"Keep the title to {MAX_TITLE} characters."
+    body = (draft.body or "").replace("\r\n", "\n")
+    if len(body) > MAX_BODY:
+        errors["body"] = (f"The text is too long ({len(body):,} characters; the limit is "
+                          f"{MAX_BODY:,}). Split it into several procedures.")
+    if "\x00" in body or "\x00" in title:
+        errors["body"] = "The text holds a NUL character."
+    tags = normalise_tags(draft.tags)
+    if len(tags.split(",")) > MAX_TAGS:
+        errors["tags"] = f"Use at most {MAX_TAGS} tags."
+    elif len(tags) > 500:
+        errors["tags"] = "The tags are too long together."
+    if len(draft.summary or "") > MAX_SUMMARY:
+        errors["summary"] = f"Keep the summary to {MAX_SUMMARY} characters."
+    known_competencies = set(db_session().scalars(
+        select(Competency.id).where(Competency.id.in_(draft.competency_ids or [0]))))
+    if set(draft.competency_ids or []) - known_competencies:
+        errors["competency_ids"] = "Choose competencies from the list."
+    known_areas = set(db_session().scalars(
+        select(CompetencyArea.id).where(CompetencyArea.id.in_(draft.area_ids or [0]))))
+    if set(draft.area_ids or []) - known_areas:
+        errors["area_ids"] = "Choose areas from the list."
+    if errors:
+        raise Invalid(errors)
+    return title, body, tags
+
+
+def _apply(procedure: Procedure, revision: ProcedureRevision, draft: ProcedureDraft) -> None:
+    """Make a revision the procedure's current text, with the draft's links."""
+    procedure.title, procedure.body, procedure.tags = revision.title, revision.body, revision.tags
+    procedure.revision_number = revision.number
+    competencies = set(draft.competency_ids or [])
+    kept = [link for link in procedure.competency_links if link.competency_id in competencies]
+    procedure.competency_links = kept + [
+        ProcedureCompetency(competency_id=c)
+        for c in sorted(competencies - {link.competency_id for link in kept})]
+    areas = set(draft.area_ids or [])
+    kept_areas = [link for link in procedure.area_links if link.area_id in areas]
+    procedure.area_links = kept_areas + [
+        ProcedureArea(area_id=a) for a in sorted(areas - {link.area_id for link in kept_areas})]
+
+
+def _links_of(procedure: Procedure) -> tuple[list[int], list[int]]:
+    return ([link.competency_id for link in procedure.competency_links],
+            [link.area_id for link in procedure.area_links])
+
+
+def _next_number(procedure: Procedure) -> int:
+    latest = db_session().scalar(select(func.max(ProcedureRevision.number)).where(
+        ProcedureRevision.procedure_id == procedure.id))
+    return (latest or 0) + 1
+
+
+def create(draft: ProcedureDraft, author: StaffProfile | None, *, publish: bool = False,
+           source_key: str | None = None, today: date | None = None) -> Procedure:
+    """A new procedure; published at once only by someone who may publish."""
+    title, body, tags = _check(draft)
+    today = today or date.today()
+    publishing = publish and (author is None or may_publish(author))
+    procedure = Procedure(
+        title=title, body=body, tags=tags, owner_id=author.id if author else None,
+        status=(ProcedureStatus.PUBLISHED if publishing else ProcedureStatus.DRAFT).value,
+        source_key=source_key,
+        review_by=today + timedelta(days=90) if publishing else None,
+    )
+    session = db_session()
+    session.add(procedure)
+    session.flush()
+    revision = ProcedureRevision(procedure_id=procedure.id, number=1, title=title, body=body,
+                                 tags=tags, summary=draft.summary or "Created",
+                                 author_id=author.id if author else None)
+    session.add(revision)
+    _apply(procedure, revision, draft)
+    session.commit()
+    return procedure
+
+
+class EditConflict(Invalid):
+    """Someone saved the procedure after this editor opened it."""
+
+
+def save(procedure: Procedure, draft: ProcedureDraft, author: StaffProfile | None, *,
+         based_on: int) -> ProcedureRevision:
+    """Save an edit as a new revision.
+
+    Published at once by someone who may publish; otherwise kept as a proposal.
+    Refused (nothing lost: the view keeps the text on the form) when someone
+    else saved since revision ``based_on`` was opened.
+    """
+    title, body, tags = _check(draft)
+    session = db_session()
+    session.refresh(procedure, with_for_update=True)
+    if based_on != procedure.revision_number:
+        raise EditConflict({None: (
+            "Someone else saved this procedure while you were editing it (now revision "
+            f"{procedure.revision_number}; you started from {based_on}). Your text is still "
+            "below: compare it with the current page, then save again.")})
+    publishing = author is None or may_publish(author)
+    revision = ProcedureRevision(
+        procedure_id=procedure.id, number=_next_number(procedure), title=title, body=body,
+        tags=tags, summary=(draft.summary or "").strip(), based_on=based_on,
+        state=(RevisionState.PUBLISHED if publishing else RevisionState.PROPOSED).value,
+        author_id=author.id if author else None,
+    )
+    session.add(revision)
+    if publishing:
+        _apply(procedure, revision, draft)
+    session.commit()
+    return revision
+
+
+def accept(revision: ProcedureRevision, by: StaffProfile) -> None:
+    """Publish a proposed revision (it must still apply to the current text)."""
+    if not may_publish(by):
+        raise Invalid({None: "Only mentors and coordinators publish procedures."})
+    procedure = get_procedure(revision.procedure_id)
+    if revision.state != RevisionState.PROPOSED.value:
+        raise Invalid({None: "This revision is not waiting to be published."})
+    if revision.based_on != procedure.revision_number:
+        raise Invalid({None: "The page changed after this proposal was made; edit the "
+                             "current page instead."})
+    competency_ids, area_ids = _links_of(procedure)
+    draft = ProcedureDraft(title=revision.title, body=revision.body, tags=revision.tags,
+                           competency_ids=competency_ids, area_ids=area_ids)
+    published = ProcedureRevision(
+        procedure_id=procedure.id, number=_next_number(procedure), title=revision.title,
+        body=revision.body, tags=revision.tags, based_on=procedure.revision_number,
+        summary=f"Published the proposal of revision {revision.number}", author_id=by.id)
+    db_session().add(published)
+    _apply(procedure, published, draft)
+    if procedure.status == ProcedureStatus.DRAFT.value:
+        set_status(procedure, ProcedureStatus.PUBLISHED, by, commit=False)
+    db_session().commit()
+
+
+def set_status(procedure: Procedure, status: ProcedureStatus, by: StaffProfile | None, *,
+               commit: bool = True, today: date | None = None) -> None:
+    if by is not None and not may_publish(by):
+        raise Invalid({None: "Only mentors and coordinators publish or archive procedures."})
+    procedure.status = status.value
+    if status == ProcedureStatus.PUBLISHED and procedure.review_by is None:
+        procedure.review_by = (today or date.today()) + timedelta(
+            days=procedure.review_interval_days)
+    if commit:
+        db_session().commit()
+
+
+def mark_verified(procedure: Procedure, by: StaffProfile, today: date | None = None) -> None:
+    """The owner (or a publisher) confirms the page is still right: next review moves on."""
+    if not (procedure.owner_id == by.id or may_publish(by)):
+        raise Invalid({None: "Only the owner, a mentor or a coordinator can mark it checked."})
+    procedure.review_by = (today or date.today()) + timedelta(days=procedure.review_interval_days)
+    db_session().commit()
+
+
+def for_competency(competency: Competency, person: StaffProfile | None) -> list[Procedure]:
+    """Procedures that teach a competency (any wording of it) that the person may see."""
+    rows = db_session().scalars(
+        select(Procedure).join(ProcedureCompetency)
+        .join(Competency, Competency.id == ProcedureCompetency.competency_id)
+        .where(Competency.lineage == competency.lineage)
+        .order_by(func.lower(Procedure.title)).distinct())
+    return [p for p in rows if may_see(person, p)]
+
+
+def revisions(procedure: Procedure) -> list[ProcedureRevision]:
+    return list(db_session().scalars(
+        select(ProcedureRevision).where(ProcedureRevision.procedure_id == procedure.id)
+        .order_by(ProcedureRevision.number.desc())))
+
+
+def get_revision(procedure: Procedure, number: int) -> ProcedureRevision | None:
+    return db_session().scalar(select(ProcedureRevision).where(
+        ProcedureRevision.procedure_id == procedure.id, ProcedureRevision.number == number))
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # "same", "added", "removed"
+    text: str
+
+
+def diff(old: ProcedureRevision, new: ProcedureRevision, context: int = 3) -> list[DiffLine]:
+    """What changed between two revisions, line by line (the Markdown source, shown as
+    text: nothing in it is rendered, so nothing in it can run)."""
+    lines = []
+    for line in difflib.unified_diff(
+        f"# {old.title}\n\n{old.body}".splitlines(),
+        f"# {new.title}\n\n{new.body}".splitlines(), lineterm="", n=context,
+    ):
+        if line.startswith(("---", "+++")):
+            continue
+        if line.startswith("@@"):
+            lines.append(DiffLine("gap", "…"))
+        elif line.startswith("+"):
+            lines.append(DiffLine("added", line[1:]))
+        elif line.startswith("-"):
+            lines.append(DiffLine("removed", line[1:]))
+        else:
+            lines.append(DiffLine("same", line[1:]))
+    return lines
+
+
+def restore(procedure: Procedure, number: int, by: StaffProfile) -> ProcedureRevision:
+    """Make an older revision's text current again, as a new revision."""
+    old = get_revision(procedure, number)
+    if old is None:
+        raise Invalid({None: "There is no such revision."})
+    competency_ids, area_ids = _links_of(procedure)
+    return save(procedure, ProcedureDraft(
+        title=old.title, body=old.body, tags=old.tags, competency_ids=competency_ids,
+        area_ids=area_ids, summary=f"Restored revision {number}"),
+        by, based_on=procedure.revision_number)

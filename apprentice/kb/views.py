@@ -1,0 +1,202 @@
+"""The procedures wiki: read, edit (with history), propose, publish, check."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, or_, select
+from wtforms import SelectChoice
+
+from apprentice.auth.services import current_staff
+from apprentice.competencies import services as frameworks
+from apprentice.db import db_session
+from apprentice.forms import ID, flash_invalid, id_number, page_number
+from apprentice.kb import services
+from apprentice.kb.forms import ProcedureFilter, ProcedureForm
+from apprentice.kb.models import Procedure, ProcedureStatus, RevisionState
+from apprentice.kb.rendering import render
+from apprentice.validation import Invalid
+
+bp = Blueprint("procedures", __name__, url_prefix="/procedures")
+
+
+def _procedure_or_404(procedure_id: int) -> Procedure:
+    procedure = services.get_procedure(procedure_id)
+    if procedure is None or not services.may_see(current_staff(), procedure):
+        abort(404)
+    return procedure
+
+
+@bp.route("/")
+def index():
+    """Every procedure the person may see, by title (a text filter until full search)."""
+    staff = current_staff()
+    filters = ProcedureFilter(request.args)
+    query = select(Procedure).order_by(func.lower(Procedure.title))
+    if not services.may_publish(staff):
+        query = query.where(or_(Procedure.status == ProcedureStatus.PUBLISHED.value,
+                                Procedure.owner_id == staff.id))
+    text = (filters.q.data or "").strip() if filters.validate() else ""
+    if text:
+        query = query.where(or_(Procedure.title.icontains(text, autoescape=True),
+                                Procedure.tags.icontains(text, autoescape=True)))
+    page = page_number(request.args.get("page"))
+    rows = list(db_session().scalars(query.limit(51).offset((page - 1) * 50)))
+    return render_template("apprentice/procedures/index.html", procedures=rows[:50],
+                           more=len(rows) > 50, page=page, filters=filters, today=date.today(),
+                           may_publish=services.may_publish(staff))
+
+
+@bp.route(f"/<{ID}:procedure_id>")
+def show(procedure_id: int):
+    procedure = _procedure_or_404(procedure_id)
+    staff = current_staff()
+    return render_template(
+        "apprentice/procedures/show.html", procedure=procedure, html=render(procedure.body),
+        today=date.today(), may_publish=services.may_publish(staff),
+        may_check=procedure.owner_id == staff.id or services.may_publish(staff),
+        proposals=[r for r in services.revisions(procedure)
+                   if r.state == RevisionState.PROPOSED.value],
+    )
+
+
+def _form(procedure: Procedure | None) -> ProcedureForm:
+    form = ProcedureForm(obj=procedure)
+    areas, competencies = [], []
+    for framework in frameworks.list_frameworks():
+        for area in framework.current_areas:
+            areas.append(SelectChoice(area.id, area.name))
+            competencies.extend(SelectChoice(c.id, f"{c.code} {c.statement}")
+                                for c in area.current_competencies)
+    form.area_ids.choices, form.competency_ids.choices = areas, competencies
+    if procedure is not None and request.method == "GET":
+        form.tags.data = ", ".join(procedure.tag_list)
+        form.area_ids.data = [link.area_id for link in procedure.area_links]
+        form.competency_ids.data = [link.competency_id for link in procedure.competency_links]
+        form.based_on.data = str(procedure.revision_number)
+    return form
+
+
+def _draft(form: ProcedureForm) -> services.ProcedureDraft:
+    return services.ProcedureDraft(
+        title=form.title.data or "", body=form.body.data or "", tags=form.tags.data or "",
+        competency_ids=form.competency_ids.data or [], area_ids=form.area_ids.data or [],
+        summary=form.summary.data or "")
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    staff = current_staff()
+    form = _form(None)
+    if request.method == "GET":
+        form.competency_ids.data = request.args.getlist("competency", type=int)
+    if form.validate_on_submit():
+        try:
+            procedure = services.create(_draft(form), staff, publish=services.may_publish(staff))
+        except Invalid as exc:
+            exc.attach_to(form)
+        else:
+            flash("Procedure saved." if procedure.status == "published" else
+                  "Saved as a draft: a mentor or coordinator will publish it.", "success")
+            return redirect(url_for("apprentice.procedures.show", procedure_id=procedure.id))
+    return render_template("apprentice/procedures/form.html", form=form, procedure=None,
+                           preview=render(form.body.data) if form.body.data else None)
+
+
+@bp.route(f"/<{ID}:procedure_id>/edit", methods=["GET", "POST"])
+def edit(procedure_id: int):
+    procedure = _procedure_or_404(procedure_id)
+    staff = current_staff()
+    form = _form(procedure)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            revision = services.save(procedure, _draft(form), staff,
+                                     based_on=id_number(form.based_on.data) or 0)
+        except services.EditConflict as exc:
+            exc.attach_to(form)
+            status = 409
+        except Invalid as exc:
+            exc.attach_to(form)
+        else:
+            if revision.state == RevisionState.PUBLISHED.value:
+                flash(f"Saved as revision {revision.number}.", "success")
+            else:
+                flash("Your change is proposed: a mentor or coordinator will publish it.",
+                      "success")
+            return redirect(url_for("apprentice.procedures.show", procedure_id=procedure.id))
+    return render_template("apprentice/procedures/form.html", form=form, procedure=procedure,
+                           preview=render(form.body.data or "")), status
+
+
+@bp.route(f"/<{ID}:procedure_id>/history")
+def history(procedure_id: int):
+    procedure = _procedure_or_404(procedure_id)
+    revisions = services.revisions(procedure)
+    old, new = id_number(request.args.get("old")), id_number(request.args.get("new"))
+    comparison = None
+    if old and new:
+        first, second = (services.get_revision(procedure, n) for n in sorted((old, new)))
+        if first is not None and second is not None:
+            comparison = (first, second, services.diff(first, second))
+    return render_template("apprentice/procedures/history.html", procedure=procedure,
+                           revisions=revisions, comparison=comparison,
+                           may_publish=services.may_publish(current_staff()))
+
+
+@bp.route(f"/<{ID}:procedure_id>/restore/<int(max=1000000):number>", methods=["POST"])
+def restore(procedure_id: int, number: int):
+    procedure = _procedure_or_404(procedure_id)
+    try:
+        revision = services.restore(procedure, number, current_staff())
+    except Invalid as exc:
+        flash_invalid(exc)
+    else:
+        flash(f"Revision {number} is current again (as revision {revision.number})."
+              if revision.state == RevisionState.PUBLISHED.value
+              else f"Restoring revision {number} is proposed.", "success")
+    return redirect(url_for("apprentice.procedures.history", procedure_id=procedure.id))
+
+
+@bp.route(f"/<{ID}:procedure_id>/accept/<int(max=1000000):number>", methods=["POST"])
+def accept(procedure_id: int, number: int):
+    procedure = _procedure_or_404(procedure_id)
+    revision = services.get_revision(procedure, number)
+    if revision is None:
+        abort(404)
+    try:
+        services.accept(revision, current_staff())
+    except Invalid as exc:
+        flash_invalid(exc)
+    else:
+        flash("Proposal published.", "success")
+    return redirect(url_for("apprentice.procedures.show", procedure_id=procedure.id))
+
+
+@bp.route(f"/<{ID}:procedure_id>/status", methods=["POST"])
+def set_status(procedure_id: int):
+    procedure = _procedure_or_404(procedure_id)
+    try:
+        services.set_status(procedure, ProcedureStatus(request.form.get("status", "")),
+                            current_staff())
+    except ValueError:
+        abort(400)
+    except Invalid as exc:
+        flash_invalid(exc)
+    else:
+        flash(f"The procedure is now {procedure.status}.", "success")
+    return redirect(url_for("apprentice.procedures.show", procedure_id=procedure.id))
+
+
+@bp.route(f"/<{ID}:procedure_id>/checked", methods=["POST"])
+def checked(procedure_id: int):
+    procedure = _procedure_or_404(procedure_id)
+    try:
+        services.mark_verified(procedure, current_staff())
+    except Invalid as exc:
+        flash_invalid(exc)
+    else:
+        flash(f"Marked as still correct; next review by {procedure.review_by.isoformat()}.",
+              "success")
+    return redirect(url_for("apprentice.procedures.show", procedure_id=procedure.id))
