@@ -69,3 +69,15 @@ def flash_invalid(exc: Invalid) -> None:
     for messages in exc.errors.values():
         for message in messages:
             flash(message, "error")
+
+
+def act(action, success) -> bool:
+    """Run a service call behind a POST button and say how it went, as a message on the
+    next page: the refusal, or ``success`` (text, or a function of the result)."""
+    try:
+        result = action()
+    except Invalid as exc:
+        flash_invalid(exc)
+        return False
+    flash(success(result) if callable(success) else success, "success")
+    return True

@@ -19,7 +19,7 @@ from apprentice.competencies.forms import (
     NewFrameworkForm,
 )
 from apprentice.competencies.models import FrameworkStatus
-from apprentice.forms import ID, flash_invalid
+from apprentice.forms import ID, act, flash_invalid
 from apprentice.people.models import Role
 from apprentice.validation import Invalid
 
@@ -179,13 +179,10 @@ def set_status(framework_id: int):
     framework = _framework_or_404(framework_id)
     try:
         status = FrameworkStatus(request.form.get("status", ""))
-        frameworks.set_status(framework, status, by=current_staff())
     except ValueError:
         abort(400)
-    except Invalid as exc:
-        flash_invalid(exc)
-    else:
-        flash(f"{framework.name} is now {framework.status}.", "success")
+    act(lambda: frameworks.set_status(framework, status, by=current_staff()),
+        lambda _: f"{framework.name} is now {framework.status}.")
     return _to_framework(framework)
 
 
@@ -216,12 +213,8 @@ def area_form(framework_id: int | None = None, area_id: int | None = None):
 def retire_area(area_id: int):
     area = _area_or_404(area_id)
     framework = area.framework
-    try:
-        frameworks.retire_area(area, by=current_staff())
-    except Invalid as exc:
-        flash_invalid(exc)
-    else:
-        flash(f"Area {area.name!r} retired. Evidence recorded against it stays.", "success")
+    act(lambda: frameworks.retire_area(area, by=current_staff()),
+        f"Area {area.name!r} retired. Evidence recorded against it stays.")
     return _to_framework(framework)
 
 
@@ -272,12 +265,8 @@ def competency_form(area_id: int | None = None, competency_id: int | None = None
 def retire_competency(competency_id: int):
     competency = _competency_or_404(competency_id)
     area = competency.area
-    try:
-        frameworks.retire_competency(competency, by=current_staff())
-    except Invalid as exc:
-        flash_invalid(exc)
-    else:
-        flash(f"{competency.code} retired.", "success")
+    act(lambda: frameworks.retire_competency(competency, by=current_staff()),
+        f"{competency.code} retired.")
     return _to_framework(area.framework, f"area-{area.id}")
 
 

@@ -11,7 +11,7 @@ from wtforms import SelectChoice
 from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
 from apprentice.db import db_session
-from apprentice.forms import ID, flash_invalid, id_number, page_number
+from apprentice.forms import ID, act, id_number, page_number
 from apprentice.kb import services
 from apprentice.kb.forms import ProcedureFilter, ProcedureForm
 from apprentice.kb.models import Procedure, ProcedureStatus, RevisionState
@@ -148,14 +148,10 @@ def history(procedure_id: int):
 @bp.route(f"/<{ID}:procedure_id>/restore/<int(max=1000000):number>", methods=["POST"])
 def restore(procedure_id: int, number: int):
     procedure = _procedure_or_404(procedure_id)
-    try:
-        revision = services.restore(procedure, number, current_staff())
-    except Invalid as exc:
-        flash_invalid(exc)
-    else:
-        flash(f"Revision {number} is current again (as revision {revision.number})."
-              if revision.state == RevisionState.PUBLISHED.value
-              else f"Restoring revision {number} is proposed.", "success")
+    act(lambda: services.restore(procedure, number, current_staff()),
+        lambda revision: f"Revision {number} is current again (as revision {revision.number})."
+        if revision.state == RevisionState.PUBLISHED.value
+        else f"Restoring revision {number} is proposed.")
     return redirect(url_for("apprentice.procedures.history", procedure_id=procedure.id))
 
 
@@ -165,12 +161,7 @@ def accept(procedure_id: int, number: int):
     revision = services.get_revision(procedure, number)
     if revision is None:
         abort(404)
-    try:
-        services.accept(revision, current_staff())
-    except Invalid as exc:
-        flash_invalid(exc)
-    else:
-        flash("Proposal published.", "success")
+    act(lambda: services.accept(revision, current_staff()), "Proposal published.")
     return redirect(url_for("apprentice.procedures.show", procedure_id=procedure.id))
 
 
@@ -178,25 +169,17 @@ def accept(procedure_id: int, number: int):
 def set_status(procedure_id: int):
     procedure = _procedure_or_404(procedure_id)
     try:
-        services.set_status(procedure, ProcedureStatus(request.form.get("status", "")),
-                            current_staff())
+        status = ProcedureStatus(request.form.get("status", ""))
     except ValueError:
         abort(400)
-    except Invalid as exc:
-        flash_invalid(exc)
-    else:
-        flash(f"The procedure is now {procedure.status}.", "success")
+    act(lambda: services.set_status(procedure, status, current_staff()),
+        lambda _: f"The procedure is now {procedure.status}.")
     return redirect(url_for("apprentice.procedures.show", procedure_id=procedure.id))
 
 
 @bp.route(f"/<{ID}:procedure_id>/checked", methods=["POST"])
 def checked(procedure_id: int):
     procedure = _procedure_or_404(procedure_id)
-    try:
-        services.mark_verified(procedure, current_staff())
-    except Invalid as exc:
-        flash_invalid(exc)
-    else:
-        flash(f"Marked as still correct; next review by {procedure.review_by.isoformat()}.",
-              "success")
+    act(lambda: services.mark_verified(procedure, current_staff()),
+        lambda _: f"Marked as still correct; next review by {procedure.review_by.isoformat()}.")
     return redirect(url_for("apprentice.procedures.show", procedure_id=procedure.id))

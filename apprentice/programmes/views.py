@@ -10,7 +10,7 @@ from wtforms import SelectChoice
 from apprentice.auth.access import requires_role
 from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
-from apprentice.forms import ID, flash_invalid, id_number
+from apprentice.forms import ID, act, id_number
 from apprentice.people import services as people
 from apprentice.people.models import Role
 from apprentice.programmes import services
@@ -123,12 +123,8 @@ def target(enrolment_id: int):
         for message in form.target_date.errors:
             flash(message, "error")
     else:
-        try:
-            services.set_target_date(enrolment, form.target_date.data, by=current_staff())
-        except Invalid as exc:
-            flash_invalid(exc)
-        else:
-            flash("Target date changed.", "success")
+        act(lambda: services.set_target_date(enrolment, form.target_date.data,
+                                             by=current_staff()), "Target date changed.")
     return redirect(url_for("apprentice.programmes.show", enrolment_id=enrolment.id))
 
 
@@ -137,12 +133,9 @@ def target(enrolment_id: int):
 def finish(enrolment_id: int):
     enrolment = _enrolment_for_viewer(enrolment_id)
     try:
-        services.finish(enrolment, EnrolmentStatus(request.form.get("status", "")),
-                        by=current_staff())
+        status = EnrolmentStatus(request.form.get("status", ""))
     except ValueError:
         abort(400)
-    except Invalid as exc:
-        flash_invalid(exc)
-    else:
-        flash(f"Programme marked {enrolment.status}. It stays on record.", "success")
+    act(lambda: services.finish(enrolment, status, by=current_staff()),
+        lambda _: f"Programme marked {enrolment.status}. It stays on record.")
     return redirect(url_for("apprentice.programmes.show", enrolment_id=enrolment.id))

@@ -11,7 +11,7 @@ from apprentice.auth.access import requires_role
 from apprentice.auth.identity import confirm_identity
 from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
-from apprentice.forms import ID, flash_invalid, id_number
+from apprentice.forms import ID, act, flash_invalid, id_number
 from apprentice.people import services as people
 from apprentice.people.models import Role
 from apprentice.programmes import services as programmes
@@ -149,12 +149,7 @@ def _save_entry(form: EntryForm, staff, entry):
 @requires_role(Role.APPRENTICE)
 def delete_entry(entry_id: int):
     entry = _entry_for_viewer(entry_id)
-    try:
-        services.delete_draft(entry, current_staff())
-    except Invalid as exc:
-        flash_invalid(exc)
-    else:
-        flash("Draft deleted.", "success")
+    act(lambda: services.delete_draft(entry, current_staff()), "Draft deleted.")
     return redirect(url_for("apprentice.training.log"))
 
 
@@ -166,12 +161,8 @@ def unlock_entry(entry_id: int):
     if not form.validate():
         flash("Write the reason for unlocking; it is kept in the record.", "error")
     else:
-        try:
-            services.unlock_entry(entry, current_staff(), form.reason.data)
-        except Invalid as exc:
-            flash_invalid(exc)
-        else:
-            flash("Entry unlocked: the apprentice can change it again.", "success")
+        act(lambda: services.unlock_entry(entry, current_staff(), form.reason.data),
+            "Entry unlocked: the apprentice can change it again.")
     return redirect(url_for("apprentice.training.entry", entry_id=entry.id))
 
 
