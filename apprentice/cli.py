@@ -235,3 +235,36 @@ def import_procedures(folder: str) -> None:
                f"unchanged {len(report.skipped)}, problems {len(report.problems)}.")
     for problem in report.problems:
         click.echo(f"  {problem}", err=True)
+
+
+@bp.cli.command("reindex")
+def reindex() -> None:
+    """Rebuild the procedures search index from the database (searches keep working)."""
+    from apprentice.kb import search
+
+    click.echo(f"Indexed {search.rebuild()} procedures.")
+
+
+@bp.cli.command("index-sync")
+def index_sync() -> None:
+    """Apply changes waiting for the search index (after a crash, or from cron)."""
+    from apprentice.kb import search
+
+    total = 0
+    while applied := search.sync():
+        total += applied
+    click.echo(f"Brought {total} procedures up to date in the search index.")
+
+
+@bp.cli.command("check-index")
+def check_index() -> None:
+    """Compare the search index with the database; exit 1 if they disagree."""
+    from apprentice.kb import search
+
+    report = search.check()
+    if report.healthy:
+        click.echo("The search index agrees with the database.")
+        return
+    click.echo(f"Missing: {report.missing or 'none'}; out of date: {report.stale or 'none'}; "
+               f"extra: {report.extra or 'none'}. Run `flask apprentice reindex`.", err=True)
+    raise SystemExit(1)

@@ -9,6 +9,7 @@ from apprentice.competencies.models import (
     FrameworkChange,
 )
 from apprentice.kb.models import (
+    IndexOutbox,
     Procedure,
     ProcedureArea,
     ProcedureCompetency,
@@ -36,6 +37,7 @@ __all__ = [
     "EntryCompetency",
     "Framework",
     "FrameworkChange",
+    "IndexOutbox",
     "LogEntry",
     "Pairing",
     "PairingArea",

@@ -109,3 +109,18 @@ class ProcedureArea(Base):
     area_id: Mapped[int] = mapped_column(
         ForeignKey("apprentice_competency_areas.id"), primary_key=True, index=True)
     area: Mapped[CompetencyArea] = relationship(lazy="joined")
+
+
+class IndexOutbox(Base):
+    """A procedure whose search entry must be brought up to date.
+
+    Written in the same transaction as the change, and removed only once the
+    index has it: a worker that dies right after the commit loses nothing;
+    ``flask apprentice index-sync`` (or the next save) finishes the job.
+    """
+
+    __tablename__ = "apprentice_index_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(Integer, index=True)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from apprentice.competencies.models import Competency, CompetencyArea
 from apprentice.db import db_session
+from apprentice.kb import search
 from apprentice.kb.models import (
     Procedure,
     ProcedureArea,
@@ -156,7 +157,9 @@ def create(draft: ProcedureDraft, author: StaffProfile | None, *, publish: bool 
                                  author_id=author.id if author else None)
     session.add(revision)
     _apply(procedure, revision, draft)
+    search.queue(procedure)
     session.commit()
+    search.sync_quietly()
     return procedure
 
 
@@ -190,7 +193,9 @@ def save(procedure: Procedure, draft: ProcedureDraft, author: StaffProfile | Non
     session.add(revision)
     if publishing:
         _apply(procedure, revision, draft)
+        search.queue(procedure)
     session.commit()
+    search.sync_quietly()
     return revision
 
 
@@ -215,7 +220,9 @@ def accept(revision: ProcedureRevision, by: StaffProfile) -> None:
     _apply(procedure, published, draft)
     if procedure.status == ProcedureStatus.DRAFT.value:
         set_status(procedure, ProcedureStatus.PUBLISHED, by, commit=False)
+    search.queue(procedure)
     db_session().commit()
+    search.sync_quietly()
 
 
 def set_status(procedure: Procedure, status: ProcedureStatus, by: StaffProfile | None, *,
@@ -226,8 +233,10 @@ def set_status(procedure: Procedure, status: ProcedureStatus, by: StaffProfile |
     if status == ProcedureStatus.PUBLISHED and procedure.review_by is None:
         procedure.review_by = (today or date.today()) + timedelta(
             days=procedure.review_interval_days)
+    search.queue(procedure)
     if commit:
         db_session().commit()
+        search.sync_quietly()
 
 
 def mark_verified(procedure: Procedure, by: StaffProfile, today: date | None = None) -> None:

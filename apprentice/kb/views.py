@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import func, or_, select
 from wtforms import SelectChoice
 
@@ -12,7 +21,7 @@ from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
 from apprentice.db import db_session
 from apprentice.forms import ID, act, id_number, page_number
-from apprentice.kb import services
+from apprentice.kb import search, services
 from apprentice.kb.forms import ProcedureFilter, ProcedureForm
 from apprentice.kb.models import Procedure, ProcedureStatus, RevisionState
 from apprentice.kb.rendering import render
@@ -28,23 +37,42 @@ def _procedure_or_404(procedure_id: int) -> Procedure:
     return procedure
 
 
-@bp.route("/")
-def index():
-    """Every procedure the person may see, by title (a text filter until full search)."""
+def _search_args():
     staff = current_staff()
     filters = ProcedureFilter(request.args)
-    query = select(Procedure).order_by(func.lower(Procedure.title))
-    if not services.may_publish(staff):
-        query = query.where(or_(Procedure.status == ProcedureStatus.PUBLISHED.value,
-                                Procedure.owner_id == staff.id))
-    text = (filters.q.data or "").strip() if filters.validate() else ""
-    if text:
-        query = query.where(or_(Procedure.title.icontains(text, autoescape=True),
-                                Procedure.tags.icontains(text, autoescape=True)))
-    page = page_number(request.args.get("page"))
-    rows = list(db_session().scalars(query.limit(51).offset((page - 1) * 50)))
-    return render_template("apprentice/procedures/index.html", procedures=rows[:50],
-                           more=len(rows) > 50, page=page, filters=filters, today=date.today(),
+    text = (filters.q.data or "") if filters.validate() else ""
+    return staff, filters, {
+        "viewer_id": staff.id, "sees_everything": services.may_publish(staff),
+        "page": page_number(request.args.get("page")),
+        "area": (request.args.get("area") or "")[:200] or None,
+        "tag": (request.args.get("tag") or "")[:60] or None,
+        "sort": "recent" if request.args.get("sort") == "recent" else "relevance",
+    }, text
+
+
+@bp.route("/")
+def index():
+    """Search (when there is a query), else every procedure the person may see."""
+    staff, filters, options, text = _search_args()
+    results, unavailable = None, False
+    if text.strip() or options["area"] or options["tag"]:
+        try:
+            results = search.search(text, **options)
+        except search.SearchUnavailable:
+            unavailable = True
+    rows = []
+    if results is None:
+        query = select(Procedure).order_by(func.lower(Procedure.title))
+        if not services.may_publish(staff):
+            query = query.where(or_(Procedure.status == ProcedureStatus.PUBLISHED.value,
+                                    Procedure.owner_id == staff.id))
+        if unavailable and text:
+            query = query.where(or_(Procedure.title.icontains(text, autoescape=True),
+                                    Procedure.tags.icontains(text, autoescape=True)))
+        rows = list(db_session().scalars(query.limit(200)))
+    return render_template("apprentice/procedures/index.html", procedures=rows,
+                           results=results, unavailable=unavailable, filters=filters,
+                           options=options, text=text, today=date.today(),
                            may_publish=services.may_publish(staff))
 
 
@@ -183,3 +211,26 @@ def checked(procedure_id: int):
     act(lambda: services.mark_verified(procedure, current_staff()),
         lambda _: f"Marked as still correct; next review by {procedure.review_by.isoformat()}.")
     return redirect(url_for("apprentice.procedures.show", procedure_id=procedure.id))
+
+
+api = Blueprint("api", __name__, url_prefix="/api")
+
+
+@api.route("/search")
+def search_api():
+    """The search page's results as JSON, ranked exactly as the page."""
+    _staff, _filters, options, text = _search_args()
+    try:
+        results = search.search(text, **options)
+    except search.SearchUnavailable:
+        return jsonify({"error": "Search is unavailable for a moment; try again soon."}), 503
+    return jsonify({
+        "query": text, "total": results.total, "page": results.page,
+        "results": [{
+            "id": hit.id, "title": hit.title,
+            "url": url_for("apprentice.procedures.show", procedure_id=hit.id),
+            "snippet": str(hit.snippet), "score": hit.score, "areas": hit.areas,
+            "tags": hit.tags,
+        } for hit in results.hits],
+        "suggestion": results.suggestion,
+    })
