@@ -21,10 +21,11 @@ from pathlib import Path
 from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import delete, select
-from whoosh import highlight, index, sorting
+from whoosh import index, sorting
 from whoosh.analysis import StemmingAnalyzer
 from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.index import LockError
+from whoosh.lang.porter import stem
 from whoosh.qparser import FieldAliasPlugin, MultifieldParser, OrGroup
 from whoosh.query import And, Every, Or, Term
 
@@ -81,10 +82,19 @@ def _swap_in(generation: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+_open_indexes: dict[str, object] = {}
+
+
 def _open(create: bool = True):
+    """The live index, opened once per generation (a rebuild swaps in a new one)."""
     current = _current_dir()
     if current.exists() and index.exists_in(current):
-        return index.open_dir(current)
+        generation = str(current.resolve())
+        ix = _open_indexes.get(generation)
+        if ix is None:
+            _open_indexes.clear()
+            ix = _open_indexes[generation] = index.open_dir(generation)
+        return ix
     if not create:
         raise SearchUnavailable("The search index is missing.")
     generation = _new_generation()
@@ -201,6 +211,40 @@ def check() -> IndexCheck:
 
 # -- reading --------------------------------------------------------------------------
 
+SNIPPET_CHARS = 220
+SNIPPET_SCAN = 20_000  # characters of a page searched for the snippet
+WORD = re.compile(r"\w+(?:\.?\w+)*")  # the words StemmingAnalyzer's tokenizer finds
+
+
+def snippet(body: str, stems: set[str]) -> Markup:
+    """A short piece of ``body`` around the first word that matched, matches marked.
+
+    Built here rather than by Whoosh's highlighter, which re-reads whole pages
+    and cost more than the search itself.
+    """
+    text = body[:SNIPPET_SCAN]
+    prefixes = {stem_[:3] for stem_ in stems}
+    spans = [match.span() for match in WORD.finditer(text)
+             if match.group().lower()[:3] in prefixes and stem(match.group().lower()) in stems]
+    if not spans:
+        return Markup.escape(text[:SNIPPET_CHARS].strip() + ("…" if len(text) > SNIPPET_CHARS
+                                                             else ""))
+    start = max(0, spans[0][0] - SNIPPET_CHARS // 3)
+    start = text.rfind(" ", 0, start) + 1 if start else 0
+    end = min(len(text), start + SNIPPET_CHARS)
+    parts, cursor = [], start
+    for begin, finish in spans:
+        if begin < cursor or finish > end:
+            continue
+        parts.append(Markup.escape(text[cursor:begin]))
+        parts.append(Markup("<mark>%s</mark>") % text[begin:finish])
+        cursor = finish
+    parts.append(Markup.escape(text[cursor:end]))
+    prefix = "…" if start else ""
+    suffix = "…" if end < len(text) else ""
+    return sanitise(prefix + "".join(str(part) for part in parts) + suffix)
+
+
 @dataclass
 class Hit:
     id: int
@@ -307,7 +351,7 @@ def expand(text: str) -> str:
 
 def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int = 1,
            pagelen: int = 10, area: str | None = None, tag: str | None = None,
-           sort: str = "relevance") -> Results:
+           sort: str = "relevance", facets: bool = True) -> Results:
     """Procedures matching ``text``, with snippets, facets and a "did you mean"."""
     cleaned = _clean(text)
     browsing = not cleaned or cleaned in {"*", "?"}
@@ -334,21 +378,20 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
             filters.append(Term("tags", tag.lower()))
         where = And(filters) if filters else None
         facets = {"area": sorting.FieldFacet("area", allow_overlap=True),
-                  "tags": sorting.FieldFacet("tags", allow_overlap=True)}
+                  "tags": sorting.FieldFacet("tags", allow_overlap=True)} if facets else {}
         sortedby = sorting.FieldFacet("updated", reverse=True) if sort == "recent" else None
         results = searcher.search_page(query, max(page, 1), pagelen=pagelen, filter=where,
-                                       groupedby=facets, sortedby=sortedby, terms=True)
-        results.results.fragmenter = highlight.ContextFragmenter(maxchars=200, surround=40)
-        results.results.formatter = highlight.HtmlFormatter(tagname="mark")
+                                       groupedby=facets or None, sortedby=sortedby)
+        stems = {text.decode("utf-8") if isinstance(text, bytes) else text
+                 for field_name, text in query.all_terms() if field_name in ("body", "title")}
         bodies = {p.id: p.body for p in db_session().scalars(select(Procedure).where(
             Procedure.id.in_([int(hit["id"]) for hit in results])))}
         hits = []
         for hit in results:
             procedure_id = int(hit["id"])
-            body = bodies.get(procedure_id, "")
-            snippet = hit.highlights("body", text=body) or body[:200]
             hits.append(Hit(
-                id=procedure_id, title=hit["title"], snippet=sanitise(snippet),
+                id=procedure_id, title=hit["title"],
+                snippet=snippet(bodies.get(procedure_id, ""), stems),
                 score=round(hit.score or 0.0, 4),
                 areas=[a for a in hit.get("area", "").split(",") if a],
                 tags=[t for t in hit.get("tags", "").split(",") if t], status=hit["status"],

@@ -249,11 +249,11 @@ def mark_verified(procedure: Procedure, by: StaffProfile, today: date | None = N
 
 def for_competency(competency: Competency, person: StaffProfile | None) -> list[Procedure]:
     """Procedures that teach a competency (any wording of it) that the person may see."""
+    linked = (select(ProcedureCompetency.procedure_id)
+              .join(Competency, Competency.id == ProcedureCompetency.competency_id)
+              .where(Competency.lineage == competency.lineage))
     rows = db_session().scalars(
-        select(Procedure).join(ProcedureCompetency)
-        .join(Competency, Competency.id == ProcedureCompetency.competency_id)
-        .where(Competency.lineage == competency.lineage)
-        .order_by(func.lower(Procedure.title)).distinct())
+        select(Procedure).where(Procedure.id.in_(linked)).order_by(func.lower(Procedure.title)))
     return [p for p in rows if may_see(person, p)]
 
 
