@@ -201,3 +201,27 @@ def test_two_processes_saving_at_once_are_both_indexed(app, tmp_path, cast):
     with app.app_context():
         assert search.check().healthy
     assert find(app, "alpha").total == 5 and find(app, "bravo").total == 5
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("circ", "(circulation OR circ OR "),                      # a word: its group
+    ("holds NOT ill", "NOT ill"),                              # after NOT: as typed
+    ("-ill holds", "-ill ("),                                  # excluded: as typed
+    ('"ill" tag:ill', '"ill" tag:ill'),                        # quoted, field: as typed
+    ("interlibrary loan forms", '("interlibrary loan" OR ill'),  # a phrase from the list
+    ("desk", "desk"),                                          # not in the glossary
+])
+def test_the_glossary_expands_only_what_was_typed_plainly(typed, expected):
+    assert expected in search.expand(typed)
+    if typed in ('"ill" tag:ill', "desk"):
+        assert search.expand(typed) == typed
+
+
+def test_a_snippet_marks_the_stems_around_the_first_match():
+    body = "Open the desk. " + "Filler words here. " * 30 + "Renewing items: renewals need a card."
+    html = str(search.snippet(body, {"renew"}))
+    assert html.startswith("…") and "<mark>Renewing</mark>" in html
+    assert "<mark>renewals</mark>" in html  # every word with the stem, in the window
+    assert "Open the desk" not in html
+    escaped = str(search.snippet("<b>x</b> holds", {"hold"}))
+    assert escaped == "&lt;b&gt;x&lt;/b&gt; <mark>holds</mark>"

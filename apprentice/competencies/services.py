@@ -9,6 +9,7 @@ are read-only.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import resources
 
 from sqlalchemy import func, select
@@ -199,16 +200,22 @@ def create_from_spec(spec: FrameworkSpec, *, by: StaffProfile | None = None,
     return framework
 
 
+@lru_cache(maxsize=1)
+def _default_framework_text() -> str:
+    """The shipped file, read once per process (the frameworks page asks for its name)."""
+    data = resources.files("apprentice.competencies").joinpath("data", DEFAULT_FRAMEWORK)
+    return data.read_text(encoding="utf-8")
+
+
 def load_default_framework(*, by: StaffProfile | None = None) -> Framework:
     """The LSSC-based framework shipped with apprentice."""
-    data = resources.files("apprentice.competencies").joinpath("data", DEFAULT_FRAMEWORK)
-    return create_from_spec(read_json(data.read_text(encoding="utf-8")), by=by,
+    return create_from_spec(read_json(_default_framework_text()), by=by,
                             note="Loaded the default LSSC-based framework")
 
 
+@lru_cache(maxsize=1)
 def default_framework_name() -> str:
-    data = resources.files("apprentice.competencies").joinpath("data", DEFAULT_FRAMEWORK)
-    return read_json(data.read_text(encoding="utf-8")).name
+    return read_json(_default_framework_text()).name
 
 
 # -- editing -------------------------------------------------------------------

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from apprentice.competencies.models import Competency, CompetencyArea
 from apprentice.db import db_session
-from apprentice.kb import services
+from apprentice.kb import search, services
 from apprentice.kb.models import Procedure
 from apprentice.people.models import StaffProfile
 from apprentice.validation import Invalid
@@ -122,6 +122,8 @@ def import_folder(folder: Path, by: StaffProfile | None = None) -> ImportReport:
         select(CompetencyArea).where(CompetencyArea.retired.is_(False)))}
     codes = {c.code.casefold(): c.id for c in session.scalars(
         select(Competency).where(Competency.retired_in.is_(None)))}
+    imported = {p.source_key: p for p in session.scalars(
+        select(Procedure).where(Procedure.source_key.like("import:%")))}
     for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES):
         key = f"import:{path.relative_to(folder).as_posix()}"[:255]
         try:
@@ -138,20 +140,22 @@ def import_folder(folder: Path, by: StaffProfile | None = None) -> ImportReport:
                             if c.casefold() in codes],
             summary=f"Imported from {path.name}",
         )
-        existing = session.scalar(select(Procedure).where(Procedure.source_key == key))
+        existing = imported.get(key)
         try:
             if existing is None:
-                services.create(draft, by, publish=True, source_key=key)
+                services.create(draft, by, publish=True, source_key=key, sync=False)
                 report.created.append(path.name)
             elif (existing.title, existing.body, existing.tags) == (
                     title, body, services.normalise_tags(draft.tags)):
                 report.skipped.append(path.name)
             else:
-                services.save(existing, draft, by, based_on=existing.revision_number)
+                services.save(existing, draft, by, based_on=existing.revision_number,
+                              sync=False)
                 report.updated.append(path.name)
         except Invalid as exc:
             session.rollback()
             report.problems.append(f"{path.name}: {exc}")
+    search.sync_quietly()  # the whole folder in one pass over the index
     return report
 
 

@@ -137,8 +137,19 @@ def _next_number(procedure: Procedure) -> int:
     return (latest or 0) + 1
 
 
+def _commit(procedure: Procedure | None, *, sync: bool = True) -> None:
+    """Commit; with ``procedure``, its search entry goes into the outbox in the same
+    transaction and (unless the caller batches, ``sync=False``) into the index after."""
+    if procedure is not None:
+        search.queue(procedure)
+    db_session().commit()
+    if procedure is not None and sync:
+        search.sync_quietly()
+
+
 def create(draft: ProcedureDraft, author: StaffProfile | None, *, publish: bool = False,
-           source_key: str | None = None, today: date | None = None) -> Procedure:
+           source_key: str | None = None, today: date | None = None,
+           sync: bool = True) -> Procedure:
     """A new procedure; published at once only by someone who may publish."""
     title, body, tags = _check(draft)
     today = today or date.today()
@@ -157,9 +168,7 @@ def create(draft: ProcedureDraft, author: StaffProfile | None, *, publish: bool 
                                  author_id=author.id if author else None)
     session.add(revision)
     _apply(procedure, revision, draft)
-    search.queue(procedure)
-    session.commit()
-    search.sync_quietly()
+    _commit(procedure, sync=sync)
     return procedure
 
 
@@ -168,7 +177,7 @@ class EditConflict(Invalid):
 
 
 def save(procedure: Procedure, draft: ProcedureDraft, author: StaffProfile | None, *,
-         based_on: int) -> ProcedureRevision:
+         based_on: int, sync: bool = True) -> ProcedureRevision:
     """Save an edit as a new revision.
 
     Published at once by someone who may publish; otherwise kept as a proposal.
@@ -193,9 +202,7 @@ def save(procedure: Procedure, draft: ProcedureDraft, author: StaffProfile | Non
     session.add(revision)
     if publishing:
         _apply(procedure, revision, draft)
-        search.queue(procedure)
-    session.commit()
-    search.sync_quietly()
+    _commit(procedure if publishing else None, sync=sync)
     return revision
 
 
@@ -220,9 +227,7 @@ def accept(revision: ProcedureRevision, by: StaffProfile) -> None:
     _apply(procedure, published, draft)
     if procedure.status == ProcedureStatus.DRAFT.value:
         set_status(procedure, ProcedureStatus.PUBLISHED, by, commit=False)
-    search.queue(procedure)
-    db_session().commit()
-    search.sync_quietly()
+    _commit(procedure)
 
 
 def set_status(procedure: Procedure, status: ProcedureStatus, by: StaffProfile | None, *,
@@ -233,10 +238,8 @@ def set_status(procedure: Procedure, status: ProcedureStatus, by: StaffProfile |
     if status == ProcedureStatus.PUBLISHED and procedure.review_by is None:
         procedure.review_by = (today or date.today()) + timedelta(
             days=procedure.review_interval_days)
-    search.queue(procedure)
     if commit:
-        db_session().commit()
-        search.sync_quietly()
+        _commit(procedure)
 
 
 def mark_verified(procedure: Procedure, by: StaffProfile, today: date | None = None) -> None:
