@@ -9,6 +9,7 @@ from apprentice.competencies.models import (
     FrameworkChange,
 )
 from apprentice.kb.models import (
+    GlossaryVersion,
     IndexOutbox,
     Procedure,
     ProcedureArea,
@@ -19,6 +20,7 @@ from apprentice.people.models import Role, StaffProfile, StaffRole
 from apprentice.programmes.models import ElectiveChoice, Enrolment
 from apprentice.training.models import (
     EntryCompetency,
+    EntryProcedure,
     LogEntry,
     Pairing,
     PairingArea,
@@ -35,8 +37,10 @@ __all__ = [
     "ElectiveChoice",
     "Enrolment",
     "EntryCompetency",
+    "EntryProcedure",
     "Framework",
     "FrameworkChange",
+    "GlossaryVersion",
     "IndexOutbox",
     "LogEntry",
     "Pairing",

@@ -124,3 +124,21 @@ class IndexOutbox(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     procedure_id: Mapped[int] = mapped_column(Integer, index=True)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GlossaryVersion(Base):
+    """One saved version of the library's search glossary; the newest is in use.
+
+    Kept whole, one row per save, so a coordinator can see who changed the
+    vocabulary and go back to an earlier list.
+    """
+
+    __tablename__ = "apprentice_glossary_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(String(300), default="")
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("apprentice_staff.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[StaffProfile | None] = relationship()

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from apprentice.competencies.models import Competency, CompetencyArea, SupervisionLevel
 from apprentice.db import Base, UTCDateTime, one_of, utcnow
+from apprentice.kb.models import Procedure
 from apprentice.people.models import StaffProfile
 
 ACTIVITY_LABELS = {
@@ -139,6 +140,9 @@ class LogEntry(Base):
     competency_links: Mapped[list[EntryCompetency]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
     )
+    procedure_links: Mapped[list[EntryProcedure]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
 
     @property
     def entry_state(self) -> EntryState:
@@ -175,6 +179,20 @@ class EntryCompetency(Base):
         ForeignKey("apprentice_competencies.id"), primary_key=True, index=True
     )
     competency: Mapped[Competency] = relationship(lazy="joined")
+
+
+class EntryProcedure(Base):
+    """A procedure the apprentice followed or practised in a log entry."""
+
+    __tablename__ = "apprentice_log_entry_procedures"
+
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("apprentice_log_entries.id", ondelete="CASCADE"), primary_key=True
+    )
+    procedure_id: Mapped[int] = mapped_column(
+        ForeignKey("apprentice_procedures.id"), primary_key=True, index=True
+    )
+    procedure: Mapped[Procedure] = relationship(lazy="joined")
 
 
 class SignOff(Base):
