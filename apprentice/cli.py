@@ -250,6 +250,10 @@ def index_sync() -> None:
     """Apply changes waiting for the search index (after a crash, or from cron)."""
     from apprentice.kb import search
 
+    rebuilt = search.sync_glossary()
+    if rebuilt is not None:
+        click.echo(f"The search glossary changed: rebuilt the index ({rebuilt} procedures).")
+        return
     total = 0
     while applied := search.sync():
         total += applied
@@ -262,6 +266,9 @@ def check_index() -> None:
     from apprentice.kb import search
 
     report = search.check()
+    if report.old_glossary:
+        click.echo("The index was built with an earlier search glossary: searches still find "
+                   "the new terms, more slowly, until `flask apprentice index-sync` rebuilds it.")
     if report.healthy:
         click.echo("The search index agrees with the database.")
         return

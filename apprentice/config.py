@@ -25,6 +25,8 @@ DEFAULTS = {
     "APPRENTICE_SIGN_IN_MAX_FAILURES_PER_ACCOUNT": 5,
     "APPRENTICE_SIGN_IN_MAX_FAILURES_PER_ADDRESS": 20,
     "APPRENTICE_PAGE_SIZE": 50,
+    # Bytes one upload (procedures to import) may hold; a larger request gets a 413 page.
+    "APPRENTICE_MAX_UPLOAD_BYTES": 20_000_000,
     # Checked on every apprentice POST, whatever the host's own WTF_CSRF_ENABLED says.
     "APPRENTICE_CSRF_ENABLED": True,
 }

@@ -94,6 +94,17 @@ DEMO_ENTRIES = [
     (1, 20, 1, ["COM-01"], "Phone messages and holds calls.", "draft"),
 ]
 DEMO_SIGN_OFFS = [("ACC-01", 5), ("ACC-05", 5), ("TEC-01", 2)]
+# Procedures (demo files) Jordan followed, by the entry's days ago.
+DEMO_ENTRY_PROCEDURES = {
+    40: ["check-out-and-renewals.md", "patron-registration-and-library-cards.md"],
+    33: ["check-out-and-renewals.md", "check-in-and-sorting-returns.md"],
+    26: ["check-out-and-renewals.md", "shelving-and-shelf-reading.md"],
+    21: ["reference-interview-at-the-desk.md"],
+    14: ["public-computers-and-printing.md"],
+    9: ["reference-interview-at-the-desk.md"],
+    6: ["baby-and-toddler-storytime.md"],
+    3: ["patron-privacy-and-law-enforcement-requests.md"],
+}
 
 
 def _demo_training(framework, jordan) -> None:
@@ -112,6 +123,7 @@ def _demo_training(framework, jordan) -> None:
     training.create_pairing(find_by_email("clerk@example.org"), hannah, starts_on=today,
                             by=carmen)
     codes = {c.code: c for a in framework.current_areas for c in a.current_competencies}
+    procedures = _demo_procedure_ids()
     entries = {}
     for days_ago, minutes, activity, wanted, text, state in DEMO_ENTRIES:
         competencies = [codes[code] for code in wanted]
@@ -122,6 +134,8 @@ def _demo_training(framework, jordan) -> None:
                 occurred_on=today - timedelta(days=days_ago), minutes=minutes,
                 activity=activity, mentor_id=mentor.id,
                 competency_ids=[c.id for c in competencies], description=text,
+                procedure_ids=[procedures[name] for name in DEMO_ENTRY_PROCEDURES.get(days_ago, [])
+                               if name in procedures],
                 reflection="Next time I will check the patron's account before they "
                            "reach the desk." if days_ago == 26 else "",
             ),
@@ -140,3 +154,14 @@ def _demo_training(framework, jordan) -> None:
         training.sign_off(mentor, jordan, codes[code], level=level,
                           entry_ids=[e.id for e in verified],
                           comment="Seen it done well, more than once.")
+
+
+def _demo_procedure_ids() -> dict[str, int]:
+    """The imported demo procedures' ids, by file name."""
+    from sqlalchemy import select
+
+    from apprentice.db import db_session
+    from apprentice.kb.models import Procedure
+
+    return {key.removeprefix("import:"): procedure_id for procedure_id, key in db_session().execute(
+        select(Procedure.id, Procedure.source_key).where(Procedure.source_key.like("import:%")))}

@@ -225,3 +225,158 @@ def test_a_snippet_marks_the_stems_around_the_first_match():
     assert "Open the desk" not in html
     escaped = str(search.snippet("<b>x</b> holds", {"hold"}))
     assert escaped == "&lt;b&gt;x&lt;/b&gt; <mark>holds</mark>"
+
+
+# -- the glossary in the index, one-pass counting, facets, fuzzy terms ------------------
+
+def test_the_glossary_filter_adds_one_token_per_term_at_indexing_only():
+    from whoosh.analysis import StemmingAnalyzer
+
+    glossary = search.GlossaryFilter([["interlibrary loan", "ill"], ["patron", "borrower"]])
+    analyzer = StemmingAnalyzer() | glossary
+    tokens = [token.text for token in analyzer("Interlibrary loans for a borrower. ILL.",
+                                               mode="index")]
+    ill, patron = glossary.concepts["ill"], glossary.concepts["patron"]
+    assert tokens == ["interlibrari", "loan", ill, "borrow", patron, "ill", ill]
+    assert glossary.concepts["interlibrary loan"] == ill != patron
+    # A query is parsed as typed, and the spelling list gets no made-up words.
+    assert [t.text for t in analyzer("ill borrower", mode="query")] == ["ill", "borrow"]
+    assert [t.text for t in analyzer("ill", mode="index", no_morph=True)] == ["ill"]
+
+
+def _ids(results) -> set[int]:
+    return {hit.id for hit in results.hits}
+
+
+def test_a_changed_glossary_is_used_at_once_and_index_sync_rebuilds_for_it(app, library,
+                                                                            monkeypatch):
+    by_concept = find(app, "ILL")
+    assert _ids(by_concept) == {library[0]}
+    with app.app_context():
+        assert search.built_with_current_glossary()
+        assert search.expand("ILL", search._current_filter().concepts).startswith("(ILL OR ")
+    # A coordinator adds a term: until the index is rebuilt, searches expand the
+    # slow way, with the same results, and the new term works at once.
+    shipped = search.vocabulary.synonyms()
+    groups = {tuple(group) for group in shipped.values()}
+    new_group = ["stack maintenance", "shelf tidying", "shelves"]
+    changed = {term.lower(): list(group) for group in groups for term in group}
+    changed |= {term: new_group for term in new_group}
+    monkeypatch.setattr(search.vocabulary, "synonyms", lambda: changed)
+    with app.app_context():
+        assert not search.built_with_current_glossary()
+        assert search.check().old_glossary
+    assert _ids(find(app, "ILL")) == _ids(by_concept)
+    assert _ids(find(app, "shelf tidying")) == {library[1]}
+    result = app.test_cli_runner().invoke(args=["apprentice", "index-sync"])
+    assert result.exit_code == 0 and "rebuilt the index (2 procedures)" in result.output
+    with app.app_context():
+        assert search.built_with_current_glossary() and search.check().healthy
+    assert _ids(find(app, "shelf tidying")) == {library[1]}
+    assert _ids(find(app, "ILL")) == _ids(by_concept)
+
+
+def test_a_synonym_found_through_the_glossary_is_marked_in_the_snippet(app, cast):
+    with app.app_context():
+        services.create(services.ProcedureDraft(
+            title="Renewals", body="At the desk, borrowers may renew twice."),
+            get_person(cast["mentor"].id), publish=True)
+    [hit] = find(app, "patron").hits
+    assert "<mark>borrowers</mark>" in str(hit.snippet)
+    assert "<mark>renew</mark>" not in str(hit.snippet)
+
+
+def test_an_edit_made_during_a_rebuild_is_in_the_new_index(app, cast, library, monkeypatch):
+    swap = search._swap_in
+
+    def save_then_swap(generation):
+        # Someone saves while the rebuild is writing the new folder: their save
+        # is indexed into the old folder only, which is about to be replaced.
+        procedure = services.get_procedure(library[1])
+        services.save(procedure, services.ProcedureDraft(
+            title="Shelf reading in the stacks", body="Mind the kickstool."),
+            get_person(cast["mentor"].id), based_on=procedure.revision_number)
+        swap(generation)
+
+    monkeypatch.setattr(search, "_swap_in", save_then_swap)
+    with app.app_context():
+        search.rebuild()
+        assert search.check().healthy
+    assert titles(find(app, "kickstool")) == ["Shelf reading in the stacks"]
+
+
+def test_totals_are_exact_and_pages_follow(app, cast):
+    with app.app_context():
+        mentor = get_person(cast["mentor"].id)
+        for number in range(23):
+            services.create(services.ProcedureDraft(title=f"Holds step {number}",
+                                                    body="holds " * (number + 1)),
+                            mentor, publish=True)
+    first, last = find(app, "holds"), find(app, "holds", page=3)
+    assert (first.total, first.pages, len(first.hits)) == (23, 3, 10)
+    assert (last.total, last.page, len(last.hits)) == (23, 3, 3)
+    assert find(app, "holds", page=99).page == 3  # past the end: the last page
+    assert not _ids(first) & _ids(last)
+
+
+def test_facet_counts_follow_edits(app, cast, library):
+    assert dict(find(app, "shelves").facets["tags"]) == {"shelving": 1}
+    with app.app_context():
+        procedure = services.get_procedure(library[1])
+        services.save(procedure, services.ProcedureDraft(
+            title=procedure.title, body=procedure.body, tags="stacks, tidying"),
+            get_person(cast["mentor"].id), based_on=procedure.revision_number)
+    assert dict(find(app, "shelves").facets["tags"]) == {"stacks": 1, "tidying": 1}
+    assert titles(find(app, "shelves", tag="tidying")) == [SHELVES.title]
+    assert find(app, "shelves", tag="shelving").total == 0
+
+
+def test_fuzzy_terms_allow_a_typo(app, library):
+    assert find(app, "catlog").total == 0
+    assert titles(find(app, "catlog~")) == [ILL.title]
+    assert titles(find(app, "shelfs~2 AND stakcs~2")) == [SHELVES.title]
+
+
+def test_deleted_index_files_are_reported_and_reindex_repairs_them(app, cast, library):
+    with app.app_context():
+        generation = (index_dir(app) / "current").resolve()
+        for segment_file in generation.glob("*.seg"):
+            segment_file.unlink()
+        search._local.__dict__.clear()  # as in a freshly started worker
+        search._open_indexes.clear()
+        assert search.check().missing == sorted(library)
+    client = as_person(app, cast["apprentice"])
+    page = client.get("/procedures/?q=shelf")
+    assert page.status_code == 200 and "Search is unavailable" in page.get_data(as_text=True)
+    assert client.get(f"/procedures/{library[1]}").status_code == 200
+    result = app.test_cli_runner().invoke(args=["apprentice", "check-index"])
+    assert result.exit_code == 1 and "Missing" in result.output
+    assert app.test_cli_runner().invoke(args=["apprentice", "reindex"]).exit_code == 0
+    assert titles(find(app, "shelf")) == [SHELVES.title]
+
+
+def test_searches_carry_on_while_reindex_runs(app, library):
+    import threading
+
+    failures, counts, done = [], [], threading.Event()
+
+    def keep_searching():
+        while not done.is_set():
+            try:
+                counts.append(find(app, "shelves OR loan").total)
+            except Exception as exc:  # any failure is the finding
+                failures.append(exc)
+                return
+
+    searchers = [threading.Thread(target=keep_searching) for _ in range(2)]
+    for thread in searchers:
+        thread.start()
+    try:
+        with app.app_context():
+            for _ in range(5):
+                assert search.rebuild() == 2
+    finally:
+        done.set()
+        for thread in searchers:
+            thread.join(TIMEOUT)
+    assert failures == [] and counts and set(counts) == {2}

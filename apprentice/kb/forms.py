@@ -1,10 +1,13 @@
 """Forms of the procedures wiki."""
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileRequired, MultipleFileField
 from wtforms import HiddenField, SearchField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from apprentice.forms import MultiCheckboxField
+from apprentice.kb import glossary
+from apprentice.kb.importer import UPLOAD_SUFFIXES
 from apprentice.kb.services import MAX_BODY, MAX_SUMMARY, MAX_TITLE
 
 
@@ -29,3 +32,24 @@ class ProcedureFilter(FlaskForm):
         csrf = False
 
     q = SearchField("Find a procedure", validators=[Optional(), Length(max=200)])
+
+
+class GlossaryForm(FlaskForm):
+    """The whole vocabulary in one text box: the service checks it line by line."""
+
+    text = TextAreaField(
+        "Groups of equivalent terms",
+        description="One group per line: the preferred term first, then the others, separated "
+                    "by commas (e.g. interlibrary loan, ILL, resource sharing). Lines starting "
+                    "with # are notes.")
+    summary = StringField("What you changed", validators=[
+        Optional(), Length(max=glossary.MAX_SUMMARY)])
+    based_on = HiddenField()
+
+
+class ImportForm(FlaskForm):
+    files = MultipleFileField(
+        "Files", validators=[FileRequired("Choose one or more files to import.")],
+        description="Markdown, HTML or text files, or a .zip of them. A file imported before "
+                    "(same name) is updated, not added twice.",
+        render_kw={"accept": ",".join(sorted(UPLOAD_SUFFIXES))})

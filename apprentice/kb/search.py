@@ -9,45 +9,138 @@ makes search say it is unavailable; nothing else in the app notices.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import os
 import re
 import shutil
+import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from flask import current_app
 from markupsafe import Markup
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from whoosh import index, sorting
-from whoosh.analysis import StemmingAnalyzer
+from whoosh.analysis import Filter, StemmingAnalyzer
 from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.index import LockError
 from whoosh.lang.porter import stem
-from whoosh.qparser import FieldAliasPlugin, MultifieldParser, OrGroup
-from whoosh.query import And, Every, Or, Term
+from whoosh.qparser import FieldAliasPlugin, FuzzyTermPlugin, MultifieldParser, OrGroup
+from whoosh.query import And, Every, FuzzyTerm, Or, Term
+from whoosh.reading import IndexReader
+from whoosh.searching import ResultsPage
 
 from apprentice.config import index_dir
-from apprentice.db import db_session
+from apprentice.db import db_session, utcnow
+from apprentice.kb import glossary as vocabulary
 from apprentice.kb.models import IndexOutbox, Procedure, ProcedureStatus
 from apprentice.kb.rendering import sanitise
 
 MAX_QUERY = 200  # characters: Whoosh's parser slows sharply on very long input
 WRITE_TIMEOUT = 10.0  # seconds to wait for the index's single writer lock
 
-SCHEMA = Schema(
-    id=ID(stored=True, unique=True),
-    title=TEXT(analyzer=StemmingAnalyzer(), field_boost=3.0, stored=True, spelling=True),
-    tags=KEYWORD(commas=True, lowercase=True, scorable=True, field_boost=2.0, stored=True),
-    body=TEXT(analyzer=StemmingAnalyzer(), spelling=True),
-    area=KEYWORD(commas=True, lowercase=True, stored=True),
-    status=ID(stored=True),
-    owner=ID(stored=True),
-    revision=NUMERIC(stored=True),
-    updated=NUMERIC(stored=True, sortable=True),
-)
+class GlossaryFilter(Filter):
+    """At indexing, adds one concept token wherever any term of a glossary group occurs.
+
+    A query for "ILL" then needs two terms (``ill`` and the group's token)
+    instead of every synonym and phrase of the group, which kept searches at
+    10,000 procedures slow. The filter is pickled with the index's schema, so
+    an index always carries the glossary it was built with; searches use the
+    concept tokens only while that is the glossary in use (``signature``).
+    """
+
+    is_morph = True  # not applied to the spelling dictionary's words
+
+    def __init__(self, groups: list[list[str]]):
+        words = StemmingAnalyzer()
+        self.signature = hashlib.sha256(repr(groups).encode()).hexdigest()
+        self.concepts: dict[str, str] = {}
+        # Words (as stems) to the tokens of every group they are a term of.
+        self.sequences: dict[tuple[str, ...], list[str]] = {}
+        self.stems: dict[str, set[str]] = {}  # a concept token's one-word stems, to mark
+        for number, group in enumerate(groups):
+            token = CONCEPT.format(number)
+            for term in group:
+                stems = tuple(t.text for t in words(term))
+                if not stems:  # only stop words
+                    continue
+                self.concepts[term.lower()] = token
+                tokens = self.sequences.setdefault(stems, [])
+                if token not in tokens:
+                    tokens.append(token)
+                if len(stems) == 1:
+                    self.stems.setdefault(token, set()).add(stems[0])
+        self.ends = {stems[-1] for stems in self.sequences}
+        self.longest = max(map(len, self.sequences), default=0)
+
+    def __call__(self, tokens):
+        # A term is recognised at its last word, looking back over the words
+        # just seen, so the stream is never held up or copied. Every term ending
+        # there counts ("reading shelves" and "shelves"), as when a query spells
+        # out the group. The concept token reuses the tokenizer's token object,
+        # which the indexer reads at once; its position is the term's last word.
+        recent: deque[tuple[str, int]] = deque(maxlen=self.longest or 1)
+        for token in tokens:
+            if token.mode == "query" or not self.sequences:
+                yield token
+                continue
+            text = token.text
+            recent.append((text, token.startchar if token.chars else 0))
+            yield token
+            if text not in self.ends:
+                continue
+            start = token.startchar if token.chars else 0
+            for length in range(1, len(recent) + 1):  # every term ending here
+                words = tuple(word for word, _ in itertools.islice(
+                    recent, len(recent) - length, None))
+                for concept in self.sequences.get(words, ()):
+                    token.text = concept
+                    if token.chars:
+                        token.startchar = recent[-length][1]
+                    yield token
+            token.text, token.startchar = text, start
+
+
+CONCEPT = "glossaryterm{}"
+
+
+@lru_cache(maxsize=4)
+def _glossary_filter(groups: tuple[tuple[str, ...], ...]) -> GlossaryFilter:
+    return GlossaryFilter([list(group) for group in groups])
+
+
+def _current_filter() -> GlossaryFilter:
+    """The glossary in use now, as an indexing filter (cached per glossary)."""
+    groups = dict.fromkeys(tuple(group) for group in vocabulary.synonyms().values())
+    return _glossary_filter(tuple(groups))
+
+
+def _schema(glossary: GlossaryFilter) -> Schema:
+    analyzer = StemmingAnalyzer() | glossary
+    return Schema(
+        id=ID(stored=True, unique=True),
+        title=TEXT(analyzer=analyzer, field_boost=3.0, stored=True, spelling=True),
+        tags=KEYWORD(commas=True, lowercase=True, scorable=True, field_boost=2.0, stored=True),
+        body=TEXT(analyzer=analyzer, spelling=True),
+        area=KEYWORD(commas=True, lowercase=True, stored=True),
+        status=ID(stored=True),
+        owner=ID(stored=True),
+        revision=NUMERIC(stored=True),
+        updated=NUMERIC(stored=True, sortable=True),
+    )
+
+
+def _index_glossary(schema) -> GlossaryFilter | None:
+    """The glossary filter an index was built with (None: an index from before them)."""
+    items = getattr(schema["body"].analyzer, "items", [])
+    return next((item for item in items if isinstance(item, GlossaryFilter)), None)
+
+
 SEARCH_FIELDS = ["title", "tags", "body"]
 
 
@@ -73,12 +166,18 @@ def _new_generation() -> Path:
 
 
 def _swap_in(generation: Path) -> None:
-    """Point ``current`` at ``generation`` in one step, then drop older generations."""
+    """Point ``current`` at ``generation`` in one step, then drop older generations.
+
+    The one replaced is kept until the next swap: a search that found it just
+    before the swap can still open it.
+    """
+    current = _current_dir()
+    previous = current.resolve() if current.exists() else None
     link = _root() / f".current-{time.time_ns()}"
     os.symlink(generation.name, link)
-    os.replace(link, _current_dir())
+    os.replace(link, current)
     for old in _root().glob("gen-*"):
-        if old != generation:
+        if old not in (generation, previous):
             shutil.rmtree(old, ignore_errors=True)
 
 
@@ -98,9 +197,29 @@ def _open(create: bool = True):
     if not create:
         raise SearchUnavailable("The search index is missing.")
     generation = _new_generation()
-    ix = index.create_in(generation, SCHEMA)
+    ix = index.create_in(generation, _schema(_current_filter()))
     _swap_in(generation)
     return ix
+
+
+_local = threading.local()
+
+
+def _searcher(ix):
+    """A searcher kept per thread, replaced when the index has changed.
+
+    Opening one per query re-read the segments' lengths each time; checking for
+    a change costs a directory listing. (Whoosh's ``refresh()`` is not used: it
+    reuses segment readers and kept showing a replaced document.)
+    """
+    held = getattr(_local, "held", None)
+    if held is not None:
+        if held[0] is ix and ix.latest_generation() == held[1].reader().generation():
+            return held[1]
+        held[1].close()
+    searcher = ix.searcher()
+    _local.held = (ix, searcher)
+    return searcher
 
 
 # -- writing -----------------------------------------------------------------------
@@ -165,19 +284,54 @@ def sync_quietly() -> None:
 
 
 def rebuild() -> int:
-    """Index every procedure into a new folder, then swap it in at once."""
+    """Index every procedure into a new folder, then swap it in at once.
+
+    Saves made meanwhile may have gone into the old folder only: after the
+    swap, every procedure changed since the start is indexed again, and only
+    the outbox rows older than the start are dropped.
+    """
+    session = db_session()
+    started = utcnow() - timedelta(seconds=1)  # timestamps may be a little coarse
+    covered = session.scalar(select(func.max(IndexOutbox.id))) or 0
     generation = _new_generation()
-    ix = index.create_in(generation, SCHEMA)
+    ix = index.create_in(generation, _schema(_current_filter()))
     writer = ix.writer()
     count = 0
-    for procedure in db_session().scalars(select(Procedure)):
+    for procedure in session.scalars(select(Procedure).execution_options(yield_per=500)):
         writer.add_document(**_document(procedure))
         count += 1
     writer.commit()
-    db_session().execute(delete(IndexOutbox))
-    db_session().commit()
+    session.execute(delete(IndexOutbox).where(IndexOutbox.id <= covered))
+    session.commit()
     _swap_in(generation)
+    changed = session.scalars(select(Procedure).where(Procedure.updated_at >= started)).all()
+    if changed:
+        session.add_all(IndexOutbox(procedure_id=procedure.id) for procedure in changed)
+        session.commit()
+    sync_quietly()
     return count
+
+
+def built_with_current_glossary() -> bool:
+    """Whether the index carries the glossary in use (else searches expand the slow way)."""
+    try:
+        built = _index_glossary(_open(create=False).schema)
+    except (SearchUnavailable, OSError, index.IndexError):
+        return False
+    return built is not None and built.signature == _current_filter().signature
+
+
+def sync_glossary(limit: int | None = None) -> int | None:
+    """Rebuild if the glossary changed since the index was built; how many were indexed.
+
+    With ``limit``, only when there are at most that many procedures (a save of
+    the glossary in a small library); larger ones wait for ``index-sync``.
+    """
+    if built_with_current_glossary():
+        return None
+    if limit is not None and db_session().scalar(select(func.count(Procedure.id))) > limit:
+        return None
+    return rebuild()
 
 
 @dataclass
@@ -185,6 +339,7 @@ class IndexCheck:
     missing: list[int]
     stale: list[int]
     extra: list[int]
+    old_glossary: bool = False  # still right, only slower: index-sync rebuilds it
 
     @property
     def healthy(self) -> bool:
@@ -203,6 +358,7 @@ def check() -> IndexCheck:
     except (SearchUnavailable, OSError, index.IndexError):
         indexed = {}
     return IndexCheck(
+        old_glossary=bool(indexed) and not built_with_current_glossary(),
         missing=sorted(expected.keys() - indexed.keys()),
         stale=sorted(i for i in expected.keys() & indexed.keys() if expected[i] != indexed[i]),
         extra=sorted(indexed.keys() - expected.keys()),
@@ -220,17 +376,26 @@ def snippet(body: str, stems: set[str]) -> Markup:
     """A short piece of ``body`` around the first word that matched, matches marked.
 
     Built here rather than by Whoosh's highlighter, which re-reads whole pages
-    and cost more than the search itself.
+    and cost more than the search itself. A regular expression finds the
+    candidate words (same first three letters as a stem); only those are stemmed.
     """
     text = body[:SNIPPET_SCAN]
-    prefixes = {stem_[:3] for stem_ in stems}
-    spans = [match.span() for match in WORD.finditer(text)
-             if match.group().lower()[:3] in prefixes and stem(match.group().lower()) in stems]
+    prefixes = sorted({re.escape(stem_[:3]) for stem_ in stems if stem_}, key=len, reverse=True)
+    spans: list[tuple[int, int]] = []
+    if prefixes:
+        candidates = re.compile(rf"\b(?:{'|'.join(prefixes)})\w*(?:\.\w+)*", re.IGNORECASE)
+        end = len(text)
+        for match in candidates.finditer(text):
+            if spans and match.start() >= end:
+                break
+            if WORD.fullmatch(match.group()) and stem(match.group().lower()) in stems:
+                if not spans:
+                    end = spans_end(text, match.start())
+                spans.append(match.span())
     if not spans:
         return Markup.escape(text[:SNIPPET_CHARS].strip() + ("…" if len(text) > SNIPPET_CHARS
                                                              else ""))
-    start = max(0, spans[0][0] - SNIPPET_CHARS // 3)
-    start = text.rfind(" ", 0, start) + 1 if start else 0
+    start = snippet_start(text, spans[0][0])
     end = min(len(text), start + SNIPPET_CHARS)
     parts, cursor = [], start
     for begin, finish in spans:
@@ -243,6 +408,59 @@ def snippet(body: str, stems: set[str]) -> Markup:
     prefix = "…" if start else ""
     suffix = "…" if end < len(text) else ""
     return sanitise(prefix + "".join(str(part) for part in parts) + suffix)
+
+
+def snippet_start(text: str, first: int) -> int:
+    """Where the snippet starts: a little before the first match, at a word break."""
+    start = max(0, first - SNIPPET_CHARS // 3)
+    return text.rfind(" ", 0, start) + 1 if start else 0
+
+
+def spans_end(text: str, first: int) -> int:
+    return min(len(text), snippet_start(text, first) + SNIPPET_CHARS)
+
+
+_facet_values: dict[tuple[str, str], list[list[str]]] = {}
+
+
+class KeywordFacet(sorting.FacetType):
+    """Counts by a comma-separated keyword field (a page can be in several areas).
+
+    Whoosh's overlapping ``FieldFacet`` inverts the field's postings on every
+    search; segments never change, so here that is done once per segment.
+    """
+
+    def __init__(self, fieldname: str):
+        self.fieldname = fieldname
+
+    def categorizer(self, global_searcher):
+        return _KeywordCategorizer(self.fieldname)
+
+
+class _KeywordCategorizer(sorting.Categorizer):
+    allow_overlap = True
+
+    def __init__(self, fieldname: str):
+        self.fieldname = fieldname
+        self.values: list[list[str]] = []
+
+    def set_searcher(self, segment_searcher, docoffset):
+        reader = segment_searcher.reader()
+        key = (reader.segment().segment_id(), self.fieldname)
+        values = _facet_values.get(key)
+        if values is None:
+            values = [[] for _ in range(reader.doc_count_all())]
+            for term in reader.lexicon(self.fieldname):
+                text = term.decode("utf-8")
+                for docnum in reader.postings(self.fieldname, term).all_ids():
+                    values[docnum].append(text)
+            if len(_facet_values) > 256:  # segments merged away long ago
+                _facet_values.clear()
+            _facet_values[key] = values
+        self.values = values
+
+    def keys_for(self, matcher, docid):
+        return self.values[docid]
 
 
 @dataclass
@@ -268,17 +486,8 @@ class Results:
     message: str | None = None
 
 
-def glossary() -> list[list[str]]:
-    """Groups of equivalent library terms (the shipped list)."""
-    text = resources.files("apprentice.kb").joinpath("data", "glossary.txt").read_text("utf-8")
-    return [[term.strip() for term in line.split(",") if term.strip()]
-            for line in text.splitlines() if line.strip() and not line.startswith("#")]
-
-
-@lru_cache(maxsize=1)
 def _synonyms() -> dict[str, list[str]]:
-    """Each glossary term, lower case, to its whole group."""
-    return {term.lower(): group for group in glossary() for term in group}
+    return vocabulary.synonyms()
 
 
 def _clean(text: str) -> str:
@@ -297,42 +506,85 @@ def _clean(text: str) -> str:
     return text.strip()
 
 
-def _parser(schema):
-    parser = MultifieldParser(SEARCH_FIELDS, schema, group=OrGroup.factory(0.9))
-    parser.add_plugin(FieldAliasPlugin({"tags": ["tag"], "area": ["areas"]}))
-    return parser
+class StemmedFuzzyTerm(FuzzyTerm):
+    """``word~``: the stemmed terms within the given edits that share its first letter.
+
+    Whoosh's own looks the typed stem up in the spelling list, which holds
+    words unstemmed, then asks the stemmed index for the words it found:
+    "stacs~" never reached "stack". This scans the stemmed terms instead.
+    """
+
+    def _btexts(self, ixreader):
+        field = ixreader.schema[self.fieldname]
+        for word in IndexReader.terms_within(ixreader, self.fieldname, self.text,
+                                             self.maxdist, prefix=max(self.prefixlength, 1)):
+            yield field.to_bytes(word)
+
+
+class _FuzzyTermPlugin(FuzzyTermPlugin):
+    class FuzzyTermNode(FuzzyTermPlugin.FuzzyTermNode):
+        qclass = StemmedFuzzyTerm
+
+
+_parsers: dict[int, tuple[object, MultifieldParser]] = {}
+
+
+def _parser(schema) -> MultifieldParser:
+    """The query parser for an index's schema (built once: it costs a few copies)."""
+    held = _parsers.get(id(schema))
+    if held is None or held[0] is not schema:
+        _parsers.clear()
+        parser = MultifieldParser(SEARCH_FIELDS, schema, group=OrGroup.factory(0.9))
+        parser.add_plugin(FieldAliasPlugin({"tags": ["tag"], "area": ["areas"]}))
+        parser.add_plugin(_FuzzyTermPlugin())  # recieving~ finds receiving, ~2 two edits away
+        held = _parsers[id(schema)] = (schema, parser)
+    return held[1]
 
 
 OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 TOKEN = re.compile(r'"[^"]*"|[^\s"]+')
 
 
-def _group(term: str) -> str:
-    """The query text for a glossary term and its equivalents, OR-ed."""
-    group = _synonyms().get(term.lower(), [term])[:8]
+def _group(term: str, concepts: dict[str, str] | None) -> str:
+    """The query text for a glossary term and its equivalents.
+
+    With an index built from the glossary in use, that is the term and its
+    group's concept token (a phrase typed is covered by the token alone);
+    otherwise the group's terms OR-ed, which gives the same matches, slower.
+    """
+    concept = concepts.get(term.lower()) if concepts is not None else None
+    if concept:
+        return concept if " " in term else f"({term} OR {concept})"
+    group = _synonyms().get(term.lower(), [term])
     return "(" + " OR ".join(f'"{t}"' if " " in t else t for t in group) + ")"
 
 
-def expand(text: str) -> str:
+@lru_cache(maxsize=4)
+def _phrases(terms: tuple[str, ...]) -> re.Pattern | None:
+    """One pattern for every multi-word glossary term, longest first."""
+    phrases = sorted((t for t in terms if " " in t), key=len, reverse=True)
+    if not phrases:
+        return None
+    return re.compile(rf"(?<![\w:-])(?:{'|'.join(map(re.escape, phrases))})(?![\w-])",
+                      re.IGNORECASE)
+
+
+def expand(text: str, concepts: dict[str, str] | None = None) -> str:
     """Staff search in their own words: each glossary term typed (ILL, circ, borrower,
     "interlibrary loan"...) also finds its equivalents. Quoted phrases, field
     filters and words after NOT or ``-`` are left as typed."""
-    phrases = sorted((t for t in _synonyms() if " " in t), key=len, reverse=True)
     placeholders: list[str] = []
 
     def hold(match: re.Match) -> str:
-        placeholders.append(_group(match.group(0)))
+        placeholders.append(_group(match.group(0), concepts))
         return f"\x01{len(placeholders) - 1}\x01"
 
     # Multi-word terms first, outside quotes.
+    phrases = _phrases(tuple(_synonyms()))
     parts = re.split(r'("[^"]*")', text)
     for index_, part in enumerate(parts):
-        if part.startswith('"'):
-            continue
-        for phrase in phrases:
-            part = re.sub(rf"(?<![\w:-]){re.escape(phrase)}(?![\w-])", hold, part,
-                          flags=re.IGNORECASE)
-        parts[index_] = part
+        if phrases and not part.startswith('"'):
+            parts[index_] = phrases.sub(hold, part)
     out = []
     negate = False
     for token in TOKEN.findall("".join(parts)):
@@ -343,7 +595,7 @@ def expand(text: str) -> str:
                 or "-" in lead or word.lower() not in _synonyms()):
             out.append(token)
         else:
-            out.append(lead + _group(word) + trail)
+            out.append(lead + _group(word, concepts) + trail)
         negate = token in {"NOT", "ANDNOT"}
     expanded = " ".join(out)
     return re.sub("\x01(\\d+)\x01", lambda m: placeholders[int(m.group(1))], expanded)
@@ -358,58 +610,74 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
     if browsing and not (area or tag):
         return Results(query=text, total=0, page=1, pages=0, hits=[],
                        message="Type a word or two, for example: holds, ILL, shelving.")
-    try:
-        ix = _open(create=False)
-        searcher = ix.searcher()
-    except (SearchUnavailable, OSError, index.IndexError) as exc:
-        raise SearchUnavailable(str(exc)) from exc
-    with searcher:
-        parser = _parser(ix.schema)
-        query = Every() if browsing else parser.parse(expand(cleaned))
-        filters = []
-        if not sees_everything:
-            visible = [Term("status", ProcedureStatus.PUBLISHED.value)]
-            if viewer_id is not None:
-                visible.append(Term("owner", str(viewer_id)))
-            filters.append(Or(visible))
-        if area:
-            filters.append(Term("area", area.lower()))
-        if tag:
-            filters.append(Term("tags", tag.lower()))
-        where = And(filters) if filters else None
-        facets = {"area": sorting.FieldFacet("area", allow_overlap=True),
-                  "tags": sorting.FieldFacet("tags", allow_overlap=True)} if facets else {}
-        sortedby = sorting.FieldFacet("updated", reverse=True) if sort == "recent" else None
-        results = searcher.search_page(query, max(page, 1), pagelen=pagelen, filter=where,
-                                       groupedby=facets or None, sortedby=sortedby)
-        stems = {text.decode("utf-8") if isinstance(text, bytes) else text
-                 for field_name, text in query.all_terms() if field_name in ("body", "title")}
-        bodies = {p.id: p.body for p in db_session().scalars(select(Procedure).where(
-            Procedure.id.in_([int(hit["id"]) for hit in results])))}
-        hits = []
-        for hit in results:
-            procedure_id = int(hit["id"])
-            hits.append(Hit(
-                id=procedure_id, title=hit["title"],
-                snippet=snippet(bodies.get(procedure_id, ""), stems),
-                score=round(hit.score or 0.0, 4),
-                areas=[a for a in hit.get("area", "").split(",") if a],
-                tags=[t for t in hit.get("tags", "").split(",") if t], status=hit["status"],
-            ))
-        facet_counts = {}
-        for name in facets:
-            groups = results.results.groups(name)
-            facet_counts[name] = sorted(((key, len(docs)) for key, docs in groups.items() if key),
-                                        key=lambda item: (-item[1], item[0]))[:12]
-        suggestion = None
-        if results.total < 3 and not browsing:  # few results: perhaps a typo
-            typed = parser.parse(cleaned)
-            try:
-                corrected = searcher.correct_query(typed, cleaned)
-            except (TypeError, ValueError):  # Whoosh cannot correct some queries
-                corrected = None
-            if corrected is not None and corrected.query != typed:
-                suggestion = corrected.string
-        return Results(query=text, total=results.total, page=results.pagenum,
-                       pages=results.pagecount, hits=hits, suggestion=suggestion,
-                       facets=facet_counts)
+    for attempt in range(2):  # a reindex may have swapped folders just then: look again
+        try:
+            ix = _open(create=False)
+            searcher = _searcher(ix)
+            break
+        except (SearchUnavailable, OSError, index.IndexError) as exc:
+            _open_indexes.clear()
+            if attempt:
+                raise SearchUnavailable(str(exc)) from exc
+    # The schema as the searcher read it: ix.schema would read the index's table
+    # of contents from disk again, and a reindex may have just removed it.
+    parser = _parser(searcher.schema)
+    glossary = _current_filter()
+    built = _index_glossary(searcher.schema)
+    concepts = glossary.concepts if built and built.signature == glossary.signature else None
+    query = Every() if browsing else parser.parse(expand(cleaned, concepts))
+    filters = []
+    if not sees_everything:
+        visible = [Term("status", ProcedureStatus.PUBLISHED.value)]
+        if viewer_id is not None:
+            visible.append(Term("owner", str(viewer_id)))
+        filters.append(Or(visible))
+    if area:
+        filters.append(Term("area", area.lower()))
+    if tag:
+        filters.append(Term("tags", tag.lower()))
+    where = And(filters) if filters else None
+    facets = {"area": KeywordFacet("area"), "tags": KeywordFacet("tags")} if facets else {}
+    sortedby = sorting.FieldFacet("updated", reverse=True) if sort == "recent" else None
+    # One pass that scores every match (optimize=False): the exact total comes
+    # with it, where the skipping top-10 search needed a second pass to count.
+    collector = searcher.collector(limit=max(page, 1) * pagelen, filter=where,
+                                   sortedby=sortedby, groupedby=facets or None,
+                                   maptype=sorting.Count, optimize=False)
+    searcher.search_with_collector(query, collector)
+    results = ResultsPage(collector.results(), max(page, 1), pagelen)
+    stems = set()
+    for field_name, term in query.all_terms():
+        if field_name in ("body", "title"):
+            term = term.decode("utf-8") if isinstance(term, bytes) else term
+            stems |= glossary.stems.get(term, {term})
+    found = [(hit.fields(), hit.score) for hit in results]
+    bodies = dict(db_session().execute(select(Procedure.id, Procedure.body).where(
+        Procedure.id.in_([int(fields["id"]) for fields, _ in found]))).all())
+    hits = []
+    for fields, score in found:
+        procedure_id = int(fields["id"])
+        hits.append(Hit(
+            id=procedure_id, title=fields["title"],
+            snippet=snippet(bodies.get(procedure_id, ""), stems),
+            score=round(score or 0.0, 4),
+            areas=[a for a in fields.get("area", "").split(",") if a],
+            tags=[t for t in fields.get("tags", "").split(",") if t], status=fields["status"],
+        ))
+    facet_counts = {}
+    for name in facets:
+        groups = results.results.groups(name)
+        facet_counts[name] = sorted(((key, count) for key, count in groups.items() if key),
+                                    key=lambda item: (-item[1], item[0]))[:12]
+    suggestion = None
+    if results.total < 3 and not browsing:  # few results: perhaps a typo
+        typed = parser.parse(cleaned)
+        try:
+            corrected = searcher.correct_query(typed, cleaned)
+        except (TypeError, ValueError):  # Whoosh cannot correct some queries
+            corrected = None
+        if corrected is not None and corrected.query != typed:
+            suggestion = corrected.string
+    return Results(query=text, total=results.total, page=results.pagenum,
+                   pages=results.pagecount, hits=hits, suggestion=suggestion,
+                   facets=facet_counts)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date
 
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -17,14 +19,17 @@ from flask import (
 from sqlalchemy import func, or_, select
 from wtforms import SelectChoice
 
+from apprentice.auth.access import requires_role
 from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
 from apprentice.db import db_session
 from apprentice.forms import ID, act, id_number, page_number
-from apprentice.kb import search, services
-from apprentice.kb.forms import ProcedureFilter, ProcedureForm
+from apprentice.kb import glossary, importer, search, services
+from apprentice.kb.forms import GlossaryForm, ImportForm, ProcedureFilter, ProcedureForm
 from apprentice.kb.models import Procedure, ProcedureStatus, RevisionState
 from apprentice.kb.rendering import render
+from apprentice.people.models import Role
+from apprentice.training import services as training
 from apprentice.validation import Invalid
 
 bp = Blueprint("procedures", __name__, url_prefix="/procedures")
@@ -86,6 +91,7 @@ def show(procedure_id: int):
         may_check=procedure.owner_id == staff.id or services.may_publish(staff),
         proposals=[r for r in services.revisions(procedure)
                    if r.state == RevisionState.PROPOSED.value],
+        times_logged=training.times_logged(procedure.id),
     )
 
 
@@ -234,3 +240,99 @@ def search_api():
         } for hit in results.hits],
         "suggestion": results.suggestion,
     })
+
+
+# -- the search vocabulary (glossary) ------------------------------------------------------
+
+@bp.route("/glossary")
+def glossary_page():
+    """The groups of equivalent terms search uses, for everyone to read."""
+    return render_template("apprentice/procedures/glossary.html",
+                           groups=glossary.parse(glossary.current()), version=glossary.newest(),
+                           may_edit=glossary.may_edit(current_staff()))
+
+
+@bp.route("/glossary/edit", methods=["GET", "POST"])
+@requires_role(Role.COORDINATOR)
+def glossary_edit():
+    form = GlossaryForm()
+    if request.method == "GET":
+        form.text.data = glossary.current()
+        form.based_on.data = str(glossary.newest_id())
+    if form.validate_on_submit():
+        based_on = form.based_on.data  # 0: the shipped list; not a number: not checked
+        try:
+            glossary.save(form.text.data or "", form.summary.data or "", current_staff(),
+                          based_on=0 if based_on == "0" else id_number(based_on))
+        except glossary.NoChanges as exc:
+            flash(str(exc), "info")
+            return redirect(url_for("apprentice.procedures.glossary_page"))
+        except Invalid as exc:
+            exc.attach_to(form)
+        else:
+            flash("Saved: search uses the new vocabulary now.", "success")
+            return redirect(url_for("apprentice.procedures.glossary_page"))
+    return render_template("apprentice/procedures/glossary_edit.html", form=form)
+
+
+@bp.route("/glossary/history")
+@requires_role(Role.COORDINATOR)
+def glossary_history():
+    return render_template("apprentice/procedures/glossary_history.html",
+                           versions=glossary.history(),
+                           shipped_in_use=glossary.current() == glossary.shipped_text())
+
+
+@bp.route(f"/glossary/restore/<{ID}:version_id>", methods=["POST"])
+@requires_role(Role.COORDINATOR)
+def glossary_restore(version_id: int):
+    act(lambda: glossary.restore(version_id, current_staff()),
+        lambda version: f"Version {version_id} is in use again (as version {version.id}).")
+    return redirect(url_for("apprentice.procedures.glossary_history"))
+
+
+@bp.route("/glossary/reset", methods=["POST"])
+@requires_role(Role.COORDINATOR)
+def glossary_reset():
+    act(lambda: glossary.reset(current_staff()),
+        lambda version: f"The shipped list is in use again (as version {version.id}).")
+    return redirect(url_for("apprentice.procedures.glossary_history"))
+
+
+# -- importing uploaded files (coordinators) ------------------------------------------------
+
+def _upload_limit() -> int:
+    limit = current_app.config["APPRENTICE_MAX_UPLOAD_BYTES"]
+    host_limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    return min(limit, host_limit) if host_limit else limit
+
+
+@bp.url_value_preprocessor
+def _cap_upload(endpoint: str | None, _values) -> None:
+    """Cap the upload before anything reads the body: this runs before the blueprint's
+    CSRF check, which reads the form. Too large: the 413 page, the rest never read."""
+    if endpoint != "apprentice.procedures.import_upload":
+        return
+    limit = _upload_limit()
+    with suppress(AttributeError):  # Flask 3.0: read-only; the length check below holds
+        request.max_content_length = limit  # also stops a body sent without a length
+    if (request.content_length or 0) > limit:
+        abort(413, f"One upload may hold up to {importer.readable_size(limit)}. "
+                   "Upload fewer files at once, or split the zip.")
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@requires_role(Role.COORDINATOR)
+def import_upload():
+    """Import uploaded files (or zips of them) as the import command does a folder."""
+    form = ImportForm()
+    report = None
+    if form.validate_on_submit():
+        uploads = [(upload.filename, upload.stream) for upload in form.files.data
+                   if upload and upload.filename]
+        try:
+            report = importer.import_uploads(uploads, current_staff(),
+                                             upload_limit=_upload_limit())
+        except Invalid as exc:
+            exc.attach_to(form)
+    return render_template("apprentice/procedures/import.html", form=form, report=report)

@@ -34,6 +34,9 @@ class EntryForm(FlaskForm):
     mentor_id = SelectField("Mentor", coerce=int,
                             validators=[InputRequired("Choose your mentor.")])
     competency_ids = MultiCheckboxField("Competencies practised", coerce=int)
+    # Offered from the ticked competencies; the service checks what may be linked.
+    procedure_ids = MultiCheckboxField("Procedures you followed", coerce=int,
+                                       validate_choice=False)
     description = TextAreaField(
         "What happened", validators=[InputRequired("Write a few words about what happened."),
                                      Length(max=MAX_DESCRIPTION)],
@@ -46,6 +49,7 @@ class EntryForm(FlaskForm):
     form_token = HiddenField()
     submit = SubmitField("Submit for review")
     save_draft = SubmitField("Save as draft")
+    suggest = SubmitField("Suggest procedures")
 
 
 class ReturnForm(FlaskForm):

@@ -24,11 +24,13 @@ from apprentice.competencies.models import (
     SupervisionLevel,
 )
 from apprentice.db import db_session, utcnow
+from apprentice.kb.models import Procedure, ProcedureCompetency, ProcedureStatus
 from apprentice.people.models import Role, StaffProfile
 from apprentice.programmes.models import ElectiveChoice, Enrolment, EnrolmentStatus
 from apprentice.programmes.progress import Evidence
 from apprentice.training.models import (
     EntryCompetency,
+    EntryProcedure,
     EntryState,
     LogEntry,
     Pairing,
@@ -43,6 +45,10 @@ from apprentice.validation import Invalid
 MAX_DESCRIPTION = 2000
 MAX_REFLECTION = 4000
 MAX_COMPETENCIES_PER_ENTRY = 10
+MAX_PROCEDURES_PER_ENTRY = 10
+MAX_SUGGESTED_PROCEDURES = 12
+MAX_SUGGESTION_COMPETENCIES = 50  # suggestions look at this many ticked competencies at most
+MAX_ID = 2_147_483_647
 
 
 # -- pairings ------------------------------------------------------------------
@@ -218,10 +224,12 @@ class EntryDetails:
     competency_ids: list[int] = field(default_factory=list)
     description: str = ""
     reflection: str = ""
+    procedure_ids: list[int] = field(default_factory=list)
 
 
-def _check_entry(person: StaffProfile, details: EntryDetails, today: date
-                 ) -> tuple[StaffProfile | None, list[Competency]]:
+def _check_entry(person: StaffProfile, details: EntryDetails, today: date,
+                 entry: LogEntry | None = None
+                 ) -> tuple[StaffProfile | None, list[Competency], list[int]]:
     errors: dict = {}
     if details.occurred_on is None:
         errors["occurred_on"] = "Enter the date."
@@ -262,9 +270,121 @@ def _check_entry(person: StaffProfile, details: EntryDetails, today: date
     ):
         errors["mentor_id"] = (f"{mentor.name} was not your mentor for these competencies "
                                "on that date. Choose one of your current mentors.")
+    procedure_ids, problem = _check_procedures(person, details.procedure_ids, entry)
+    if problem:
+        errors["procedure_ids"] = problem
     if errors:
         raise Invalid(errors)
-    return mentor, competencies
+    return mentor, competencies, procedure_ids
+
+
+# -- procedures followed in an entry ---------------------------------------------
+
+def _id(value) -> int | None:
+    """A whole number in the database's id range, or None."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 1 <= number <= MAX_ID else None
+
+
+def _ids(values: Iterable, limit: int) -> list[int]:
+    """The first ``limit`` ids among ``values``, once each; what is not an id is dropped
+    (for lists from a query string, which only suggest)."""
+    ids: dict[int, None] = {}
+    for value in values:
+        number = _id(value)
+        if number is not None:
+            ids[number] = None
+            if len(ids) == limit:
+                break
+    return list(ids)
+
+
+def _linkable(person: StaffProfile):
+    """Procedures a person may cite in their log: published ones, and their own drafts
+    (stricter than reading: a mentor sees every draft but cites only what others can read)."""
+    return (Procedure.status == ProcedureStatus.PUBLISHED.value) | (
+        (Procedure.status == ProcedureStatus.DRAFT.value) & (Procedure.owner_id == person.id))
+
+
+def _check_procedures(person: StaffProfile, procedure_ids: Iterable, entry: LogEntry | None
+                      ) -> tuple[list[int], str | None]:
+    """The procedures to link, and what is wrong with the choice (None: nothing).
+
+    Links the entry has already stay allowed, so a procedure archived since the
+    entry was written does not block saving it again.
+    """
+    numbers = [_id(value) for value in procedure_ids or []]
+    wanted = list(dict.fromkeys(numbers))
+    if None in wanted:
+        return [], "Choose procedures from the list."
+    if len(wanted) > MAX_PROCEDURES_PER_ENTRY:
+        return wanted, f"Choose at most {MAX_PROCEDURES_PER_ENTRY} procedures for one entry."
+    if not wanted:
+        return [], None
+    linked = {link.procedure_id for link in entry.procedure_links} if entry else set()
+    rule = _linkable(person) | Procedure.id.in_(linked) if linked else _linkable(person)
+    allowed = set(db_session().scalars(select(Procedure.id).where(Procedure.id.in_(wanted),
+                                                                  rule)))
+    if any(p not in allowed for p in wanted):
+        return wanted, ("One of the procedures ticked no longer exists or is not published: "
+                        "choose procedures from the list.")
+    return wanted, None
+
+
+def suggest_procedures(competency_ids: Iterable, limit: int = MAX_SUGGESTED_PROCEDURES
+                       ) -> list[Procedure]:
+    """Published procedures that teach the competencies (any wording of them): those
+    teaching most of them first, then by title."""
+    ids = _ids(competency_ids, limit=MAX_SUGGESTION_COMPETENCIES)
+    if not ids:
+        return []
+    session = db_session()
+    lineages = set(session.scalars(select(Competency.lineage).where(Competency.id.in_(ids))))
+    if not lineages:
+        return []
+    taught = (
+        select(ProcedureCompetency.procedure_id,
+               func.count(func.distinct(Competency.lineage)).label("taught"))
+        .join(Competency, Competency.id == ProcedureCompetency.competency_id)
+        .where(Competency.lineage.in_(lineages))
+        .group_by(ProcedureCompetency.procedure_id)
+        .subquery()
+    )
+    return list(session.scalars(
+        select(Procedure).join(taught, taught.c.procedure_id == Procedure.id)
+        .where(Procedure.status == ProcedureStatus.PUBLISHED.value)
+        .order_by(taught.c.taught.desc(), func.lower(Procedure.title), Procedure.id)
+        .limit(limit)))
+
+
+def procedure_choices(person: StaffProfile, competency_ids: Iterable, ticked: Iterable = (),
+                      entry: LogEntry | None = None) -> list[Procedure]:
+    """What the log form offers: the ticked procedures the person may link (and the
+    entry's own links) first, so a suggestion list never drops them, then suggestions."""
+    linked = [link.procedure for link in entry.procedure_links] if entry else []
+    keep = _ids(ticked, limit=MAX_PROCEDURES_PER_ENTRY)
+    found = {link.id: link for link in linked}
+    missing = [p for p in keep if p not in found]
+    if missing:
+        found.update((p.id, p) for p in db_session().scalars(
+            select(Procedure).where(Procedure.id.in_(missing), _linkable(person))))
+    first = [found[p] for p in keep if p in found]
+    shown = {p.id for p in first}
+    rest = [p for p in linked if p.id not in shown]
+    shown |= {p.id for p in rest}
+    return first + rest + [p for p in suggest_procedures(competency_ids) if p.id not in shown]
+
+
+def times_logged(procedure_id: int) -> int:
+    """How many log entries (beyond drafts) cite the procedure: one query."""
+    return db_session().scalar(
+        select(func.count()).select_from(EntryProcedure)
+        .join(LogEntry, LogEntry.id == EntryProcedure.entry_id)
+        .where(EntryProcedure.procedure_id == procedure_id,
+               LogEntry.state != EntryState.DRAFT.value)) or 0
 
 
 def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry | None = None,
@@ -291,7 +411,7 @@ def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry |
             raise Invalid({None: "This is someone else's entry."})
         if not entry.editable:
             raise Invalid({None: "This entry is locked while it is reviewed or once verified."})
-    mentor, competencies = _check_entry(person, details, today)
+    mentor, competencies, procedure_ids = _check_entry(person, details, today, entry)
     if entry is None:
         entry = LogEntry(person_id=person.id, form_token=form_token or new_form_token())
         session.add(entry)
@@ -307,12 +427,18 @@ def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry |
     have = {link.competency_id for link in keep}
     entry.competency_links = keep + [EntryCompetency(competency_id=c.id)
                                      for c in competencies if c.id not in have]
+    kept = [link for link in entry.procedure_links if link.procedure_id in procedure_ids]
+    have = {link.procedure_id for link in kept}
+    entry.procedure_links = kept + [EntryProcedure(procedure_id=p)
+                                    for p in procedure_ids if p not in have]
     if submit:
         entry.state = EntryState.SUBMITTED.value
         entry.submitted_at = utcnow()
+        # Procedures only when there are some: records without them keep their old shape.
+        followed = {"procedures": procedure_ids} if procedure_ids else {}
         audit.record("entry.resubmitted" if was_returned else "entry.submitted",
                      actor=person, obj=entry, mentor=mentor.id, minutes=entry.minutes,
-                     competencies=[c.id for c in competencies])
+                     competencies=[c.id for c in competencies], **followed)
     try:
         session.commit()
     except IntegrityError:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from wtforms import SelectChoice
 
 from apprentice.auth.access import requires_role
@@ -93,6 +102,10 @@ def new_entry():
             form.mentor_id.data = last_mentor
         asked = request.args.getlist("competency", type=int)
         form.competency_ids.data = asked or last_competencies
+        # "Log practising this" on a procedure page ticks that procedure.
+        form.procedure_ids.data = [number for number in map(
+            id_number, request.args.getlist("procedure")[:services.MAX_PROCEDURES_PER_ENTRY])
+            if number is not None]
         form.form_token.data = services.new_form_token()
     return _save_entry(form, staff, entry=None)
 
@@ -118,11 +131,22 @@ def entry(entry_id: int):
     form = _entry_form(staff, entry)
     if request.method == "GET":
         form.competency_ids.data = [link.competency_id for link in entry.competency_links]
+        form.procedure_ids.data = [link.procedure_id for link in entry.procedure_links]
     return _save_entry(form, staff, entry=entry)
 
 
+def _offer_procedures(form: EntryForm, staff, entry) -> None:
+    """Fill the procedures fieldset from the competencies and procedures ticked on the form."""
+    offered = services.procedure_choices(staff, form.competency_ids.data or [],
+                                         form.procedure_ids.data or [], entry)
+    form.procedure_ids.choices = [SelectChoice(p.id, p.title) for p in offered]
+    form.procedure_options = offered
+
+
 def _save_entry(form: EntryForm, staff, entry):
-    if form.validate_on_submit():
+    if request.method == "POST" and form.suggest.data:
+        pass  # "Suggest procedures" without script: show the form again, nothing saved
+    elif form.validate_on_submit():
         submit = not form.save_draft.data
         try:
             saved = services.save_entry(
@@ -133,6 +157,7 @@ def _save_entry(form: EntryForm, staff, entry):
                     competency_ids=form.competency_ids.data or [],
                     description=form.description.data or "",
                     reflection=form.reflection.data or "",
+                    procedure_ids=form.procedure_ids.data or [],
                 ),
                 entry=entry, submit=submit, form_token=form.form_token.data or None,
             )
@@ -141,8 +166,20 @@ def _save_entry(form: EntryForm, staff, entry):
         else:
             flash("Sent to your mentor for review." if submit else "Draft saved.", "success")
             return redirect(url_for("apprentice.training.log") + f"#entry-{saved.id}")
+    _offer_procedures(form, staff, entry)
     return render_template("apprentice/training/entry_form.html", form=form, entry=entry,
                            recent=set(services.recent_competencies(staff.id)))
+
+
+@bp.route("/log/procedure-suggestions")
+def procedure_suggestions():
+    """The log form's procedure suggestions for ``?competency=`` ids, as JSON: its script
+    asks again whenever the ticked competencies change."""
+    procedures = services.suggest_procedures(request.args.getlist("competency"))
+    return jsonify({"procedures": [
+        {"id": p.id, "title": p.title,
+         "url": url_for("apprentice.procedures.show", procedure_id=p.id)}
+        for p in procedures]})
 
 
 @bp.route(f"/log/<{ID}:entry_id>/delete", methods=["POST"])
