@@ -48,7 +48,7 @@ def percentile(values, share):
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
 
 
-def timed(function, queries, rounds=3):
+def timed(function, queries, rounds=5):
     times = []
     for _ in range(rounds):
         for query in queries:

@@ -380,3 +380,40 @@ def test_searches_carry_on_while_reindex_runs(app, library):
         for thread in searchers:
             thread.join(TIMEOUT)
     assert failures == [] and counts and set(counts) == {2}
+
+
+@pytest.mark.parametrize("facets", [True, False])
+def test_the_total_counts_matches_that_cannot_reach_the_first_page(app, cast, facets):
+    """Whoosh stops scoring words that can no longer reach the top ten; its count then
+    leaves those pages out. The total must not."""
+    with app.app_context():
+        mentor = get_person(cast["mentor"].id)
+        for number in range(12):
+            services.create(services.ProcedureDraft(title=f"Zebra crossing {number}",
+                                                    body="zebra holds"), mentor, publish=True)
+        for number in range(30):
+            services.create(services.ProcedureDraft(title=f"Desk {number}",
+                                                    body="holds " + "filler " * 40),
+                            mentor, publish=True)
+    results = find(app, "zebra holds", facets=facets)
+    assert (results.total, results.pages) == (42, 5)
+    assert all(title.startswith("Zebra") for title in titles(results))
+    assert find(app, "zebra holds", facets=facets, page=5).hits
+    assert find(app, "zebra AND holds", facets=facets).total == 12  # not only terms
+
+
+def test_counting_from_postings_agrees_with_whoosh_after_edits(app, cast, library):
+    with app.app_context():
+        mentor = get_person(cast["mentor"].id)
+        for number in range(5):
+            procedure = services.get_procedure(library[number % 2])
+            services.save(procedure, services.ProcedureDraft(
+                title=procedure.title, body=f"{procedure.body} shelves holds {number}"),
+                mentor, based_on=procedure.revision_number)  # deletes the old document
+        searcher = search._searcher(search._open(create=False))
+        assert searcher.reader().has_deletions()
+        parser = search._parser(searcher.schema)
+        for text in ("shelves OR holds", "shelves", "holds AND shelves", "loan OR nothing"):
+            query = parser.parse(text)
+            assert search._matches(searcher, query, None) == set(searcher.docs_for_query(query))
+        assert len(search._matches(searcher, parser.parse("shelves OR holds"), None)) == 2
