@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from apprentice.audit.models import AuditRecord
-from apprentice.db import database, db_session, utcnow
+from apprentice.db import db_session
 from apprentice.kb import services as kb
 from apprentice.kb.models import ProcedureStatus
 from apprentice.people.services import get_person
 from apprentice.training import dashboards, services
-from apprentice.training.models import EntryCompetency, EntryProcedure, LogEntry
+from apprentice.training.models import EntryProcedure, LogEntry
 from apprentice.validation import Invalid
+from tests.factories import add_entries, sql_statements
 from tests.loop import as_person, log_form
 
 
@@ -299,37 +300,16 @@ def test_times_logged_counts_entries_beyond_drafts(app, loop, wiki):
 # -- no query per entry ---------------------------------------------------------------------
 
 def _add_linked_entries(app, loop, wiki, count: int, first: int = 0) -> None:
-    with app.app_context():
-        session = db_session()
-        for n in range(first, first + count):
-            entry = LogEntry(person_id=loop["apprentice"].id, mentor_id=loop["mentor"].id,
-                             occurred_on=date.today() - timedelta(days=n % 300), minutes=30,
-                             activity=5, description=f"Entry {n}",
-                             state=("submitted", "verified", "returned")[n % 3],
-                             form_token=f"p{n}", submitted_at=utcnow())
-            entry.competency_links = [EntryCompetency(competency_id=wiki["a"])]
-            entry.procedure_links = [EntryProcedure(procedure_id=wiki["only_a"]),
-                                     EntryProcedure(procedure_id=(wiki["both"], wiki["only_b"])
-                                                    [n % 2])]
-            session.add(entry)
-        session.commit()
+    add_entries(app, loop, count, first, competency_id=wiki["a"],
+                states=("submitted", "verified", "returned"),
+                procedures=lambda n: (wiki["only_a"], (wiki["both"], wiki["only_b"])[n % 2]))
 
 
 def _queries(app, build) -> int:
     """Statements ``build`` sends (it pushes its own contexts: pages share no ``g``)."""
-    with app.app_context():
-        engine = database().engine
-    counter = {"n": 0}
-
-    def count(*_args):
-        counter["n"] += 1
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with sql_statements(app) as sent:
         build()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return counter["n"]
+    return len(sent)
 
 
 def test_dashboards_and_pages_do_not_query_per_linked_entry(app, loop, wiki):

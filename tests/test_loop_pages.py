@@ -6,13 +6,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event
 
-from apprentice.db import database, db_session, utcnow
 from apprentice.training import dashboards, services
-from apprentice.training.models import EntryCompetency, LogEntry
 from apprentice.training.reminders import send_reminders
-from tests.factories import DEFAULT_PASSWORD
+from tests.factories import DEFAULT_PASSWORD, add_entries, sql_statements
 from tests.loop import as_person, log_form
 
 
@@ -121,34 +118,10 @@ def test_reminder_cli_logs_the_digest_without_a_mail_server(app, loop):
     assert "Sent 1" in result.output
 
 
-def _add_entries(app, loop, count: int, first: int = 0) -> None:
-    with app.app_context():
-        session = db_session()
-        for n in range(first, first + count):
-            entry = LogEntry(person_id=loop["apprentice"].id, mentor_id=loop["mentor"].id,
-                             occurred_on=date.today() - timedelta(days=n % 300), minutes=30,
-                             activity=5, description=f"Entry {n}",
-                             state=("submitted", "verified")[n % 2], form_token=f"t{n}",
-                             submitted_at=utcnow())
-            entry.competency_links = [EntryCompetency(competency_id=loop["competency"].id)]
-            session.add(entry)
-        session.commit()
-
-
 def _queries(app, build) -> int:
-    with app.app_context(), app.test_request_context():
-        counter = {"n": 0}
-
-        def count(*_args):
-            counter["n"] += 1
-
-        engine = database().engine
-        event.listen(engine, "before_cursor_execute", count)
-        try:
-            build()
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
-        return counter["n"]
+    with app.app_context(), app.test_request_context(), sql_statements(app) as sent:
+        build()
+    return len(sent)
 
 
 def test_dashboards_use_the_same_number_of_queries_at_10_and_1000_entries(app, loop):
@@ -159,9 +132,9 @@ def test_dashboards_use_the_same_number_of_queries_at_10_and_1000_entries(app, l
         dashboards.mentor_dashboard(get_person(loop["mentor"].id))
         dashboards.coordinator_dashboard()
 
-    _add_entries(app, loop, 10)
+    add_entries(app, loop, 10)
     small = _queries(app, boards)
-    _add_entries(app, loop, 990, first=10)
+    add_entries(app, loop, 990, first=10)
     large = _queries(app, boards)
     assert small == large
 

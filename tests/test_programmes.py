@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import event
 
 from apprentice.competencies import services as frameworks
 from apprentice.competencies.models import FrameworkStatus
-from apprentice.db import database
 from apprentice.programmes import services as programmes
 from apprentice.programmes.models import EnrolmentStatus
 from apprentice.validation import Invalid
+from tests.factories import sql_statements
 
 
 @pytest.fixture
@@ -193,16 +192,6 @@ def test_a_retired_framework_keeps_its_programmes(app, make_person, framework):
         assert row.progress.framework.name == framework.name
 
 
-def count_queries(app):
-    counter = {"n": 0}
-
-    def count(*_args):
-        counter["n"] += 1
-
-    event.listen(database().engine, "before_cursor_execute", count)
-    return counter, count
-
-
 def test_cohort_progress_uses_the_same_number_of_queries_for_5_and_200(app, framework):
     from apprentice.people.services import PersonDetails, create_person
 
@@ -214,12 +203,10 @@ def test_cohort_progress_uses_the_same_number_of_queries_for_5_and_200(app, fram
                 person = create_person(PersonDetails(f"P{offset + n}", f"p{offset + n}@x.example",
                                                      roles=["apprentice"]))
                 programmes.enrol(person, active, start=date(2026, 1, 5), electives=chosen)
-        with app.app_context():
-            counter, listener = count_queries(app)
+        with app.app_context(), sql_statements(app) as sent:
             rows = programmes.cohort()
-            event.remove(database().engine, "before_cursor_execute", listener)
-            assert len(rows) == size + offset
-            return counter["n"]
+        assert len(rows) == size + offset
+        return len(sent)
 
     small = cohort_queries(5, 0)
     large = cohort_queries(195, 5)

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
 from apprentice.audit.models import AuditRecord
 from apprentice.competencies import services as frameworks
 from apprentice.competencies.models import Competency, SupervisionLevel
-from apprentice.db import database, db_session
+from apprentice.db import db_session
 from apprentice.people.models import StaffProfile
 from apprentice.people.services import set_active
 from apprentice.programmes import services as programmes
@@ -36,6 +36,7 @@ from apprentice.training.models import (
 )
 from apprentice.training.services import EntryDetails
 from apprentice.validation import Invalid
+from tests.factories import sql_statements
 
 TODAY = date(2026, 6, 15)
 START = date(2025, 6, 2)
@@ -1309,18 +1310,9 @@ def _count_statements(app, call, setup=lambda: None) -> int:
     """SQL statements ``call(setup())`` runs, in a fresh app context (nothing cached)."""
     with app.app_context():
         prepared = setup()
-        engine = database().engine
-        statements: list[str] = []
-
-        def listener(_conn, _cursor, statement, *_args):
-            statements.append(statement)
-
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with sql_statements(app) as sent:
             call(prepared)
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
-    return len(statements)
+    return len(sent)
 
 
 def _bulk_entries(w: World, person_ids: list[int], total: int) -> None:

@@ -24,6 +24,7 @@ from apprentice.competencies.models import (
     SupervisionLevel,
 )
 from apprentice.db import db_session, utcnow
+from apprentice.forms import id_number
 from apprentice.kb.models import Procedure, ProcedureCompetency, ProcedureStatus
 from apprentice.people.models import Role, StaffProfile
 from apprentice.programmes.models import ElectiveChoice, Enrolment, EnrolmentStatus
@@ -48,7 +49,6 @@ MAX_COMPETENCIES_PER_ENTRY = 10
 MAX_PROCEDURES_PER_ENTRY = 10
 MAX_SUGGESTED_PROCEDURES = 12
 MAX_SUGGESTION_COMPETENCIES = 50  # suggestions look at this many ticked competencies at most
-MAX_ID = 2_147_483_647
 
 
 # -- pairings ------------------------------------------------------------------
@@ -280,21 +280,12 @@ def _check_entry(person: StaffProfile, details: EntryDetails, today: date,
 
 # -- procedures followed in an entry ---------------------------------------------
 
-def _id(value) -> int | None:
-    """A whole number in the database's id range, or None."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 1 <= number <= MAX_ID else None
-
-
 def _ids(values: Iterable, limit: int) -> list[int]:
     """The first ``limit`` ids among ``values``, once each; what is not an id is dropped
     (for lists from a query string, which only suggest)."""
     ids: dict[int, None] = {}
     for value in values:
-        number = _id(value)
+        number = id_number(value)
         if number is not None:
             ids[number] = None
             if len(ids) == limit:
@@ -316,7 +307,7 @@ def _check_procedures(person: StaffProfile, procedure_ids: Iterable, entry: LogE
     Links the entry has already stay allowed, so a procedure archived since the
     entry was written does not block saving it again.
     """
-    numbers = [_id(value) for value in procedure_ids or []]
+    numbers = [id_number(value) for value in procedure_ids or []]
     wanted = list(dict.fromkeys(numbers))
     if None in wanted:
         return [], "Choose procedures from the list."
