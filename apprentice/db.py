@@ -11,7 +11,15 @@ import threading
 from datetime import UTC, datetime
 
 from flask import current_app, g, has_request_context, request
-from sqlalchemy import CheckConstraint, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Engine,
+    MetaData,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -173,3 +181,12 @@ def close_db_session(_exc=None) -> None:
     session = g.pop("apprentice_db_session", None)
     if session is not None:
         session.close()
+
+
+def advisory_lock(key: int) -> None:
+    """Hold ``key`` until the transaction ends, so a check-then-write runs one worker
+    process at a time. PostgreSQL: a transaction-scoped advisory lock. SQLite needs
+    none: a request that may write already holds the write lock (BEGIN IMMEDIATE)."""
+    session = db_session()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

@@ -13,10 +13,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from apprentice.audit.models import AuditRecord
-from apprentice.db import db_session, utcnow
+from apprentice.db import advisory_lock, db_session, utcnow
 
 GENESIS = "0" * 64
 # Any fixed number: the key of PostgreSQL's advisory lock for appends.
@@ -46,9 +46,7 @@ def compute_hash(record, prev_hash: str) -> str:
 
 
 def _lock() -> None:
-    session = db_session()
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    advisory_lock(ADVISORY_LOCK_KEY)
 
 
 def newest() -> AuditRecord | None:

@@ -21,12 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from apprentice.audit import services as audit
-from apprentice.db import database, db_session
+from apprentice.db import advisory_lock, database, db_session
 from apprentice.kb.models import GlossaryVersion
 from apprentice.people.models import Role, StaffProfile
 from apprentice.validation import Invalid
 
 MAX_TERM = 60  # characters
+GLOSSARY_LOCK_KEY = 0x61707067  # PostgreSQL advisory lock for saves (any fixed number)
 MIN_TERMS = 2
 MAX_TERMS = 20  # a group longer than that is usually two ideas
 MAX_GROUPS = 2_000
@@ -267,6 +268,7 @@ def _write(text: str, summary: str, author: StaffProfile | None, action: str, *,
     groups = validate(text)
     text = normalise(text)
     session = db_session()
+    advisory_lock(GLOSSARY_LOCK_KEY)  # two coordinators saving at once: one after the other
     in_use = newest()
     if based_on is not None and based_on != (in_use.id if in_use else 0):
         raise Invalid({None: "Someone else saved the vocabulary while you were editing it. "
