@@ -51,13 +51,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     Apprentice(app, url_prefix="")
 
-    @app.errorhandler(HTTPException)
-    def _error_page(exc: HTTPException):
-        """URLs that match no page still get the friendly layout."""
-        from apprentice.web import render_error
+    # URLs that match no page still get the friendly layout, the way apprentice's own get it.
+    from apprentice.web import http_error_page
 
-        if exc.code is None or exc.code < 400:
-            return exc
-        return render_error(exc.code)
-
+    app.register_error_handler(HTTPException, http_error_page)
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -20,16 +22,18 @@ bp.cli.add_command(db_cli)
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Upgrade the database to REVISION (default: the newest)."""
-    migrate.upgrade(database().engine, revision)
-    click.echo(f"Database at {migrate.current_revision(database().engine)}.")
+    engine = database().engine
+    migrate.upgrade(engine, revision)
+    click.echo(f"Database at {migrate.current_revision(engine)}.")
 
 
 @db_cli.command("downgrade")
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Downgrade the database to REVISION ("base" removes every apprentice table)."""
-    migrate.downgrade(database().engine, revision)
-    click.echo(f"Database at {migrate.current_revision(database().engine) or 'base'}.")
+    engine = database().engine
+    migrate.downgrade(engine, revision)
+    click.echo(f"Database at {migrate.current_revision(engine) or 'base'}.")
 
 
 @db_cli.command("current")
@@ -105,8 +109,6 @@ def demo(if_empty: bool, yes: bool) -> None:
 @click.option("--name", default=None, help="The framework's name (CSV files have none).")
 def import_framework(path, use_default, name) -> None:
     """Import a framework from a JSON or CSV file (or --default)."""
-    from pathlib import Path
-
     from apprentice.competencies import interchange
     from apprentice.competencies import services as frameworks
 
@@ -226,8 +228,6 @@ def send_reminders(base_url: str | None) -> None:
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
 def import_procedures(folder: str) -> None:
     """Import a folder of Markdown, HTML or text procedures (again: updates, no duplicates)."""
-    from pathlib import Path
-
     from apprentice.kb.importer import import_folder
 
     report = import_folder(Path(folder))

@@ -115,6 +115,11 @@ def _demo_training(framework, jordan) -> None:
     samuel = find_by_email("cataloguer@example.org")
     hannah = find_by_email("branch.head@example.org")
     carmen = find_by_email("coordinator@example.org")
+
+    def mentor_for(code: str):
+        """Samuel mentors Technology, Marian everything else."""
+        return samuel if code.startswith("TEC") else marian
+
     today = date.today()
     started = today - timedelta(days=100)
     training.create_pairing(jordan, marian, starts_on=started, by=carmen)
@@ -127,7 +132,7 @@ def _demo_training(framework, jordan) -> None:
     entries = {}
     for days_ago, minutes, activity, wanted, text, state in DEMO_ENTRIES:
         competencies = [codes[code] for code in wanted]
-        mentor = samuel if competencies[0].code.startswith("TEC") else marian
+        mentor = mentor_for(wanted[0])
         entry = training.save_entry(
             jordan,
             training.EntryDetails(
@@ -149,7 +154,7 @@ def _demo_training(framework, jordan) -> None:
         for code in wanted:
             entries.setdefault(code, []).append(entry)
     for code, level in DEMO_SIGN_OFFS:
-        mentor = samuel if code.startswith("TEC") else marian
+        mentor = mentor_for(code)
         verified = [e for e in entries[code] if e.state == "verified"]
         training.sign_off(mentor, jordan, codes[code], level=level,
                           entry_ids=[e.id for e in verified],

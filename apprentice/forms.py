@@ -10,8 +10,10 @@ from wtforms.validators import ValidationError
 
 from apprentice.validation import Invalid
 
-# URL rule for a database id: bigger numbers are not ids (and would overflow).
-ID = "int(max=2147483647)"
+# The largest database id (a 32-bit integer): bigger numbers are not ids and would overflow.
+MAX_ID = 2_147_483_647
+# URL rule for a database id.
+ID = f"int(max={MAX_ID})"
 MAX_PAGE = 100_000
 
 
@@ -21,7 +23,7 @@ def id_number(value) -> int | None:
         number = int(value)
     except (TypeError, ValueError):
         return None
-    return number if 1 <= number <= 2_147_483_647 else None
+    return number if 1 <= number <= MAX_ID else None
 
 
 def page_number(value) -> int:

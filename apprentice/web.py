@@ -157,7 +157,8 @@ def render_error(code: int, detail: str | None = None):
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException):
+def http_error_page(exc: HTTPException):
+    """An HTTP error as a friendly page; the standalone app uses it for every URL."""
     if isinstance(exc, CSRFError):
         return render_error(400, "The form had expired or was sent from elsewhere. "
                                  "Reload the page and try again; nothing was changed.")

@@ -7,8 +7,10 @@ import re
 from datetime import date, timedelta
 
 from apprentice.competencies import services as frameworks
+from apprentice.people.services import get_person
 from apprentice.programmes import services as programmes
-from apprentice.training import services
+from apprentice.training import dashboards, services
+from tests.factories import sql_statements
 
 
 def make_loop(app, make_person) -> dict:
@@ -49,3 +51,30 @@ def log_form(client, competency_id, **changes):
             "submit": "1"}
     data.update(changes)
     return data
+
+
+def log_one(app, loop, **changes):
+    """The apprentice logs their first entry through the quick-log form (submitted, unless
+    ``changes`` say otherwise); that entry."""
+    client = as_person(app, loop["apprentice"])
+    response = client.submit("/log/new", log_form(client, loop["competency"].id, **changes))
+    assert response.status_code == 302
+    with app.app_context():
+        [entry] = services.entries_of(loop["apprentice"].id)
+    return entry
+
+
+def build_dashboards(app, loop) -> None:
+    """The apprentice's, the mentor's and the coordinator's dashboards, in a request of
+    their own (nothing cached from an earlier one)."""
+    with app.app_context(), app.test_request_context():
+        dashboards.apprentice_dashboard(get_person(loop["apprentice"].id))
+        dashboards.mentor_dashboard(get_person(loop["mentor"].id))
+        dashboards.coordinator_dashboard()
+
+
+def statements_sent(app, build) -> int:
+    """How many SQL statements ``build()`` sends (it pushes its own contexts)."""
+    with sql_statements(app) as sent:
+        build()
+    return len(sent)

@@ -410,3 +410,25 @@ def test_a_failed_sign_in_through_the_form_is_recorded(client, make_person, app)
     assert response.status_code == 401
     [record] = [r for r in records(app) if r.action == "signin.failed"]
     assert "a wrong guess entirely" not in record.details
+
+
+# -- the coordinators' page ----------------------------------------------------------------------
+
+def test_the_audit_page_shows_the_newest_record_and_checks_the_chain(app, client, login_as,
+                                                                     coordinator, make_person):
+    append(app, 3)
+    newest = records(app)[-1]
+    page = login_as(coordinator).get("/audit/").get_data(as_text=True)
+    assert f"Newest record: <strong>#{newest.id}</strong>" in page
+    assert newest.hash in page
+    assert page.count("<td>test.append</td>") == 3
+    response = client.submit("/audit/")
+    assert "The chain is intact: 4 records checked." in response.get_data(as_text=True)
+    tamper(app, "UPDATE apprentice_audit SET details = '{}' WHERE id = 2")
+    page = client.submit("/audit/").get_data(as_text=True)
+    assert "The chain is broken at record #2" in page
+
+
+def test_only_coordinators_open_the_audit_page(client, login_as, make_person):
+    login_as(make_person(roles=["mentor"]))
+    assert client.get("/audit/").status_code == 403

@@ -64,7 +64,6 @@ def run_workers(target, tmp_path, argument_lists) -> list[int]:
             for status in statuses]
 
 
-
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     """A SQLite file of its own, created and migrated here (not the shared test copy)."""

@@ -15,11 +15,11 @@ from apprentice.db import db_session
 from apprentice.kb import services as kb
 from apprentice.kb.models import ProcedureStatus
 from apprentice.people.services import get_person
-from apprentice.training import dashboards, services
+from apprentice.training import services
 from apprentice.training.models import EntryProcedure, LogEntry
 from apprentice.validation import Invalid
-from tests.factories import add_entries, sql_statements
-from tests.loop import as_person, log_form
+from tests.factories import add_entries
+from tests.loop import as_person, build_dashboards, log_form, statements_sent
 
 
 def _procedure(app, author, title, competency_ids, *, status="published"):
@@ -305,31 +305,21 @@ def _add_linked_entries(app, loop, wiki, count: int, first: int = 0) -> None:
                 procedures=lambda n: (wiki["only_a"], (wiki["both"], wiki["only_b"])[n % 2]))
 
 
-def _queries(app, build) -> int:
-    """Statements ``build`` sends (it pushes its own contexts: pages share no ``g``)."""
-    with sql_statements(app) as sent:
-        build()
-    return len(sent)
-
-
 def test_dashboards_and_pages_do_not_query_per_linked_entry(app, loop, wiki):
     apprentice = as_person(app, loop["apprentice"])
     mentor = as_person(app, loop["mentor"])
 
     def boards():
-        with app.app_context(), app.test_request_context():
-            dashboards.apprentice_dashboard(get_person(loop["apprentice"].id))
-            dashboards.mentor_dashboard(get_person(loop["mentor"].id))
-            dashboards.coordinator_dashboard()
+        build_dashboards(app, loop)
 
     def pages():
         for client, url in ((mentor, "/review/"), (apprentice, "/log/"), (apprentice, "/")):
             assert client.get(url).status_code == 200
 
     _add_linked_entries(app, loop, wiki, 9)
-    small = _queries(app, boards), _queries(app, pages)
+    small = statements_sent(app, boards), statements_sent(app, pages)
     _add_linked_entries(app, loop, wiki, 291, first=9)
-    large = _queries(app, boards), _queries(app, pages)
+    large = statements_sent(app, boards), statements_sent(app, pages)
     assert small == large
     assert "Bookmarks for b" in mentor.get("/review/").get_data(as_text=True)
 

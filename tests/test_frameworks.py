@@ -260,3 +260,81 @@ def test_cli_import_export_round_trip(app, tmp_path, default_framework):
     assert "10 areas, 122 competencies" in imported.output
     listed = runner.invoke(args=["apprentice", "list-frameworks"]).output
     assert "From the CLI" in listed
+
+
+def test_framework_pages_use_the_same_number_of_queries_for_1_and_10_areas(
+    app, as_coordinator, default_framework
+):
+    from tests.factories import sql_statements
+
+    def queries(url: str) -> int:
+        with sql_statements(app) as sent:
+            assert as_coordinator.get(url).status_code == 200
+        return len(sent)
+
+    index_with_one = queries("/frameworks/")
+    with app.app_context():
+        small = frameworks.create_framework("One area")
+        area = frameworks.save_area(small, None, name="Desk", description="", kind="required",
+                                    min_hours=None)
+        frameworks.add_competency(area, code="D-1", statement="Greets patrons.")
+    assert queries("/frameworks/") == index_with_one
+    assert queries(f"/frameworks/{small.id}") == queries(f"/frameworks/{default_framework.id}")
+
+
+def test_the_edit_page_shows_the_current_level(as_coordinator, default_framework):
+    page = as_coordinator.get(f"/frameworks/{default_framework.id}/edit").get_data(as_text=True)
+    assert '<option selected value="5">' in page
+
+
+def test_the_rule_asks_for_no_more_electives_than_there_are(app, default_framework):
+    with app.app_context():
+        framework = frameworks.get_framework(default_framework.id)
+        rule = {"name": framework.name, "description": "", "level_required": 5,
+                "area_completion_percent": 100, "time_allowed_months": 48}
+        with pytest.raises(Invalid) as refused:
+            frameworks.update_framework(framework, electives_required=8, **rule)
+        assert refused.value.errors == {"electives_required": [
+            "Choose a number from 0 to 7 (the framework has 7 elective areas)."]}
+        frameworks.update_framework(framework, electives_required=7, **rule)
+        framework = frameworks.get_framework(default_framework.id)
+        assert (framework.electives_required, framework.version) == (7, 2)
+        assert frameworks.history(framework)[0].summary.startswith("Framework rule: 7 electives")
+
+
+def test_a_framework_goes_from_draft_to_active_to_retired_only(app, default_framework):
+    with app.app_context():
+        draft = frameworks.create_framework("Never published")
+        with pytest.raises(Invalid) as refused:
+            frameworks.set_status(draft, FrameworkStatus.RETIRED)
+        assert "A draft framework cannot become retired." in str(refused.value)
+        active = frameworks.get_framework(default_framework.id)
+        with pytest.raises(Invalid):
+            frameworks.set_status(active, FrameworkStatus.DRAFT)
+        assert frameworks.get_framework(draft.id).status == "draft"
+        assert frameworks.get_framework(active.id).status == "active"
+
+
+def test_competency_codes_are_unique_in_a_framework_whatever_the_case(app, default_framework):
+    with app.app_context():
+        framework = frameworks.get_framework(default_framework.id)
+        taken = framework.current_areas[0].current_competencies[1]
+        other_area = framework.current_areas[1]
+        with pytest.raises(Invalid) as refused:
+            frameworks.add_competency(other_area, code=taken.code.lower(), statement="New.")
+        assert list(refused.value.errors) == ["code"]
+        # A rewording keeps its own code: that is not a clash.
+        current = frameworks.edit_competency(taken, code=taken.code, statement="Reworded.")
+        assert (current.code, current.lineage) == (taken.code, taken.lineage)
+
+
+def test_a_retired_area_stays_where_it_was_when_asked_to_move(app, as_coordinator,
+                                                             default_framework):
+    with app.app_context():
+        framework = frameworks.get_framework(default_framework.id)
+        area = framework.current_areas[1]
+        frameworks.retire_area(area)
+        frameworks.move(frameworks.get_area(area.id), -1)
+        assert frameworks.get_area(area.id).position == 1
+    assert as_coordinator.submit(f"/frameworks/areas/{area.id}/move",
+                                 {"step": "up"}).status_code == 302

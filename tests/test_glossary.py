@@ -4,7 +4,7 @@ once in every worker process, versioned (restore, back to the shipped list), sho
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 
 from apprentice.audit.models import AuditRecord
 from apprentice.db import db_session, make_engine, utcnow
@@ -12,6 +12,7 @@ from apprentice.kb import glossary, search, services
 from apprentice.kb.models import GlossaryVersion
 from apprentice.people.services import get_person
 from apprentice.validation import Invalid
+from tests.factories import sql_statements
 from tests.loop import as_person
 
 GROUP = "zanzibar, quokka\n"
@@ -37,6 +38,14 @@ def versions(app) -> list[GlossaryVersion]:
 def save(app, person, text, summary="", **options):
     with app.app_context():
         return glossary.save(text, summary, get_person(person.id), **options)
+
+
+def ferry_timetable(app, author) -> None:
+    """A published procedure that says "zanzibar" (a word no shipped group holds)."""
+    with app.app_context():
+        services.create(services.ProcedureDraft(title="Ferry timetable",
+                                                body="Ask at the zanzibar desk.\n"),
+                        get_person(author.id), publish=True)
 
 
 def find(app, text) -> list[str]:
@@ -138,10 +147,7 @@ def test_only_coordinators_may_change_it(app, cast, who):
 # -- in use at once ----------------------------------------------------------------------
 
 def test_a_saved_group_changes_search_at_once(app, cast):
-    with app.app_context():
-        services.create(services.ProcedureDraft(title="Ferry timetable",
-                                                body="Ask at the zanzibar desk.\n"),
-                        get_person(cast["mentor"].id), publish=True)
+    ferry_timetable(app, cast["mentor"])
     assert find(app, "quokka") == []
     client = as_person(app, cast["coordinator"])
     response = client.submit("/procedures/glossary/edit", {
@@ -160,10 +166,7 @@ def test_a_saved_group_changes_search_at_once(app, cast):
 
 
 def test_a_failed_index_rebuild_never_fails_the_save(app, cast, monkeypatch):
-    with app.app_context():
-        services.create(services.ProcedureDraft(title="Ferry timetable",
-                                                body="Ask at the zanzibar desk.\n"),
-                        get_person(cast["mentor"].id), publish=True)
+    ferry_timetable(app, cast["mentor"])
 
     def broken(**_options):
         raise OSError("disk full")
@@ -178,11 +181,7 @@ def test_the_cache_sees_a_save_made_by_another_process(app, cast):
     with app.app_context():
         first = glossary.synonyms()
         assert "quokka" not in first
-    engine = app.extensions["apprentice"].database.engine
-    statements = []
-    event.listen(engine, "before_cursor_execute",
-                 lambda *args: statements.append(args[2]))
-    with app.app_context():
+    with sql_statements(app) as statements, app.app_context():
         assert glossary.synonyms() is first  # nothing saved: no query but the id
     assert [s for s in statements if s.startswith("SELECT")] == [statements[-1]]
     # Another worker process: its own engine and connection.
@@ -216,10 +215,7 @@ def test_a_glossary_stored_with_broken_terms_never_breaks_search(app, cast):
 @pytest.mark.parametrize("term", ["c++", "readers' advisory corner", "children's", "a/v", "Q&A",
                                   "wi-fi zone", "e.g.", "café crème", "50% off", "#hashtag"])
 def test_terms_the_rules_accept_work_in_search(app, cast, term):
-    with app.app_context():
-        services.create(services.ProcedureDraft(title="Ferry timetable",
-                                                body="Ask at the zanzibar desk.\n"),
-                        get_person(cast["mentor"].id), publish=True)
+    ferry_timetable(app, cast["mentor"])
     save(app, cast["coordinator"], f"zanzibar, {term}\n")
     assert find(app, term) == ["Ferry timetable"]
 
@@ -316,6 +312,14 @@ def test_a_save_made_while_editing_is_not_overwritten(app, cast):
     assert "\nholds, reserves\n</textarea>" in page
     with app.app_context():
         assert glossary.current() == GROUP
+
+
+def test_the_service_refuses_a_save_started_from_an_older_version(app, cast):
+    first = save(app, cast["coordinator"], GROUP)
+    with pytest.raises(Invalid, match="Someone else saved the vocabulary"):
+        save(app, cast["coordinator"], "holds, reserves\n", based_on=0)
+    second = save(app, cast["coordinator"], "holds, reserves\n", based_on=first.id)
+    assert [v.id for v in versions(app)] == [second.id, first.id]
 
 
 @pytest.mark.parametrize("data", [

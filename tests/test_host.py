@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -21,8 +22,9 @@ from flask import g
 from sqlalchemy import create_engine, func, inspect, select, text
 
 from apprentice import migrate
+from apprentice.auth.services import profile_for_host_user
 from apprentice.db import database, db_session
-from apprentice.people.models import StaffProfile
+from apprentice.people.models import Role, StaffProfile
 from tests.conftest import Client
 
 INTRANET_DIR = Path(__file__).resolve().parent.parent / "examples" / "intranet"
@@ -40,21 +42,28 @@ class HostClient(Client):
     token_page = "/training/"
 
 
-@pytest.fixture(scope="module")
-def intranet():
-    """The example's module, imported once from its file under a private name."""
-    spec = importlib.util.spec_from_file_location(MODULE_NAME, INTRANET_DIR / "intranet.py")
+def load_intranet(module_name: str):
+    """The example's module, imported from its file under ``module_name`` (a fixture body)."""
+    spec = importlib.util.spec_from_file_location(module_name, INTRANET_DIR / "intranet.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[MODULE_NAME] = module  # Flask finds the templates through it
+    sys.modules[module_name] = module  # Flask finds the templates through it
     try:
         spec.loader.exec_module(module)
         yield module
     finally:
-        sys.modules.pop(MODULE_NAME, None)
+        sys.modules.pop(module_name, None)
 
 
-def build_intranet(intranet, tmp_path, database_url=None, migrated=True, own_engine=False):
-    """The intranet; apprentice borrows its engine, or opens its own on the same URL."""
+@pytest.fixture(scope="module")
+def intranet():
+    """The example's module, imported once from its file under a private name."""
+    yield from load_intranet(MODULE_NAME)
+
+
+def build_intranet(intranet, tmp_path, database_url=None, migrated=True, own_engine=False,
+                   **config):
+    """The intranet; apprentice borrows its engine, or opens its own on the same URL.
+    ``config`` adds to or overrides the intranet's settings."""
     instance = tmp_path / "instance"
     database_url = database_url or f"sqlite:///{instance / 'intranet.sqlite3'}"
     config = {
@@ -62,6 +71,7 @@ def build_intranet(intranet, tmp_path, database_url=None, migrated=True, own_eng
         "SECRET_KEY": f"test-{uuid.uuid4()}",
         "INTRANET_INSTANCE_PATH": str(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
+        **config,
     }
     if own_engine:
         config["APPRENTICE_DATABASE_URL"] = database_url
@@ -83,17 +93,22 @@ def host_app(request, intranet, tmp_path):
     app.extensions["apprentice"].database.dispose()
 
 
+def add_intranet_user(intranet, app, email, name="Dana Reyes", password=HOST_PASSWORD) -> int:
+    """An intranet account (the host's own table), made the way the intranet makes them."""
+    with app.app_context():
+        user = intranet.User(email=email, name=name)
+        user.set_password(password)
+        intranet.db.session.add(user)
+        intranet.db.session.commit()
+        return user.id
+
+
 @pytest.fixture
 def add_host_user(host_app, intranet):
-    """An intranet account (the host's own table), made the way the intranet makes them."""
+    """``add_host_user(email, name=..., password=...)`` on the ``host_app``."""
 
     def add(email, name="Dana Reyes", password=HOST_PASSWORD):
-        with host_app.app_context():
-            user = intranet.User(email=email, name=name)
-            user.set_password(password)
-            intranet.db.session.add(user)
-            intranet.db.session.commit()
-            return user.id
+        return add_intranet_user(intranet, host_app, email, name, password)
 
     return add
 
@@ -116,6 +131,16 @@ def create_apprentice_user(app, email, name, *roles):
     )
     assert result.exit_code == 0, result.output
     return result
+
+
+def coordinator_and_sam(intranet, app):
+    """Carmen (coordinator) signed in, and the id of the profile Sam got on his first visit."""
+    create_apprentice_user(app, "carmen@library.example", "Carmen Ortiz", "coordinator")
+    add_intranet_user(intranet, app, "carmen@library.example", "Carmen Ortiz")
+    add_intranet_user(intranet, app, "sam@library.example", "Sam Lee")
+    host_login(app, "sam@library.example").get("/training/")
+    [sam] = profiles(app, "sam@library.example")
+    return host_login(app, "carmen@library.example"), sam.id
 
 
 def profiles(app, email=None) -> list[StaffProfile]:
@@ -403,17 +428,10 @@ def test_deactivated_profile_keeps_the_intranet_but_not_training(host_app, add_h
     assert len(profiles(host_app, "sam@library.example")) == 1
 
 
-def test_apprentice_post_without_csrf_token_is_refused(host_app, add_host_user):
+def test_apprentice_post_without_csrf_token_is_refused(host_app, intranet):
     """The host skips CSRF on its own forms; apprentice still checks its own."""
-    create_apprentice_user(host_app, "carmen@library.example", "Carmen Ortiz", "coordinator")
-    add_host_user("carmen@library.example", name="Carmen Ortiz")
-    add_host_user("sam@library.example", name="Sam Lee")
-    host_login(host_app, "sam@library.example").get("/training/")
-    [sam_profile] = profiles(host_app, "sam@library.example")
-
-    coordinator = host_login(host_app, "carmen@library.example")
-    response = coordinator.post(f"/training/people/{sam_profile.id}/active",
-                                data={"active": "0"})
+    coordinator, sam_id = coordinator_and_sam(intranet, host_app)
+    response = coordinator.post(f"/training/people/{sam_id}/active", data={"active": "0"})
     assert response.status_code == 400
     assert profiles(host_app, "sam@library.example")[0].active is True
 
@@ -462,6 +480,28 @@ def test_readme_walkthrough_with_the_flask_command(tmp_path):
             )
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("email", ["front-desk-terminal", "", None,
+                                   "dana@\uff4c\uff49\uff42rary.example"])
+def test_a_host_user_without_a_plain_valid_email_gets_no_profile(app, email):
+    """The mapping rule, in the service: no address, or one that only matches after
+    normalisation (a look-alike), is never linked to a profile nor makes one."""
+    with app.app_context():
+        assert profile_for_host_user(SimpleNamespace(email=email, name="Dana")) is None
+    assert profiles(app) == []
+
+
+def test_a_host_user_gets_one_profile_with_the_default_roles(app):
+    app.config["APPRENTICE_HOST_DEFAULT_ROLES"] = ["apprentice"]
+    user = SimpleNamespace(email="Dana.Reyes@Library.Example", name="  Dana Reyes ")
+    with app.app_context():
+        staff = profile_for_host_user(user)
+        assert (staff.email, staff.name) == ("dana.reyes@library.example", "Dana Reyes")
+        assert staff.roles == {Role.APPRENTICE}
+    with app.app_context():
+        assert profile_for_host_user(user).id == staff.id
+    assert len(profiles(app)) == 1
 
 
 def test_host_user_without_a_usable_email_gets_a_friendly_403(host_app, add_host_user):

@@ -13,17 +13,15 @@ from apprentice.people.services import get_person
 from apprentice.programmes import services as programmes
 from apprentice.training import dashboards, services
 from apprentice.validation import Invalid
-from tests.loop import as_person, log_form
+from tests.loop import as_person, log_form, log_one
 
 TODAY = date.today()
 
 
-def logged_and_verified(app, world) -> int:
-    client = as_person(app, world["apprentice"])
-    client.submit("/log/new", log_form(client, world["competency"].id))
+def logged_and_verified(app, loop) -> int:
+    entry = log_one(app, loop)
     with app.app_context():
-        [entry] = services.entries_of(world["apprentice"].id)
-        services.verify_entries([entry], get_person(world["mentor"].id))
+        services.verify_entries([services.get_entry(entry.id)], get_person(loop["mentor"].id))
     return entry.id
 
 
@@ -87,10 +85,8 @@ def test_a_draft_saved_then_submitted_from_the_same_form_is_submitted(app, loop)
 
 
 def test_posting_to_an_entry_locked_meanwhile_says_so(app, loop):
+    entry = log_one(app, loop)
     client = as_person(app, loop["apprentice"])
-    client.submit("/log/new", log_form(client, loop["competency"].id))
-    with app.app_context():
-        [entry] = services.entries_of(loop["apprentice"].id)
     response = client.submit(f"/log/{entry.id}", {"description": "late edit", "minutes": "5"})
     assert response.status_code == 409
     assert "your changes were not saved" in response.get_data(as_text=True)
@@ -161,3 +157,29 @@ def test_throttled_and_failed_sign_ins_are_all_in_the_audit_trail(app, make_pers
         actions = [r.action for r in audit.recent(10) if r.action.startswith("signin.")]
         assert sorted(actions) == ["signin.failed"] * 2 + ["signin.throttled"] * 2
         assert all("nope" not in r.details for r in audit.recent(10))
+
+
+def test_verifying_an_entry_that_does_not_exist_verifies_nothing(app, loop):
+    entry = log_one(app, loop)
+    response = as_person(app, loop["mentor"]).submit(
+        "/review/verify", {"entry_id": [str(entry.id), "424242"]}, follow_redirects=True)
+    assert response.status_code == 200
+    assert "do not exist; nothing was verified" in response.get_data(as_text=True)
+    with app.app_context():
+        assert services.get_entry(entry.id).state == "submitted"
+
+
+def test_a_coordinator_unlocks_an_entry_from_its_page_with_a_reason(app, loop):
+    entry_id = logged_and_verified(app, loop)
+    coordinator = as_person(app, loop["coordinator"])
+    assert "Unlock this entry" in coordinator.get(f"/log/{entry_id}").get_data(as_text=True)
+    blank = coordinator.submit(f"/log/{entry_id}/unlock", {"reason": "   "},
+                               follow_redirects=True)
+    assert "Write why the entry is unlocked" in blank.get_data(as_text=True)
+    with app.app_context():
+        assert services.get_entry(entry_id).state == "verified"
+    done = coordinator.submit(f"/log/{entry_id}/unlock", {"reason": "Wrong date."},
+                              follow_redirects=True)
+    assert "Entry unlocked" in done.get_data(as_text=True)
+    with app.app_context():
+        assert services.get_entry(entry_id).state == "returned"

@@ -7,10 +7,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from apprentice.training import dashboards, services
+from apprentice.training import services
 from apprentice.training.reminders import send_reminders
-from tests.factories import DEFAULT_PASSWORD, add_entries, sql_statements
-from tests.loop import as_person, log_form
+from tests.factories import DEFAULT_PASSWORD, add_entries
+from tests.loop import as_person, build_dashboards, log_form, log_one, statements_sent
 
 
 def test_the_whole_loop(app, loop):
@@ -72,11 +72,7 @@ def test_bad_entries_are_explained_next_to_the_field(app, loop, change, field, m
 
 
 def test_another_apprentices_entry_is_out_of_reach(app, loop, make_person):
-    client = as_person(app, loop["apprentice"])
-    client.submit("/log/new", log_form(client, loop["competency"].id, submit="",
-                                       save_draft="1"))
-    with app.app_context():
-        [entry] = services.entries_of(loop["apprentice"].id)
+    entry = log_one(app, loop, submit="", save_draft="1")
     stranger = as_person(app, make_person(roles=["apprentice"]))
     assert stranger.get(f"/log/{entry.id}").status_code == 404
     assert stranger.submit(f"/log/{entry.id}/delete").status_code == 404
@@ -87,10 +83,7 @@ def test_another_apprentices_entry_is_out_of_reach(app, loop, make_person):
 
 
 def test_an_unpaired_mentor_cannot_verify(app, loop):
-    client = as_person(app, loop["apprentice"])
-    client.submit("/log/new", log_form(client, loop["competency"].id))
-    with app.app_context():
-        [entry] = services.entries_of(loop["apprentice"].id)
+    entry = log_one(app, loop)
     response = as_person(app, loop["other"]).submit(
         "/review/verify", {"entry_id": str(entry.id)}, follow_redirects=True)
     assert "You are not this apprentice" in response.get_data(as_text=True)
@@ -99,8 +92,7 @@ def test_an_unpaired_mentor_cannot_verify(app, loop):
 
 
 def test_reminders_go_once_a_day(app, loop):
-    client = as_person(app, loop["apprentice"])
-    client.submit("/log/new", log_form(client, loop["competency"].id))
+    log_one(app, loop)
     with app.test_request_context(base_url="https://intranet.example/training"):
         first = send_reminders(date.today())
         again = send_reminders(date.today())
@@ -111,31 +103,20 @@ def test_reminders_go_once_a_day(app, loop):
 
 
 def test_reminder_cli_logs_the_digest_without_a_mail_server(app, loop):
-    client = as_person(app, loop["apprentice"])
-    client.submit("/log/new", log_form(client, loop["competency"].id))
+    log_one(app, loop)
     result = app.test_cli_runner().invoke(args=["apprentice", "send-reminders"])
     assert result.exit_code == 0, result.output
     assert "Sent 1" in result.output
 
 
-def _queries(app, build) -> int:
-    with app.app_context(), app.test_request_context(), sql_statements(app) as sent:
-        build()
-    return len(sent)
-
-
 def test_dashboards_use_the_same_number_of_queries_at_10_and_1000_entries(app, loop):
-    from apprentice.people.services import get_person
-
     def boards():
-        dashboards.apprentice_dashboard(get_person(loop["apprentice"].id))
-        dashboards.mentor_dashboard(get_person(loop["mentor"].id))
-        dashboards.coordinator_dashboard()
+        build_dashboards(app, loop)
 
     add_entries(app, loop, 10)
-    small = _queries(app, boards)
+    small = statements_sent(app, boards)
     add_entries(app, loop, 990, first=10)
-    large = _queries(app, boards)
+    large = statements_sent(app, boards)
     assert small == large
 
 
@@ -171,8 +152,7 @@ def test_reminders_by_smtp_and_a_failed_send_is_retried(app, loop, monkeypatch):
     FakeSMTP.sent = []
     app.config.update(APPRENTICE_MAIL_SERVER="mail.library.example", APPRENTICE_MAIL_PORT=587,
                       APPRENTICE_MAIL_FROM="training@library.example")
-    client = as_person(app, loop["apprentice"])
-    client.submit("/log/new", log_form(client, loop["competency"].id))
+    log_one(app, loop)
     with app.test_request_context(base_url="https://intranet.example/training"):
         FakeSMTP.fail = True
         failed = send_reminders(date.today())

@@ -155,6 +155,20 @@ def test_coordinator_cannot_deactivate_themselves(app, as_coordinator, coordinat
         assert services.get_person(coordinator.id).active
 
 
+def test_the_service_refuses_self_deactivation_but_not_another_coordinators(
+    app, coordinator, make_person
+):
+    other = make_person(roles=["coordinator"])
+    with app.app_context():
+        me = services.get_person(coordinator.id)
+        with pytest.raises(Invalid) as refused:
+            services.set_active(me, False, by=me)
+        assert refused.value.errors == {None: ["You cannot deactivate yourself."]}
+        assert services.get_person(coordinator.id).active
+        services.set_active(services.get_person(other.id), False, by=me)
+        assert not services.get_person(other.id).active
+
+
 def test_the_last_active_coordinator_cannot_lose_the_role(app, coordinator, make_person):
     with app.app_context():
         person = services.get_person(coordinator.id)

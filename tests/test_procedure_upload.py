@@ -109,6 +109,17 @@ def test_a_zip_with_a_path_leaving_its_folder_is_refused_whole(app, client, evil
     assert procedures(app) == {}
 
 
+def test_the_import_service_refuses_an_escaping_zip_whole(app, cast):
+    archive = zipped({"fine.md": HOLDS, "docs/../../evil.md": b"# x\n"})
+    with app.app_context():
+        report = importer.import_uploads([("bad.zip", io.BytesIO(archive))],
+                                         get_person(cast["coordinator"].id))
+    assert report.created == [] and report.skipped == []
+    assert report.problems == ["bad.zip: refused, nothing in it was imported: "
+                               "“docs/../../evil.md” would be unpacked outside its folder."]
+    assert procedures(app) == {}
+
+
 def test_a_zip_with_too_many_files_is_refused(app, client):
     archive = zipped({f"p{n}.md": b"x" for n in range(importer.MAX_FILES + 1)},
                      zipfile.ZIP_STORED)

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from apprentice.competencies import services as frameworks
 from apprentice.kb import services
 from apprentice.kb.importer import import_folder, parse_front_matter
 from apprentice.kb.models import ProcedureStatus, RevisionState
@@ -94,6 +95,66 @@ def test_an_apprentices_new_procedure_is_a_draft_only_they_and_publishers_see(ap
     assert stranger.get(f"/procedures/{procedure.id}").status_code == 404
     assert "Opening the circulation desk" not in stranger.get("/procedures/").get_data(
         as_text=True)
+
+
+def test_drafts_are_for_their_owner_and_publishers_in_the_service_too(app, cast, make_person):
+    outsider = make_person()
+    with app.app_context():
+        apprentice, mentor = get_person(cast["apprentice"].id), get_person(cast["mentor"].id)
+        stranger = get_person(outsider.id)
+        mine = services.create(draft(title="My draft"), apprentice, publish=True)
+        shelving = services.create(draft(title="Shelving"), mentor, publish=True)
+        assert [p.title for p in services.listing(stranger)] == ["Shelving"]
+        assert [p.title for p in services.listing(apprentice)] == ["My draft", "Shelving"]
+        assert [p.title for p in services.listing(mentor)] == ["My draft", "Shelving"]
+        assert [p.title for p in services.listing(mentor, containing="SHELV")] == ["Shelving"]
+        assert services.listing(mentor, containing="%") == []  # a wildcard only as text
+        assert services.may_see(stranger, shelving) and not services.may_see(stranger, mine)
+        assert services.may_check(apprentice, mine) and services.may_check(mentor, mine)
+        assert not services.may_check(stranger, shelving)
+
+
+def test_a_proposal_overtaken_by_another_save_is_not_published(app, cast):
+    with app.app_context():
+        mentor, apprentice = get_person(cast["mentor"].id), get_person(cast["apprentice"].id)
+        procedure = services.create(draft(), mentor, publish=True)
+        proposal = services.save(procedure, draft(body="Proposed.\n"), apprentice, based_on=1)
+        assert services.proposals(procedure) == [proposal]
+        services.save(procedure, draft(body="Meanwhile.\n"), mentor, based_on=1)
+        with pytest.raises(Invalid, match="The page changed after this proposal"):
+            services.accept(proposal, mentor)
+        assert services.get_procedure(procedure.id).body == "Meanwhile.\n"
+
+
+def test_only_publishers_publish_and_publishing_sets_the_review_date(app, cast):
+    with app.app_context():
+        apprentice = get_person(cast["apprentice"].id)
+        procedure = services.create(draft(), apprentice, publish=True)
+        with pytest.raises(Invalid, match="Only mentors and coordinators"):
+            services.set_status(procedure, ProcedureStatus.PUBLISHED, apprentice)
+        assert procedure.status == ProcedureStatus.DRAFT.value
+        services.set_status(procedure, ProcedureStatus.PUBLISHED, get_person(cast["mentor"].id),
+                            today=date(2030, 1, 1))
+        assert services.get_procedure(procedure.id).review_by == date(2030, 4, 1)  # 90 days
+
+
+def test_each_save_sets_the_links_it_names(app, cast):
+    with app.app_context():
+        area = frameworks.load_default_framework().current_areas[0]
+        first, second = area.current_competencies[:2]
+        mentor = get_person(cast["mentor"].id)
+        procedure = services.create(draft(competency_ids=[first.id], area_ids=[area.id]),
+                                    mentor, publish=True)
+        services.save(procedure, draft(competency_ids=[second.id, first.id]), mentor,
+                      based_on=1)
+        saved = services.get_procedure(procedure.id)
+        assert sorted(link.competency_id for link in saved.competency_links) == sorted(
+            [first.id, second.id])
+        assert saved.area_links == []
+        with pytest.raises(Invalid) as refused:
+            services.save(saved, draft(competency_ids=[first.id, 2_000_000]), mentor,
+                          based_on=2)
+        assert set(refused.value.errors) == {"competency_ids"}
 
 
 def test_restore_makes_an_old_text_current_as_a_new_revision(app, cast):

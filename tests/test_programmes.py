@@ -222,3 +222,32 @@ def test_demo_shows_the_framework_and_an_enrolled_apprentice(app):
         rows = programmes.cohort()
         assert [r.enrolment.person.name for r in rows] == ["Jordan Lee"]
         assert rows[0].progress.electives_chosen == 3
+
+
+def test_target_dates_are_never_before_the_start(app, make_person, framework):
+    apprentice = make_person()
+    with app.app_context():
+        active = frameworks.get_framework(framework.id)
+        with pytest.raises(Invalid) as refused:
+            programmes.enrol(apprentice, active, start=date(2026, 9, 1),
+                             target=date(2026, 1, 1))
+        assert list(refused.value.errors) == ["target_date"]
+        enrolment = programmes.enrol(apprentice, active, start=date(2026, 9, 1))
+        with pytest.raises(Invalid):
+            programmes.set_target_date(enrolment, date(2026, 8, 31))
+        programmes.set_target_date(enrolment, date(2026, 9, 1))
+        assert programmes.get_enrolment(enrolment.id).target_date == date(2026, 9, 1)
+
+
+def test_a_programme_is_finished_once_and_not_as_active(app, make_person, framework):
+    apprentice = make_person()
+    with app.app_context():
+        enrolment = programmes.enrol(apprentice, frameworks.get_framework(framework.id),
+                                     start=date(2026, 1, 5))
+        with pytest.raises(Invalid):
+            programmes.finish(enrolment, EnrolmentStatus.ACTIVE)
+        programmes.finish(enrolment, EnrolmentStatus.COMPLETED)
+        with pytest.raises(Invalid) as again:
+            programmes.finish(enrolment, EnrolmentStatus.WITHDRAWN)
+        assert "already finished" in str(again.value)
+        assert programmes.get_enrolment(enrolment.id).status == "completed"

@@ -8,11 +8,9 @@ addresses, a throttle that only guards one form.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import re
-import sys
 import uuid
 
 import pytest
@@ -29,11 +27,12 @@ from apprentice.people import services
 from apprentice.people.models import StaffProfile
 from tests.factories import DEFAULT_PASSWORD
 from tests.test_host import (
-    HOST_PASSWORD,
-    INTRANET_DIR,
-    HostClient,
+    add_intranet_user,
+    build_intranet,
+    coordinator_and_sam,
     create_apprentice_user,
     host_login,
+    load_intranet,
     profiles,
 )
 
@@ -330,14 +329,7 @@ def test_demo_answered_yes_loads(app, make_person):
 @pytest.fixture(scope="module")
 def intranet():
     """Our own copy of the example intranet's module (as tests/test_host.py loads it)."""
-    spec = importlib.util.spec_from_file_location(INTRANET_MODULE, INTRANET_DIR / "intranet.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[INTRANET_MODULE] = module
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.modules.pop(INTRANET_MODULE, None)
+    yield from load_intranet(INTRANET_MODULE)
 
 
 @pytest.fixture
@@ -346,18 +338,7 @@ def make_host(intranet, tmp_path):
     built = []
 
     def make(**config):
-        instance = tmp_path / f"instance{len(built)}"
-        app = intranet.create_app({
-            "TESTING": True,
-            "SECRET_KEY": f"test-{uuid.uuid4()}",
-            "INTRANET_INSTANCE_PATH": str(instance),
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'intranet.sqlite3'}",
-            **config,
-        })
-        app.test_client_class = HostClient
-        with app.app_context():
-            intranet.upgrade_database(intranet.db.engine)
-            migrate.upgrade(intranet.db.engine)
+        app = build_intranet(intranet, tmp_path / f"host{len(built)}", **config)
         built.append(app)
         return app
 
@@ -366,24 +347,6 @@ def make_host(intranet, tmp_path):
         with app.app_context():
             intranet.db.engine.dispose()
         app.extensions["apprentice"].database.dispose()
-
-
-def add_host_user(intranet, app, email, name):
-    with app.app_context():
-        user = intranet.User(email=email, name=name)
-        user.set_password(HOST_PASSWORD)
-        intranet.db.session.add(user)
-        intranet.db.session.commit()
-
-
-def coordinator_and_sam(intranet, app):
-    """Carmen (coordinator) signed in, and Sam's profile id."""
-    create_apprentice_user(app, "carmen@library.example", "Carmen Ortiz", "coordinator")
-    add_host_user(intranet, app, "carmen@library.example", "Carmen Ortiz")
-    add_host_user(intranet, app, "sam@library.example", "Sam Lee")
-    host_login(app, "sam@library.example").get("/training/")
-    [sam] = profiles(app, "sam@library.example")
-    return host_login(app, "carmen@library.example"), sam.id
 
 
 def sam_is_active(app) -> bool:
@@ -458,7 +421,7 @@ def fullwidth(text: str) -> str:
 def test_host_user_with_a_look_alike_email_is_not_the_coordinator(intranet, make_host, email):
     app = make_host()
     create_apprentice_user(app, "carmen@library.example", "Carmen Ortiz", "coordinator")
-    add_host_user(intranet, app, email, "Not Carmen")
+    add_intranet_user(intranet, app, email, "Not Carmen")
     before = [(p.id, p.email, p.name) for p in profiles(app)]
 
     client = host_login(app, email)

@@ -12,6 +12,7 @@ from apprentice.kb import search, services
 from apprentice.kb.models import IndexOutbox
 from apprentice.people.services import get_person
 from tests.conftest import build_app
+from tests.factories import sql_statements
 from tests.loop import as_person
 from tests.test_kb_rendering import problems_in
 from tests.workers import TIMEOUT, run_workers
@@ -410,10 +411,16 @@ def test_counting_from_postings_agrees_with_whoosh_after_edits(app, cast, librar
             services.save(procedure, services.ProcedureDraft(
                 title=procedure.title, body=f"{procedure.body} shelves holds {number}"),
                 mentor, based_on=procedure.revision_number)  # deletes the old document
-        searcher = search._searcher(search._open(create=False))
+        searcher = search._reading(search._open(create=False)).searcher
         assert searcher.reader().has_deletions()
         parser = search._parser(searcher.schema)
         for text in ("shelves OR holds", "shelves", "holds AND shelves", "loan OR nothing"):
             query = parser.parse(text)
             assert search._matches(searcher, query, None) == set(searcher.docs_for_query(query))
         assert len(search._matches(searcher, parser.parse("shelves OR holds"), None)) == 2
+
+
+def test_a_search_reads_the_glossary_once(app, library):
+    with app.app_context(), sql_statements(app) as sent:
+        search.search("ILL circ borrower weeding holds", viewer_id=None, sees_everything=True)
+    assert sum("apprentice_glossary_versions" in statement for statement in sent) == 1

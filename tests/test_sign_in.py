@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from apprentice.auth.models import SignInFailure
-from apprentice.auth.services import attempt_sign_in, throttle_minutes
+from apprentice.auth.services import attempt_sign_in, minutes_text, throttle_minutes
 from apprentice.db import db_session, utcnow
 from apprentice.forms import safe_next
 from tests.conftest import build_app
@@ -116,6 +116,35 @@ def test_throttle_lifts_when_the_failures_leave_the_window(app, make_person):
                                 now + timedelta(minutes=10)) == 5
         assert throttle_minutes("jordan@library.example", "192.0.2.1",
                                 now + timedelta(minutes=16)) == 0
+
+
+def test_an_address_longer_than_its_column_is_throttled_for_the_whole_window(app, make_person):
+    """The address is cut to the stored 64 characters before any count, so the wait
+    is the window's, not a minute for an address that matched nothing stored."""
+    app.config["APPRENTICE_SIGN_IN_MAX_FAILURES_PER_ADDRESS"] = 2
+    make_person(email="jordan@library.example")
+    address = "fe80::1%" + "x" * 70
+    with app.app_context():
+        for n in range(2):
+            assert attempt_sign_in(f"guess{n}@library.example", "nope", address).staff is None
+        result = attempt_sign_in("jordan@library.example", DEFAULT_PASSWORD, address)
+        assert result.staff is None
+        assert result.throttled_minutes == 15
+        assert db_session().query(SignInFailure).count() == 2
+
+
+def test_sign_in_without_a_known_address_is_counted_as_unknown(app, make_person):
+    make_person(email="jordan@library.example")
+    with app.app_context():
+        assert attempt_sign_in("jordan@library.example", "nope", None).staff is None
+        [failure] = db_session().query(SignInFailure)
+        assert failure.address == "unknown"
+
+
+@pytest.mark.parametrize(("minutes", "text"), [(1, "1 minute"), (2, "2 minutes"),
+                                               (15, "15 minutes")])
+def test_minutes_text(minutes, text):
+    assert minutes_text(minutes) == text
 
 
 def test_throttled_attempts_are_not_counted_and_success_clears_failures(app, make_person):

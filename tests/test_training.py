@@ -565,6 +565,34 @@ def test_the_same_form_sent_twice_saves_one_entry(world):
     assert count(w, LogEntry) == 2
 
 
+def test_a_draft_saved_then_submitted_from_the_same_form_is_one_entry(world):
+    w = world
+    draft = log(w, submit=False, form_token="form-123")
+    submitted = log(w, form_token="form-123", minutes=30)
+    assert submitted == draft and count(w, LogEntry) == 1
+    row = entry_row(w, draft)
+    assert (row["state"], row["minutes"]) == ("submitted", 30)
+
+
+@pytest.mark.parametrize("token", ["x" * 65, "formulaire-été"])
+def test_a_form_token_that_is_not_ours_is_replaced(world, token):
+    w = world
+    first, second = log(w, form_token=token), log(w, form_token=token)
+    assert first != second and count(w, LogEntry) == 2
+    with w.app.app_context():
+        tokens = {training.get_entry(i).form_token for i in (first, second)}
+    assert token not in tokens and all(len(t) <= 64 for t in tokens)
+
+
+def test_get_entries_keeps_the_order_asked_once_each_and_skips_the_missing(world):
+    w = world
+    first, second = log(w), log(w)
+    with w.app.app_context():
+        found = training.get_entries([second, 999_999, first, second])
+        assert [e.id for e in found] == [second, first]
+        assert training.get_entries([]) == []
+
+
 # -- log entries: each refusal ------------------------------------------------------------------
 
 def _out_of_area_details(w):
@@ -855,17 +883,18 @@ def test_a_coordinator_unlocks_a_verified_entry_with_a_reason(world):
 
 
 @pytest.mark.parametrize("case", ["mentor", "apprentice", "no reason", "blank reason",
-                                  "draft", "submitted", "returned"])
+                                  "reason too long", "draft", "submitted", "returned"])
 def test_unlock_refusals(world, case):
     w = world
     entry_id = log(w, submit=case != "draft")
-    if case in ("mentor", "apprentice", "no reason", "blank reason"):
+    if case in ("mentor", "apprentice", "no reason", "blank reason", "reason too long"):
         verify(w, entry_id)
     elif case == "returned":
         with w.app.app_context():
             training.return_entry(training.get_entry(entry_id), w.mentor, "Fix it.")
     by = {"mentor": w.mentor_id, "apprentice": w.apprentice_id}.get(case, w.coordinator_id)
-    reason = {"no reason": "", "blank reason": "   "}.get(case, "A reason.")
+    reason = {"no reason": "", "blank reason": "   ", "reason too long": "x" * 2001}.get(
+        case, "A reason.")
     expected = "reason" if "reason" in case else None
     before = entry_row(w, entry_id)
     refused(w, lambda: training.unlock_entry(training.get_entry(entry_id), w.person(by), reason),
@@ -1085,8 +1114,8 @@ def test_revoking_records_who_and_why(world, by):
                                          "reason": "Signed off too early."}
 
 
-@pytest.mark.parametrize("case", ["no reason", "blank reason", "another mentor",
-                                  "the apprentice", "twice"])
+@pytest.mark.parametrize("case", ["no reason", "blank reason", "reason too long",
+                                  "another mentor", "the apprentice", "twice"])
 def test_revoke_refusals(world, case):
     w = world
     entry_id = verified(w)
@@ -1096,6 +1125,8 @@ def test_revoke_refusals(world, case):
         reason, expected = "", "reason"
     elif case == "blank reason":
         reason, expected = "  ", "reason"
+    elif case == "reason too long":
+        reason, expected = "x" * 2001, "reason"
     elif case == "another mentor":
         pair(w, w.apprentice_id, w.mentor2_id)
         by = w.mentor2_id

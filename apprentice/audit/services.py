@@ -45,10 +45,6 @@ def compute_hash(record, prev_hash: str) -> str:
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
-def _lock() -> None:
-    advisory_lock(ADVISORY_LOCK_KEY)
-
-
 def newest() -> AuditRecord | None:
     return db_session().scalar(select(AuditRecord).order_by(AuditRecord.id.desc()).limit(1))
 
@@ -61,7 +57,7 @@ def record(action: str, *, actor=None, obj=None, object_type: str = "",
     ``object_type``/``object_id`` are given.
     """
     session = db_session()
-    _lock()
+    advisory_lock(ADVISORY_LOCK_KEY)
     last = newest()
     if obj is not None:
         session.flush()  # the object needs its id

@@ -13,6 +13,6 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 @requires_role(Role.COORDINATOR)
 def index():
     report = services.verify() if request.method == "POST" else None
-    newest = services.newest()
-    return render_template("apprentice/audit/index.html", records=services.recent(100),
-                           newest=newest, report=report)
+    records = services.recent(100)  # newest first: the newest record is the first of them
+    return render_template("apprentice/audit/index.html", records=records,
+                           newest=records[0] if records else None, report=report)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 from flask_login import login_fresh
 
-from apprentice.auth.services import check_password_throttled, local_sign_in
+from apprentice.auth.services import check_password_throttled, local_sign_in, minutes_text
 from apprentice.people.models import StaffProfile
 
 
@@ -19,10 +19,10 @@ def confirm_identity(staff: StaffProfile, password: str | None) -> str | None:
         return None if login_fresh() else "Sign in again to confirm it is you."
     if not password:
         return "Type your password to confirm it is you."
-    outcome = check_password_throttled(staff.email, request.remote_addr or "unknown",
-                                       staff.password_hash, password)
+    outcome = check_password_throttled(staff.email, request.remote_addr, staff.password_hash,
+                                       password)
     if outcome is True:
         return None
     if outcome is False:
         return "That is not your password."
-    return f"Too many wrong passwords. Try again in {outcome} minutes."
+    return f"Too many wrong passwords. Try again in {minutes_text(outcome)}."

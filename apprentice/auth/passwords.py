@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 
 # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
@@ -35,8 +36,13 @@ def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
 
 
-def password_problems(password: str, min_length: int) -> list[str]:
-    """What is wrong with a proposed new password (empty when it is acceptable)."""
+def password_problems(password: str, min_length: int | None = None) -> list[str]:
+    """What is wrong with a proposed new password (empty when it is acceptable).
+
+    ``min_length`` defaults to the app's ``APPRENTICE_PASSWORD_MIN_LENGTH``.
+    """
+    if min_length is None:
+        min_length = current_app.config["APPRENTICE_PASSWORD_MIN_LENGTH"]
     if len(password) < min_length:
         return [f"Use at least {min_length} characters. A short phrase is easy to remember."]
     if len(password) > MAX_LENGTH:

@@ -151,6 +151,15 @@ def _window() -> timedelta:
     return timedelta(minutes=current_app.config["APPRENTICE_SIGN_IN_WINDOW_MINUTES"])
 
 
+def _limits(email: str, address: str) -> tuple:
+    """(column, value, most failures allowed) for the account and for the address."""
+    config = current_app.config
+    return (
+        (SignInFailure.email, email, config["APPRENTICE_SIGN_IN_MAX_FAILURES_PER_ACCOUNT"]),
+        (SignInFailure.address, address, config["APPRENTICE_SIGN_IN_MAX_FAILURES_PER_ADDRESS"]),
+    )
+
+
 def _blocked_until(column, value: str, limit: int, since: datetime) -> datetime | None:
     """When the ``limit``-th most recent failure for ``value`` leaves the window, if it is in it."""
     if limit <= 0:
@@ -171,18 +180,9 @@ def throttle_minutes(email: str, address: str, now: datetime | None = None) -> i
     Counted in the database, so every worker process sees the same failures.
     """
     now = now or utcnow()
-    config = current_app.config
     since = now - _window()
-    waits = [
-        _blocked_until(
-            SignInFailure.email, email,
-            config["APPRENTICE_SIGN_IN_MAX_FAILURES_PER_ACCOUNT"], since,
-        ),
-        _blocked_until(
-            SignInFailure.address, address,
-            config["APPRENTICE_SIGN_IN_MAX_FAILURES_PER_ADDRESS"], since,
-        ),
-    ]
+    waits = [_blocked_until(column, value, limit, since)
+             for column, value, limit in _limits(email, address)]
     until = max((w for w in waits if w is not None), default=None)
     if until is None or until <= now:
         return 0
@@ -198,21 +198,16 @@ def _record_attempt(email: str, address: str) -> SignInFailure:
     session = db_session()
     now = utcnow()
     session.execute(delete(SignInFailure).where(SignInFailure.created_at < now - _window()))
-    attempt = SignInFailure(email=email, address=address[:64], created_at=now)
+    attempt = SignInFailure(email=email, address=address, created_at=now)
     session.add(attempt)
     session.commit()
     return attempt
 
 
 def _over_limit(email: str, address: str) -> bool:
-    config = current_app.config
     since = utcnow() - _window()
     session = db_session()
-    for column, value, limit in (
-        (SignInFailure.email, email, config["APPRENTICE_SIGN_IN_MAX_FAILURES_PER_ACCOUNT"]),
-        (SignInFailure.address, address[:64],
-         config["APPRENTICE_SIGN_IN_MAX_FAILURES_PER_ADDRESS"]),
-    ):
+    for column, value, limit in _limits(email, address):
         count = session.scalar(
             select(func.count()).where(column == value, SignInFailure.created_at > since)
         )
@@ -225,14 +220,16 @@ def _audit_failure(action: str, email: str, address: str) -> None:
     """Every refused password goes into the audit trail (the e-mail as typed, no password)."""
     staff = find_by_email(email)
     audit.record(action, object_type="StaffProfile", object_id=staff.id if staff else None,
-                 email=email[:254], address=address[:64])
+                 email=email[:254], address=address)
     db_session().commit()
 
 
-def check_password_throttled(email: str, address: str, password_hash: str | None,
+def check_password_throttled(email: str, address: str | None, password_hash: str | None,
                              password: str) -> bool | int:
     """Check a password under the throttle: True if right, False if wrong, or the
     minutes to wait (an int) when there have been too many failures."""
+    # As stored (the column holds 64 characters), so every count matches what was written.
+    address = (address or "unknown")[:64]
     wait = throttle_minutes(email, address)
     if wait:
         _audit_failure("signin.throttled", email, address)
@@ -252,14 +249,18 @@ def check_password_throttled(email: str, address: str, password_hash: str | None
     return True
 
 
-def attempt_sign_in(email: str, password: str, address: str) -> SignInResult:
+def minutes_text(minutes: int) -> str:
+    """The wait in words ("1 minute", "5 minutes"), worded alike in every message."""
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def attempt_sign_in(email: str, password: str, address: str | None) -> SignInResult:
     """Check an e-mail and password, applying the throttle.
 
     A throttled attempt is refused before the password is looked at and is not
     counted, so someone guessing cannot keep an account locked for ever.
     """
     email = normalise_email(email)
-    address = address or "unknown"
     staff = find_by_email(email)
     outcome = check_password_throttled(
         email, address, staff.password_hash if staff else None, password
@@ -277,20 +278,20 @@ def attempt_sign_in(email: str, password: str, address: str) -> SignInResult:
     return SignInResult(staff=staff)
 
 
-def change_password(staff: StaffProfile, current: str, new: str, address: str) -> None:
+def change_password(staff: StaffProfile, current: str, new: str,
+                    address: str | None) -> None:
     """Change one's own password; other sessions of this person end.
 
     The current password is checked under the sign-in throttle, so a stolen
     session cannot be used to guess it.
     """
-    outcome = check_password_throttled(staff.email, address or "unknown",
-                                       staff.password_hash, current)
+    outcome = check_password_throttled(staff.email, address, staff.password_hash, current)
     if outcome is False:
         raise Invalid({"current_password": "That is not your current password."})
     if outcome is not True:
         raise Invalid({"current_password": "Too many wrong passwords. Try again in "
-                                           f"{outcome} minute{'s' if outcome > 1 else ''}."})
-    problems = password_problems(new, current_app.config["APPRENTICE_PASSWORD_MIN_LENGTH"])
+                                           f"{minutes_text(outcome)}."})
+    problems = password_problems(new)
     if not problems and new == current:
         problems = ["Choose a password different from the current one."]
     if problems:

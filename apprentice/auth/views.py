@@ -10,6 +10,7 @@ from apprentice.auth.services import (
     change_password,
     current_staff,
     local_sign_in,
+    minutes_text,
 )
 from apprentice.forms import safe_next
 from apprentice.validation import Invalid
@@ -48,7 +49,7 @@ def sign_in():
         if result.throttled_minutes:
             form.form_errors.append(
                 "Too many failed sign-ins. For your safety, try again in "
-                f"{result.throttled_minutes} minute{'s' if result.throttled_minutes > 1 else ''}."
+                f"{minutes_text(result.throttled_minutes)}."
             )
             status = 429
         elif result.deactivated:

@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from apprentice.competencies.interchange import MAX_CODE, MAX_NAME, MAX_STATEMENT
 from apprentice.competencies.models import AreaKind, SupervisionLevel
 
-LEVEL_CHOICES = [SelectChoice(str(int(level)), level.label) for level in SupervisionLevel]
+LEVEL_CHOICES = [SelectChoice(int(level), level.label) for level in SupervisionLevel]
 KIND_CHOICES = [
     SelectChoice(AreaKind.REQUIRED.value, "Required: everyone completes it"),
     SelectChoice(AreaKind.ELECTIVE.value, "Elective: one of the areas people choose from"),
@@ -35,7 +35,7 @@ class FrameworkForm(NewFrameworkForm):
         validators=[InputRequired("Enter a number."), NumberRange(0, 100)],
     )
     level_required = SelectField(
-        "Supervision level a sign-off must reach to count", choices=LEVEL_CHOICES,
+        "Supervision level a sign-off must reach to count", choices=LEVEL_CHOICES, coerce=int,
         validators=[InputRequired()],
     )
     area_completion_percent = IntegerField(

@@ -144,6 +144,14 @@ def _text(value, problems, where, what, *, required=True) -> str:
     return value.strip()
 
 
+def _shaped(value, kind: type, problems, message: str):
+    """``value`` if it is a ``kind`` (dict or list), else an empty one, noting ``message``."""
+    if isinstance(value, kind):
+        return value
+    problems.append(message)
+    return kind()
+
+
 def _int(value, problems, where, what, low, high, *, allow_none=False):
     if value is None and allow_none:
         return None
@@ -184,10 +192,7 @@ def read_json(data: bytes | str) -> FrameworkSpec:
     if spec.status not in ("draft", "active", "retired"):
         problems.append("status: must be draft, active or retired.")
         spec.status = "draft"
-    rule = raw.get("rule", {})
-    if not isinstance(rule, dict):
-        problems.append("rule: must be an object.")
-        rule = {}
+    rule = _shaped(raw.get("rule", {}), dict, problems, "rule: must be an object.")
     level = rule.get("level_required", "independent")
     try:
         level = SupervisionLevel.from_slug(level)
@@ -204,10 +209,7 @@ def read_json(data: bytes | str) -> FrameworkSpec:
         time_allowed_months=_int(rule.get("time_allowed_months", 48), problems,
                                  "rule.time_allowed_months", "it", 1, 600) or 48,
     )
-    areas = raw.get("areas")
-    if not isinstance(areas, list):
-        problems.append("areas: must be a list of competency areas.")
-        areas = []
+    areas = _shaped(raw.get("areas"), list, problems, "areas: must be a list of competency areas.")
     for a, area in enumerate(areas):
         where = f"areas[{a}]"
         if not isinstance(area, dict):
@@ -226,10 +228,8 @@ def read_json(data: bytes | str) -> FrameworkSpec:
             min_hours=_int(area.get("min_hours"), problems, f"{where}.min_hours",
                            "min_hours", 0, MAX_HOURS, allow_none=True),
         )
-        competencies = area.get("competencies")
-        if not isinstance(competencies, list):
-            problems.append(f"{where}.competencies: must be a list.")
-            competencies = []
+        competencies = _shaped(area.get("competencies"), list, problems,
+                               f"{where}.competencies: must be a list.")
         for c, competency in enumerate(competencies):
             at = f"{where}.competencies[{c}]"
             if not isinstance(competency, dict):

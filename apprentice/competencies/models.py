@@ -125,6 +125,11 @@ class Framework(Base):
     def current_areas(self) -> list[CompetencyArea]:
         return [area for area in self.areas if not area.retired]
 
+    @property
+    def current_electives(self) -> list[CompetencyArea]:
+        """The elective areas people choose from (the rule's count is out of these)."""
+        return [area for area in self.current_areas if not area.required]
+
 
 class CompetencyArea(Base):
     """A competency set (LSSC's word): required, or one of the electives."""

@@ -13,8 +13,10 @@ from functools import lru_cache
 from importlib import resources
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from apprentice.competencies.interchange import (
+    CODE_PATTERN,
     MAX_CODE,
     MAX_NAME,
     MAX_STATEMENT,
@@ -44,12 +46,17 @@ DEFAULT_FRAMEWORK = "lssc.json"
 # -- reading -------------------------------------------------------------------
 
 def get_framework(framework_id: int) -> Framework | None:
-    return db_session().get(Framework, framework_id)
+    """The framework with its areas and competencies (loaded together, not area by area)."""
+    return db_session().get(Framework, framework_id, options=[
+        selectinload(Framework.areas).selectinload(CompetencyArea.competencies)
+    ])
 
 
 def list_frameworks(*, include_unpublished: bool = False) -> list[Framework]:
-    """Frameworks by name; drafts and retired ones only for those who manage them."""
-    query = select(Framework).order_by(func.lower(Framework.name), Framework.id)
+    """Frameworks by name, with their areas; drafts and retired ones only for those who
+    manage them."""
+    query = (select(Framework).options(selectinload(Framework.areas))
+             .order_by(func.lower(Framework.name), Framework.id))
     if not include_unpublished:
         query = query.where(Framework.status == FrameworkStatus.ACTIVE.value)
     return list(db_session().scalars(query))
@@ -66,7 +73,7 @@ def get_competency(competency_id: int) -> Competency | None:
 def rule_of(framework: Framework) -> Rule:
     return Rule(
         electives_required=framework.electives_required,
-        level_required=SupervisionLevel(framework.level_required),
+        level_required=framework.level,
         area_completion_percent=framework.area_completion_percent,
         time_allowed_months=framework.time_allowed_months,
     )
@@ -147,7 +154,7 @@ def spec_of(framework: Framework) -> FrameworkSpec:
         status=framework.status,
         rule=RuleSpec(
             electives_required=framework.electives_required,
-            level_required=SupervisionLevel(framework.level_required),
+            level_required=framework.level,
             area_completion_percent=framework.area_completion_percent,
             time_allowed_months=framework.time_allowed_months,
         ),
@@ -285,8 +292,8 @@ def update_framework(framework: Framework, *, name: str, description: str,
     name = _text(name, "name", "a name", MAX_NAME, errors)
     if "name" not in errors and _name_taken(name, except_id=framework.id):
         errors["name"] = "Another framework already has this name."
-    electives = sum(1 for area in framework.current_areas if not area.required)
-    if electives_required is None or not 0 <= electives_required <= max(electives, 0):
+    electives = len(framework.current_electives)
+    if electives_required is None or not 0 <= electives_required <= electives:
         errors["electives_required"] = (
             f"Choose a number from 0 to {electives} (the framework has {electives} "
             "elective areas)."
@@ -352,7 +359,7 @@ def _publish_problems(framework: Framework) -> list[str]:
     for area in areas:
         if not area.current_competencies:
             problems.append(f"Area {area.name!r} has no competencies yet.")
-    electives = sum(1 for area in areas if not area.required)
+    electives = len(framework.current_electives)
     if framework.electives_required > electives:
         problems.append(f"The rule asks for {framework.electives_required} electives but "
                         f"there are only {electives} elective areas.")
@@ -380,16 +387,17 @@ def save_area(framework: Framework, area: CompetencyArea | None, *, name: str,
         errors["min_hours"] = "Enter a number of hours from 0 to 10000, or leave it empty."
     if errors:
         raise Invalid(errors)
+    description = (description or "").strip()
     if area is None:
         area = CompetencyArea(
-            name=name, description=(description or "").strip(), kind=kind, min_hours=min_hours,
+            name=name, description=description, kind=kind, min_hours=min_hours,
             position=max((a.position for a in framework.areas), default=-1) + 1,
         )
         framework.areas.append(area)
         _bump(framework, f"Area {name!r} added", by)
     else:
         before = (area.name, area.description, area.kind, area.min_hours)
-        after = (name, (description or "").strip(), kind, min_hours)
+        after = (name, description, kind, min_hours)
         if before == after:
             return area
         summary = f"Area {area.name!r} edited"
@@ -419,14 +427,17 @@ def retire_area(area: CompetencyArea, *, by: StaffProfile | None = None) -> None
 
 
 def move(item: CompetencyArea | Competency, step: int) -> None:
-    """Move an area or competency one place up (-1) or down (+1) among its siblings."""
+    """Move an area or competency one place up (-1) or down (+1) among its siblings.
+    A retired one has no place to move from: nothing happens."""
     if isinstance(item, CompetencyArea):
-        parent, collection = item.framework, "areas"
+        parent, collection, framework = item.framework, "areas", item.framework
         siblings = parent.current_areas
     else:
-        parent, collection = item.area, "competencies"
+        parent, collection, framework = item.area, "competencies", item.area.framework
         siblings = parent.current_competencies
-    _editable(item.framework if isinstance(item, CompetencyArea) else item.area.framework)
+    _editable(framework)
+    if item not in siblings:
+        return
     index = siblings.index(item)
     other = index + step
     if not 0 <= other < len(siblings):
@@ -451,8 +462,6 @@ def _code_taken(framework_id: int, code: str, except_lineage: str | None = None)
 
 def _check_competency(framework: Framework, code: str, statement: str,
                       except_lineage: str | None) -> tuple[str, str]:
-    from apprentice.competencies.interchange import CODE_PATTERN
-
     errors: dict = {}
     code = _text(code, "code", "a short code", MAX_CODE, errors)
     statement = _text(statement, "statement", "the statement", MAX_STATEMENT, errors)

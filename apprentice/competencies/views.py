@@ -20,6 +20,7 @@ from apprentice.competencies.forms import (
 )
 from apprentice.competencies.models import FrameworkStatus
 from apprentice.forms import ID, act, flash_invalid
+from apprentice.kb.services import for_competency
 from apprentice.people.models import Role
 from apprentice.validation import Invalid
 
@@ -56,6 +57,15 @@ def _competency_or_404(competency_id: int):
 def _to_framework(framework, anchor: str | None = None):
     url = url_for("apprentice.frameworks.show", framework_id=framework.id)
     return redirect(f"{url}#{anchor}" if anchor else url)
+
+
+def _move(item, framework, anchor: str):
+    """Move an area or competency one place (the button says up or down)."""
+    try:
+        frameworks.move(item, -1 if request.form.get("step") == "up" else 1)
+    except Invalid as exc:
+        flash_invalid(exc)
+    return _to_framework(framework, anchor)
 
 
 @bp.route("/")
@@ -152,15 +162,13 @@ def export(framework_id: int, fmt: str):
 def edit(framework_id: int):
     framework = _framework_or_404(framework_id)
     form = FrameworkForm(obj=framework)
-    if request.method == "GET":
-        form.level_required.data = str(framework.level_required)
     if form.validate_on_submit():
         try:
             frameworks.update_framework(
                 framework,
                 name=form.name.data, description=form.description.data or "",
                 electives_required=form.electives_required.data,
-                level_required=int(form.level_required.data),
+                level_required=form.level_required.data,
                 area_completion_percent=form.area_completion_percent.data,
                 time_allowed_months=form.time_allowed_months.data,
                 by=current_staff(),
@@ -222,11 +230,7 @@ def retire_area(area_id: int):
 @requires_role(Role.COORDINATOR)
 def move_area(area_id: int):
     area = _area_or_404(area_id)
-    try:
-        frameworks.move(area, -1 if request.form.get("step") == "up" else 1)
-    except Invalid as exc:
-        flash_invalid(exc)
-    return _to_framework(area.framework, f"area-{area.id}")
+    return _move(area, area.framework, f"area-{area.id}")
 
 
 @bp.route(f"/areas/<{ID}:area_id>/competencies/new", methods=["GET", "POST"])
@@ -274,18 +278,12 @@ def retire_competency(competency_id: int):
 @requires_role(Role.COORDINATOR)
 def move_competency(competency_id: int):
     competency = _competency_or_404(competency_id)
-    try:
-        frameworks.move(competency, -1 if request.form.get("step") == "up" else 1)
-    except Invalid as exc:
-        flash_invalid(exc)
-    return _to_framework(competency.area.framework, f"area-{competency.area_id}")
+    return _move(competency, competency.area.framework, f"area-{competency.area_id}")
 
 
 @bp.route(f"/competencies/<{ID}:competency_id>")
 def competency(competency_id: int):
     competency = _competency_or_404(competency_id)
-    from apprentice.kb.services import for_competency
-
     return render_template(
         "apprentice/frameworks/competency.html", competency=competency,
         versions=frameworks.versions_of(competency),

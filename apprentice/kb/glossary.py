@@ -23,7 +23,8 @@ from sqlalchemy.orm import selectinload
 from apprentice.audit import services as audit
 from apprentice.db import advisory_lock, database, db_session
 from apprentice.kb.models import GlossaryVersion
-from apprentice.people.models import Role, StaffProfile
+from apprentice.people.models import StaffProfile
+from apprentice.training.rules import is_coordinator
 from apprentice.validation import Invalid
 
 MAX_TERM = 60  # characters
@@ -246,10 +247,6 @@ class NoChanges(Invalid):
     """The text is the one in use already: nothing is written."""
 
 
-def may_edit(person: StaffProfile | None) -> bool:
-    return person is not None and person.has_role(Role.COORDINATOR)
-
-
 def newest_id() -> int:
     """The id of the version in use (0: the shipped list), for the edit form."""
     version = newest()
@@ -258,7 +255,7 @@ def newest_id() -> int:
 
 def _write(text: str, summary: str, author: StaffProfile | None, action: str, *,
            based_on: int | None = None, **details) -> GlossaryVersion:
-    if not may_edit(author):
+    if not is_coordinator(author):
         raise Invalid({None: "Only coordinators change the search vocabulary."})
     summary = " ".join((summary or "").split())
     if len(summary) > MAX_SUMMARY:

@@ -33,7 +33,8 @@ from apprentice.competencies.models import Competency, CompetencyArea
 from apprentice.db import db_session
 from apprentice.kb import search, services
 from apprentice.kb.models import Procedure
-from apprentice.people.models import Role, StaffProfile
+from apprentice.people.models import StaffProfile
+from apprentice.training.rules import is_coordinator
 from apprentice.validation import Invalid
 
 SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm"}
@@ -192,9 +193,8 @@ def import_files(files: Iterable[SourceFile], by: StaffProfile | None = None,
         except OSError as exc:
             report.problems.append(f"{name}: cannot be read ({exc.strerror or exc}).")
             continue
-        tags = meta.get("tags", [])
         draft = services.ProcedureDraft(
-            title=title, body=body, tags=tags if isinstance(tags, list) else [tags],
+            title=title, body=body, tags=_list(meta.get("tags")),
             area_ids=[areas[a.casefold()] for a in _list(meta.get("areas"))
                       if a.casefold() in areas],
             competency_ids=[codes[c.casefold()] for c in _list(meta.get("competencies"))
@@ -239,10 +239,6 @@ def _list(value) -> list[str]:
 
 
 # -- uploads ---------------------------------------------------------------------------
-
-def may_import(person: StaffProfile | None) -> bool:
-    return person is not None and person.has_role(Role.COORDINATOR)
-
 
 def _has_control(text: str) -> bool:
     return any(ord(char) < 32 or 0x7F <= ord(char) < 0xA0 for char in text)
@@ -396,7 +392,7 @@ def import_uploads(uploads: Iterable[tuple[str | None, BinaryIO]], by: StaffProf
                    *, upload_limit: int = MAX_UNPACKED_BYTES) -> ImportReport:
     """Import uploaded files and zips of them (coordinators): the same import as a
     folder holding them, so uploading a file again updates its procedure."""
-    if not may_import(by):
+    if not is_coordinator(by):
         raise Invalid({None: "Only coordinators import procedures."})
     report = ImportReport()
     uploads = list(uploads)

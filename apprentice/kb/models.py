@@ -18,6 +18,8 @@ from apprentice.competencies.models import Competency, CompetencyArea
 from apprentice.db import Base, UTCDateTime, one_of, utcnow
 from apprentice.people.models import StaffProfile
 
+REVIEW_INTERVAL_DAYS = 90  # a new procedure's: how long until it should be checked again
+
 
 class ProcedureStatus(StrEnum):
     DRAFT = "draft"
@@ -41,7 +43,8 @@ class Procedure(Base):
     tags: Mapped[str] = mapped_column(String(500), default="")  # comma-separated, lower case
     status: Mapped[str] = mapped_column(String(10), default=ProcedureStatus.DRAFT.value)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("apprentice_staff.id"), default=None)
-    review_interval_days: Mapped[int] = mapped_column(Integer, default=90)
+    review_interval_days: Mapped[int] = mapped_column(Integer,
+                                                      default=REVIEW_INTERVAL_DAYS)
     review_by: Mapped[date | None] = mapped_column(Date, default=None)
     # The number of the revision the current text came from: an edit started
     # from an older number is refused instead of overwriting someone's change.

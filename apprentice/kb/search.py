@@ -43,6 +43,8 @@ from apprentice.kb.rendering import sanitise
 
 MAX_QUERY = 200  # characters: Whoosh's parser slows sharply on very long input
 WRITE_TIMEOUT = 10.0  # seconds to wait for the index's single writer lock
+CONCEPT = "glossaryterm{}"  # a glossary group's token in the index, by its number
+
 
 class GlossaryFilter(Filter):
     """At indexing, adds one concept token wherever any term of a glossary group occurs.
@@ -106,17 +108,15 @@ class GlossaryFilter(Filter):
             token.text, token.startchar = text, start
 
 
-CONCEPT = "glossaryterm{}"
-
-
 @lru_cache(maxsize=4)
 def _glossary_filter(groups: tuple[tuple[str, ...], ...]) -> GlossaryFilter:
     return GlossaryFilter([list(group) for group in groups])
 
 
-def _current_filter() -> GlossaryFilter:
-    """The glossary in use now, as an indexing filter (cached per glossary)."""
-    groups = dict.fromkeys(tuple(group) for group in vocabulary.synonyms().values())
+def _current_filter(synonyms: dict[str, list[str]] | None = None) -> GlossaryFilter:
+    """The glossary in use now (or the one given), as an indexing filter (cached)."""
+    synonyms = vocabulary.synonyms() if synonyms is None else synonyms
+    groups = dict.fromkeys(tuple(group) for group in synonyms.values())
     return _glossary_filter(tuple(groups))
 
 
@@ -205,21 +205,53 @@ def _open(create: bool = True):
 _local = threading.local()
 
 
-def _searcher(ix):
-    """A searcher kept per thread, replaced when the index has changed.
+class _Reading:
+    """What a thread keeps between searches for one version of the index: the
+    searcher, its query parser and the facet values read so far.
 
-    Opening one per query re-read the segments' lengths each time; checking for
-    a change costs a directory listing. (Whoosh's ``refresh()`` is not used: it
-    reuses segment readers and kept showing a replaced document.)
+    Opening a searcher per query re-read the segments' lengths each time;
+    checking for a change costs a directory listing. (Whoosh's ``refresh()``
+    is not used: it reuses segment readers and kept showing a replaced document.)
     """
+
+    def __init__(self, ix):
+        self.ix = ix
+        self.searcher = ix.searcher()
+        # The schema as the searcher read it: ix.schema would read the index's
+        # table of contents from disk again, and a reindex may have just removed it.
+        self.parser = _parser(self.searcher.schema)
+        self.facet_values: dict[str, list[list[str]]] = {}
+
+    def current(self, ix) -> bool:
+        return ix is self.ix and ix.latest_generation() == self.searcher.reader().generation()
+
+    def keyword_values(self, fieldname: str) -> list[list[str]]:
+        """Each document's values of a comma-separated keyword field, by document
+        number: read once per version of the index, where Whoosh's overlapping
+        facets read them again on every search."""
+        values = self.facet_values.get(fieldname)
+        if values is None:
+            searcher = self.searcher
+            values = [[] for _ in range(searcher.doc_count_all())]
+            for segment, offset in searcher.leaf_searchers():
+                reader = segment.reader()
+                for term in reader.lexicon(fieldname):
+                    text = term.decode("utf-8")
+                    for docnum in reader.postings(fieldname, term).all_ids():
+                        values[offset + docnum].append(text)
+            self.facet_values[fieldname] = values
+        return values
+
+
+def _reading(ix) -> _Reading:
+    """This thread's reading state for ``ix``, replaced when the index has changed."""
     held = getattr(_local, "held", None)
     if held is not None:
-        if held[0] is ix and ix.latest_generation() == held[1].reader().generation():
-            return held[1]
-        held[1].close()
-    searcher = ix.searcher()
-    _local.held = (ix, searcher)
-    return searcher
+        if held.current(ix):
+            return held
+        held.searcher.close()
+    _local.held = _Reading(ix)
+    return _local.held
 
 
 # -- writing -----------------------------------------------------------------------
@@ -383,25 +415,23 @@ def snippet(body: str, stems: set[str]) -> Markup:
     text = body[:SNIPPET_SCAN]
     prefixes = sorted({re.escape(stem_[:3]) for stem_ in stems if stem_}, key=len, reverse=True)
     spans: list[tuple[int, int]] = []
+    start, end = 0, len(text)
     if prefixes:
         candidates = re.compile(rf"\b(?:{'|'.join(prefixes)})\w*(?:\.\w+)*", re.IGNORECASE)
-        end = len(text)
         for match in candidates.finditer(text):
-            if spans and match.start() >= end:
+            if spans and match.end() > end:
                 break
             if WORD.fullmatch(match.group()) and stem(match.group().lower()) in stems:
-                if not spans:
-                    end = spans_end(text, match.start())
+                if not spans:  # the window: a little before the first match, at a space
+                    start = max(0, match.start() - SNIPPET_CHARS // 3)
+                    start = text.rfind(" ", 0, start) + 1 if start else 0
+                    end = min(len(text), start + SNIPPET_CHARS)
                 spans.append(match.span())
     if not spans:
         return Markup.escape(text[:SNIPPET_CHARS].strip() + ("…" if len(text) > SNIPPET_CHARS
                                                              else ""))
-    start = snippet_start(text, spans[0][0])
-    end = min(len(text), start + SNIPPET_CHARS)
     parts, cursor = [], start
     for begin, finish in spans:
-        if begin < cursor or finish > end:
-            continue
         parts.append(Markup.escape(text[cursor:begin]))
         parts.append(Markup("<mark>%s</mark>") % text[begin:finish])
         cursor = finish
@@ -411,44 +441,9 @@ def snippet(body: str, stems: set[str]) -> Markup:
     return sanitise(prefix + "".join(str(part) for part in parts) + suffix)
 
 
-def snippet_start(text: str, first: int) -> int:
-    """Where the snippet starts: a little before the first match, at a word break."""
-    start = max(0, first - SNIPPET_CHARS // 3)
-    return text.rfind(" ", 0, start) + 1 if start else 0
-
-
-def spans_end(text: str, first: int) -> int:
-    return min(len(text), snippet_start(text, first) + SNIPPET_CHARS)
-
-
-_facet_values: dict[tuple, list[list[str]]] = {}
-
-
-def _keyword_values(searcher, fieldname: str) -> list[list[str]]:
-    """Each document's values of a comma-separated keyword field, by document number.
-
-    Read once per version of the index (segments never change) rather than on
-    every search, as Whoosh's own overlapping facets do.
-    """
-    segments = searcher.leaf_searchers()
-    key = (fieldname, *(segment.reader().segment().segment_id() for segment, _ in segments))
-    values = _facet_values.get(key)
-    if values is None:
-        values = [[] for _ in range(searcher.doc_count_all())]
-        for segment, offset in segments:
-            reader = segment.reader()
-            for term in reader.lexicon(fieldname):
-                text = term.decode("utf-8")
-                for docnum in reader.postings(fieldname, term).all_ids():
-                    values[offset + docnum].append(text)
-        if len(_facet_values) > 16:  # versions of the index long replaced
-            _facet_values.clear()
-        _facet_values[key] = values
-    return values
-
-
-def _facet_counts(searcher, matched: set[int], fieldname: str) -> list[tuple[str, int]]:
-    values = _keyword_values(searcher, fieldname)
+def _facet_counts(reading: _Reading, matched: set[int], fieldname: str
+                  ) -> list[tuple[str, int]]:
+    values = reading.keyword_values(fieldname)
     counts = Counter(value for docnum in matched for value in values[docnum])
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:FACET_VALUES]
 
@@ -474,10 +469,6 @@ class Results:
     suggestion: str | None = None
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     message: str | None = None
-
-
-def _synonyms() -> dict[str, list[str]]:
-    return vocabulary.synonyms()
 
 
 def _clean(text: str) -> str:
@@ -516,26 +507,20 @@ class _FuzzyTermPlugin(FuzzyTermPlugin):
         qclass = StemmedFuzzyTerm
 
 
-_parsers: dict[int, tuple[object, MultifieldParser]] = {}
-
-
 def _parser(schema) -> MultifieldParser:
-    """The query parser for an index's schema (built once: it costs a few copies)."""
-    held = _parsers.get(id(schema))
-    if held is None or held[0] is not schema:
-        _parsers.clear()
-        parser = MultifieldParser(SEARCH_FIELDS, schema, group=OrGroup)
-        parser.add_plugin(FieldAliasPlugin({"tags": ["tag"], "area": ["areas"]}))
-        parser.add_plugin(_FuzzyTermPlugin())  # recieving~ finds receiving, ~2 two edits away
-        held = _parsers[id(schema)] = (schema, parser)
-    return held[1]
+    """The query parser for an index's schema (kept with the searcher: it costs a few
+    copies to build)."""
+    parser = MultifieldParser(SEARCH_FIELDS, schema, group=OrGroup)
+    parser.add_plugin(FieldAliasPlugin({"tags": ["tag"], "area": ["areas"]}))
+    parser.add_plugin(_FuzzyTermPlugin())  # recieving~ finds receiving, ~2 two edits away
+    return parser
 
 
 OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 TOKEN = re.compile(r'"[^"]*"|[^\s"]+')
 
 
-def _group(term: str, concepts: dict[str, str] | None) -> str:
+def _group(term: str, synonyms: dict[str, list[str]], concepts: dict[str, str] | None) -> str:
     """The query text for a glossary term and its equivalents.
 
     With an index built from the glossary in use, that is the term and its
@@ -545,7 +530,7 @@ def _group(term: str, concepts: dict[str, str] | None) -> str:
     concept = concepts.get(term.lower()) if concepts is not None else None
     if concept:
         return concept if " " in term else f"({term} OR {concept})"
-    group = _synonyms().get(term.lower(), [term])
+    group = synonyms.get(term.lower(), [term])
     return "(" + " OR ".join(f'"{t}"' if " " in t else t for t in group) + ")"
 
 
@@ -559,18 +544,21 @@ def _phrases(terms: tuple[str, ...]) -> re.Pattern | None:
                       re.IGNORECASE)
 
 
-def expand(text: str, concepts: dict[str, str] | None = None) -> str:
+def expand(text: str, concepts: dict[str, str] | None = None,
+           synonyms: dict[str, list[str]] | None = None) -> str:
     """Staff search in their own words: each glossary term typed (ILL, circ, borrower,
     "interlibrary loan"...) also finds its equivalents. Quoted phrases, field
-    filters and words after NOT or ``-`` are left as typed."""
+    filters and words after NOT or ``-`` are left as typed. ``synonyms``: the
+    glossary as ``search()`` read it (else it is read here)."""
+    synonyms = vocabulary.synonyms() if synonyms is None else synonyms
     placeholders: list[str] = []
 
     def hold(match: re.Match) -> str:
-        placeholders.append(_group(match.group(0), concepts))
+        placeholders.append(_group(match.group(0), synonyms, concepts))
         return f"\x01{len(placeholders) - 1}\x01"
 
     # Multi-word terms first, outside quotes.
-    phrases = _phrases(tuple(_synonyms()))
+    phrases = _phrases(tuple(synonyms))
     parts = re.split(r'("[^"]*")', text)
     for index_, part in enumerate(parts):
         if phrases and not part.startswith('"'):
@@ -582,10 +570,10 @@ def expand(text: str, concepts: dict[str, str] | None = None) -> str:
         trail = re.search(r"[)]*$", token).group(0)
         word = token[len(lead):len(token) - len(trail)]
         if (token.startswith('"') or token in OPERATORS or ":" in token or negate
-                or "-" in lead or word.lower() not in _synonyms()):
+                or "-" in lead or word.lower() not in synonyms):
             out.append(token)
         else:
-            out.append(lead + _group(word, concepts) + trail)
+            out.append(lead + _group(word, synonyms, concepts) + trail)
         negate = token in {"NOT", "ANDNOT"}
     expanded = " ".join(out)
     return re.sub("\x01(\\d+)\x01", lambda m: placeholders[int(m.group(1))], expanded)
@@ -652,20 +640,18 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
                        message="Type a word or two, for example: holds, ILL, shelving.")
     for attempt in range(2):  # a reindex may have swapped folders just then: look again
         try:
-            ix = _open(create=False)
-            searcher = _searcher(ix)
+            reading = _reading(_open(create=False))
             break
         except (SearchUnavailable, OSError, index.IndexError) as exc:
             _open_indexes.clear()
             if attempt:
                 raise SearchUnavailable(str(exc)) from exc
-    # The schema as the searcher read it: ix.schema would read the index's table
-    # of contents from disk again, and a reindex may have just removed it.
-    parser = _parser(searcher.schema)
-    glossary = _current_filter()
+    searcher, parser = reading.searcher, reading.parser
+    synonyms = vocabulary.synonyms()  # one query: the glossary's newest version
+    glossary = _current_filter(synonyms)
     built = _index_glossary(searcher.schema)
     concepts = glossary.concepts if built and built.signature == glossary.signature else None
-    query = Every() if browsing else parser.parse(expand(cleaned, concepts))
+    query = Every() if browsing else parser.parse(expand(cleaned, concepts, synonyms))
     filters = []
     if not sees_everything:
         visible = [Term("status", ProcedureStatus.PUBLISHED.value)]
@@ -705,7 +691,7 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
             areas=[a for a in fields.get("area", "").split(",") if a],
             tags=[t for t in fields.get("tags", "").split(",") if t], status=fields["status"],
         ))
-    facet_counts = ({name: _facet_counts(searcher, matched, name) for name in ("area", "tags")}
+    facet_counts = ({name: _facet_counts(reading, matched, name) for name in ("area", "tags")}
                     if facets else {})
     suggestion = None
     if total < 3 and not browsing:  # few results: perhaps a typo

@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from apprentice.competencies.models import Competency, CompetencyArea
 from apprentice.db import db_session
 from apprentice.kb import search
 from apprentice.kb.models import (
+    REVIEW_INTERVAL_DAYS,
     Procedure,
     ProcedureArea,
     ProcedureCompetency,
@@ -33,6 +35,7 @@ MAX_TITLE = 200
 MAX_BODY = 200_000  # characters: a long procedure is a few thousand
 MAX_TAGS = 20
 MAX_SUMMARY = 300
+MAX_LISTED = 200  # procedures on the page without a search
 
 
 def may_publish(person: StaffProfile | None) -> bool:
@@ -49,6 +52,25 @@ def may_see(person: StaffProfile | None, procedure: Procedure) -> bool:
     if procedure.status == ProcedureStatus.PUBLISHED.value:
         return True
     return person is not None and (procedure.owner_id == person.id or may_publish(person))
+
+
+def may_check(person: StaffProfile | None, procedure: Procedure) -> bool:
+    """Whether ``person`` may confirm the page is still right: its owner, or a publisher."""
+    return person is not None and (procedure.owner_id == person.id or may_publish(person))
+
+
+def listing(person: StaffProfile, containing: str = "") -> list[Procedure]:
+    """The procedures ``person`` may see (:func:`may_see`, as SQL), by title; with
+    ``containing``, those whose title or tags hold it (the page's stand-in while
+    search is unavailable)."""
+    query = select(Procedure).order_by(func.lower(Procedure.title))
+    if not may_publish(person):
+        query = query.where(or_(Procedure.status == ProcedureStatus.PUBLISHED.value,
+                                Procedure.owner_id == person.id))
+    if containing:
+        query = query.where(or_(Procedure.title.icontains(containing, autoescape=True),
+                                Procedure.tags.icontains(containing, autoescape=True)))
+    return list(db_session().scalars(query.limit(MAX_LISTED)))
 
 
 def get_procedure(procedure_id: int) -> Procedure | None:
@@ -98,32 +120,39 @@ def _check(draft: ProcedureDraft) -> tuple[str, str, str]:
         errors["tags"] = "The tags are too long together."
     if len(draft.summary or "") > MAX_SUMMARY:
         errors["summary"] = f"Keep the summary to {MAX_SUMMARY} characters."
-    known_competencies = set(db_session().scalars(
-        select(Competency.id).where(Competency.id.in_(draft.competency_ids or [0]))))
-    if set(draft.competency_ids or []) - known_competencies:
+    if _unknown(Competency.id, draft.competency_ids):
         errors["competency_ids"] = "Choose competencies from the list."
-    known_areas = set(db_session().scalars(
-        select(CompetencyArea.id).where(CompetencyArea.id.in_(draft.area_ids or [0]))))
-    if set(draft.area_ids or []) - known_areas:
+    if _unknown(CompetencyArea.id, draft.area_ids):
         errors["area_ids"] = "Choose areas from the list."
     if errors:
         raise Invalid(errors)
     return title, body, tags
 
 
+def _unknown(column, ids) -> bool:
+    """Whether any of ``ids`` is missing from ``column`` (no query for no ids)."""
+    wanted = set(ids or [])
+    return bool(wanted) and bool(
+        wanted - set(db_session().scalars(select(column).where(column.in_(wanted)))))
+
+
+def _relink(links: list, link_class, key: str, ids) -> list:
+    """``links`` changed to point at ``ids``: the links kept stay the same rows, so
+    an unchanged link is neither deleted nor inserted again."""
+    wanted = set(ids or [])
+    kept = [link for link in links if getattr(link, key) in wanted]
+    new = sorted(wanted - {getattr(link, key) for link in kept})
+    return kept + [link_class(**{key: target}) for target in new]
+
+
 def _apply(procedure: Procedure, revision: ProcedureRevision, draft: ProcedureDraft) -> None:
     """Make a revision the procedure's current text, with the draft's links."""
     procedure.title, procedure.body, procedure.tags = revision.title, revision.body, revision.tags
     procedure.revision_number = revision.number
-    competencies = set(draft.competency_ids or [])
-    kept = [link for link in procedure.competency_links if link.competency_id in competencies]
-    procedure.competency_links = kept + [
-        ProcedureCompetency(competency_id=c)
-        for c in sorted(competencies - {link.competency_id for link in kept})]
-    areas = set(draft.area_ids or [])
-    kept_areas = [link for link in procedure.area_links if link.area_id in areas]
-    procedure.area_links = kept_areas + [
-        ProcedureArea(area_id=a) for a in sorted(areas - {link.area_id for link in kept_areas})]
+    procedure.competency_links = _relink(procedure.competency_links, ProcedureCompetency,
+                                         "competency_id", draft.competency_ids)
+    procedure.area_links = _relink(procedure.area_links, ProcedureArea, "area_id",
+                                   draft.area_ids)
 
 
 def _links_of(procedure: Procedure) -> tuple[list[int], list[int]]:
@@ -158,7 +187,7 @@ def create(draft: ProcedureDraft, author: StaffProfile | None, *, publish: bool 
         title=title, body=body, tags=tags, owner_id=author.id if author else None,
         status=(ProcedureStatus.PUBLISHED if publishing else ProcedureStatus.DRAFT).value,
         source_key=source_key,
-        review_by=today + timedelta(days=90) if publishing else None,
+        review_by=today + timedelta(days=REVIEW_INTERVAL_DAYS) if publishing else None,
     )
     session = db_session()
     session.add(procedure)
@@ -244,7 +273,7 @@ def set_status(procedure: Procedure, status: ProcedureStatus, by: StaffProfile |
 
 def mark_verified(procedure: Procedure, by: StaffProfile, today: date | None = None) -> None:
     """The owner (or a publisher) confirms the page is still right: next review moves on."""
-    if not (procedure.owner_id == by.id or may_publish(by)):
+    if not may_check(by, procedure):
         raise Invalid({None: "Only the owner, a mentor or a coordinator can mark it checked."})
     procedure.review_by = (today or date.today()) + timedelta(days=procedure.review_interval_days)
     db_session().commit()
@@ -261,9 +290,20 @@ def for_competency(competency: Competency, person: StaffProfile | None) -> list[
 
 
 def revisions(procedure: Procedure) -> list[ProcedureRevision]:
+    """Every revision, newest first, with its author (the history page names them all)."""
     return list(db_session().scalars(
-        select(ProcedureRevision).where(ProcedureRevision.procedure_id == procedure.id)
+        select(ProcedureRevision).options(selectinload(ProcedureRevision.author))
+        .where(ProcedureRevision.procedure_id == procedure.id)
         .order_by(ProcedureRevision.number.desc())))
+
+
+def proposals(procedure: Procedure) -> list[ProcedureRevision]:
+    """The revisions waiting for someone who may publish, oldest first."""
+    return list(db_session().scalars(
+        select(ProcedureRevision).where(
+            ProcedureRevision.procedure_id == procedure.id,
+            ProcedureRevision.state == RevisionState.PROPOSED.value)
+        .order_by(ProcedureRevision.number)))
 
 
 def get_revision(procedure: Procedure, number: int) -> ProcedureRevision | None:

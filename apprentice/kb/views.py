@@ -16,13 +16,11 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import func, or_, select
 from wtforms import SelectChoice
 
 from apprentice.auth.access import requires_role
 from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
-from apprentice.db import db_session
 from apprentice.forms import ID, act, id_number, page_number
 from apprentice.kb import glossary, importer, search, services
 from apprentice.kb.forms import GlossaryForm, ImportForm, ProcedureFilter, ProcedureForm
@@ -30,6 +28,7 @@ from apprentice.kb.models import Procedure, ProcedureStatus, RevisionState
 from apprentice.kb.rendering import render
 from apprentice.people.models import Role
 from apprentice.training import services as training
+from apprentice.training.rules import is_coordinator
 from apprentice.validation import Invalid
 
 bp = Blueprint("procedures", __name__, url_prefix="/procedures")
@@ -67,14 +66,7 @@ def index():
             unavailable = True
     rows = []
     if results is None:
-        query = select(Procedure).order_by(func.lower(Procedure.title))
-        if not services.may_publish(staff):
-            query = query.where(or_(Procedure.status == ProcedureStatus.PUBLISHED.value,
-                                    Procedure.owner_id == staff.id))
-        if unavailable and text:
-            query = query.where(or_(Procedure.title.icontains(text, autoescape=True),
-                                    Procedure.tags.icontains(text, autoescape=True)))
-        rows = list(db_session().scalars(query.limit(200)))
+        rows = services.listing(staff, containing=text if unavailable else "")
     return render_template("apprentice/procedures/index.html", procedures=rows,
                            results=results, unavailable=unavailable, filters=filters,
                            options=options, text=text, today=date.today(),
@@ -88,9 +80,8 @@ def show(procedure_id: int):
     return render_template(
         "apprentice/procedures/show.html", procedure=procedure, html=render(procedure.body),
         today=date.today(), may_publish=services.may_publish(staff),
-        may_check=procedure.owner_id == staff.id or services.may_publish(staff),
-        proposals=[r for r in services.revisions(procedure)
-                   if r.state == RevisionState.PROPOSED.value],
+        may_check=services.may_check(staff, procedure),
+        proposals=services.proposals(procedure),
         times_logged=training.times_logged(procedure.id),
     )
 
@@ -131,7 +122,7 @@ def new():
         except Invalid as exc:
             exc.attach_to(form)
         else:
-            flash("Procedure saved." if procedure.status == "published" else
+            flash("Procedure saved." if procedure.status == ProcedureStatus.PUBLISHED.value else
                   "Saved as a draft: a mentor or coordinator will publish it.", "success")
             return redirect(url_for("apprentice.procedures.show", procedure_id=procedure.id))
     return render_template("apprentice/procedures/form.html", form=form, procedure=None,
@@ -249,7 +240,7 @@ def glossary_page():
     """The groups of equivalent terms search uses, for everyone to read."""
     return render_template("apprentice/procedures/glossary.html",
                            groups=glossary.parse(glossary.current()), version=glossary.newest(),
-                           may_edit=glossary.may_edit(current_staff()))
+                           may_edit=is_coordinator(current_staff()))
 
 
 @bp.route("/glossary/edit", methods=["GET", "POST"])
@@ -272,7 +263,9 @@ def glossary_edit():
         else:
             flash("Saved: search uses the new vocabulary now.", "success")
             return redirect(url_for("apprentice.procedures.glossary_page"))
-    return render_template("apprentice/procedures/glossary_edit.html", form=form)
+    return render_template("apprentice/procedures/glossary_edit.html", form=form,
+                           min_terms=glossary.MIN_TERMS, max_terms=glossary.MAX_TERMS,
+                           max_term=glossary.MAX_TERM)
 
 
 @bp.route("/glossary/history")

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -150,7 +149,7 @@ def create_person(
     temporary password set by someone else must be changed at first sign-in."""
     details = _clean(details)
     if password is not None:
-        problems = password_problems(password, current_app.config["APPRENTICE_PASSWORD_MIN_LENGTH"])
+        problems = password_problems(password)
         if problems:
             raise Invalid({"password": problems})
     if _email_taken(details.email):
@@ -185,9 +184,7 @@ def update_person(
             person, "This is the only active coordinator; give the role to someone else first."
         )
     if temporary_password:
-        problems = password_problems(
-            temporary_password, current_app.config["APPRENTICE_PASSWORD_MIN_LENGTH"]
-        )
+        problems = password_problems(temporary_password)
         if problems:
             raise Invalid({"temporary_password": problems})
     person.name = details.name

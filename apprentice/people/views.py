@@ -4,7 +4,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 from apprentice.auth.access import requires_role
 from apprentice.auth.services import current_staff, local_sign_in
-from apprentice.forms import ID, flash_invalid, page_number
+from apprentice.forms import ID, act, page_number
 from apprentice.people import services
 from apprentice.people.forms import EditPersonForm, NewPersonForm, PeopleFilterForm
 from apprentice.people.models import Role
@@ -108,13 +108,7 @@ def set_active(person_id: int):
     if request.form.get("active") not in ("0", "1"):
         abort(400)
     activate = request.form["active"] == "1"
-    try:
-        services.set_active(person, activate, by=current_staff())
-    except Invalid as exc:
-        flash_invalid(exc)
-    else:
-        if activate:
-            flash(f"{person.name} is active again and can sign in.", "success")
-        else:
-            flash(f"{person.name} is deactivated. Everything they logged stays.", "success")
+    act(lambda: services.set_active(person, activate, by=current_staff()),
+        f"{person.name} is active again and can sign in." if activate
+        else f"{person.name} is deactivated. Everything they logged stays.")
     return redirect(url_for("apprentice.people.edit", person_id=person.id))

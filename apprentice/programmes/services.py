@@ -18,15 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from apprentice.audit import services as audit
-from apprentice.competencies.models import (
-    AreaKind,
-    CompetencyArea,
-    Framework,
-    FrameworkStatus,
-)
+from apprentice.competencies.models import CompetencyArea, Framework, FrameworkStatus
 from apprentice.competencies.services import shape_of
 from apprentice.db import db_session, utcnow
-from apprentice.people.models import Role, StaffProfile
+from apprentice.people.models import Role, StaffProfile, StaffRole
 from apprentice.programmes.models import ElectiveChoice, Enrolment, EnrolmentStatus
 from apprentice.programmes.progress import (
     FrameworkShape,
@@ -48,14 +43,9 @@ def get_enrolment(enrolment_id: int) -> Enrolment | None:
     return db_session().get(Enrolment, enrolment_id)
 
 
-def _elective_areas(framework: Framework) -> dict[int, CompetencyArea]:
-    return {a.id: a for a in framework.current_areas if a.kind == AreaKind.ELECTIVE.value}
-
-
 def _check_electives(framework: Framework, area_ids: Iterable[int], field: str) -> set[int]:
     chosen = set(area_ids)
-    electives = _elective_areas(framework)
-    if chosen - electives.keys():
+    if chosen - {area.id for area in framework.current_electives}:
         raise Invalid({field: "Choose electives from this framework's elective areas."})
     wanted = framework.electives_required
     if len(chosen) != wanted:
@@ -234,8 +224,6 @@ def programmes_of(person: StaffProfile, today: date | None = None) -> list[Enrol
 
 def apprentices() -> list[StaffProfile]:
     """Active people holding the apprentice role, by name (for the enrol form)."""
-    from apprentice.people.models import StaffRole
-
     return list(db_session().scalars(
         select(StaffProfile)
         .where(StaffProfile.active.is_(True),

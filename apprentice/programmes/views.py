@@ -63,7 +63,7 @@ def enrol():
     form.framework.choices = [SelectChoice(f.id, f.name) for f in frameworks.list_frameworks()]
     if request.method == "GET":
         form.start_date.data = date.today()
-        form.person.data = request.args.get("person", type=int)
+        form.person.data = id_number(request.args.get("person"))
     if form.validate_on_submit():
         person = people.get_person(form.person.data)
         framework = frameworks.get_framework(form.framework.data)
@@ -97,9 +97,8 @@ def electives(enrolment_id: int):
     enrolment = _enrolment_for_viewer(enrolment_id)
     framework = enrolment.framework
     form = ElectivesForm()
-    form.electives.choices = [
-        SelectChoice(area.id, area.name) for area in framework.current_areas if not area.required
-    ]
+    form.electives.choices = [SelectChoice(area.id, area.name)
+                              for area in framework.current_electives]
     if request.method == "GET":
         form.electives.data = [choice.area_id for choice in enrolment.electives]
     if form.validate_on_submit():

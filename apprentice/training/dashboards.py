@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from apprentice.competencies.models import Competency
 from apprentice.db import db_session, utcnow
 from apprentice.people.models import StaffProfile
 from apprentice.programmes import services as programmes
@@ -97,8 +98,6 @@ def mentor_dashboard(mentor: StaffProfile, today: date | None = None) -> MentorD
     # Verified entries of these apprentices: the best activity level per competency lineage.
     best: dict[tuple[int, str], int] = {}
     if apprentice_ids:
-        from apprentice.competencies.models import Competency
-
         for person_id, lineage, level in db_session().execute(
             select(LogEntry.person_id, Competency.lineage, func.max(LogEntry.activity))
             .join(EntryCompetency, EntryCompetency.entry_id == LogEntry.id)

@@ -69,6 +69,15 @@ def _check_people(apprentice: StaffProfile, mentor: StaffProfile) -> None:
         raise Invalid(errors)
 
 
+def _relink(links: list, wanted: Iterable[int], key: str, make) -> list:
+    """The links for ``wanted`` ids: existing link rows kept (so unchanged ones are not
+    deleted and inserted again), ``make(id)`` for the new ones, in ``wanted`` order."""
+    wanted = list(wanted)
+    kept = [link for link in links if getattr(link, key) in wanted]
+    have = {getattr(link, key) for link in kept}
+    return kept + [make(i) for i in wanted if i not in have]
+
+
 def _check_pairing(starts_on: date, ends_on: date | None, area_ids: Iterable[int]) -> set[int]:
     """Dates and areas (checked on every change; the people only when pairing them,
     so a pairing can still be ended after its mentor has left)."""
@@ -118,9 +127,8 @@ def change_pairing(pairing: Pairing, *, ends_on: date | None, area_ids: Iterable
     areas = _check_pairing(pairing.starts_on, ends_on, area_ids) | retired
     before = {"ends_on": pairing.ends_on, "areas": sorted(pairing.area_ids)}
     pairing.ends_on = ends_on
-    keep = [link for link in pairing.area_links if link.area_id in areas]
-    pairing.area_links = keep + [PairingArea(area_id=a)
-                                 for a in sorted(areas - {k.area_id for k in keep})]
+    pairing.area_links = _relink(pairing.area_links, sorted(areas), "area_id",
+                                 lambda a: PairingArea(area_id=a))
     audit.record("pairing.changed", actor=by, obj=pairing, before=before,
                  after={"ends_on": ends_on, "areas": sorted(areas)})
     db_session().commit()
@@ -215,6 +223,14 @@ def get_entry(entry_id: int) -> LogEntry | None:
     return db_session().get(LogEntry, entry_id)
 
 
+def get_entries(entry_ids: Iterable[int]) -> list[LogEntry]:
+    """The entries that exist among ``entry_ids``, once each, in the order asked (one query)."""
+    wanted = list(dict.fromkeys(entry_ids))
+    found = {e.id: e for e in db_session().scalars(
+        select(LogEntry).where(LogEntry.id.in_(wanted)))} if wanted else {}
+    return [found[i] for i in wanted if i in found]
+
+
 @dataclass
 class EntryDetails:
     occurred_on: date | None
@@ -280,7 +296,7 @@ def _check_entry(person: StaffProfile, details: EntryDetails, today: date,
 
 # -- procedures followed in an entry ---------------------------------------------
 
-def _ids(values: Iterable, limit: int) -> list[int]:
+def ids_from(values: Iterable, limit: int) -> list[int]:
     """The first ``limit`` ids among ``values``, once each; what is not an id is dropped
     (for lists from a query string, which only suggest)."""
     ids: dict[int, None] = {}
@@ -329,7 +345,7 @@ def suggest_procedures(competency_ids: Iterable, limit: int = MAX_SUGGESTED_PROC
                        ) -> list[Procedure]:
     """Published procedures that teach the competencies (any wording of them): those
     teaching most of them first, then by title."""
-    ids = _ids(competency_ids, limit=MAX_SUGGESTION_COMPETENCIES)
+    ids = ids_from(competency_ids, limit=MAX_SUGGESTION_COMPETENCIES)
     if not ids:
         return []
     session = db_session()
@@ -356,7 +372,7 @@ def procedure_choices(person: StaffProfile, competency_ids: Iterable, ticked: It
     """What the log form offers: the ticked procedures the person may link (and the
     entry's own links) first, so a suggestion list never drops them, then suggestions."""
     linked = [link.procedure for link in entry.procedure_links] if entry else []
-    keep = _ids(ticked, limit=MAX_PROCEDURES_PER_ENTRY)
+    keep = ids_from(ticked, limit=MAX_PROCEDURES_PER_ENTRY)
     found = {link.id: link for link in linked}
     missing = [p for p in keep if p not in found]
     if missing:
@@ -378,6 +394,11 @@ def times_logged(procedure_id: int) -> int:
                LogEntry.state != EntryState.DRAFT.value)) or 0
 
 
+def _entry_by_token(person: StaffProfile, form_token: str) -> LogEntry | None:
+    return db_session().scalar(select(LogEntry).where(
+        LogEntry.person_id == person.id, LogEntry.form_token == form_token))
+
+
 def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry | None = None,
                submit: bool = False, form_token: str | None = None,
                today: date | None = None) -> LogEntry:
@@ -391,8 +412,7 @@ def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry |
     if form_token and (len(form_token) > 64 or not form_token.isascii()):
         form_token = None  # not one of ours: a fresh token is made below
     if entry is None and form_token:
-        existing = session.scalar(select(LogEntry).where(
-            LogEntry.person_id == person.id, LogEntry.form_token == form_token))
+        existing = _entry_by_token(person, form_token)
         if existing is not None:
             if not existing.editable:
                 return existing  # sent twice: the first one already went for review
@@ -413,15 +433,10 @@ def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry |
     entry.mentor_id = mentor.id
     entry.description = details.description.strip()
     entry.reflection = (details.reflection or "").strip()
-    keep = [link for link in entry.competency_links
-            if link.competency_id in {c.id for c in competencies}]
-    have = {link.competency_id for link in keep}
-    entry.competency_links = keep + [EntryCompetency(competency_id=c.id)
-                                     for c in competencies if c.id not in have]
-    kept = [link for link in entry.procedure_links if link.procedure_id in procedure_ids]
-    have = {link.procedure_id for link in kept}
-    entry.procedure_links = kept + [EntryProcedure(procedure_id=p)
-                                    for p in procedure_ids if p not in have]
+    entry.competency_links = _relink(entry.competency_links, [c.id for c in competencies],
+                                     "competency_id", lambda c: EntryCompetency(competency_id=c))
+    entry.procedure_links = _relink(entry.procedure_links, procedure_ids, "procedure_id",
+                                    lambda p: EntryProcedure(procedure_id=p))
     if submit:
         entry.state = EntryState.SUBMITTED.value
         entry.submitted_at = utcnow()
@@ -433,9 +448,8 @@ def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry |
     try:
         session.commit()
     except IntegrityError:
-        session.rollback()
-        existing = session.scalar(select(LogEntry).where(
-            LogEntry.person_id == person.id, LogEntry.form_token == form_token))
+        session.rollback()  # the same form, saved by a parallel request a moment ago
+        existing = _entry_by_token(person, form_token) if form_token else None
         if existing is None:
             raise
         return existing
@@ -471,19 +485,32 @@ def _lock(*rows) -> None:
         session.refresh(row, with_for_update=True)
 
 
-def _reviewable(entry: LogEntry, mentor: StaffProfile) -> None:
+def _required_text(value: str | None, field: str, missing: str) -> str:
+    """``value`` stripped, refused when empty or longer than the forms allow (the limit
+    holds here too, for callers without a form)."""
+    text = (value or "").strip()
+    if not text:
+        raise Invalid({field: missing})
+    if len(text) > MAX_DESCRIPTION:
+        raise Invalid({field: f"Keep the {field} to {MAX_DESCRIPTION} characters."})
+    return text
+
+
+def _reviewable(entry: LogEntry, mentor: StaffProfile,
+                mentor_pairings: list[Pairing] | None = None) -> None:
     _lock(entry)
     if entry.state != EntryState.SUBMITTED.value:
         raise Invalid({None: "Only entries waiting for review can be verified or returned."})
-    if not may_review(mentor, entry):
+    if not may_review(mentor, entry, mentor_pairings=mentor_pairings):
         raise Invalid({None: "You are not this apprentice's mentor for these competencies."})
 
 
 def verify_entries(entries: Iterable[LogEntry], mentor: StaffProfile) -> int:
     """Verify submitted entries (one, or a bulk selection): all or none."""
     entries = list({entry.id: entry for entry in entries}.values())
+    mentor_pairings = pairings(mentor_id=mentor.id)  # once, not once per entry
     for entry in entries:
-        _reviewable(entry, mentor)
+        _reviewable(entry, mentor, mentor_pairings)
     now = utcnow()
     for entry in entries:
         entry.state = EntryState.VERIFIED.value
@@ -497,11 +524,7 @@ def verify_entries(entries: Iterable[LogEntry], mentor: StaffProfile) -> int:
 
 def return_entry(entry: LogEntry, mentor: StaffProfile, comment: str) -> None:
     """Send an entry back to the apprentice with what to fix; it opens again."""
-    comment = (comment or "").strip()
-    if not comment:
-        raise Invalid({"comment": "Say what to fix, so the apprentice knows."})
-    if len(comment) > MAX_DESCRIPTION:
-        raise Invalid({"comment": f"Keep the comment to {MAX_DESCRIPTION} characters."})
+    comment = _required_text(comment, "comment", "Say what to fix, so the apprentice knows.")
     _reviewable(entry, mentor)
     entry.state = EntryState.RETURNED.value
     entry.return_comment = comment
@@ -512,13 +535,12 @@ def return_entry(entry: LogEntry, mentor: StaffProfile, comment: str) -> None:
 
 def unlock_entry(entry: LogEntry, coordinator: StaffProfile, reason: str) -> None:
     """A coordinator reopens a verified entry; the reason is kept in the audit trail."""
-    reason = (reason or "").strip()
     if not is_coordinator(coordinator):
         raise Invalid({None: "Only a coordinator can unlock a verified entry."})
     if coordinator.id == entry.person_id:
         raise Invalid({None: "Nobody unlocks their own entries; ask another coordinator."})
-    if not reason:
-        raise Invalid({"reason": "Write why the entry is unlocked; the reason is kept."})
+    reason = _required_text(reason, "reason",
+                            "Write why the entry is unlocked; the reason is kept.")
     _lock(entry)
     if entry.state != EntryState.VERIFIED.value:
         raise Invalid({None: "Only verified entries can be unlocked."})
@@ -592,21 +614,23 @@ def _corrected_ids(session, person_ids) -> set[int]:
                                           SignOff.corrects_id.is_not(None))))
 
 
+def _standing(sign_offs: list[SignOff]) -> list[SignOff]:
+    """Those of ``sign_offs`` that stand (neither revoked nor corrected)."""
+    if not sign_offs:
+        return []
+    corrected = _corrected_ids(db_session(), {s.person_id for s in sign_offs})
+    return [s for s in sign_offs if s.revocation is None and s.id not in corrected]
+
+
 def standing_sign_offs(person_id: int) -> list[SignOff]:
     """A person's sign-offs that stand (neither revoked nor corrected)."""
-    session = db_session()
-    corrected = _corrected_ids(session, [person_id])
-    return [s for s in sign_offs_of(person_id)
-            if s.revocation is None and s.id not in corrected]
+    return _standing(sign_offs_of(person_id))
 
 
 def standing_sign_offs_citing(entry_id: int) -> list[SignOff]:
     """Sign-offs that cite the entry and still stand (neither revoked nor corrected)."""
-    session = db_session()
-    citing = list(session.scalars(
-        select(SignOff).join(SignOffEvidence).where(SignOffEvidence.entry_id == entry_id)))
-    corrected = _corrected_ids(session, {s.person_id for s in citing}) if citing else set()
-    return [s for s in citing if s.revocation is None and s.id not in corrected]
+    return _standing(list(db_session().scalars(
+        select(SignOff).join(SignOffEvidence).where(SignOffEvidence.entry_id == entry_id))))
 
 
 def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency, *,
@@ -681,9 +705,8 @@ def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency,
 
 def revoke(record: SignOff, by: StaffProfile, reason: str) -> Revocation:
     """Withdraw a sign-off (the mentor who signed, or a coordinator), with a reason."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise Invalid({"reason": "Write why the sign-off is withdrawn; the reason is kept."})
+    reason = _required_text(reason, "reason",
+                            "Write why the sign-off is withdrawn; the reason is kept.")
     if not (record.signed_by_id == by.id or is_coordinator(by)):
         raise Invalid({None: "Only the mentor who signed, or a coordinator, can revoke it."})
     if by.id == record.person_id:

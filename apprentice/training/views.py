@@ -20,7 +20,7 @@ from apprentice.auth.access import requires_role
 from apprentice.auth.identity import confirm_identity
 from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
-from apprentice.forms import ID, act, flash_invalid, id_number
+from apprentice.forms import ID, act, id_number
 from apprentice.people import services as people
 from apprentice.people.models import Role
 from apprentice.programmes import services as programmes
@@ -103,9 +103,8 @@ def new_entry():
         asked = request.args.getlist("competency", type=int)
         form.competency_ids.data = asked or last_competencies
         # "Log practising this" on a procedure page ticks that procedure.
-        form.procedure_ids.data = [number for number in map(
-            id_number, request.args.getlist("procedure")[:services.MAX_PROCEDURES_PER_ENTRY])
-            if number is not None]
+        form.procedure_ids.data = services.ids_from(request.args.getlist("procedure"),
+                                                    limit=services.MAX_PROCEDURES_PER_ENTRY)
         form.form_token.data = services.new_form_token()
     return _save_entry(form, staff, entry=None)
 
@@ -195,11 +194,8 @@ def delete_entry(entry_id: int):
 def unlock_entry(entry_id: int):
     entry = _entry_for_viewer(entry_id)
     form = ReasonForm()
-    if not form.validate():
-        flash("Write the reason for unlocking; it is kept in the record.", "error")
-    else:
-        act(lambda: services.unlock_entry(entry, current_staff(), form.reason.data),
-            "Entry unlocked: the apprentice can change it again.")
+    act(lambda: services.unlock_entry(entry, current_staff(), form.reason.data),
+        "Entry unlocked: the apprentice can change it again.")
     return redirect(url_for("apprentice.training.entry", entry_id=entry.id))
 
 
@@ -217,20 +213,16 @@ def review():
 @requires_role(Role.MENTOR)
 def verify():
     raw = request.form.getlist("entry_id")
-    ids = [id_number(value) for value in raw]
-    entries = [services.get_entry(i) for i in ids if i is not None]
     if not raw:
         flash("Tick the entries to verify.", "error")
         return redirect(url_for("apprentice.training.review"))
-    if None in ids or len(entries) != len(ids):
+    ids = list(dict.fromkeys(id_number(value) for value in raw))
+    entries = services.get_entries(i for i in ids if i is not None)
+    if len(entries) != len(ids):  # a forged id, or one that does not exist
         flash("Some of those entries do not exist; nothing was verified.", "error")
         return redirect(url_for("apprentice.training.review"))
-    try:
-        count = services.verify_entries(entries, current_staff())
-    except Invalid as exc:
-        flash_invalid(exc)
-    else:
-        flash(f"{count} entr{'y' if count == 1 else 'ies'} verified.", "success")
+    act(lambda: services.verify_entries(entries, current_staff()),
+        lambda count: f"{count} entr{'y' if count == 1 else 'ies'} verified.")
     return redirect(url_for("apprentice.training.review"))
 
 
@@ -239,13 +231,10 @@ def verify():
 def return_entry(entry_id: int):
     entry = _entry_for_viewer(entry_id)
     form = ReturnForm()
-    try:
-        services.return_entry(entry, current_staff(), form.comment.data or "")
-    except Invalid as exc:
-        flash_invalid(exc)
-        return redirect(url_for("apprentice.training.entry", entry_id=entry.id))
-    flash(f"Returned to {entry.person.name} with your comment.", "success")
-    return redirect(url_for("apprentice.training.review"))
+    if act(lambda: services.return_entry(entry, current_staff(), form.comment.data or ""),
+           f"Returned to {entry.person.name} with your comment."):
+        return redirect(url_for("apprentice.training.review"))
+    return redirect(url_for("apprentice.training.entry", entry_id=entry.id))
 
 
 # -- an apprentice seen by a mentor, and sign-offs -----------------------------------------
@@ -274,9 +263,10 @@ def new_sign_off():
     competency = frameworks.get_competency(competency_id) if competency_id else None
     corrects = services.get_sign_off(corrects_id) if corrects_id else None
     if corrects is not None:
-        person, competency = corrects.person, frameworks.get_competency(
-            next((c.id for c in services.programme_competencies(corrects.person_id)
-                  if c.lineage == corrects.lineage), corrects.competency_id))
+        # The current wording of the corrected competency, if still in the programme.
+        person = corrects.person
+        competency = next((c for c in services.programme_competencies(corrects.person_id)
+                           if c.lineage == corrects.lineage), corrects.competency)
         allowed = corrects.signed_by_id == staff.id or is_coordinator(staff)
     else:
         allowed = person is not None and competency is not None and mentor_covers(
@@ -339,7 +329,7 @@ def sign_off(sign_off_id: int):
 # -- pairings (coordinators) ------------------------------------------------------------------
 
 def _area_choices() -> list[SelectChoice]:
-    return [SelectChoice(area.id, f"{area.name}")
+    return [SelectChoice(area.id, area.name)
             for framework in frameworks.list_frameworks()
             for area in framework.current_areas]
 
