@@ -124,6 +124,20 @@ def test_a_proposal_overtaken_by_another_save_is_not_published(app, cast):
         with pytest.raises(Invalid, match="The page changed after this proposal"):
             services.accept(proposal, mentor)
         assert services.get_procedure(procedure.id).body == "Meanwhile.\n"
+        assert services.proposals(procedure) == []  # overtaken: no longer waiting
+
+
+def test_a_published_proposal_waits_no_more(app, cast):
+    with app.app_context():
+        mentor, apprentice = get_person(cast["mentor"].id), get_person(cast["apprentice"].id)
+        procedure = services.create(draft(), mentor, publish=True)
+        proposal = services.save(procedure, draft(body="Proposed.\n"), apprentice, based_on=1)
+        services.accept(proposal, mentor)
+        assert services.proposals(procedure) == []
+    client = as_person(app, cast["mentor"])
+    assert "waiting" not in client.get(f"/procedures/{procedure.id}").get_data(as_text=True)
+    history = client.get(f"/procedures/{procedure.id}/history").get_data(as_text=True)
+    assert f"/accept/{proposal.number}" not in history
 
 
 def test_only_publishers_publish_and_publishing_sets_the_review_date(app, cast):

@@ -298,11 +298,14 @@ def revisions(procedure: Procedure) -> list[ProcedureRevision]:
 
 
 def proposals(procedure: Procedure) -> list[ProcedureRevision]:
-    """The revisions waiting for someone who may publish, oldest first."""
+    """The proposals waiting for someone who may publish, oldest first: those made on
+    the current text. Once one is published, or another save overtakes them, the text
+    has moved on and they wait no more (revisions themselves are never changed)."""
     return list(db_session().scalars(
         select(ProcedureRevision).where(
             ProcedureRevision.procedure_id == procedure.id,
-            ProcedureRevision.state == RevisionState.PROPOSED.value)
+            ProcedureRevision.state == RevisionState.PROPOSED.value,
+            ProcedureRevision.based_on == procedure.revision_number)
         .order_by(ProcedureRevision.number)))
 
 

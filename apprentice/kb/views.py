@@ -167,6 +167,7 @@ def history(procedure_id: int):
             comparison = (first, second, services.diff(first, second))
     return render_template("apprentice/procedures/history.html", procedure=procedure,
                            revisions=revisions, comparison=comparison,
+                           waiting={r.number for r in services.proposals(procedure)},
                            may_publish=services.may_publish(current_staff()))
 
 
