@@ -8,6 +8,7 @@ from apprentice.competencies.models import (
     Framework,
     FrameworkChange,
 )
+from apprentice.core.models import FormReceipt, KeptForm
 from apprentice.kb.models import (
     GlossaryVersion,
     IndexOutbox,
@@ -38,10 +39,12 @@ __all__ = [
     "Enrolment",
     "EntryCompetency",
     "EntryProcedure",
+    "FormReceipt",
     "Framework",
     "FrameworkChange",
     "GlossaryVersion",
     "IndexOutbox",
+    "KeptForm",
     "LogEntry",
     "Pairing",
     "PairingArea",
