@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, send_from_directory
 from flask_login import LoginManager
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -26,20 +26,23 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask("apprentice", instance_path=str(Path(instance).resolve()), static_folder=None)
     app.config.update(APPRENTICE_AUTH="local", APPRENTICE_INSTANCE_PATH=app.instance_path)
     app.config.update(overrides)
+    settings.decode_settings(app.config)  # "false" given in ``config`` is False too
     app.config["SECRET_KEY"] = (
         app.config.get("SECRET_KEY")
         or app.config.get("APPRENTICE_SECRET_KEY")
         or settings.load_or_create_secret(Path(app.instance_path))
     )
-    secure = bool(app.config.get("APPRENTICE_SECURE_COOKIES", False))
-    app.config.setdefault("SESSION_COOKIE_SECURE", secure)
-    app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    secure = app.config.get("APPRENTICE_SECURE_COOKIES", False)
+    # Flask has its own defaults for the session cookie (not secure, no SameSite), so
+    # ``setdefault`` never changed them: set each one unless ``config`` named it.
+    for key, value in {"SESSION_COOKIE_SECURE": secure, "REMEMBER_COOKIE_SECURE": secure,
+                       "SESSION_COOKIE_SAMESITE": "Lax", "SESSION_COOKIE_HTTPONLY": True,
+                       "REMEMBER_COOKIE_SAMESITE": "Lax",
+                       "REMEMBER_COOKIE_HTTPONLY": True}.items():
+        if key not in overrides:
+            app.config[key] = value
 
-    proxies = int(app.config.get("APPRENTICE_TRUSTED_PROXIES", 0) or 0)
+    proxies = app.config.get("APPRENTICE_TRUSTED_PROXIES") or 0
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
@@ -55,4 +58,14 @@ def create_app(config: dict | None = None) -> Flask:
     from apprentice.web import http_error_page
 
     app.register_error_handler(HTTPException, http_error_page)
+    # Browsers and bookmark tools ask the site's root for its icon. The standalone app is
+    # the host here; the plugin itself adds no route outside its own prefix.
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
     return app
+
+
+def favicon():
+    """apprentice's icon at /favicon.ico (pages link to it under the plugin's prefix too)."""
+    from apprentice.web import bp
+
+    return send_from_directory(bp.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon")

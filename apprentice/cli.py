@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
@@ -43,6 +44,30 @@ def db_current() -> None:
     click.echo(f"Database: {current or 'empty'}; newest: {migrate.head_revision()}.")
 
 
+def needs_database(set_up: bool = False):
+    """A command that reads or writes apprentice's tables: on a database not set up (or
+    not upgraded) yet, it says what to run and exits 1, where it used to end in a
+    traceback (``no such table: apprentice_staff``). With ``set_up``, an empty database
+    is set up first instead (``demo``, for someone trying apprentice out)."""
+
+    def decorate(command):
+        @functools.wraps(command)
+        def checked(*args, **kwargs):
+            engine = database().engine
+            if set_up and migrate.current_revision(engine) is None \
+                    and not migrate.has_tables(engine):
+                migrate.upgrade(engine)
+                click.echo(f"Set up the database (now at {migrate.current_revision(engine)}).")
+            problem = migrate.schema_problem(engine, migrate.upgrade_command(current_app))
+            if problem:
+                raise click.ClickException(problem)
+            return command(*args, **kwargs)
+
+        return checked
+
+    return decorate
+
+
 def _fail(exc: Invalid) -> None:
     for field, messages in exc.errors.items():
         for message in messages:
@@ -60,6 +85,7 @@ def _fail(exc: Invalid) -> None:
 @click.option("--job-title", default="", help="For example: Library Assistant.")
 @click.option("--branch", default="", help="Their branch or department.")
 @click.option("--password", default=None, help="Prompted for when not given (standalone mode).")
+@needs_database()
 def create_user(email, name, roles, job_title, branch, password) -> None:
     """Add a person, for example the first coordinator."""
     from apprentice.people.services import PersonDetails, create_person
@@ -79,6 +105,7 @@ def create_user(email, name, roles, job_title, branch, password) -> None:
 @bp.cli.command("demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing if anyone exists already.")
 @click.option("--yes", is_flag=True, help="Load into a database with people without asking.")
+@needs_database(set_up=True)
 def demo(if_empty: bool, yes: bool) -> None:
     """Load demo people and content (never into a real install: the password is public)."""
     from apprentice.demo import DEMO_PASSWORD, load_demo
@@ -107,6 +134,7 @@ def demo(if_empty: bool, yes: bool) -> None:
 @click.option("--default", "use_default", is_flag=True,
               help="Load the LSSC-based framework shipped with apprentice.")
 @click.option("--name", default=None, help="The framework's name (CSV files have none).")
+@needs_database()
 def import_framework(path, use_default, name) -> None:
     """Import a framework from a JSON or CSV file (or --default)."""
     from apprentice.competencies import interchange
@@ -142,6 +170,7 @@ def import_framework(path, use_default, name) -> None:
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="-",
               help="File to write (default: standard output).")
+@needs_database()
 def export_framework(framework: str | None, fmt: str, output: str) -> None:
     """Export a framework (its id or name; may be left out when only one is active)."""
     from apprentice.competencies import interchange
@@ -172,6 +201,7 @@ def _find_framework(wanted: str | None):
 
 
 @bp.cli.command("list-frameworks")
+@needs_database()
 def list_frameworks() -> None:
     """Show every framework with its id, status and version."""
     from apprentice.competencies import services as frameworks
@@ -182,6 +212,7 @@ def list_frameworks() -> None:
 
 
 @bp.cli.command("audit-verify")
+@needs_database()
 def audit_verify() -> None:
     """Check the audit trail's hash chain; report the first broken link."""
     from apprentice.audit import services as audit
@@ -200,6 +231,7 @@ def audit_verify() -> None:
 @click.option("--base-url", default=None,
               help="The address people open apprentice at, for links in the e-mail "
                    "(default: APPRENTICE_BASE_URL).")
+@needs_database()
 def send_reminders(base_url: str | None) -> None:
     """Send each mentor their daily digest (once a day; run it from cron)."""
     import logging
@@ -226,8 +258,10 @@ def send_reminders(base_url: str | None) -> None:
 
 @bp.cli.command("import-procedures")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@needs_database()
 def import_procedures(folder: str) -> None:
     """Import a folder of Markdown, HTML or text procedures (again: updates, no duplicates)."""
+    from apprentice.kb import search
     from apprentice.kb.importer import import_folder
 
     report = import_folder(Path(folder))
@@ -235,9 +269,14 @@ def import_procedures(folder: str) -> None:
                f"unchanged {len(report.skipped)}, problems {len(report.problems)}.")
     for problem in report.problems:
         click.echo(f"  {problem}", err=True)
+    if search.waiting():  # the index was busy or broken: say so rather than claim success
+        click.echo(f"{search.waiting()} changes are not in the search index yet: run "
+                   "`flask apprentice index-sync`.", err=True)
+        raise SystemExit(1)
 
 
 @bp.cli.command("reindex")
+@needs_database()
 def reindex() -> None:
     """Rebuild the procedures search index from the database (searches keep working)."""
     from apprentice.kb import search
@@ -246,13 +285,15 @@ def reindex() -> None:
 
 
 @bp.cli.command("index-sync")
+@needs_database()
 def index_sync() -> None:
     """Apply changes waiting for the search index (after a crash, or from cron)."""
     from apprentice.kb import search
 
+    reason = search.outdated()
     rebuilt = search.sync_glossary()
     if rebuilt is not None:
-        click.echo(f"The search glossary changed: rebuilt the index ({rebuilt} procedures).")
+        click.echo(f"{reason}: rebuilt the index ({rebuilt} procedures).")
         return
     total = 0
     while applied := search.sync():
@@ -261,6 +302,7 @@ def index_sync() -> None:
 
 
 @bp.cli.command("check-index")
+@needs_database()
 def check_index() -> None:
     """Compare the search index with the database; exit 1 if they disagree."""
     from apprentice.kb import search
@@ -269,9 +311,20 @@ def check_index() -> None:
     if report.old_glossary:
         click.echo("The index was built with an earlier search glossary: searches still find "
                    "the new terms, more slowly, until `flask apprentice index-sync` rebuilds it.")
+    if report.old_layout:
+        click.echo("The index was built by an earlier version of apprentice: searches still "
+                   "work, more slowly, until `flask apprentice index-sync` rebuilds it.")
     if report.healthy:
         click.echo("The search index agrees with the database.")
         return
-    click.echo(f"Missing: {report.missing or 'none'}; out of date: {report.stale or 'none'}; "
-               f"extra: {report.extra or 'none'}. Run `flask apprentice reindex`.", err=True)
+    click.echo(f"Missing: {_some(report.missing)}; out of date: {_some(report.stale)}; "
+               f"extra: {_some(report.extra)}. Run `flask apprentice reindex`.", err=True)
     raise SystemExit(1)
+
+
+def _some(ids: list[int], shown: int = 20) -> str:
+    """Procedure ids for a person to read: a count and the first few, not 900 numbers."""
+    if not ids:
+        return "none"
+    listed = ", ".join(map(str, ids[:shown]))
+    return listed if len(ids) <= shown else f"{len(ids)} ({listed}, …)"

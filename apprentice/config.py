@@ -1,7 +1,10 @@
 """Settings: defaults, the environment, and the generated secret key.
 
 Every key apprentice reads starts with ``APPRENTICE_``. The plugin only fills
-in defaults it needs; the standalone app also reads the environment.
+in defaults it needs; the standalone app also reads the environment. Every
+setting that is a flag, a number, a list or a choice is decoded in one place
+(``TYPED``), from the environment and from a host's config alike, and a value
+that cannot be read stops the start with a message naming the setting.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import json
 import os
 import secrets
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 DEFAULTS = {
@@ -41,32 +45,140 @@ STANDALONE_DEFAULTS = {
 }
 
 
+class ConfigError(ValueError):
+    """A setting apprentice cannot read; the message names it and what it must be."""
+
+
+TRUE = {"true", "1", "yes", "on"}
+FALSE = {"false", "0", "no", "off"}
+
+
+def flag(key: str, value):
+    """A yes/no setting: a bool, or true/false, 1/0, yes/no, on/off in any case.
+
+    Never ``bool(text)``: the text "false" is true to Python, which once let
+    everyone publish with APPRENTICE_KB_EVERYONE_PUBLISHES=false.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in TRUE | FALSE:
+        return value.strip().lower() in TRUE
+    raise ConfigError(f"{key} must be true or false (or yes/no, on/off, 1/0), got {value!r}")
+
+
+def whole(lowest: int, highest: int | None = None) -> Callable[[str, object], int]:
+    """A whole-number setting from ``lowest`` (to ``highest``)."""
+
+    def decode(key: str, value) -> int:
+        number = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str):
+            try:
+                number = int(value.strip())
+            except ValueError:
+                number = None
+        if number is None:
+            raise ConfigError(f"{key} must be a whole number, got {value!r}")
+        if number < lowest or (highest is not None and number > highest):
+            within = f"from {lowest} to {highest}" if highest is not None else f"{lowest} or more"
+            raise ConfigError(f"{key} must be {within}, got {number}")
+        return number
+
+    return decode
+
+
+def one_of(*choices: str) -> Callable[[str, object], str]:
+    """A setting that names one of ``choices`` (any case)."""
+
+    def decode(key: str, value) -> str:
+        if isinstance(value, str) and value.strip().lower() in choices:
+            return value.strip().lower()
+        raise ConfigError(f"{key} must be one of {', '.join(choices)}, got {value!r}")
+
+    return decode
+
+
+def roles(key: str, value) -> list[str]:
+    """Role names: a list, or text as ``mentor,coordinator`` or ``["mentor"]``."""
+    from apprentice.people.models import Role  # here: config imports no model when loaded
+
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                raise ConfigError(f"{key} must be a list of roles, got {text!r}") from None
+        else:
+            value = [name.strip() for name in text.split(",") if name.strip()]
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise ConfigError(f"{key} must be a list of roles, got {value!r}")
+    known = {role.value for role in Role}
+    unknown = [name for name in value if str(name).strip().lower() not in known]
+    if unknown:
+        raise ConfigError(f"{key} holds {', '.join(map(repr, unknown))}: roles are "
+                          f"{', '.join(sorted(known))}")
+    return [str(name).strip().lower() for name in value]
+
+
+def code_only(key: str, value):
+    """A setting only Python code can give (an engine, a function), never text."""
+    if isinstance(value, str):
+        raise ConfigError(f"{key} is set in a host app's Python config (an object, not "
+                          f"text), got {value!r}")
+    return value
+
+
+# Every setting that is not plain text, with how to read it. Text settings (URLs,
+# paths, names, the secret key) are left as they are.
+TYPED: dict[str, Callable] = {
+    "APPRENTICE_AUTH": one_of("local", "host"),
+    "APPRENTICE_HOST_USER_MAPPER": code_only,
+    "APPRENTICE_ENGINE": code_only,
+    "APPRENTICE_HOST_DEFAULT_ROLES": roles,
+    "APPRENTICE_PASSWORD_MIN_LENGTH": whole(1),
+    "APPRENTICE_SIGN_IN_WINDOW_MINUTES": whole(1),
+    "APPRENTICE_SIGN_IN_MAX_FAILURES_PER_ACCOUNT": whole(1),
+    "APPRENTICE_SIGN_IN_MAX_FAILURES_PER_ADDRESS": whole(1),
+    "APPRENTICE_PAGE_SIZE": whole(1),
+    "APPRENTICE_MAX_UPLOAD_BYTES": whole(1),
+    "APPRENTICE_CSRF_ENABLED": flag,
+    "APPRENTICE_KB_EVERYONE_PUBLISHES": flag,
+    "APPRENTICE_MAIL_PORT": whole(1, 65535),
+    "APPRENTICE_MAIL_USE_TLS": flag,
+    "APPRENTICE_TRUSTED_PROXIES": whole(0),
+    "APPRENTICE_SECURE_COOKIES": flag,
+}
+
+
+def decode_settings(config) -> None:
+    """Read every typed setting present in ``config`` (a Flask config or a dict) in
+    place, so ``"false"`` becomes False; ConfigError for a value that cannot be read.
+    None means "not set" and is left for the default."""
+    for key, decode in TYPED.items():
+        if config.get(key) is not None:
+            config[key] = decode(key, config[key])
+
+
 def apply_defaults(config) -> None:
-    """Fill in apprentice's defaults without touching what the host set."""
+    """Fill in apprentice's defaults without touching what the host set, and read the
+    host's typed settings (a host may have copied ``"false"`` from its environment)."""
     for key, value in DEFAULTS.items():
         config.setdefault(key, value)
+    decode_settings(config)
 
 
 def environment_settings(environ=os.environ) -> dict:
-    """``APPRENTICE_*`` variables. A setting whose default is a number, a flag or a
-    list is decoded from JSON (``7``, ``true``, ``["mentor"]``); every other one,
-    such as a secret key made of digits, stays the text it is."""
-    typed = {
-        key: default for key, default in {**DEFAULTS, **STANDALONE_DEFAULTS}.items()
-        if isinstance(default, int | float | bool | list | tuple)
-    }
-    settings = {}
-    for key, value in environ.items():
-        if not key.startswith("APPRENTICE_"):
-            continue
-        settings[key] = value
-        if key in typed:
-            try:
-                decoded = json.loads(value)
-            except ValueError:
-                continue
-            if isinstance(decoded, int | float | bool | list):
-                settings[key] = decoded
+    """``APPRENTICE_*`` variables. The typed ones (``TYPED``) are decoded: ``7``,
+    ``false``/``no``/``off``, ``mentor,coordinator``; every other one, such as a
+    secret key made of digits, stays the text it is. A typed variable set empty
+    counts as not set; ConfigError when a typed value cannot be read."""
+    settings = {key: value for key, value in environ.items()
+                if key.startswith("APPRENTICE_") and not (key in TYPED and not value.strip())}
+    decode_settings(settings)
     return settings
 
 

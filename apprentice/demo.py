@@ -83,7 +83,7 @@ DEMO_ENTRIES = [
      "including holds pick-up.", "verified"),
     (21, 60, 2, ["REF-01"], "Assisted with reference interviews: a genealogy question and "
      "a tax form request.", "verified"),
-    (14, 30, 1, ["TEC-01"], "Watched Samuel troubleshoot the public printers and the "
+    (14, 30, 2, ["TEC-01"], "Helped Samuel troubleshoot the public printers and the "
      "print release station.", "verified"),
     (9, 75, 3, ["REF-01", "REF-02"], "Led two reference interviews with Marian listening, "
      "then found sources in the databases together.", "submitted"),

@@ -20,6 +20,8 @@ class ApprenticeState:
 
     database: Database
     url_prefix: str
+    # The database was found at the newest migration (apprentice.migrate.ready_problem).
+    schema_ready: bool = False
 
 
 class Apprentice:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash
-from wtforms import SelectMultipleField, widgets
-from wtforms.validators import ValidationError
+from flask import flash, render_template, request, url_for
+from wtforms import HiddenField, SelectMultipleField, widgets
+from wtforms.validators import Length, ValidationError
 
+from apprentice.competencies.models import Competency, CompetencyArea
+from apprentice.core import receipts
+from apprentice.db import db_session
+from apprentice.kb.models import ProcedureRevision
 from apprentice.validation import Invalid
 
 # The largest database id (a 32-bit integer): bigger numbers are not ids and would overflow.
@@ -53,6 +57,29 @@ class MultiCheckboxField(SelectMultipleField):
             raise ValidationError("Choose from the list.") from exc
 
 
+class TextLimit(Length):
+    """At most ``max`` characters, counted as a person (and the page's counter) counts them.
+
+    Line breaks count once: browsers send them as CR LF, so they are stored as LF. Too
+    long is refused with the numbers, never cut: the whole text stays in the field. The
+    field macro shows the limit as a hint and a counter instead of ``maxlength``, which
+    lets a browser cut pasted text without a word.
+    """
+
+    def __init__(self, max: int, message: str | None = None):  # Length names it max
+        super().__init__(max=max, message=message)
+
+    def __call__(self, form, field):
+        text = field.data or ""
+        if "\r" in text:
+            field.data = text = text.replace("\r\n", "\n").replace("\r", "\n")
+        over = len(text) - self.max
+        if over > 0:
+            raise ValidationError(self.message or (
+                f"This is {len(text):,} characters; the limit is {self.max:,}. Shorten it by "
+                f"{over:,} character{'s' if over != 1 else ''}: nothing was saved yet."))
+
+
 def safe_next(target: str | None) -> str | None:
     """``target`` if it is a path on this site, else None (no open redirects)."""
     if not target or "\\" in target or any(ord(ch) < 32 for ch in target):
@@ -83,3 +110,80 @@ def act(action, success) -> bool:
         return False
     flash(success(result) if callable(success) else success, "success")
     return True
+
+
+# -- one form, one record (apprentice.core.receipts) ------------------------------------
+
+class OnceForm:
+    """Mixed into a create form: a one-time token, so that sending the form twice saves
+    one record. Views fill it in with ``once``; services write the receipt."""
+
+    form_token = HiddenField()
+
+
+def _url_for(endpoint: str, argument: str):
+    return lambda object_id: url_for(endpoint, **{argument: object_id})
+
+
+def _in_framework(model, anchor: str):
+    """An area or competency is seen on its framework's page, at its own anchor."""
+    def url(object_id: int) -> str | None:
+        item = db_session().get(model, object_id)
+        if item is None:
+            return None
+        return url_for("apprentice.frameworks.show",
+                       framework_id=item.framework_id) + f"#{anchor}-{item.id}"
+    return url
+
+
+def _revision_url(object_id: int) -> str | None:
+    revision = db_session().get(ProcedureRevision, object_id)
+    return url_for("apprentice.procedures.history",
+                   procedure_id=revision.procedure_id) if revision else None
+
+
+# What each kind of receipt links to: the link's words and its address from the id.
+SAVED_RECORDS = {
+    "log_entry": ("View the entry", _url_for("apprentice.training.entry", "entry_id")),
+    "sign_off": ("View the sign-off", _url_for("apprentice.training.sign_off", "sign_off_id")),
+    "pairing": ("View the pairing", _url_for("apprentice.training.pairing", "pairing_id")),
+    "enrolment": ("View the programme", _url_for("apprentice.programmes.show",
+                                                 "enrolment_id")),
+    "procedure": ("View the procedure", _url_for("apprentice.procedures.show",
+                                                 "procedure_id")),
+    "revision": ("View the procedure's history", _revision_url),
+    "person": ("View the person", _url_for("apprentice.people.edit", "person_id")),
+    "framework": ("View the framework", _url_for("apprentice.frameworks.show",
+                                                 "framework_id")),
+    "area": ("View the area", _in_framework(CompetencyArea, "area")),
+    "competency": ("View the competency", _in_framework(Competency, "competency")),
+}
+
+
+def already_saved(saved):
+    """The answer to a form sent again: "already saved", a link to what the first save
+    made (``saved``: a receipt, or AlreadySaved), and a way to start a new one."""
+    words, url = SAVED_RECORDS.get(saved.kind, (None, None))
+    link = url(saved.object_id) if url and saved.object_id is not None else None
+    path_args = request.view_args or {}
+    fresh = {name: values for name, values in request.args.lists()
+             if name != "form" and name not in path_args}
+    again = url_for(request.endpoint, **path_args, **fresh)
+    return render_template("apprentice/already_saved.html", link=link, link_text=words,
+                           again=again)
+
+
+def once(form: OnceForm, person):
+    """Give ``form`` its one-time token, or answer a form ``person`` saved already.
+
+    On a GET the token comes from the address (``?form=``, which apprentice.js keeps
+    there) unless it was used, so a page fetched again by Back keeps its token; else a
+    new one. A token already used by ``person``: the "already saved" page. None: go on.
+    """
+    token = request.args.get("form") if request.method == "GET" else form.form_token.data
+    receipt = receipts.find(token, person)
+    if receipt is not None:
+        return already_saved(receipt)
+    if request.method == "GET":
+        form.form_token.data = token if receipts.is_free(token) else receipts.new_token()
+    return None

@@ -8,13 +8,16 @@ share a database with a host that runs Alembic migrations of its own.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import cache
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from alembic.util import CommandError
+from flask import current_app
+from sqlalchemy import Engine, inspect
 
 from apprentice.resources import resource_dir
 
@@ -88,8 +91,75 @@ def current_revision(engine: Engine) -> str | None:
         return context.get_current_revision()
 
 
+@cache
+def _scripts() -> ScriptDirectory:
+    """The migration scripts, read once per process (they do not change while it runs)."""
+    return ScriptDirectory.from_config(alembic_config())
+
+
 def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return _scripts().get_current_head()
+
+
+def _known(revision: str) -> bool:
+    try:
+        return _scripts().get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def upgrade_command(app) -> str:
+    """The command that sets the database up, as the person at the prompt types it."""
+    # The standalone app is named "apprentice"; a host runs its own app's command line.
+    standalone = app.name == "apprentice"
+    return f"flask {'--app wsgi ' if standalone else ''}apprentice db upgrade"
+
+
+def schema_problem(engine: Engine, upgrade: str) -> str | None:
+    """What keeps apprentice from using this database, in words, or None when it is at
+    the newest revision. A revision newer than this code knows (a rolled-back
+    deploy) is left to run: only the database's owner can say whether it fits."""
+    current = current_revision(engine)
+    if current == head_revision() or (current is not None and not _known(current)):
+        return None
+    if current is None:
+        return f"The database is not set up yet: run `{upgrade}` first."
+    return (f"The database is at an older version ({current}) than this apprentice "
+            f"({head_revision()}): run `{upgrade}` first.")
+
+
+def ready_problem() -> str | None:
+    """:func:`schema_problem` for the current app, remembered once the database is ready,
+    so a page pays for the check once per process (see ``forget_ready``)."""
+    state = current_app.extensions["apprentice"]
+    if state.schema_ready:
+        return None
+    problem = schema_problem(state.database.engine, upgrade_command(current_app))
+    state.schema_ready = problem is None
+    return problem
+
+
+def forget_ready() -> None:
+    """Check again on the next call: a table was missing after all (a downgrade, a new
+    database file)."""
+    current_app.extensions["apprentice"].schema_ready = False
+
+
+MISSING_TABLE_CODES = {"42P01", "42703"}  # PostgreSQL: undefined table, undefined column
+
+
+def names_a_missing_table(exc: Exception) -> bool:
+    """Whether a database error says a table or column is missing (SQLite's "no such
+    table", PostgreSQL's undefined table), as on a database behind the migrations."""
+    orig = getattr(exc, "orig", exc)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    text = str(orig).lower()
+    return code in MISSING_TABLE_CODES or "no such table" in text or "no such column" in text
+
+
+def has_tables(engine: Engine) -> bool:
+    """Whether any apprentice table exists (an empty database may be set up at once)."""
+    return any(include_name(name, "table", None) for name in inspect(engine).get_table_names())
 
 
 def differences(engine: Engine) -> list:

@@ -20,11 +20,16 @@ from flask import (
     request,
     url_for,
 )
+from flask_login import login_url
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from wtforms.validators import ValidationError
 
+from apprentice import migrate
 from apprentice.auth.services import current_staff, local_sign_in, signed_in, why_no_profile
+from apprentice.core.kept import Kept, keep_submitted_form
+from apprentice.formatting import duration
 from apprentice.people.models import Role
 from apprentice.resources import resource_dir
 
@@ -91,9 +96,55 @@ def _refuse_nul_bytes() -> None:
             abort(400, "The request held a character that cannot be stored (NUL).")
 
 
+# -- a database not set up, or not upgraded, yet -----------------------------------------
+# Registered before _guard, so it runs first: nothing may read a table before it.
+
+@bp.before_request
+def _database_ready():
+    """A database without apprentice's tables (or behind the newest migration) gets a
+    page saying what to run (503), not a 500. Checked once per process while all is
+    well; again when a table turns out to be missing (``_missing_table``)."""
+    if request.endpoint == "apprentice.static":
+        return None
+    problem = migrate.ready_problem()
+    return None if problem is None else _database_not_ready(problem)
+
+
+def _database_not_ready(problem: str):
+    session = g.get("apprentice_db_session")
+    if session is not None:
+        session.rollback()
+    g.apprentice_staff = None  # nobody can be looked up without the tables...
+    login_manager = getattr(current_app, "login_manager", None)
+    if login_manager is not None:  # ...not even by Flask-Login for the page's layout
+        g._login_user = login_manager.anonymous_user()
+    return render_error(503, problem)
+
+
+@bp.errorhandler(OperationalError)
+@bp.errorhandler(ProgrammingError)
+def _missing_table(exc):
+    """A table missing mid-request (a downgrade, another database file): check the
+    schema again and say what to run; any other database error goes on as before."""
+    if not migrate.names_a_missing_table(exc):
+        raise exc
+    migrate.forget_ready()
+    problem = migrate.ready_problem()
+    if problem is None:
+        raise exc
+    return _database_not_ready(problem)
+
+
 @bp.before_request
 def _guard():
-    """CSRF on every POST; then a signed-in, active profile for every page not public."""
+    """CSRF on every POST; then a signed-in, active profile for every page not public.
+
+    A form sent after the sign-in ended is answered first, before the CSRF check
+    (whose token ended with the session): nothing is done, what was typed is kept.
+    """
+    if (request.method in UNSAFE_METHODS and not _is_public()
+            and current_staff() is None and not signed_in()):
+        return sign_in_ended()
     _check_csrf()
     _refuse_nul_bytes()
     if _is_public():
@@ -126,6 +177,8 @@ def template_context():
         "apprentice_staff": staff,
         "apprentice_local_sign_in": local_sign_in(),
         "csrf_token": generate_csrf,
+        # Lengths of time in words ("4 h 45 min"), the same on every page.
+        "ap_duration": duration,
     }
 
 
@@ -139,6 +192,7 @@ ERROR_MESSAGES = {
           "The page may have moved, or the link may be mistyped."),
     405: ("That action is not available here", "Go back and use the buttons on the page."),
     413: ("That upload is too large", "Try a smaller file."),
+    503: ("apprentice is not ready yet", "Try again in a few minutes."),  # see _database_ready
     429: ("Too many requests", "Wait a minute and try again."),
     500: ("Something went wrong on our side",
           "Nothing you saved before is lost. Try again in a moment; if it keeps happening, "
@@ -160,12 +214,45 @@ def render_error(code: int, detail: str | None = None):
 def http_error_page(exc: HTTPException):
     """An HTTP error as a friendly page; the standalone app uses it for every URL."""
     if isinstance(exc, CSRFError):
+        if current_staff() is not None:
+            # Signed in, but the form outlived its token: keep what was typed.
+            kept = keep_submitted_form()
+            if kept.kept:
+                return _render_kept(kept, 400, expired_form=True)
         return render_error(400, "The form had expired or was sent from elsewhere. "
                                  "Reload the page and try again; nothing was changed.")
     if exc.code is None or exc.code < 400 or exc.response is not None:
         return exc
     detail = exc.description if exc.description != type(exc).description else None
     return render_error(exc.code, detail)
+
+
+# -- forms sent after the sign-in ended (see apprentice/core/kept.py) -----------------
+
+SIGN_IN_ENDED = "Your sign-in has ended"
+
+
+def _sign_in_url(target: str) -> str | None:
+    """Where to sign in again and come back to ``target``: apprentice's own page, or
+    the host's login view; None when the host has none to link to."""
+    if local_sign_in():
+        return url_for("apprentice.auth.sign_in", next=target)
+    view = getattr(current_app.login_manager, "login_view", None)
+    return login_url(view, next_url=target) if view else None
+
+
+def _render_kept(kept: Kept, code: int, expired_form: bool = False):
+    title = "That form had expired" if expired_form else SIGN_IN_ENDED
+    return render_template(
+        "apprentice/errors/sign_in_ended.html", title=title, kept=kept,
+        expired_form=expired_form, sign_in_url=_sign_in_url(kept.target),
+    ), code
+
+
+def sign_in_ended():
+    """A form sent by someone no longer signed in: keep what they typed (never the
+    action), and offer to sign in and come back to the form with it (401)."""
+    return _render_kept(keep_submitted_form(), 401)
 
 
 PLAIN_500 = (

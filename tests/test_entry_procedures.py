@@ -105,10 +105,14 @@ def test_the_form_suggests_for_the_competencies_asked_for(app, loop, wiki):
     assert _ticked(page) == set()
 
 
-def test_the_form_suggests_for_the_last_entrys_competencies(app, loop, wiki):
+def test_the_form_suggests_for_what_the_person_ticks_not_their_last_entry(app, loop, wiki):
     client = as_person(app, loop["apprentice"])
     client.submit("/log/new", log_form(client, wiki["b"], submit="", save_draft="1"))
     page = client.get("/log/new").get_data(as_text=True)
+    assert _offered(page) == set()  # the last entry's competencies are not ticked for them
+    # Ticking b and pressing "Suggest procedures" (no script) offers b's procedures.
+    data = log_form(client, wiki["b"], submit="", suggest="1")
+    page = client.submit("/log/new", data).get_data(as_text=True)
     assert _offered(page) == {wiki["both"], wiki["only_b"]}
 
 

@@ -37,7 +37,8 @@ def test_the_whole_loop(app, loop):
     mine = apprentice_client.get("/programmes/mine").get_data(as_text=True)
     assert "1 of 12 needed signed off" in mine
     coordinator_home = as_person(app, loop["coordinator"]).get("/").get_data(as_text=True)
-    assert "8%" in coordinator_home  # 1 of 12 in the first area
+    # 1 of 12 in the first area: the cell reads 8 %, shaded in the lowest band.
+    assert 'class="ap-share ap-share-1">8 %</td>' in coordinator_home
 
 
 def test_the_same_form_sent_twice_makes_one_entry(app, loop):

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from apprentice.audit.models import AuditRecord
 from apprentice.competencies import services as frameworks
 from apprentice.competencies.models import Competency, SupervisionLevel
+from apprentice.core import receipts
 from apprentice.db import db_session
 from apprentice.people.models import StaffProfile
 from apprentice.people.services import set_active
@@ -128,7 +129,8 @@ def details(w: World, **changes) -> EntryDetails:
     values = {
         "occurred_on": YESTERDAY,
         "minutes": 60,
-        "activity": int(SupervisionLevel.MENTOR_PRESENT),
+        # Independently: the usual sign-off at that level stays within its evidence.
+        "activity": int(SupervisionLevel.INDEPENDENT),
         "mentor_id": w.mentor_id,
         "competency_ids": [w.comp(FOUND)],
         "description": "Worked the returns desk with Maya.",
@@ -432,16 +434,18 @@ def test_before_electives_are_chosen_every_elective_may_be_logged(world):
         assert training.programme_competencies(w.mentor_id) == []  # not enrolled
 
 
-def test_quick_log_defaults_are_the_last_entry(world):
+def test_the_quick_log_offers_the_last_mentor_and_recent_competencies_first(world):
     w = world
     with w.app.app_context():
-        assert training.quick_log_defaults(w.apprentice_id) == (None, [])
+        assert training.last_mentor(w.apprentice_id) is None
+        assert training.recent_competencies(w.apprentice_id) == []
     log(w, competency_ids=[w.comp(FOUND)])
-    log(w, competency_ids=[w.comp(ACCESS, 1), w.comp(COMM, 2)], submit=False)
+    log(w, competency_ids=[w.comp(ACCESS, 1)], submit=False)
     with w.app.app_context():
-        mentor_id, competency_ids = training.quick_log_defaults(w.apprentice_id)
-    assert mentor_id == w.mentor_id
-    assert sorted(competency_ids) == sorted([w.comp(ACCESS, 1), w.comp(COMM, 2)])
+        assert training.last_mentor(w.apprentice_id) == w.mentor_id
+        # Most recent first: the draft's competency, then the earlier entry's.
+        assert training.recent_competencies(w.apprentice_id) == [
+            w.comp(ACCESS, 1), w.comp(FOUND)]
 
 
 # -- log entries: each state change -----------------------------------------------------------
@@ -554,8 +558,9 @@ def test_submitted_and_verified_entries_are_locked_for_the_apprentice(world, sta
 def test_the_same_form_sent_twice_saves_one_entry(world):
     w = world
     first = log(w, form_token="form-123")
-    second = log(w, form_token="form-123", minutes=30)
-    assert first == second
+    with pytest.raises(receipts.AlreadySaved) as again:
+        log(w, form_token="form-123", minutes=30)
+    assert (again.value.kind, again.value.object_id) == ("log_entry", first)
     assert count(w, LogEntry) == 1
     assert entry_row(w, first)["minutes"] == 60
     assert len(trail(w, "entry.submitted")) == 1

@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from apprentice.competencies.interchange import MAX_CODE, MAX_NAME, MAX_STATEMENT
 from apprentice.competencies.models import AreaKind, SupervisionLevel
+from apprentice.forms import OnceForm, TextLimit
 
 LEVEL_CHOICES = [SelectChoice(int(level), level.label) for level in SupervisionLevel]
 KIND_CHOICES = [
@@ -23,9 +24,9 @@ KIND_CHOICES = [
 ]
 
 
-class NewFrameworkForm(FlaskForm):
+class NewFrameworkForm(OnceForm, FlaskForm):
     name = StringField("Name", validators=[DataRequired("Enter a name."), Length(max=MAX_NAME)])
-    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
+    description = TextAreaField("Description", validators=[Optional(), TextLimit(5000)])
     submit = SubmitField("Create draft")
 
 
@@ -50,10 +51,10 @@ class FrameworkForm(NewFrameworkForm):
     submit = SubmitField("Save")
 
 
-class AreaForm(FlaskForm):
+class AreaForm(OnceForm, FlaskForm):
     name = StringField("Name", validators=[DataRequired("Enter a name."), Length(max=MAX_NAME)])
     kind = RadioField("Type", choices=KIND_CHOICES, validators=[InputRequired("Choose a type.")])
-    description = TextAreaField("What this area covers", validators=[Optional(), Length(max=5000)])
+    description = TextAreaField("What this area covers", validators=[Optional(), TextLimit(5000)])
     min_hours = IntegerField(
         "Minimum logged hours", validators=[Optional(), NumberRange(0, 10000)],
         description="Leave empty when the area has no minimum.",
@@ -61,13 +62,13 @@ class AreaForm(FlaskForm):
     submit = SubmitField("Save area")
 
 
-class CompetencyForm(FlaskForm):
+class CompetencyForm(OnceForm, FlaskForm):
     code = StringField(
         "Code", validators=[DataRequired("Enter a short code."), Length(max=MAX_CODE)],
         description="A short, unique code such as ACC-07.",
     )
     statement = TextAreaField(
-        "Statement", validators=[DataRequired("Enter the statement."), Length(max=MAX_STATEMENT)],
+        "Statement", validators=[DataRequired("Enter the statement."), TextLimit(MAX_STATEMENT)],
         description="What the person can do, in plain words, so a mentor can see it done.",
     )
     submit = SubmitField("Save competency")

@@ -35,6 +35,7 @@ from apprentice.competencies.models import (
     FrameworkStatus,
     SupervisionLevel,
 )
+from apprentice.core import receipts
 from apprentice.db import db_session
 from apprentice.people.models import StaffProfile
 from apprentice.programmes.progress import AreaShape, CompetencyShape, FrameworkShape, Rule
@@ -266,8 +267,10 @@ def _text(value: str | None, field: str, what: str, limit: int, errors: dict,
 
 
 def create_framework(name: str, description: str = "", *,
-                     by: StaffProfile | None = None) -> Framework:
-    """A new, empty draft framework with the default rule."""
+                     by: StaffProfile | None = None, form_token: str | None = None) -> Framework:
+    """A new, empty draft framework with the default rule. The same form sent again
+    (``form_token``, apprentice.core.receipts) raises AlreadySaved."""
+    receipts.check(form_token, by)
     errors: dict = {}
     name = _text(name, "name", "a name", MAX_NAME, errors)
     if not errors and _name_taken(name):
@@ -278,8 +281,11 @@ def create_framework(name: str, description: str = "", *,
     db_session().add(framework)
     db_session().flush()
     _log(framework, "Created", by)
-    db_session().commit()
+    receipts.commit(form_token, by, "framework", framework)
     return framework
+
+
+MAX_ELECTIVES = 100  # what a draft's rule may ask for before its areas exist
 
 
 def update_framework(framework: Framework, *, name: str, description: str,
@@ -293,10 +299,14 @@ def update_framework(framework: Framework, *, name: str, description: str,
     if "name" not in errors and _name_taken(name, except_id=framework.id):
         errors["name"] = "Another framework already has this name."
     electives = len(framework.current_electives)
-    if electives_required is None or not 0 <= electives_required <= electives:
+    # A draft may ask for electives it does not have yet: areas are often added after the
+    # rule, and a new draft starts at 3 with none. Publishing checks it (_publish_problems).
+    most = MAX_ELECTIVES if framework.state == FrameworkStatus.DRAFT else electives
+    if electives_required is None or not 0 <= electives_required <= most:
         errors["electives_required"] = (
-            f"Choose a number from 0 to {electives} (the framework has {electives} "
-            "elective areas)."
+            f"Choose a number from 0 to {most}" + (
+                "." if most == MAX_ELECTIVES else
+                f" (the framework has {electives} elective areas).")
         )
     if level_required not in {int(level) for level in SupervisionLevel}:
         errors["level_required"] = "Choose a supervision level from the list."
@@ -373,9 +383,11 @@ def _area_name_taken(framework: Framework, name: str, except_id: int | None = No
 
 def save_area(framework: Framework, area: CompetencyArea | None, *, name: str,
               description: str, kind: str, min_hours: int | None,
-              by: StaffProfile | None = None) -> CompetencyArea:
+              by: StaffProfile | None = None, form_token: str | None = None) -> CompetencyArea:
     """Add an area, or change one. An area holds no wording evidence points at,
-    so it is edited in place; on an active framework the change is versioned."""
+    so it is edited in place; on an active framework the change is versioned.
+    The add form sent again (``form_token``, apprentice.core.receipts) raises AlreadySaved."""
+    receipts.check(form_token, by)
     _editable(framework)
     errors: dict = {}
     name = _text(name, "name", "a name", MAX_NAME, errors)
@@ -407,7 +419,7 @@ def save_area(framework: Framework, area: CompetencyArea | None, *, name: str,
             summary += f" (now {kind})"
         area.name, area.description, area.kind, area.min_hours = after
         _bump(framework, summary, by)
-    db_session().commit()
+    receipts.commit(form_token, by, "area", area)
     return area
 
 
@@ -475,7 +487,10 @@ def _check_competency(framework: Framework, code: str, statement: str,
 
 
 def add_competency(area: CompetencyArea, *, code: str, statement: str,
-                   by: StaffProfile | None = None) -> Competency:
+                   by: StaffProfile | None = None, form_token: str | None = None) -> Competency:
+    """A new competency at the end of ``area``. The same form sent again
+    (``form_token``, apprentice.core.receipts) raises AlreadySaved."""
+    receipts.check(form_token, by)
     framework = area.framework
     _editable(framework)
     if area.retired:
@@ -487,7 +502,7 @@ def add_competency(area: CompetencyArea, *, code: str, statement: str,
         position=max((c.position for c in area.competencies), default=-1) + 1,
     )
     area.competencies.append(competency)
-    db_session().commit()
+    receipts.commit(form_token, by, "competency", competency)
     return competency
 
 

@@ -19,7 +19,8 @@ from apprentice.competencies.forms import (
     NewFrameworkForm,
 )
 from apprentice.competencies.models import FrameworkStatus
-from apprentice.forms import ID, act, flash_invalid
+from apprentice.core import receipts
+from apprentice.forms import ID, act, already_saved, flash_invalid, once
 from apprentice.kb.services import for_competency
 from apprentice.people.models import Role
 from apprentice.validation import Invalid
@@ -104,11 +105,17 @@ def load_default():
 @requires_role(Role.COORDINATOR)
 def new():
     form = NewFrameworkForm()
+    answer = once(form, current_staff())
+    if answer is not None:
+        return answer
     if form.validate_on_submit():
         try:
             framework = frameworks.create_framework(
-                form.name.data, form.description.data, by=current_staff()
+                form.name.data, form.description.data, by=current_staff(),
+                form_token=form.form_token.data,
             )
+        except receipts.AlreadySaved as exc:
+            return already_saved(exc)
         except Invalid as exc:
             exc.attach_to(form)
         else:
@@ -201,12 +208,18 @@ def area_form(framework_id: int | None = None, area_id: int | None = None):
     area = _area_or_404(area_id) if area_id is not None else None
     framework = area.framework if area else _framework_or_404(framework_id)
     form = AreaForm(obj=area)
+    answer = once(form, current_staff()) if area is None else None
+    if answer is not None:
+        return answer
     if form.validate_on_submit():
         try:
             area = frameworks.save_area(
                 framework, area, name=form.name.data, description=form.description.data or "",
                 kind=form.kind.data, min_hours=form.min_hours.data, by=current_staff(),
+                form_token=form.form_token.data,
             )
+        except receipts.AlreadySaved as exc:
+            return already_saved(exc)
         except Invalid as exc:
             exc.attach_to(form)
         else:
@@ -240,17 +253,23 @@ def competency_form(area_id: int | None = None, competency_id: int | None = None
     competency = _competency_or_404(competency_id) if competency_id is not None else None
     area = competency.area if competency else _area_or_404(area_id)
     form = CompetencyForm(obj=competency)
+    answer = once(form, current_staff()) if competency is None else None
+    if answer is not None:
+        return answer
     if form.validate_on_submit():
         try:
             if competency is None:
                 saved = frameworks.add_competency(
-                    area, code=form.code.data, statement=form.statement.data, by=current_staff()
+                    area, code=form.code.data, statement=form.statement.data, by=current_staff(),
+                    form_token=form.form_token.data,
                 )
             else:
                 saved = frameworks.edit_competency(
                     competency, code=form.code.data, statement=form.statement.data,
                     by=current_staff(),
                 )
+        except receipts.AlreadySaved as exc:
+            return already_saved(exc)
         except Invalid as exc:
             exc.attach_to(form)
         else:

@@ -5,25 +5,25 @@ from flask_wtf.file import FileRequired, MultipleFileField
 from wtforms import HiddenField, SearchField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from apprentice.forms import MultiCheckboxField
+from apprentice.forms import MultiCheckboxField, OnceForm, TextLimit
 from apprentice.kb import glossary
 from apprentice.kb.importer import UPLOAD_SUFFIXES
 from apprentice.kb.services import MAX_BODY, MAX_SUMMARY, MAX_TITLE
 
 
-class ProcedureForm(FlaskForm):
+class ProcedureForm(OnceForm, FlaskForm):
     title = StringField("Title", validators=[DataRequired("Give the procedure a title."),
                                              Length(max=MAX_TITLE)])
     body = TextAreaField(
-        "Text (Markdown)", validators=[Length(max=MAX_BODY, message=(
+        "Text (Markdown)", validators=[TextLimit(MAX_BODY, message=(
             f"The text is too long (the limit is {MAX_BODY:,} characters). "
             "Split it into several procedures."))],
         description="Headings with #, lists with - or 1., tables with |, links [text](https://...).")
-    tags = StringField("Tags", validators=[Optional(), Length(max=500)],
+    tags = StringField("Tags", validators=[Optional(), TextLimit(500)],
                        description="Separated by commas, e.g. circulation, holds, desk.")
     area_ids = MultiCheckboxField("Competency areas", coerce=int)
     competency_ids = MultiCheckboxField("Competencies it teaches", coerce=int)
-    summary = StringField("What you changed", validators=[Optional(), Length(max=MAX_SUMMARY)])
+    summary = StringField("What you changed", validators=[Optional(), TextLimit(MAX_SUMMARY)])
     based_on = HiddenField()
 
 
@@ -43,7 +43,7 @@ class GlossaryForm(FlaskForm):
                     "by commas (e.g. interlibrary loan, ILL, resource sharing). Lines starting "
                     "with # are notes.")
     summary = StringField("What you changed", validators=[
-        Optional(), Length(max=glossary.MAX_SUMMARY)])
+        Optional(), TextLimit(glossary.MAX_SUMMARY)])
     based_on = HiddenField()
 
 

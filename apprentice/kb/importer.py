@@ -220,7 +220,7 @@ def import_files(files: Iterable[SourceFile], by: StaffProfile | None = None,
             session.rollback()
             report.problems.append(f"{name}: was being imported by someone else at the same "
                                    "moment; import it again.")
-    search.sync_quietly()  # every file in one pass over the index
+    search.sync_quietly()  # every file, a batch of the outbox at a time, before returning
     return report
 
 

@@ -9,6 +9,8 @@ place that shows procedure text (pages, previews, snippets, diffs) goes through
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -48,3 +50,42 @@ def sanitise(html: str) -> Markup:
 def render(markdown: str) -> Markup:
     """A procedure's Markdown as safe HTML."""
     return sanitise(_markdown.render(markdown or ""))
+
+
+class _TextOnly(HTMLParser):
+    """Rendered HTML to the words a reader sees: a space wherever a block, a list
+    item, a line break or a table cell ends, so words never run together."""
+
+    BREAKS = {"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre",
+              "table", "tr", "th", "td", "ul", "ol", "img"}
+
+    def __init__(self):
+        super().__init__()  # character references are decoded into the text
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":  # an image counts by its description
+            self.parts.append(f" {dict(attrs).get('alt') or ''} ")
+        elif tag in self.BREAKS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag):
+        if tag in self.BREAKS:
+            self.parts.append(" ")
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+
+def plain_text(markdown: str) -> str:
+    """A procedure's Markdown as the plain text a reader sees (no ``##``, ``**``, table
+    pipes or link targets), on one line: what search snippets are cut from.
+
+    Not HTML: whatever shows it must escape it (a ``<`` written in the text comes
+    back as ``<``).
+    """
+    parser = _TextOnly()
+    parser.feed(_markdown.render(markdown or ""))
+    parser.close()
+    return " ".join("".join(parser.parts).split())
+

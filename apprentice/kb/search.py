@@ -27,7 +27,7 @@ from markupsafe import Markup
 from sqlalchemy import delete, func, select
 from whoosh import index, sorting
 from whoosh.analysis import Filter, StemmingAnalyzer
-from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.index import LockError
 from whoosh.lang.porter import stem
 from whoosh.matching.wrappers import FilterMatcher
@@ -39,7 +39,7 @@ from apprentice.config import index_dir
 from apprentice.db import db_session, utcnow
 from apprentice.kb import glossary as vocabulary
 from apprentice.kb.models import IndexOutbox, Procedure, ProcedureStatus
-from apprentice.kb.rendering import sanitise
+from apprentice.kb.rendering import plain_text, sanitise
 
 MAX_QUERY = 200  # characters: Whoosh's parser slows sharply on very long input
 WRITE_TIMEOUT = 10.0  # seconds to wait for the index's single writer lock
@@ -132,7 +132,19 @@ def _schema(glossary: GlossaryFilter) -> Schema:
         owner=ID(stored=True),
         revision=NUMERIC(stored=True),
         updated=NUMERIC(stored=True, sortable=True),
+        # The page as a reader sees it (Markdown rendered, tags dropped), cut to what
+        # snippets scan: made once at indexing, so a search renders nothing.
+        plain=STORED,
     )
+
+
+# The fields of the index this version writes: an index without one of them was built by
+# an earlier version (it still works; snippets are then made from the database's text).
+LAYOUT = frozenset(_schema(GlossaryFilter([])).names())
+
+
+def _current_layout(schema) -> bool:
+    return set(schema.names()) >= LAYOUT
 
 
 def _index_glossary(schema) -> GlossaryFilter | None:
@@ -267,6 +279,7 @@ def _document(procedure: Procedure) -> dict:
         "owner": str(procedure.owner_id or ""),
         "revision": procedure.revision_number,
         "updated": int(procedure.updated_at.timestamp()),
+        "plain": plain_text(procedure.body)[:SNIPPET_SCAN],
     }
 
 
@@ -275,27 +288,33 @@ def queue(procedure: Procedure) -> None:
     db_session().add(IndexOutbox(procedure_id=procedure.id))
 
 
-def sync(limit: int = 500) -> int:
-    """Apply the outbox to the index (one writer at a time); how many were applied.
+def sync(limit: int = 500, upto: int | None = None) -> int:
+    """Apply one batch of the outbox (its oldest ``limit`` rows, none newer than ``upto``)
+    to the index, one writer at a time; how many procedures were applied.
 
     Rows are removed only after the index committed, so a crash in between
     only means the same procedures are indexed again next time.
     """
     session = db_session()
-    rows = list(session.scalars(select(IndexOutbox).order_by(IndexOutbox.id).limit(limit)))
+    waiting = select(IndexOutbox).order_by(IndexOutbox.id).limit(limit)
+    if upto is not None:
+        waiting = waiting.where(IndexOutbox.id <= upto)
+    rows = list(session.scalars(waiting))
     if not rows:
         return 0
     ids = sorted({row.procedure_id for row in rows})
     procedures = {p.id: p for p in session.scalars(select(Procedure).where(Procedure.id.in_(ids)))}
     ix = _open()
     writer = ix.writer(timeout=WRITE_TIMEOUT)
+    names = set(writer.schema.names())  # an index built by an earlier version has fewer
     try:
         for procedure_id in ids:
             procedure = procedures.get(procedure_id)
             if procedure is None:
                 writer.delete_by_term("id", str(procedure_id))
             else:
-                writer.update_document(**_document(procedure))
+                document = _document(procedure)
+                writer.update_document(**{k: v for k, v in document.items() if k in names})
     except BaseException:
         writer.cancel()
         raise
@@ -305,10 +324,34 @@ def sync(limit: int = 500) -> int:
     return len(ids)
 
 
+def sync_all() -> int:
+    """Apply everything waiting in the outbox now, a batch at a time; how many were applied.
+
+    One batch was not enough: an import of 1,400 files left 900 out of the index
+    until a reindex. Rows queued meanwhile by others wait for their own sync, so
+    this ends even while saves keep coming.
+    """
+    session = db_session()
+    upto = session.scalar(select(func.max(IndexOutbox.id)))
+    total = 0
+    while upto is not None and (applied := sync(upto=upto)):
+        total += applied
+    # End the last (empty) read: left open, it would hold SQLite's write lock (outside a
+    # page view every transaction begins IMMEDIATE).
+    session.commit()
+    return total
+
+
+def waiting() -> int:
+    """How many changes wait for the index (after a sync that could not finish)."""
+    return db_session().scalar(select(func.count(IndexOutbox.id))) or 0
+
+
 def sync_quietly() -> None:
-    """After a save: bring the index up to date, but never fail the save for it."""
+    """After a save or an import: bring the index up to date with everything waiting,
+    but never fail the save for it."""
     try:
-        sync()
+        sync_all()
     except (LockError, OSError, SearchUnavailable) as exc:
         current_app.logger.warning("search index not updated yet (%s); index-sync will", exc)
     except Exception:  # a broken index must not take the app down
@@ -353,13 +396,29 @@ def built_with_current_glossary() -> bool:
     return built is not None and built.signature == _current_filter().signature
 
 
+def outdated() -> str | None:
+    """Why the index should be rebuilt although it is right (None: it need not be)."""
+    try:
+        schema = _open(create=False).schema
+    except (SearchUnavailable, OSError, index.IndexError):
+        schema = None
+    if schema is None:
+        return "The search index was missing"
+    if not _current_layout(schema):
+        return "An earlier version of apprentice built the search index"
+    if not built_with_current_glossary():
+        return "The search glossary changed"
+    return None
+
+
 def sync_glossary(limit: int | None = None) -> int | None:
-    """Rebuild if the glossary changed since the index was built; how many were indexed.
+    """Rebuild if the glossary changed since the index was built, or an earlier version
+    of apprentice built it (:func:`outdated`); how many were indexed.
 
     With ``limit``, only when there are at most that many procedures (a save of
     the glossary in a small library); larger ones wait for ``index-sync``.
     """
-    if built_with_current_glossary():
+    if outdated() is None:
         return None
     if limit is not None and db_session().scalar(select(func.count(Procedure.id))) > limit:
         return None
@@ -372,6 +431,7 @@ class IndexCheck:
     stale: list[int]
     extra: list[int]
     old_glossary: bool = False  # still right, only slower: index-sync rebuilds it
+    old_layout: bool = False  # built by an earlier version: right, snippets slower
 
     @property
     def healthy(self) -> bool:
@@ -382,15 +442,18 @@ def check() -> IndexCheck:
     """Compare the index with the database: missing, out-of-date and extra entries."""
     expected = {p.id: (p.revision_number, p.status)
                 for p in db_session().scalars(select(Procedure))}
+    old_layout = False
     try:
         ix = _open(create=False)
         with ix.searcher() as searcher:
+            old_layout = not _current_layout(searcher.schema)
             indexed = {int(doc["id"]): (doc.get("revision"), doc.get("status"))
                        for doc in searcher.all_stored_fields()}
     except (SearchUnavailable, OSError, index.IndexError):
         indexed = {}
     return IndexCheck(
         old_glossary=bool(indexed) and not built_with_current_glossary(),
+        old_layout=old_layout,
         missing=sorted(expected.keys() - indexed.keys()),
         stale=sorted(i for i in expected.keys() & indexed.keys() if expected[i] != indexed[i]),
         extra=sorted(indexed.keys() - expected.keys()),
@@ -406,7 +469,8 @@ WORD = re.compile(r"\w+(?:\.?\w+)*")  # the words StemmingAnalyzer's tokenizer f
 
 
 def snippet(body: str, stems: set[str]) -> Markup:
-    """A short piece of ``body`` around the first word that matched, matches marked.
+    """A short piece of ``body`` (a page's plain text, see :func:`plain_text`) around
+    the first word that matched, matches marked.
 
     Built here rather than by Whoosh's highlighter, which re-reads whole pages
     and cost more than the search itself. A regular expression finds the
@@ -679,14 +743,18 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
         if field_name in ("body", "title"):
             term = term.decode("utf-8") if isinstance(term, bytes) else term
             stems |= glossary.stems.get(term, {term})
-    bodies = dict(db_session().execute(select(Procedure.id, Procedure.body).where(
-        Procedure.id.in_([int(fields["id"]) for fields, _ in found]))).all())
+    texts = {int(fields["id"]): fields.get("plain") for fields, _ in found}
+    unstored = [procedure_id for procedure_id, text in texts.items() if text is None]
+    if unstored:  # an index built by an earlier version: render the pages now
+        texts.update((procedure_id, plain_text(body)[:SNIPPET_SCAN]) for procedure_id, body in
+                     db_session().execute(select(Procedure.id, Procedure.body).where(
+                         Procedure.id.in_(unstored))))
     hits = []
     for fields, score in found:
         procedure_id = int(fields["id"])
         hits.append(Hit(
             id=procedure_id, title=fields["title"],
-            snippet=snippet(bodies.get(procedure_id, ""), stems),
+            snippet=snippet(texts.get(procedure_id) or "", stems),
             score=round(score or 0.0, 4),
             areas=[a for a in fields.get("area", "").split(",") if a],
             tags=[t for t in fields.get("tags", "").split(",") if t], status=fields["status"],

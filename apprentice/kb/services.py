@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from apprentice.competencies.models import Competency, CompetencyArea
+from apprentice.core import receipts
 from apprentice.db import db_session
 from apprentice.kb import search
 from apprentice.kb.models import (
@@ -166,20 +167,29 @@ def _next_number(procedure: Procedure) -> int:
     return (latest or 0) + 1
 
 
-def _commit(procedure: Procedure | None, *, sync: bool = True) -> None:
+def _commit(procedure: Procedure | None, *, sync: bool = True,
+            receipt: tuple | None = None) -> None:
     """Commit; with ``procedure``, its search entry goes into the outbox in the same
-    transaction and (unless the caller batches, ``sync=False``) into the index after."""
+    transaction and (unless the caller batches, ``sync=False``) into the index after.
+    ``receipt``: (token, person, kind, record) of the form saved (apprentice.core.receipts)."""
     if procedure is not None:
         search.queue(procedure)
-    db_session().commit()
+    if receipt is not None:
+        receipts.commit(*receipt)
+    else:
+        db_session().commit()
     if procedure is not None and sync:
         search.sync_quietly()
 
 
 def create(draft: ProcedureDraft, author: StaffProfile | None, *, publish: bool = False,
            source_key: str | None = None, today: date | None = None,
-           sync: bool = True) -> Procedure:
-    """A new procedure; published at once only by someone who may publish."""
+           sync: bool = True, form_token: str | None = None) -> Procedure:
+    """A new procedure; published at once only by someone who may publish.
+
+    ``form_token`` (apprentice.core.receipts): the same form sent again raises
+    AlreadySaved instead of making a second procedure."""
+    receipts.check(form_token, author)
     title, body, tags = _check(draft)
     today = today or date.today()
     publishing = publish and (author is None or may_publish(author))
@@ -197,7 +207,7 @@ def create(draft: ProcedureDraft, author: StaffProfile | None, *, publish: bool 
                                  author_id=author.id if author else None)
     session.add(revision)
     _apply(procedure, revision, draft)
-    _commit(procedure, sync=sync)
+    _commit(procedure, sync=sync, receipt=(form_token, author, "procedure", procedure))
     return procedure
 
 
@@ -206,13 +216,15 @@ class EditConflict(Invalid):
 
 
 def save(procedure: Procedure, draft: ProcedureDraft, author: StaffProfile | None, *,
-         based_on: int, sync: bool = True) -> ProcedureRevision:
+         based_on: int, sync: bool = True, form_token: str | None = None) -> ProcedureRevision:
     """Save an edit as a new revision.
 
     Published at once by someone who may publish; otherwise kept as a proposal.
     Refused (nothing lost: the view keeps the text on the form) when someone
-    else saved since revision ``based_on`` was opened.
+    else saved since revision ``based_on`` was opened. The same form sent again
+    (``form_token``, apprentice.core.receipts) raises AlreadySaved.
     """
+    receipts.check(form_token, author)
     title, body, tags = _check(draft)
     session = db_session()
     session.refresh(procedure, with_for_update=True)
@@ -231,7 +243,8 @@ def save(procedure: Procedure, draft: ProcedureDraft, author: StaffProfile | Non
     session.add(revision)
     if publishing:
         _apply(procedure, revision, draft)
-    _commit(procedure if publishing else None, sync=sync)
+    _commit(procedure if publishing else None, sync=sync,
+            receipt=(form_token, author, "revision", revision))
     return revision
 
 

@@ -21,7 +21,9 @@ from wtforms import SelectChoice
 from apprentice.auth.access import requires_role
 from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
-from apprentice.forms import ID, act, id_number, page_number
+from apprentice.core import receipts
+from apprentice.core.kept import kept_formdata, restores_kept_form
+from apprentice.forms import ID, act, already_saved, id_number, once, page_number
 from apprentice.kb import glossary, importer, search, services
 from apprentice.kb.forms import GlossaryForm, ImportForm, ProcedureFilter, ProcedureForm
 from apprentice.kb.models import Procedure, ProcedureStatus, RevisionState
@@ -87,7 +89,11 @@ def show(procedure_id: int):
 
 
 def _form(procedure: Procedure | None) -> ProcedureForm:
-    form = ProcedureForm(obj=procedure)
+    """The procedure form with its choices; filled from a form kept across a sign-in
+    (apprentice.core.kept) when the address carries its key."""
+    kept = kept_formdata()
+    form = ProcedureForm(obj=procedure) if kept is None else ProcedureForm(formdata=kept,
+                                                                           obj=procedure)
     areas, competencies = [], []
     for framework in frameworks.list_frameworks():
         for area in framework.current_areas:
@@ -95,7 +101,7 @@ def _form(procedure: Procedure | None) -> ProcedureForm:
             competencies.extend(SelectChoice(c.id, f"{c.code} {c.statement}")
                                 for c in area.current_competencies)
     form.area_ids.choices, form.competency_ids.choices = areas, competencies
-    if procedure is not None and request.method == "GET":
+    if procedure is not None and request.method == "GET" and kept is None:
         form.tags.data = ", ".join(procedure.tag_list)
         form.area_ids.data = [link.area_id for link in procedure.area_links]
         form.competency_ids.data = [link.competency_id for link in procedure.competency_links]
@@ -111,14 +117,21 @@ def _draft(form: ProcedureForm) -> services.ProcedureDraft:
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@restores_kept_form
 def new():
     staff = current_staff()
     form = _form(None)
-    if request.method == "GET":
+    answer = once(form, staff)
+    if answer is not None:
+        return answer
+    if request.method == "GET" and kept_formdata() is None:
         form.competency_ids.data = request.args.getlist("competency", type=int)
     if form.validate_on_submit():
         try:
-            procedure = services.create(_draft(form), staff, publish=services.may_publish(staff))
+            procedure = services.create(_draft(form), staff, publish=services.may_publish(staff),
+                                        form_token=form.form_token.data)
+        except receipts.AlreadySaved as exc:
+            return already_saved(exc)
         except Invalid as exc:
             exc.attach_to(form)
         else:
@@ -130,15 +143,22 @@ def new():
 
 
 @bp.route(f"/<{ID}:procedure_id>/edit", methods=["GET", "POST"])
+@restores_kept_form
 def edit(procedure_id: int):
     procedure = _procedure_or_404(procedure_id)
     staff = current_staff()
     form = _form(procedure)
+    answer = once(form, staff)  # saved, Back, Save again: one revision
+    if answer is not None:
+        return answer
     status = 200
     if form.validate_on_submit():
         try:
             revision = services.save(procedure, _draft(form), staff,
-                                     based_on=id_number(form.based_on.data) or 0)
+                                     based_on=id_number(form.based_on.data) or 0,
+                                     form_token=form.form_token.data)
+        except receipts.AlreadySaved as exc:
+            return already_saved(exc)
         except services.EditConflict as exc:
             exc.attach_to(form)
             status = 409

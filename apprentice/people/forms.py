@@ -12,7 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from apprentice.forms import MultiCheckboxField
+from apprentice.forms import MultiCheckboxField, OnceForm
 from apprentice.people.models import Role
 
 ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in Role]
@@ -39,7 +39,7 @@ class PersonForm(FlaskForm):
     submit = SubmitField("Save")
 
 
-class NewPersonForm(PersonForm):
+class NewPersonForm(OnceForm, PersonForm):
     password = PasswordField(
         "Temporary password",
         validators=[DataRequired("Give a temporary password; they change it at first sign-in.")],

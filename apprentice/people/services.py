@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from apprentice.audit import services as audit
 from apprentice.auth.passwords import hash_password, password_problems
+from apprentice.core import receipts
 from apprentice.db import db_session
 from apprentice.people.models import Role, StaffProfile, StaffRole, new_session_token
 from apprentice.validation import Invalid
@@ -86,11 +87,15 @@ def _email_taken(email: str, except_id: int | None = None) -> bool:
 DUPLICATE_EMAIL = "Someone already has this e-mail address in apprentice."
 
 
-def _commit_or_duplicate() -> None:
-    """Commit; a unique-e-mail race lost to another request becomes a field error."""
+def _commit_or_duplicate(receipt: tuple | None = None) -> None:
+    """Commit; a unique-e-mail race lost to another request becomes a field error.
+    ``receipt``: (token, person, kind, record) of the form saved (apprentice.core.receipts)."""
     session = db_session()
     try:
-        session.commit()
+        if receipt is not None:
+            receipts.commit(*receipt)
+        else:
+            session.commit()
     except IntegrityError as exc:
         session.rollback()
         raise Invalid({"email": DUPLICATE_EMAIL}) from exc
@@ -144,9 +149,12 @@ def create_person(
     password: str | None = None,
     must_change_password: bool = True,
     by: StaffProfile | None = None,
+    form_token: str | None = None,
 ) -> StaffProfile:
     """Add a person. With a password they can sign in (standalone mode); a
-    temporary password set by someone else must be changed at first sign-in."""
+    temporary password set by someone else must be changed at first sign-in.
+    The same form sent again (``form_token``) raises AlreadySaved."""
+    receipts.check(form_token, by)
     details = _clean(details)
     if password is not None:
         problems = password_problems(password)
@@ -164,7 +172,7 @@ def create_person(
     )
     db_session().add(person)
     _grant(person, set(details.roles), by)
-    _commit_or_duplicate()
+    _commit_or_duplicate((form_token, by, "person", person))
     return person
 
 

@@ -4,7 +4,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 from apprentice.auth.access import requires_role
 from apprentice.auth.services import current_staff, local_sign_in
-from apprentice.forms import ID, act, page_number
+from apprentice.core import receipts
+from apprentice.forms import ID, act, already_saved, once, page_number
 from apprentice.people import services
 from apprentice.people.forms import EditPersonForm, NewPersonForm, PeopleFilterForm
 from apprentice.people.models import Role
@@ -57,6 +58,9 @@ def new():
     form = NewPersonForm()
     if not local_sign_in():
         del form.password
+    answer = once(form, current_staff())
+    if answer is not None:
+        return answer
     if request.method == "GET":
         form.roles.data = [Role.APPRENTICE.value]
     if form.validate_on_submit():
@@ -64,8 +68,10 @@ def new():
             person = services.create_person(
                 _details(form),
                 password=form.password.data if local_sign_in() else None,
-                by=current_staff(),
+                by=current_staff(), form_token=form.form_token.data,
             )
+        except receipts.AlreadySaved as exc:
+            return already_saved(exc)
         except Invalid as exc:
             exc.attach_to(form)
         else:

@@ -4,10 +4,10 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, SubmitField
 from wtforms.validators import InputRequired, Optional
 
-from apprentice.forms import MultiCheckboxField
+from apprentice.forms import MultiCheckboxField, OnceForm
 
 
-class EnrolForm(FlaskForm):
+class EnrolForm(OnceForm, FlaskForm):
     person = SelectField("Apprentice", coerce=int, validators=[InputRequired("Choose a person.")])
     framework = SelectField("Framework", coerce=int,
                             validators=[InputRequired("Choose a framework.")])

@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from apprentice.audit import services as audit
 from apprentice.competencies.models import CompetencyArea, Framework, FrameworkStatus
 from apprentice.competencies.services import shape_of
+from apprentice.core import receipts
 from apprentice.db import db_session, utcnow
 from apprentice.people.models import Role, StaffProfile, StaffRole
 from apprentice.programmes.models import ElectiveChoice, Enrolment, EnrolmentStatus
@@ -56,12 +57,15 @@ def _check_electives(framework: Framework, area_ids: Iterable[int], field: str) 
 
 def enrol(person: StaffProfile, framework: Framework, *, start: date,
           target: date | None = None, electives: Iterable[int] | None = None,
-          by: StaffProfile | None = None) -> Enrolment:
+          by: StaffProfile | None = None, form_token: str | None = None) -> Enrolment:
     """Put an apprentice on a framework's programme.
 
     The target date defaults to the start plus the time the framework allows.
     Electives may be chosen now or later (by the apprentice or a coordinator).
+    ``form_token`` (apprentice.core.receipts): the same form sent again raises
+    AlreadySaved.
     """
+    receipts.check(form_token, by)
     errors: dict = {}
     if not person.active or not person.has_role(Role.APPRENTICE):
         errors["person"] = f"{person.name} is not an active apprentice. Give them the " \
@@ -89,7 +93,7 @@ def enrol(person: StaffProfile, framework: Framework, *, start: date,
     audit.record("enrolment.created", actor=by, obj=enrolment, person=person.id,
                  framework=framework.id, start=start, target=target, electives=sorted(chosen))
     try:
-        session.commit()
+        receipts.commit(form_token, by, "enrolment", enrolment)
     except IntegrityError as exc:  # a second request enrolled them a moment ago
         session.rollback()
         raise Invalid({"person": f"{person.name} is already enrolled on "

@@ -10,7 +10,8 @@ from wtforms import SelectChoice
 from apprentice.auth.access import requires_role
 from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
-from apprentice.forms import ID, act, id_number
+from apprentice.core import receipts
+from apprentice.forms import ID, act, already_saved, id_number, once
 from apprentice.people import services as people
 from apprentice.people.models import Role
 from apprentice.programmes import services
@@ -58,6 +59,9 @@ def index():
 @requires_role(Role.COORDINATOR)
 def enrol():
     form = EnrolForm()
+    answer = once(form, current_staff())
+    if answer is not None:
+        return answer
     form.person.choices = [SelectChoice(p.id, f"{p.name} ({p.email})")
                            for p in services.apprentices()]
     form.framework.choices = [SelectChoice(f.id, f.name) for f in frameworks.list_frameworks()]
@@ -70,8 +74,10 @@ def enrol():
         try:
             enrolment = services.enrol(
                 person, framework, start=form.start_date.data, target=form.target_date.data,
-                by=current_staff(),
+                by=current_staff(), form_token=form.form_token.data,
             )
+        except receipts.AlreadySaved as exc:
+            return already_saved(exc)
         except Invalid as exc:
             exc.attach_to(form)
         else:

@@ -75,3 +75,126 @@
     });
   });
 })();
+
+/* -- Layout: the error summary and the menu (helper: layout) -- */
+(function () {
+  "use strict";
+
+  // Where a summary link should land: the field itself, or the first input of a group.
+  function control(target) {
+    if (target.matches("input, select, textarea, button")) { return target; }
+    return target.querySelector("input:not([type=hidden]), select, textarea");
+  }
+
+  // What to bring into view with the field: its legend when the field is a box of a
+  // group or the legend is near, else its label (the GOV.UK error summary's rule).
+  function caption(input) {
+    var fieldset = input.closest("fieldset");
+    var legend = fieldset && fieldset.querySelector("legend");
+    if (legend) {
+      var box = input.type === "checkbox" || input.type === "radio";
+      var near = input.getBoundingClientRect().top - legend.getBoundingClientRect().top <
+        window.innerHeight / 2;
+      if (box || near) { return legend; }
+    }
+    var label = input.id && document.querySelector("label[for='" + CSS.escape(input.id) + "']");
+    return label && !label.classList.contains("ap-visually-hidden") ? label : input;
+  }
+
+  // A refused form's error summary takes focus when the page loads, so a screen reader
+  // reads it and a phone shows it; each link focuses its field with the label in view.
+  var summary = document.querySelector("[data-ap-error-summary]");
+  if (summary) {
+    summary.focus();
+    summary.addEventListener("click", function (event) {
+      var link = event.target.closest("a[href^='#']");
+      var target = link && document.getElementById(decodeURIComponent(link.hash.slice(1)));
+      var input = target && control(target);
+      if (!input) { return; }
+      event.preventDefault();
+      // A field inside a closed <details> ("Limit to some areas") opens first.
+      for (var d = input.closest("details"); d; d = d.parentElement && d.parentElement.closest("details")) {
+        d.open = true;
+      }
+      caption(input).scrollIntoView();
+      input.focus({preventScroll: true});
+    });
+  }
+
+  // The phone menu (a <details>): Escape or a tap outside closes it.
+  document.querySelectorAll("details.ap-menu").forEach(function (menu) {
+    menu.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && menu.open) {
+        menu.open = false;
+        menu.querySelector("summary").focus();
+      }
+    });
+    document.addEventListener("click", function (event) {
+      if (menu.open && !menu.contains(event.target)) { menu.open = false; }
+    });
+  });
+})();
+
+/* -- Text limits: a live character counter (helper: log form) -- */
+(function () {
+  "use strict";
+
+  // A long text box says its limit (data-ap-count-max) instead of a maxlength, which would
+  // cut pasted text without a word: "1,234 of 2,000 characters", "312 characters too many".
+  // The server refuses text over the limit and keeps it in the box; this only warns early.
+  function grouped(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
+
+  // Counted as the server counts: characters (not UTF-16 units), a line break once.
+  function length(text) { return Array.from(text.replace(/\r\n?/g, "\n")).length; }
+
+  function words(count, most) {
+    if (count > most) {
+      var over = count - most;
+      return grouped(over) + (over === 1 ? " character" : " characters") + " too many";
+    }
+    return grouped(count) + " of " + grouped(most) + " characters";
+  }
+
+  document.querySelectorAll("[data-ap-count-max]").forEach(function (box) {
+    var most = parseInt(box.getAttribute("data-ap-count-max"), 10);
+    if (!(most > 0)) { return; }
+    // Seen: updated at once. Heard: a polite live region, updated when typing pauses,
+    // so a screen reader is not interrupted on every key.
+    var shown = document.createElement("p");
+    shown.className = "ap-hint ap-count";
+    shown.setAttribute("aria-hidden", "true");
+    var heard = document.createElement("p");
+    heard.className = "ap-visually-hidden";
+    heard.setAttribute("aria-live", "polite");
+    box.insertAdjacentElement("afterend", shown);
+    shown.insertAdjacentElement("afterend", heard);
+    var timer = null;
+
+    function update() {
+      var count = length(box.value);
+      shown.textContent = words(count, most);
+      shown.classList.toggle("ap-count-over", count > most);
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () { heard.textContent = shown.textContent; }, 1000);
+    }
+
+    box.addEventListener("input", update);
+    shown.textContent = words(length(box.value), most);
+    shown.classList.toggle("ap-count-over", length(box.value) > most);
+  });
+})();
+
+/* One form, one record (apprentice.core.receipts): a create form's one-time token is put
+   into the page's address (?form=...) without a reload. When Back fetches the page again
+   (the browser kept no copy), the server sees the token and answers "already saved"
+   instead of handing out a new form that would save a second record. */
+(function () {
+  "use strict";
+  var tokens = document.querySelectorAll("form input[type=hidden][name=form_token]");
+  if (tokens.length !== 1 || !tokens[0].value || !window.URL || !window.history ||
+      !window.history.replaceState) { return; }
+  var address = new URL(window.location.href);
+  if (address.searchParams.get("form") === tokens[0].value) { return; }
+  address.searchParams.set("form", tokens[0].value);
+  window.history.replaceState(window.history.state, "", address.toString());
+})();

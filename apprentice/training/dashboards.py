@@ -3,6 +3,8 @@ dashboards. Each is built in a fixed number of queries, whatever the amount of d
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -135,14 +137,66 @@ class MentorLoad:
     sign_offs: int
 
 
+# -- the cohort matrix: people by areas, each cell the share signed off ----------------------
+
+# The lower bounds of the shades a matrix cell takes (0, 1-24, 25-49, 50-74, 75-99, 100 %).
+SHARE_BANDS = (100, 75, 50, 25, 1, 0)
+_MINOR_WORDS = {"a", "an", "and", "for", "in", "of", "on", "the", "to", "&"}
+
+
+def share_band(percent: int) -> int:
+    """The shade of a cell: the lower bound of the band its share falls in."""
+    return next(band for band in SHARE_BANDS if percent >= band)
+
+
+def area_abbreviation(name: str, codes: Iterable[str] = ()) -> str:
+    """A short column header for an area: the prefix its competency codes share
+    ("FND" for FND-01, FND-02 ...), else the initials of its name's main words."""
+    prefixes = {re.sub(r"[-_. ]*\d+$", "", code).strip() for code in codes}
+    if len(prefixes) == 1:
+        prefix = prefixes.pop()
+        if 0 < len(prefix) <= 6:
+            return prefix
+    words = [w for w in re.findall(r"[^\W_]+", name) if w.lower() not in _MINOR_WORDS]
+    if len(words) == 1:
+        return words[0][:4].upper() if len(words[0]) > 5 else words[0]
+    return "".join(w[0] for w in words[:4]).upper() or name[:4]
+
+
+@dataclass(frozen=True)
+class MatrixArea:
+    """A column of the matrix: the area's full name and its short header."""
+
+    name: str
+    short: str
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    percent: int
+    band: int  # see share_band
+    signed_off: int
+    needed: int
+    complete: bool
+
+
 @dataclass
 class CoordinatorDashboard:
-    areas: list[str]
-    matrix: list[tuple]  # (EnrolmentProgress, {area name: AreaProgress})
+    areas: list[MatrixArea]
+    matrix: list[tuple]  # (EnrolmentProgress, {area name: MatrixCell})
     stale_entries: list[LogEntry]  # the oldest ten
     stale_count: int
     idle_pairings: list[Pairing]
     mentors: list[MentorLoad] = field(default_factory=list)
+
+
+def unique_headers(areas: dict[str, MatrixArea]) -> None:
+    """Number the short headers two areas would share ("RS", "RS2"), so none is ambiguous."""
+    seen: dict[str, int] = {}
+    for name, area in areas.items():
+        count = seen[area.short] = seen.get(area.short, 0) + 1
+        if count > 1:
+            areas[name] = MatrixArea(name, f"{area.short}{count}")
 
 
 def coordinator_dashboard(today: date | None = None) -> CoordinatorDashboard:
@@ -150,15 +204,19 @@ def coordinator_dashboard(today: date | None = None) -> CoordinatorDashboard:
     today = today or date.today()
     session = db_session()
     rows = programmes.cohort(today=today)
-    areas: list[str] = []
+    areas: dict[str, MatrixArea] = {}
     matrix = []
     for row in rows:
         cells = {}
         for area in row.progress.areas:
-            cells[area.area.name] = area
-            if area.area.name not in areas:
-                areas.append(area.area.name)
+            name = area.area.name
+            cells[name] = MatrixCell(area.percent, share_band(area.percent), area.signed_off,
+                                     area.needed, area.complete)
+            if name not in areas:
+                areas[name] = MatrixArea(name, area_abbreviation(
+                    name, (c.code for c in area.area.competencies)))
         matrix.append((row, cells))
+    unique_headers(areas)
     stale_since = utcnow() - timedelta(days=STALE_REVIEW_DAYS)
     waiting_long = (LogEntry.state == EntryState.SUBMITTED.value,
                     LogEntry.submitted_at < stale_since)
@@ -184,5 +242,5 @@ def coordinator_dashboard(today: date | None = None) -> CoordinatorDashboard:
     mentors = [MentorLoad(s.mentor.name, s.load, waiting.get(s.mentor.id, 0), s.experience)
                for s in services.suggest_mentors(today=today)]
     mentors.sort(key=lambda m: (-m.waiting, -m.apprentices, m.name))
-    return CoordinatorDashboard(areas=areas, matrix=matrix, stale_entries=stale,
+    return CoordinatorDashboard(areas=list(areas.values()), matrix=matrix, stale_entries=stale,
                                 stale_count=stale_count, idle_pairings=idle, mentors=mentors)

@@ -2,8 +2,8 @@
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
-    HiddenField,
     IntegerField,
     PasswordField,
     RadioField,
@@ -12,10 +12,10 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, NumberRange, Optional
 
-from apprentice.competencies.models import LEVEL_LABELS, SupervisionLevel
-from apprentice.forms import MultiCheckboxField
+from apprentice.competencies.models import LEVEL_LABELS
+from apprentice.forms import MultiCheckboxField, OnceForm, TextLimit
 from apprentice.training.models import ACTIVITY_LABELS
 from apprentice.training.services import MAX_DESCRIPTION, MAX_REFLECTION
 
@@ -23,7 +23,7 @@ ACTIVITY_CHOICES = [SelectChoice(int(level), label) for level, label in ACTIVITY
 LEVEL_CHOICES = [SelectChoice(int(level), label) for level, label in LEVEL_LABELS.items()]
 
 
-class EntryForm(FlaskForm):
+class EntryForm(OnceForm, FlaskForm):
     occurred_on = DateField("Date", validators=[InputRequired("Enter the date.")])
     minutes = IntegerField(
         "Minutes", validators=[InputRequired("Enter how many minutes."),
@@ -39,14 +39,13 @@ class EntryForm(FlaskForm):
                                        validate_choice=False)
     description = TextAreaField(
         "What happened", validators=[InputRequired("Write a few words about what happened."),
-                                     Length(max=MAX_DESCRIPTION)],
+                                     TextLimit(MAX_DESCRIPTION)],
         description="A sentence or two is enough.",
     )
     reflection = TextAreaField(
-        "Reflection", validators=[Optional(), Length(max=MAX_REFLECTION)],
+        "Reflection", validators=[Optional(), TextLimit(MAX_REFLECTION)],
         description="What you learned, what you would do differently.",
     )
-    form_token = HiddenField()
     submit = SubmitField("Submit for review")
     save_draft = SubmitField("Save as draft")
     suggest = SubmitField("Suggest procedures")
@@ -54,22 +53,24 @@ class EntryForm(FlaskForm):
 
 class ReturnForm(FlaskForm):
     comment = TextAreaField("What to fix", validators=[
-        InputRequired("Say what to fix, so the apprentice knows."), Length(max=MAX_DESCRIPTION)])
+        InputRequired("Say what to fix, so the apprentice knows."), TextLimit(MAX_DESCRIPTION)])
     submit = SubmitField("Return to the apprentice")
 
 
 class ReasonForm(FlaskForm):
     reason = TextAreaField("Reason (kept in the record)", validators=[
-        InputRequired("Write the reason; it is kept."), Length(max=MAX_DESCRIPTION)])
+        InputRequired("Write the reason; it is kept."), TextLimit(MAX_DESCRIPTION)])
     submit = SubmitField("Confirm")
 
 
-class SignOffForm(FlaskForm):
+class SignOffForm(OnceForm, FlaskForm):
+    # No level is chosen in advance: the mentor says what they saw.
     level = RadioField("Supervision level", coerce=int, choices=LEVEL_CHOICES,
-                       default=int(SupervisionLevel.INDEPENDENT),
                        validators=[InputRequired("Choose a level.")])
+    # Shown when the level is above every cited entry; its label names person and level.
+    confirm_above_evidence = BooleanField("I saw it myself at this level")
     entry_ids = MultiCheckboxField("Evidence: verified log entries", coerce=int)
-    comment = TextAreaField("Comment", validators=[Optional(), Length(max=MAX_DESCRIPTION)])
+    comment = TextAreaField("Comment", validators=[Optional(), TextLimit(MAX_DESCRIPTION)])
     password = PasswordField(
         "Your password", description="Signing off is a record of someone's qualification: "
         "confirm it is you.", render_kw={"autocomplete": "current-password"})
@@ -86,7 +87,7 @@ class ChangePairingForm(FlaskForm):
     submit = SubmitField("Save pairing")
 
 
-class PairingForm(ChangePairingForm):
+class PairingForm(OnceForm, ChangePairingForm):
     apprentice_id = SelectField("Apprentice", coerce=int,
                                 validators=[InputRequired("Choose the apprentice.")])
     mentor_id = SelectField("Mentor", coerce=int, validators=[InputRequired("Choose a mentor.")])

@@ -6,7 +6,6 @@ change and its record commit together or not at all.
 
 from __future__ import annotations
 
-import secrets
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from apprentice.competencies.models import (
     Framework,
     SupervisionLevel,
 )
+from apprentice.core import receipts
 from apprentice.db import db_session, utcnow
 from apprentice.forms import id_number
 from apprentice.kb.models import Procedure, ProcedureCompetency, ProcedureStatus
@@ -98,8 +98,12 @@ def _check_pairing(starts_on: date, ends_on: date | None, area_ids: Iterable[int
 
 def create_pairing(apprentice: StaffProfile, mentor: StaffProfile, *, starts_on: date,
                    ends_on: date | None = None, area_ids: Iterable[int] = (),
-                   by: StaffProfile | None = None) -> Pairing:
-    """Pair an apprentice with a mentor, for some areas (none: all) and dates."""
+                   by: StaffProfile | None = None, form_token: str | None = None) -> Pairing:
+    """Pair an apprentice with a mentor, for some areas (none: all) and dates.
+
+    ``form_token``: the form's one-time token (apprentice.core.receipts): sent again,
+    it raises AlreadySaved instead of pairing them twice."""
+    receipts.check(form_token, by)
     _check_people(apprentice, mentor)
     areas = _check_pairing(starts_on, ends_on, area_ids)
     for existing in pairings(mentor_id=mentor.id, apprentice_id=apprentice.id):
@@ -112,7 +116,7 @@ def create_pairing(apprentice: StaffProfile, mentor: StaffProfile, *, starts_on:
     db_session().add(pairing)
     audit.record("pairing.created", actor=by, obj=pairing, apprentice=apprentice.id,
                  mentor=mentor.id, starts_on=starts_on, ends_on=ends_on, areas=sorted(areas))
-    db_session().commit()
+    receipts.commit(form_token, by, "pairing", pairing)
     return pairing
 
 
@@ -213,11 +217,6 @@ def programme_competencies(person_id: int) -> list[Competency]:
 
 
 # -- log entries -----------------------------------------------------------------
-
-def new_form_token() -> str:
-    """A token on each new-entry form: the same form sent twice saves one entry."""
-    return secrets.token_urlsafe(24)
-
 
 def get_entry(entry_id: int) -> LogEntry | None:
     return db_session().get(LogEntry, entry_id)
@@ -404,18 +403,21 @@ def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry |
                today: date | None = None) -> LogEntry:
     """Create or change a log entry (a draft, or submitted for review).
 
-    Submitted and verified entries are locked. A new entry's ``form_token``
-    makes a double-sent form save once: the second time returns the first entry.
+    Submitted and verified entries are locked. A new entry's ``form_token`` (see
+    apprentice.core.receipts) makes a form sent twice save once: sent again after a
+    draft, it changes that draft; after submitting, it raises AlreadySaved.
     """
     today = today or date.today()
     session = db_session()
-    if form_token and (len(form_token) > 64 or not form_token.isascii()):
+    if not receipts.well_formed(form_token):
         form_token = None  # not one of ours: a fresh token is made below
+    receipts.hold(form_token)  # the same form sent twice at once: one waits for the other
+    created = False
     if entry is None and form_token:
         existing = _entry_by_token(person, form_token)
         if existing is not None:
-            if not existing.editable:
-                return existing  # sent twice: the first one already went for review
+            if not existing.editable:  # sent twice: the first one already went for review
+                raise receipts.AlreadySaved("log_entry", existing.id)
             entry = existing  # saved as a draft first, now saved again (or submitted)
     if entry is not None:
         if entry.person_id != person.id:
@@ -424,8 +426,9 @@ def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry |
             raise Invalid({None: "This entry is locked while it is reviewed or once verified."})
     mentor, competencies, procedure_ids = _check_entry(person, details, today, entry)
     if entry is None:
-        entry = LogEntry(person_id=person.id, form_token=form_token or new_form_token())
+        entry = LogEntry(person_id=person.id, form_token=form_token or receipts.new_token())
         session.add(entry)
+        created = True
     was_returned = entry.state == EntryState.RETURNED.value
     entry.occurred_on = details.occurred_on
     entry.minutes = details.minutes
@@ -446,13 +449,16 @@ def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry |
                      actor=person, obj=entry, mentor=mentor.id, minutes=entry.minutes,
                      competencies=[c.id for c in competencies], **followed)
     try:
-        session.commit()
+        if created:
+            receipts.commit(form_token, person, "log_entry", entry)
+        else:
+            session.commit()
     except IntegrityError:
         session.rollback()  # the same form, saved by a parallel request a moment ago
         existing = _entry_by_token(person, form_token) if form_token else None
         if existing is None:
             raise
-        return existing
+        raise receipts.AlreadySaved("log_entry", existing.id) from None
     return entry
 
 
@@ -582,18 +588,55 @@ def entries_of(person_id: int, *, states: Iterable[str] | None = None,
     return list(db_session().scalars(query))
 
 
-def quick_log_defaults(person_id: int) -> tuple[int | None, list[int]]:
-    """The mentor and competencies of the person's last entry (the quick-log defaults)."""
-    last = db_session().scalar(
-        select(LogEntry).where(LogEntry.person_id == person_id)
+TIMELINE_PAGE_SIZE = 25
+
+
+def timeline(person_id: int, page: int = 1, per_page: int = TIMELINE_PAGE_SIZE
+             ) -> tuple[list[LogEntry], int]:
+    """One page of a person's evidence timeline (every entry but drafts, newest first),
+    and how many there are: a fixed number of queries whatever the page holds."""
+    session = db_session()
+    shown = (LogEntry.person_id == person_id) & (LogEntry.state != EntryState.DRAFT.value)
+    total = session.scalar(select(func.count()).select_from(LogEntry).where(shown)) or 0
+    entries = list(session.scalars(
+        select(LogEntry).where(shown)
+        .order_by(LogEntry.occurred_on.desc(), LogEntry.id.desc())
+        .offset((max(page, 1) - 1) * per_page).limit(per_page)))
+    return entries, total
+
+
+def may_view_entry(viewer: StaffProfile, entry: LogEntry,
+                   mentor_pairings: list[Pairing] | None = None) -> bool:
+    """Whoever logged it, a coordinator, or (once it is no draft) a mentor who may review
+    it. ``mentor_pairings``: the viewer's pairings, when a page asks for many entries."""
+    return entry.person_id == viewer.id or is_coordinator(viewer) or (
+        entry.state != EntryState.DRAFT.value
+        and may_review(viewer, entry, mentor_pairings=mentor_pairings))
+
+
+def sign_off_areas(mentor: StaffProfile, person_id: int, area_ids: Iterable[int],
+                   today: date | None = None,
+                   mentor_pairings: list[Pairing] | None = None) -> set[int]:
+    """Those of ``area_ids`` the mentor may sign off for the person today (their current
+    pairing covers them); none for anyone else, coordinators included."""
+    today = today or date.today()
+    if mentor_pairings is None:
+        mentor_pairings = pairings(mentor_id=mentor.id, apprentice_id=person_id)
+    return {area for area in area_ids
+            if mentor_covers(mentor, person_id, {area}, today, mentor_pairings)}
+
+
+def last_mentor(person_id: int) -> int | None:
+    """The mentor of the person's last entry: the quick log's one default. Nothing else
+    is chosen for them: what they practised is their own claim (see recent_competencies)."""
+    return db_session().scalar(
+        select(LogEntry.mentor_id).where(LogEntry.person_id == person_id)
         .order_by(LogEntry.created_at.desc(), LogEntry.id.desc()).limit(1))
-    if last is None:
-        return None, []
-    return last.mentor_id, [link.competency_id for link in last.competency_links]
 
 
 def recent_competencies(person_id: int, entries: int = 5) -> list[int]:
-    """Competencies of the person's last few entries, most recent first (shown first)."""
+    """Competencies of the person's last few entries, most recent first: listed first on
+    the log form, never ticked for them."""
     recent = db_session().scalars(
         select(LogEntry).where(LogEntry.person_id == person_id)
         .order_by(LogEntry.created_at.desc(), LogEntry.id.desc()).limit(entries))
@@ -633,14 +676,42 @@ def standing_sign_offs_citing(entry_id: int) -> list[SignOff]:
         select(SignOff).join(SignOffEvidence).where(SignOffEvidence.entry_id == entry_id))))
 
 
+def highest_cited(level: int, entries: Iterable[LogEntry]) -> LogEntry | None:
+    """The cited entry with the highest activity, when ``level`` is above every one of
+    them (None when some entry reached the level, or nothing is cited): a sign-off
+    above its evidence needs the mentor's own word that they saw it."""
+    best = max(entries, key=lambda e: e.activity, default=None)
+    return best if best is not None and int(level) > best.activity else None
+
+
+def entries_reaching(entries: Iterable[LogEntry]) -> dict[SupervisionLevel, list[LogEntry]]:
+    """For each level, the entries whose activity reached it (at or above), oldest first:
+    what the sign-off form shows next to each level."""
+    ordered = sorted(entries, key=lambda e: (e.occurred_on, e.id))
+    return {level: [e for e in ordered if e.activity >= level] for level in SupervisionLevel}
+
+
+def above_evidence_message(person: StaffProfile, level: SupervisionLevel,
+                           highest: LogEntry) -> str:
+    return (f"None of the entries you cite reached '{level.label.lower()}' (the highest: "
+            f"'{highest.activity_label.lower()}'). If you saw {person.name} do this yourself "
+            "at that level, tick the box below to confirm.")
+
+
 def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency, *,
              level: int, entry_ids: Iterable[int], comment: str = "",
-             corrects: SignOff | None = None, today: date | None = None) -> SignOff:
+             corrects: SignOff | None = None, today: date | None = None,
+             confirm_above_evidence: bool = False, form_token: str | None = None) -> SignOff:
     """Sign off a competency at a level, citing verified entries as evidence.
 
     The signer is a mentor paired with the person for the competency's area
     (a correction: the mentor who signed the original, or a coordinator).
+    A level above every cited entry's activity needs ``confirm_above_evidence``
+    (the mentor saw it themselves); the audit record then says ``above_evidence``.
+    ``form_token`` (apprentice.core.receipts): the same form sent again raises
+    AlreadySaved instead of signing twice.
     """
+    receipts.check(form_token, mentor)
     today = today or date.today()
     errors: dict = {}
     if mentor.id == person.id:
@@ -682,6 +753,9 @@ def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency,
                 break
     if len(comment or "") > MAX_DESCRIPTION:
         errors["comment"] = f"Keep the comment to {MAX_DESCRIPTION} characters."
+    highest = None if errors else highest_cited(level, entries.values())
+    if highest is not None and not confirm_above_evidence:
+        errors["level"] = above_evidence_message(person, level, highest)
     if not errors and corrects is None and any(
         s.signed_by_id == mentor.id and s.lineage == competency.lineage and s.level == level
         for s in standing_sign_offs(person.id)
@@ -698,8 +772,10 @@ def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency,
     audit.record("signoff.corrected" if corrects else "signoff.created", actor=mentor,
                  obj=record, person=person.id, competency=competency.id,
                  code=competency.code, level=int(level), evidence=evidence,
-                 corrects=corrects.id if corrects else None)
-    db_session().commit()
+                 corrects=corrects.id if corrects else None,
+                 # Only when it happened: other records keep their shape.
+                 **({"above_evidence": True} if highest is not None else {}))
+    receipts.commit(form_token, mentor, "sign_off", record)
     return record
 
 
@@ -727,9 +803,12 @@ def revoke(record: SignOff, by: StaffProfile, reason: str) -> Revocation:
 
 
 def sign_offs_of(person_id: int) -> list[SignOff]:
+    """A person's sign-offs, newest first, with their competency and signer (pages list
+    them: not one query per row)."""
     return list(db_session().scalars(
         select(SignOff).where(SignOff.person_id == person_id)
-        .order_by(SignOff.signed_at.desc(), SignOff.id.desc())))
+        .order_by(SignOff.signed_at.desc(), SignOff.id.desc())
+        .options(selectinload(SignOff.competency), selectinload(SignOff.signed_by))))
 
 
 # -- evidence for the progress engine -----------------------------------------------

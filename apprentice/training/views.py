@@ -20,7 +20,11 @@ from apprentice.auth.access import requires_role
 from apprentice.auth.identity import confirm_identity
 from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
-from apprentice.forms import ID, act, id_number
+from apprentice.competencies.models import SupervisionLevel
+from apprentice.core import receipts
+from apprentice.core.kept import kept_formdata, restores_kept_form
+from apprentice.formatting import duration
+from apprentice.forms import ID, act, already_saved, id_number, once, page_number
 from apprentice.people import services as people
 from apprentice.people.models import Role
 from apprentice.programmes import services as programmes
@@ -44,11 +48,7 @@ bp = Blueprint("training", __name__)
 def _entry_for_viewer(entry_id: int):
     """The entry, if the viewer logged it, coordinates, or mentors it (drafts stay private)."""
     entry = services.get_entry(entry_id)
-    staff = current_staff()
-    if entry is None or not (
-        entry.person_id == staff.id or is_coordinator(staff)
-        or (entry.state != EntryState.DRAFT.value and services.may_review(staff, entry))
-    ):
+    if entry is None or not services.may_view_entry(current_staff(), entry):
         abort(404)
     return entry
 
@@ -72,8 +72,9 @@ def log():
                            programmes=programmes.programmes_of(staff))
 
 
-def _entry_form(staff, entry=None) -> EntryForm:
-    form = EntryForm(obj=entry)
+def _entry_form(staff, entry=None, formdata=None) -> EntryForm:
+    """The log form with its choices; ``formdata``: a form kept across a sign-in."""
+    form = EntryForm(obj=entry) if formdata is None else EntryForm(formdata=formdata, obj=entry)
     today = date.today()
     mentors = {p.mentor for p in services.pairings(apprentice_id=staff.id, current_on=today)}
     if entry is not None and entry.mentor is not None:
@@ -88,28 +89,35 @@ def _entry_form(staff, entry=None) -> EntryForm:
 
 
 @bp.route("/log/new", methods=["GET", "POST"])
+@restores_kept_form
 @requires_role(Role.APPRENTICE)
 def new_entry():
     staff = current_staff()
-    form = _entry_form(staff)
-    if request.method == "GET":
-        last_mentor, last_competencies = services.quick_log_defaults(staff.id)
+    kept = kept_formdata()
+    form = _entry_form(staff, formdata=kept)
+    if request.method == "GET" and kept is None:
+        # Nothing is ticked or chosen for the person: what they did is their claim.
+        # Only today's date and the last mentor are filled in.
         form.occurred_on.data = date.today()
         form.minutes.data = 60
-        form.activity.data = 1
+        last_mentor = services.last_mentor(staff.id)
         offered = {choice.value for choice in form.mentor_id.choices}
         if last_mentor in offered:
             form.mentor_id.data = last_mentor
-        asked = request.args.getlist("competency", type=int)
-        form.competency_ids.data = asked or last_competencies
-        # "Log practising this" on a procedure page ticks that procedure.
+        # "Log practising this" on a procedure page: the person chose these by clicking.
+        form.competency_ids.data = services.ids_from(request.args.getlist("competency"),
+                                                     limit=services.MAX_COMPETENCIES_PER_ENTRY)
         form.procedure_ids.data = services.ids_from(request.args.getlist("procedure"),
                                                     limit=services.MAX_PROCEDURES_PER_ENTRY)
-        form.form_token.data = services.new_form_token()
+    if request.method == "GET":  # a POST sent again is the service's to answer (drafts)
+        answer = once(form, staff)
+        if answer is not None:
+            return answer
     return _save_entry(form, staff, entry=None)
 
 
 @bp.route(f"/log/<{ID}:entry_id>", methods=["GET", "POST"])
+@restores_kept_form
 def entry(entry_id: int):
     entry = _entry_for_viewer(entry_id)
     staff = current_staff()
@@ -119,19 +127,27 @@ def entry(entry_id: int):
             flash("This entry was sent for review or verified meanwhile (another tab?): your "
                   "changes were not saved. It is shown as it is now.", "error")
             status = 409
-        return render_template(
-            "apprentice/training/entry.html", entry=entry,
-            may_review=entry.state == EntryState.SUBMITTED.value
-            and services.may_review(staff, entry),
-            may_unlock=entry.state == EntryState.VERIFIED.value and is_coordinator(staff),
-            return_form=ReturnForm(), reason_form=ReasonForm(),
-            sign_offs=services.standing_sign_offs_citing(entry.id),
-        ), status
-    form = _entry_form(staff, entry)
-    if request.method == "GET":
+        return _entry_page(entry, staff, status=status)
+    kept = kept_formdata()
+    form = _entry_form(staff, entry, formdata=kept)
+    if request.method == "GET" and kept is None:
         form.competency_ids.data = [link.competency_id for link in entry.competency_links]
         form.procedure_ids.data = [link.procedure_id for link in entry.procedure_links]
     return _save_entry(form, staff, entry=entry)
+
+
+def _entry_page(entry, staff, *, status: int = 200, return_form: ReturnForm | None = None,
+                reason_form: ReasonForm | None = None):
+    """An entry as its reader sees it, with the mentor's and the coordinator's forms (a
+    refused one shown again with its message and the text as typed)."""
+    return render_template(
+        "apprentice/training/entry.html", entry=entry,
+        may_review=entry.state == EntryState.SUBMITTED.value
+        and services.may_review(staff, entry),
+        may_unlock=entry.state == EntryState.VERIFIED.value and is_coordinator(staff),
+        return_form=return_form or ReturnForm(), reason_form=reason_form or ReasonForm(),
+        sign_offs=services.standing_sign_offs_citing(entry.id),
+    ), status
 
 
 def _offer_procedures(form: EntryForm, staff, entry) -> None:
@@ -160,14 +176,28 @@ def _save_entry(form: EntryForm, staff, entry):
                 ),
                 entry=entry, submit=submit, form_token=form.form_token.data or None,
             )
+        except receipts.AlreadySaved as exc:
+            return already_saved(exc)
         except Invalid as exc:
             exc.attach_to(form)
         else:
             flash("Sent to your mentor for review." if submit else "Draft saved.", "success")
             return redirect(url_for("apprentice.training.log") + f"#entry-{saved.id}")
     _offer_procedures(form, staff, entry)
+    first, rest = _competencies_in_order(form, services.recent_competencies(staff.id))
     return render_template("apprentice/training/entry_form.html", form=form, entry=entry,
-                           recent=set(services.recent_competencies(staff.id)))
+                           first_competencies=first, other_competencies=rest)
+
+
+def _competencies_in_order(form: EntryForm, recent: list[int]):
+    """The form's competencies as two lists: those ticked or practised lately (ticked
+    first, then the most recent), and the rest in the programme's order."""
+    ticked = set(form.competency_ids.data or [])
+    by_id = {c.id: c for c in form.programme_competencies}
+    first = [c for c in form.programme_competencies if c.id in ticked]
+    first += [by_id[i] for i in recent if i in by_id and i not in ticked]
+    shown = {c.id for c in first}
+    return first, [c for c in form.programme_competencies if c.id not in shown]
 
 
 @bp.route("/log/procedure-suggestions")
@@ -194,6 +224,8 @@ def delete_entry(entry_id: int):
 def unlock_entry(entry_id: int):
     entry = _entry_for_viewer(entry_id)
     form = ReasonForm()
+    if not form.validate():  # empty or too long: said next to the box, the text kept
+        return _entry_page(entry, current_staff(), reason_form=form)
     act(lambda: services.unlock_entry(entry, current_staff(), form.reason.data),
         "Entry unlocked: the apprentice can change it again.")
     return redirect(url_for("apprentice.training.entry", entry_id=entry.id))
@@ -231,6 +263,8 @@ def verify():
 def return_entry(entry_id: int):
     entry = _entry_for_viewer(entry_id)
     form = ReturnForm()
+    if not form.validate():  # empty or too long: said next to the box, the text kept
+        return _entry_page(entry, current_staff(), return_form=form)
     if act(lambda: services.return_entry(entry, current_staff(), form.comment.data or ""),
            f"Returned to {entry.person.name} with your comment."):
         return redirect(url_for("apprentice.training.review"))
@@ -242,14 +276,26 @@ def return_entry(entry_id: int):
 @bp.route(f"/apprentices/<{ID}:person_id>")
 @requires_role(Role.MENTOR, Role.COORDINATOR)
 def apprentice(person_id: int):
+    """The mentor's view: progress with a Sign off button for each competency in the
+    viewer's paired areas, the evidence timeline (a page at a time), the sign-offs."""
+    staff = current_staff()
     person = people.get_person(person_id)
-    if person is None or not _mentors_now(current_staff(), person_id):
+    if person is None or not _mentors_now(staff, person_id):
         abort(404)
+    rows = programmes.programmes_of(person)
+    page = page_number(request.args.get("page"))
+    entries, total = services.timeline(person.id, page)
+    viewer_pairings = services.pairings(mentor_id=staff.id, apprentice_id=person.id)
     return render_template(
-        "apprentice/training/apprentice.html", person=person,
-        rows=programmes.programmes_of(person), sign_offs=services.sign_offs_of(person.id),
-        entries=services.entries_of(person.id, states=[EntryState.VERIFIED.value], limit=20),
-        pairings=services.pairings(apprentice_id=person.id),
+        "apprentice/training/apprentice.html", person=person, rows=rows,
+        sign_offs=services.sign_offs_of(person.id),
+        sign_off_areas=services.sign_off_areas(
+            staff, person.id, {ap.area.id for row in rows for ap in row.progress.areas},
+            mentor_pairings=viewer_pairings),
+        entries=entries, page=page, total=total, per_page=services.TIMELINE_PAGE_SIZE,
+        openable={e.id for e in entries
+                  if services.may_view_entry(staff, e, mentor_pairings=viewer_pairings)},
+        today=date.today(),
     )
 
 
@@ -274,18 +320,24 @@ def new_sign_off():
     if person is None or competency is None or not allowed or person.id == staff.id:
         abort(404)
     form = SignOffForm()
+    answer = once(form, staff)  # sent again (Back, a double tap): signed once
+    if answer is not None:
+        return answer
     candidates = [e for e in services.entries_of(person.id, states=[EntryState.VERIFIED.value])
                   if competency.lineage in {link.competency.lineage
                                             for link in e.competency_links}]
     form.entry_ids.choices = [
         SelectChoice(e.id, f"{e.occurred_on.isoformat()} · {e.activity_label} · "
-                           f"{e.minutes} min · {e.description[:80]}")
+                           f"{duration(e.minutes)} · {e.description[:80]}")
         for e in candidates
     ]
     if request.method == "GET":
         form.entry_ids.data = [e.id for e in candidates]
-        if corrects is not None:
-            form.level.data = corrects.level
+    # A level above every ticked entry: the mentor confirms they saw it (a checkbox).
+    above = _above_cited(form, candidates) if request.method == "POST" else None
+    if above is not None:
+        form.confirm_above_evidence.label.text = (
+            f"I saw {person.name} do this myself at '{above.label.lower()}'.")
     if form.validate_on_submit():
         problem = confirm_identity(staff, form.password.data)
         if problem:
@@ -294,14 +346,31 @@ def new_sign_off():
             try:
                 services.sign_off(staff, person, competency, level=form.level.data,
                                   entry_ids=form.entry_ids.data or [],
-                                  comment=form.comment.data or "", corrects=corrects)
+                                  comment=form.comment.data or "", corrects=corrects,
+                                  confirm_above_evidence=form.confirm_above_evidence.data,
+                                  form_token=form.form_token.data)
+            except receipts.AlreadySaved as exc:
+                return already_saved(exc)
             except Invalid as exc:
                 exc.attach_to(form)
             else:
                 flash(f"{competency.code} signed off for {person.name}.", "success")
                 return redirect(url_for("apprentice.training.apprentice", person_id=person.id))
     return render_template("apprentice/training/sign_off_form.html", form=form, person=person,
-                           competency=competency, corrects=corrects, candidates=candidates)
+                           competency=competency, corrects=corrects, candidates=candidates,
+                           reached=services.entries_reaching(candidates),
+                           above_evidence=above is not None, today=date.today())
+
+
+def _above_cited(form: SignOffForm, candidates) -> SupervisionLevel | None:
+    """The chosen level, when it is above every entry ticked on the form."""
+    try:
+        level = SupervisionLevel(form.level.data)
+    except ValueError:
+        return None
+    ticked = set(form.entry_ids.data or [])
+    cited = [e for e in candidates if e.id in ticked]
+    return level if services.highest_cited(level, cited) is not None else None
 
 
 @bp.route(f"/sign-offs/<{ID}:sign_off_id>", methods=["GET", "POST"])
@@ -338,6 +407,9 @@ def _area_choices() -> list[SelectChoice]:
 @requires_role(Role.COORDINATOR)
 def pairings():
     form = PairingForm()
+    answer = once(form, current_staff())
+    if answer is not None:
+        return answer
     form.apprentice_id.choices = [SelectChoice(p.id, p.name) for p in programmes.apprentices()]
     suggestions = services.suggest_mentors()
     form.mentor_id.choices = [SelectChoice(s.mentor.id, f"{s.mentor.name} · {s.load} paired"
@@ -356,7 +428,10 @@ def pairings():
                 people.get_person(form.apprentice_id.data), people.get_person(form.mentor_id.data),
                 starts_on=form.starts_on.data, ends_on=form.ends_on.data,
                 area_ids=form.area_ids.data or [], by=current_staff(),
+                form_token=form.form_token.data,
             )
+        except receipts.AlreadySaved as exc:
+            return already_saved(exc)
         except Invalid as exc:
             exc.attach_to(form)
         else:

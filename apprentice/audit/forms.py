@@ -1,0 +1,53 @@
+"""The filter above the audit trail (a GET form: no CSRF token needed)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectChoice, SelectField
+from wtforms.validators import Optional, ValidationError
+
+from apprentice.audit.describe import KINDS, OTHER
+
+
+class ChoiceField(SelectField):
+    """A select whose refusal of a value not in the list says what to do."""
+
+    def pre_validate(self, form):
+        try:
+            super().pre_validate(form)
+        except ValidationError as exc:
+            raise ValidationError("Choose from the list.") from exc
+
+
+class DayField(DateField):
+    """A date field whose refusal of an unreadable date shows the form it wants."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError("Enter a date like 2026-06-15.") from exc
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    person = ChoiceField("Person", validators=[Optional()],
+                         description="Records by them, or about them.")
+    kind = ChoiceField("Kind", validators=[Optional()], choices=[
+        SelectChoice("", "Everything"),
+        *(SelectChoice(kind.slug, kind.label) for kind in (*KINDS, OTHER)),
+    ])
+    since = DayField("From (UTC)", validators=[Optional()])
+    until = DayField("To (UTC)", validators=[Optional()])
+
+    def offer_people(self, people: list[tuple[int, str, bool]]) -> None:
+        """Fill the person list: (id, name, active) by name."""
+        self.person.choices = [SelectChoice("", "Anyone")] + [
+            SelectChoice(str(id_), name if active else f"{name} (deactivated)")
+            for id_, name, active in people]
+
+    def validate_until(self, field):
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError("The end date must be on or after the start date.")

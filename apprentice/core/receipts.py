@@ -1,0 +1,110 @@
+"""One form, one record: a create form's one-time token and the receipt its first save leaves.
+
+A create form carries a token. The service that saves the form writes a receipt
+(token, person, kind, id) in the same transaction as the record, so the same form
+sent again (Back then Submit, a double tap, a page fetched again by Back) finds the
+receipt and is answered "already saved" with a link, instead of making a copy. Two
+requests racing with one token queue for it (``check`` holds the token until the
+transaction ends), and should one get past anyway, the token is the table's primary
+key, so the second commit fails and is answered the same way.
+
+A token belongs to the person it was given to; anything else (missing, malformed,
+someone else's) is no receipt: the form saves normally.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from sqlalchemy.exc import IntegrityError
+
+from apprentice.core.models import FormReceipt
+from apprentice.db import advisory_lock, db_session
+
+# Our tokens are URL-safe base64; anything else did not come from one of our forms.
+WELL_FORMED = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class AlreadySaved(Exception):
+    """The form was saved before (its token has a receipt): nothing was saved again."""
+
+    def __init__(self, kind: str, object_id: int | None):
+        super().__init__(f"this form was already saved ({kind} {object_id})")
+        self.kind = kind
+        self.object_id = object_id
+
+
+def new_token() -> str:
+    """A fresh token for a create form."""
+    return secrets.token_urlsafe(24)
+
+
+def well_formed(token) -> bool:
+    return isinstance(token, str) and WELL_FORMED.fullmatch(token) is not None
+
+
+def find(token, person) -> FormReceipt | None:
+    """The receipt ``person`` got for ``token``, or None: also for a malformed token and
+    for another person's (a token copied from someone shows nothing of theirs)."""
+    if person is None or not well_formed(token):
+        return None
+    receipt = db_session().get(FormReceipt, token)
+    return receipt if receipt is not None and receipt.person_id == person.id else None
+
+
+def is_free(token) -> bool:
+    """A well-formed token nobody has saved a form with yet."""
+    return well_formed(token) and db_session().get(FormReceipt, token) is None
+
+
+def hold(token) -> None:
+    """Make a parallel request with the same token wait until this transaction ends, so
+    it then finds the receipt (PostgreSQL: an advisory lock on the token; SQLite needs
+    none: a request that may write holds the write lock already)."""
+    if well_formed(token):
+        digest = hashlib.sha256(token.encode()).digest()
+        advisory_lock(int.from_bytes(digest[:8], "big", signed=True))
+
+
+def check(token, person) -> None:
+    """Hold the token and refuse a form ``person`` saved already (raises AlreadySaved).
+    Services call it before anything else, so the answer is "already saved", not a
+    refusal of the copy (e.g. "already enrolled")."""
+    if person is None:
+        return
+    hold(token)
+    receipt = find(token, person)
+    if receipt is not None:
+        raise AlreadySaved(receipt.kind, receipt.object_id)
+
+
+def commit(token, person, kind: str, record) -> None:
+    """Commit the current transaction with a receipt for ``record`` (a new row of
+    ``kind``), when the form had a token of ``person``'s.
+
+    No receipt without a person or a well-formed token, nor for a token someone else
+    used (the record is saved all the same). A parallel request that saved the same
+    form first makes this commit fail: rolled back, and AlreadySaved raised.
+    """
+    session = db_session()
+    stamp = person is not None and well_formed(token)
+    if stamp:
+        existing = session.get(FormReceipt, token)
+        if existing is not None and existing.person_id == person.id:
+            session.rollback()
+            raise AlreadySaved(existing.kind, existing.object_id)
+        stamp = existing is None
+    try:
+        if stamp:
+            session.flush()  # the record's id
+            session.add(FormReceipt(token=token, person_id=person.id, kind=kind,
+                                    object_id=record.id))
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        receipt = find(token, person)
+        if receipt is None:
+            raise
+        raise AlreadySaved(receipt.kind, receipt.object_id) from None

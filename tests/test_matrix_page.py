@@ -1,0 +1,110 @@
+"""The cohort matrix on the coordinator's home page: a labelled scroll region a keyboard
+can reach, short area headers that keep the full names, and cells shaded by the share
+signed off with the number kept as text."""
+
+from __future__ import annotations
+
+import pytest
+
+from apprentice.competencies import services as frameworks
+from apprentice.training.dashboards import (
+    MatrixArea,
+    area_abbreviation,
+    share_band,
+    unique_headers,
+)
+from tests.loop import as_person
+from tests.support.audit_activity import sign_off_in_the_loop
+from tests.support.html import parse
+
+
+def matrix_of(app, loop):
+    page = as_person(app, loop["coordinator"]).get("/").get_data(as_text=True)
+    return parse(page)
+
+
+def test_the_matrix_is_a_labelled_region_a_keyboard_can_scroll(app, loop):
+    doc = matrix_of(app, loop)
+    [region] = doc.select(lambda e: "ap-matrix-wrap" in e.classes)
+    assert region.attrs["role"] == "region"
+    assert region.attrs["tabindex"] == "0"
+    title = doc.find(id=region.attrs["aria-labelledby"])
+    assert title.text == "Share of each area signed off"
+    assert region.find("table", class_="ap-matrix")
+    # The hint that it scrolls sideways is part of the region's description.
+    hint = doc.find(id=region.attrs["aria-describedby"])
+    assert "Scroll the table sideways to see every area." in hint.text
+
+
+def test_area_headers_are_short_and_carry_the_full_names(app, loop):
+    doc = matrix_of(app, loop)
+    table = doc.find("table", class_="ap-matrix")
+    headers = table.find("thead").find_all("th")
+    assert [h.text for h in headers[:2]] == ["Apprentice", "Overall"]
+    with app.app_context():
+        framework = frameworks.get_framework(loop["framework"].id)
+        chosen = [a for a in framework.current_areas if a.required] + [
+            a for a in framework.current_areas if not a.required][:3]
+    shown = {}
+    for header in headers[2:]:
+        abbr = header.find("abbr")
+        hidden = header.find("span", class_="ap-visually-hidden")
+        assert abbr.attrs["title"] == hidden.text  # the tooltip and the screen reader agree
+        shown[abbr.text] = hidden.text
+    assert shown["FND"] == "Foundations of Library Services"
+    assert sorted(shown.values()) == sorted(a.name for a in chosen)
+    assert all(len(short) <= 6 for short in shown)
+    # The key below the table spells every header out for a phone without tooltips.
+    key = doc.find("details", class_="ap-matrix-key")
+    assert {dt.text: dd.text for dt, dd in zip(key.find_all("dt"), key.find_all("dd"),
+                                               strict=True)} == shown
+
+
+def test_a_sign_off_shades_its_cell_with_the_share_kept_as_text(app, loop):
+    doc = matrix_of(app, loop)
+    before = doc.find("table", class_="ap-matrix").find("tbody").find("tr")
+    assert before.find_all("td")[1].text == "0 %"
+    assert "ap-share-0" in before.find_all("td")[1].classes
+
+    _, total = sign_off_in_the_loop(app, loop)
+    share = 100 * 1 // total  # 1 of the area's competencies
+    doc = matrix_of(app, loop)
+    table = doc.find("table", class_="ap-matrix")
+    columns = [th.find("abbr").text for th in table.find("thead").find_all("th")[2:]]
+    [row] = table.find("tbody").find_all("tr")
+    assert row.find("th").text == "Jordan Lee"
+    cells = row.find_all("td")[1:]  # after the overall share
+    foundations = cells[columns.index("FND")]
+    assert foundations.text == f"{share} %"
+    assert share_band(share) == 1 and "ap-share-1" in foundations.classes
+    others = [cell for column, cell in zip(columns, cells, strict=True) if column != "FND"]
+    assert {cell.text for cell in others} == {"0 %"}
+    assert all("ap-share-0" in cell.classes for cell in others)
+
+
+@pytest.mark.parametrize(("percent", "band"), [
+    pytest.param(0, 0, id="none"), pytest.param(1, 1, id="1"), pytest.param(24, 1, id="24"),
+    pytest.param(25, 25, id="25"), pytest.param(49, 25, id="49"), pytest.param(50, 50, id="50"),
+    pytest.param(74, 50, id="74"), pytest.param(75, 75, id="75"), pytest.param(99, 75, id="99"),
+    pytest.param(100, 100, id="all"),
+])
+def test_shares_fall_in_bands(percent, band):
+    assert share_band(percent) == band
+
+
+@pytest.mark.parametrize(("name", "codes", "short"), [
+    pytest.param("Foundations of Library Services", ["FND-01", "FND-02"], "FND", id="codes"),
+    pytest.param("Adult Readers' Advisory Services", ["RA-01", "RA-12"], "RA", id="short code"),
+    pytest.param("Outreach and Community Work", ["OCW1", "X-2"], "OCW", id="mixed: initials"),
+    pytest.param("Technology", [], "TECH", id="one long word"),
+    pytest.param("Shelving", ["SHELVING-AND-STACKS-1"], "SHEL", id="prefix too long"),
+])
+def test_area_abbreviations(name, codes, short):
+    assert area_abbreviation(name, codes) == short
+
+
+def test_two_areas_never_share_a_header():
+    areas = {name: MatrixArea(name, area_abbreviation(name)) for name in
+             ("Reference Services", "Reader Services", "Research Support")}
+    unique_headers(areas)
+    assert [a.short for a in areas.values()] == ["RS", "RS2", "RS3"]
