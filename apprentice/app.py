@@ -24,7 +24,8 @@ def create_app(config: dict | None = None) -> Flask:
     overrides = {**settings.environment_settings(), **(config or {})}
     instance = overrides.get("APPRENTICE_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
     app = Flask("apprentice", instance_path=str(Path(instance).resolve()), static_folder=None)
-    app.config.update(APPRENTICE_AUTH="local", APPRENTICE_INSTANCE_PATH=app.instance_path)
+    app.config.update(APPRENTICE_AUTH="local", APPRENTICE_INSTANCE_PATH=app.instance_path,
+                      **settings.STANDALONE_DEFAULTS)
     app.config.update(overrides)
     settings.decode_settings(app.config)  # "false" given in ``config`` is False too
     app.config["SECRET_KEY"] = (
@@ -32,7 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
         or app.config.get("APPRENTICE_SECRET_KEY")
         or settings.load_or_create_secret(Path(app.instance_path))
     )
-    secure = app.config.get("APPRENTICE_SECURE_COOKIES", False)
+    secure = app.config["APPRENTICE_SECURE_COOKIES"]
     # Flask has its own defaults for the session cookie (not secure, no SameSite), so
     # ``setdefault`` never changed them: set each one unless ``config`` named it.
     for key, value in {"SESSION_COOKIE_SECURE": secure, "REMEMBER_COOKIE_SECURE": secure,
@@ -42,7 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
         if key not in overrides:
             app.config[key] = value
 
-    proxies = app.config.get("APPRENTICE_TRUSTED_PROXIES") or 0
+    proxies = app.config["APPRENTICE_TRUSTED_PROXIES"]
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 

@@ -269,8 +269,9 @@ def import_procedures(folder: str) -> None:
                f"unchanged {len(report.skipped)}, problems {len(report.problems)}.")
     for problem in report.problems:
         click.echo(f"  {problem}", err=True)
-    if search.waiting():  # the index was busy or broken: say so rather than claim success
-        click.echo(f"{search.waiting()} changes are not in the search index yet: run "
+    waiting = search.waiting()
+    if waiting:  # the index was busy or broken: say so rather than claim success
+        click.echo(f"{waiting} changes are not in the search index yet: run "
                    "`flask apprentice index-sync`.", err=True)
         raise SystemExit(1)
 

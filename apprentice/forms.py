@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import flash, render_template, request, url_for
 from wtforms import HiddenField, SelectMultipleField, widgets
@@ -92,6 +92,16 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def this_page(drop: str, **add: str) -> str:
+    """This page's path and query, less the argument ``drop`` and plus ``add``: the same
+    form again. Built from the request, not ``url_for``, which would read a query's
+    ``_external`` or ``_scheme`` as its own."""
+    args = [(name, value) for name, value in request.args.items(multi=True)
+            if name != drop and name not in add]
+    query = urlencode(args + list(add.items()))
+    return request.script_root + request.path + (f"?{query}" if query else "")
+
+
 def flash_invalid(exc: Invalid) -> None:
     """Show a refusal as messages at the top of the next page (for POST buttons, which
     have no form to put the message next to)."""
@@ -165,12 +175,8 @@ def already_saved(saved):
     made (``saved``: a receipt, or AlreadySaved), and a way to start a new one."""
     words, url = SAVED_RECORDS.get(saved.kind, (None, None))
     link = url(saved.object_id) if url and saved.object_id is not None else None
-    path_args = request.view_args or {}
-    fresh = {name: values for name, values in request.args.lists()
-             if name != "form" and name not in path_args}
-    again = url_for(request.endpoint, **path_args, **fresh)
     return render_template("apprentice/already_saved.html", link=link, link_text=words,
-                           again=again)
+                           again=this_page("form"))
 
 
 def once(form: OnceForm, person):

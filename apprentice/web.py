@@ -15,6 +15,7 @@ from flask import (
     abort,
     current_app,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -28,7 +29,7 @@ from wtforms.validators import ValidationError
 
 from apprentice import migrate
 from apprentice.auth.services import current_staff, local_sign_in, signed_in, why_no_profile
-from apprentice.core.kept import Kept, keep_submitted_form
+from apprentice.core.kept import Kept, keep_submitted_form, remember_keeper
 from apprentice.formatting import duration
 from apprentice.people.models import Role
 from apprentice.resources import resource_dir
@@ -243,10 +244,10 @@ def _sign_in_url(target: str) -> str | None:
 
 def _render_kept(kept: Kept, code: int, expired_form: bool = False):
     title = "That form had expired" if expired_form else SIGN_IN_ENDED
-    return render_template(
+    return remember_keeper(make_response(render_template(
         "apprentice/errors/sign_in_ended.html", title=title, kept=kept,
         expired_form=expired_form, sign_in_url=_sign_in_url(kept.target),
-    ), code
+    ), code), kept)
 
 
 def sign_in_ended():

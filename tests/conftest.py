@@ -181,6 +181,12 @@ def coordinator(make_person):
 
 
 @pytest.fixture
+def as_coordinator(coordinator, login_as):
+    """The test client, signed in as the coordinator."""
+    return login_as(coordinator)
+
+
+@pytest.fixture
 def postgres_url():
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
     databases = PostgresDatabases(postgres_server())

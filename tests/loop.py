@@ -30,9 +30,9 @@ def make_loop(app, make_person) -> dict:
             "coordinator": coordinator, "competency": competency, "framework": framework}
 
 
-def as_person(app, person):
-    """A test client signed in as ``person``."""
-    client = app.test_client()
+def as_person(app, person, client=None):
+    """A test client signed in as ``person`` (``client``: that browser, signed in again)."""
+    client = client or app.test_client()
     with client.session_transaction() as session:
         session["_user_id"] = person.get_id()
         session["_fresh"] = True

@@ -15,9 +15,11 @@ from sqlalchemy import select
 from apprentice.audit import services as audit
 from apprentice.audit.browse import CSV_COLUMNS, spreadsheet_safe
 from apprentice.audit.models import AuditRecord
+from apprentice.auth.services import attempt_sign_in
 from apprentice.db import db_session
 from apprentice.people import services as people
 from apprentice.people.models import StaffProfile
+from tests.factories import sql_statements
 from tests.loop import as_person
 from tests.support.audit_activity import every_kind_of_record, sign_off_in_the_loop
 from tests.support.html import Element, parse
@@ -82,6 +84,28 @@ def test_each_row_keeps_the_raw_record_one_click_away(app, loop):
     assert stored["details"] == json.loads(newest.details)
 
 
+def test_text_anyone_typed_reads_as_text_in_sentences_and_raw_records(app, make_person,
+                                                                      login_as):
+    """A name, and an e-mail typed at the sign-in form by someone not signed in, reach a
+    coordinator's page: as words, never as markup."""
+    script = "<script>alert(1)</script>"
+    coordinator = make_person(name=f"Carmen {script}", roles=["coordinator"])
+    with app.app_context():
+        attempt_sign_in(f"{script}@library.example", "a wrong guess", "192.0.2.7")
+        people.create_person(people.PersonDetails(name="Priya <b>Shah</b>",
+                                                  email="priya@library.example",
+                                                  roles=["apprentice"]),
+                             by=db_session().get(StaffProfile, coordinator.id))
+    html = login_as(coordinator).get("/audit/").get_data(as_text=True)
+    assert "<script>" not in html and "<b>Shah" not in html
+    doc = parse(html)
+    assert sentences(doc)[:2] == [
+        f"Carmen {script} gave Priya <b>Shah</b> the apprentice role",
+        f"Someone at 192.0.2.7 failed to sign in as {script}@library.example, which is no "
+        "one's e-mail"]
+    assert json.loads(doc.find("pre").text)["actor_name"] == f"Carmen {script}"
+
+
 def test_the_records_table_is_a_labelled_region_a_keyboard_can_scroll(app, coordinator, login_as):
     doc = page(login_as(coordinator))
     [region] = doc.select(lambda e: e.attrs.get("role") == "region")
@@ -114,6 +138,9 @@ def test_filtering_by_person_finds_what_they_did_and_what_was_done_to_them(
     assert any(s.startswith("Carmen Ortiz made a pairing of Jordan Lee") for s in marian)
     assert any(s.startswith("Carmen Ortiz changed the pairing") for s in marian)
     assert any(s.startswith("Marian Okafor signed off") for s in marian)
+    # Named only in the details: the entry's row does not say whom it was sent to.
+    assert any(s.startswith("Jordan Lee sent an entry for review to Marian Okafor")
+               for s in marian)
     assert all("Marian Okafor" in s for s in marian)
     jordan = sentences(page(client, person=activity.apprentice))
     assert any(s.startswith("Carmen Ortiz moved Jordan Lee's target date") for s in jordan)
@@ -182,6 +209,24 @@ def test_a_bad_filter_value_gets_a_message_next_to_its_field(app, coordinator, l
 
 
 # -- paging ------------------------------------------------------------------------------------
+
+def test_a_fuller_page_runs_no_more_queries(app, activity, login_as, coordinator):
+    """Names are looked up for the page at once: 40 more records naming people and
+    entries add no query (one per row would add 40)."""
+    client = login_as(coordinator)
+    with sql_statements(app) as before:
+        page(client)
+    with app.app_context():
+        for n in range(40):
+            audit.record("entry.verified", object_type="LogEntry",
+                         object_id=activity.entries[n % len(activity.entries)],
+                         person=activity.apprentice if n % 2 else activity.sam)
+        db_session().commit()
+    with sql_statements(app) as after:
+        doc = page(client)
+    assert sentences(doc)[0].startswith("Someone verified Jordan Lee's entry of ")
+    assert len(after) <= len(before)
+
 
 def test_paging_reaches_every_record_down_to_the_oldest(app, coordinator, login_as):
     with app.app_context():

@@ -259,6 +259,25 @@ def test_a_long_reason_is_shortened_in_the_sentence_only():
     assert reason.strip() in describe.raw(made)  # the raw record keeps every word
 
 
+def test_ids_no_database_could_hold_are_not_looked_up(app):
+    """Numbers in the details that ``int`` refuses ("²", 5,000 digits) or no column holds
+    (2**70): the bulk look-up skips them rather than failing the whole page."""
+    made = [
+        record("entry.submitted", {"mentor": "\N{SUPERSCRIPT TWO}", "minutes": "9" * 5000,
+                                   "competencies": [2**70, "7"]}, actor_name="Jordan Lee"),
+        record("signoff.created", {"person": 2**64, "competency": "9" * 30, "level": 5,
+                                   "evidence": [1], "code": "ACC-08"},
+               actor_name="Marian Okafor", object_type="SignOff", object_id=12),
+    ]
+    with app.app_context():
+        described = [str(sentence) for _, sentence in describe.describe_all(made)]
+    assert described == [
+        "Jordan Lee sent an entry for review to someone (competency #7, 0 min)",
+        "Marian Okafor signed off ACC-08 for someone at 'does it independently', "
+        "citing 1 entry",
+    ]
+
+
 def test_html_escapes_names_and_links_only_pages_that_exist():
     names = Names(people={5: "<b>Jo</b> & Co", 3: "Carmen Ortiz"})
     made = record("person.deactivated", actor_id=3, actor_name="Carmen Ortiz",

@@ -4,6 +4,7 @@ consumes it, and sending the same form again (Back then Submit, a double tap) sh
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -205,6 +206,20 @@ def test_the_same_form_sent_twice_makes_one_record_and_says_already_saved(app, l
     # The page fetched again by Back (its URL keeps the token) says the same.
     assert_already_saved(client.get(with_token(form.url, data["form_token"])),
                          form.link(record))
+
+
+def test_start_again_keeps_the_forms_query_as_plain_text(app, loop):
+    """Query arguments named like url_for's own (``_external``, ``_scheme``) stay
+    arguments: the link is this site's form again, and nothing fails."""
+    form = _sign_off(app, loop)
+    client = as_person(app, loop[form.person])
+    data = fill(client, form)
+    client.submit(form.url, data)
+    odd = "_external=1&_scheme=javascript&_anchor=x&_method=PUT"
+    response = client.get(f"{with_token(form.url, data['form_token'])}&{odd}")
+    assert response.status_code == 200
+    again = re.search(r'<a href="([^"]*)">Start again', response.get_data(as_text=True))
+    assert again and again.group(1) == html.escape(f"{form.url}&{odd}")
 
 
 @pytest.mark.parametrize("make", [pytest.param(_log_entry, id="log-entry"),

@@ -9,11 +9,7 @@ import pytest
 
 from apprentice.competencies import services as frameworks
 from apprentice.people.services import get_person
-
-
-@pytest.fixture
-def as_coordinator(client, coordinator, login_as):
-    return login_as(coordinator)
+from apprentice.validation import Invalid
 
 
 @pytest.fixture
@@ -62,3 +58,20 @@ def test_a_draft_still_refuses_a_number_no_rule_could_mean(app, as_coordinator, 
     assert 'id="electives_required-error"' in response.get_data(as_text=True)
     with app.app_context():
         assert frameworks.get_framework(draft).electives_required == 3
+
+
+def test_the_service_lets_a_draft_ask_for_electives_it_has_not_got_yet(app, draft):
+    """The rule lives in update_framework: a draft may ask for up to MAX_ELECTIVES before
+    its elective areas exist (an active framework may not: see test_frameworks)."""
+    with app.app_context():
+        framework = frameworks.get_framework(draft)
+        rule = {"name": framework.name, "description": "", "level_required": 5,
+                "area_completion_percent": 100, "time_allowed_months": 48}
+        frameworks.update_framework(framework, electives_required=frameworks.MAX_ELECTIVES,
+                                    **rule)
+        assert frameworks.get_framework(draft).electives_required == frameworks.MAX_ELECTIVES
+        with pytest.raises(Invalid) as refused:
+            frameworks.update_framework(framework,
+                                        electives_required=frameworks.MAX_ELECTIVES + 1, **rule)
+        assert refused.value.errors == {"electives_required": [
+            f"Choose a number from 0 to {frameworks.MAX_ELECTIVES}."]}

@@ -111,9 +111,12 @@ def test_passwords_and_the_csrf_token_are_never_kept(app, loop):
     assert fields["description"] == [TYPED]
     assert not {"password", "current_password", "new_password", "csrf_token"} & set(fields)
     assert data["csrf_token"] not in row.payload and "correct horse" not in row.payload
-    # Only the key's hash is stored; the key itself is only in the link.
+    # Only a hash is stored (of the key and this browser's keeper cookie); the key
+    # itself is only in the link.
     key = parse_qs(urlsplit(target).query)["kept"][0]
-    assert row.key_hash == hashlib.sha256(key.encode()).hexdigest() and key not in row.key_hash
+    keeper = client.get_cookie(kept.KEEPER_COOKIE).value
+    assert row.key_hash == hashlib.sha256(f"{keeper}:{key}".encode()).hexdigest()
+    assert key not in row.payload
 
 
 def test_too_much_text_is_not_kept_but_the_page_still_says_what_to_do(app, loop):
@@ -149,31 +152,51 @@ def test_an_unknown_key_is_ignored_without_a_word(app, loop, key):
     assert "We kept what you typed" not in page and "Log a session" in page
 
 
-def test_a_key_taken_on_another_page_is_ignored_and_stays_for_its_own(app, loop):
-    client = as_person(app, loop["apprentice"])
+def _draft(app, loop, client):
+    """A draft Jordan saved through the log form."""
     client.submit("/log/new", log_form(client, loop["competency"].id, save_draft="1",
                                        submit=""))
     [draft] = _entries(app, loop)
+    return draft
+
+
+def test_a_key_taken_on_another_page_is_ignored_and_stays_for_its_own(app, loop):
+    client = as_person(app, loop["apprentice"])
+    draft = _draft(app, loop, client)
     data = _filled_in(client, loop)
     _end_session(client)
     target = _back_link(client.post("/log/new", data=data).get_data(as_text=True))
     key = parse_qs(urlsplit(target).query)["kept"][0]
-    client = as_person(app, loop["apprentice"])
+    client = as_person(app, loop["apprentice"], client)
     page = client.get(f"/log/{draft.id}?kept={key}").get_data(as_text=True)
     assert TYPED not in page and "We kept what you typed" not in page
     assert TYPED in client.get(target).get_data(as_text=True)
 
 
+def test_a_key_works_only_in_the_browser_that_typed_the_form(app, loop):
+    """Anyone may send a form signed out; their link must not fill in someone else's form."""
+    stranger = app.test_client()
+    data = {**log_form(as_person(app, loop["apprentice"]), loop["competency"].id,
+                       description="Signed off everything, ask no questions."),
+            "csrf_token": "none"}
+    target = _back_link(stranger.post("/log/new", data=data).get_data(as_text=True))
+    assert len(_kept_rows(app)) == 1
+    victim = as_person(app, loop["apprentice"])
+    page = victim.get(target).get_data(as_text=True)
+    assert "ask no questions" not in page and "We kept what you typed" not in page
+    assert len(_kept_rows(app)) == 1  # not taken: still there for the one who typed it
+    assert "ask no questions" in as_person(app, loop["apprentice"], stranger).get(
+        target).get_data(as_text=True)
+
+
 def test_a_change_to_an_entry_comes_back_to_the_entrys_page(app, loop):
     client = as_person(app, loop["apprentice"])
-    client.submit("/log/new", log_form(client, loop["competency"].id, save_draft="1",
-                                       submit=""))
-    [draft] = _entries(app, loop)
+    draft = _draft(app, loop, client)
     data = _filled_in(client, loop)
     _end_session(client)
     target = _back_link(client.post(f"/log/{draft.id}", data=data).get_data(as_text=True))
     assert target.startswith(f"/log/{draft.id}?kept=")
-    page = as_person(app, loop["apprentice"]).get(target).get_data(as_text=True)
+    page = as_person(app, loop["apprentice"], client).get(target).get_data(as_text=True)
     assert TYPED in page and "We kept what you typed" in page
     assert _entries(app, loop)[0].description != TYPED  # nothing changed meanwhile
 
@@ -256,7 +279,7 @@ def test_a_new_procedure_written_while_the_sign_in_ended_comes_back(app, loop):
     assert response.status_code == 401
     target = _back_link(response.get_data(as_text=True))
     assert target.startswith("/procedures/new?kept=")
-    page = as_person(app, loop["coordinator"]).get(target).get_data(as_text=True)
+    page = as_person(app, loop["coordinator"], client).get(target).get_data(as_text=True)
     assert 'value="Placing a hold"' in page and 'value="holds, desk"' in page
     text = re.search(r'<textarea[^>]*name="body"[^>]*>(.*?)</textarea>', page, re.S).group(1)
     assert html.unescape(text).lstrip("\r\n") == body

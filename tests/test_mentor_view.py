@@ -10,6 +10,7 @@ from pathlib import Path
 from apprentice.competencies import services as frameworks
 from apprentice.people.services import get_person
 from apprentice.training import services
+from apprentice.training.rules import mentors_now
 from tests.factories import add_entries
 from tests.loop import as_person, statements_sent
 from tests.support.html import Element, parse
@@ -39,6 +40,15 @@ def logged(app, loop, *, days_ago: int, competency_ids, activity: int = 3, minut
         elif state == "returned":
             services.return_entry(entry, mentor, "Add the branch.")
         return entry.id
+
+
+def samuel_paired_for(app, loop, make_person, area_id: int):
+    """Samuel Reyes, a second mentor of Jordan's, paired for one area only."""
+    samuel = make_person(name="Samuel Reyes", roles=["mentor"])
+    with app.app_context():
+        services.create_pairing(get_person(loop["apprentice"].id), samuel,
+                                starts_on=TODAY - timedelta(days=30), area_ids=[area_id])
+    return samuel
 
 
 def page_of(app, person, loop, query: str = "") -> Element:
@@ -114,10 +124,7 @@ def test_the_page_sends_as_many_queries_for_hundreds_of_entries_as_for_a_few(app
 
 def test_entries_outside_the_viewers_areas_are_listed_without_a_link(app, loop, make_person):
     [(first_area_id, first_area), (_, second_area), *_] = areas(app, loop)
-    samuel = make_person(name="Samuel Reyes", roles=["mentor"])
-    with app.app_context():
-        services.create_pairing(get_person(loop["apprentice"].id), samuel,
-                                starts_on=TODAY - timedelta(days=30), area_ids=[first_area_id])
+    samuel = samuel_paired_for(app, loop, make_person, first_area_id)
     theirs = logged(app, loop, days_ago=3, competency_ids=[first_area[0][0]])
     other = logged(app, loop, days_ago=2, competency_ids=[second_area[0][0]])
     elsewhere, mine = timeline(page_of(app, samuel, loop))  # newest first
@@ -131,10 +138,7 @@ def test_entries_outside_the_viewers_areas_are_listed_without_a_link(app, loop, 
 
 def test_sign_off_buttons_for_the_paired_areas_only_and_never_folded_away(app, loop, make_person):
     [(first_area_id, first_area), *_] = areas(app, loop)
-    samuel = make_person(name="Samuel Reyes", roles=["mentor"])
-    with app.app_context():
-        services.create_pairing(get_person(loop["apprentice"].id), samuel,
-                                starts_on=TODAY - timedelta(days=30), area_ids=[first_area_id])
+    samuel = samuel_paired_for(app, loop, make_person, first_area_id)
     page = page_of(app, samuel, loop)
     links = sign_off_links(page)
     assert sorted(competency_of(a) for a in links) == sorted(c for c, _, _ in first_area)
@@ -170,16 +174,43 @@ def test_a_coordinator_sees_the_page_but_no_sign_off(app, loop):
 
 def test_an_ended_pairing_gives_no_sign_off(app, loop, make_person):
     [(first_area_id, _), *_] = areas(app, loop)
-    samuel = make_person(name="Samuel Reyes", roles=["mentor"])
+    samuel = samuel_paired_for(app, loop, make_person, first_area_id)
     with app.app_context():
-        services.create_pairing(get_person(loop["apprentice"].id), samuel,
-                                starts_on=TODAY - timedelta(days=30), area_ids=[first_area_id])
         services.create_pairing(get_person(loop["apprentice"].id), samuel,
                                 starts_on=TODAY - timedelta(days=60),
                                 ends_on=TODAY - timedelta(days=31))
     # The current pairing covers one area; the ended one (every area) counts for nothing.
     assert len({competency_of(a) for a in sign_off_links(page_of(app, samuel, loop))}) == len(
         areas(app, loop)[0][1])
+
+
+# -- the rules behind the page, asked of the service directly ------------------------------
+
+def test_the_service_says_which_areas_a_viewer_signs_off_and_which_entries_they_open(
+        app, loop, make_person):
+    [(first_area_id, first_area), (second_area_id, second_area), *_] = areas(app, loop)
+    samuel = samuel_paired_for(app, loop, make_person, first_area_id)
+    draft = logged(app, loop, days_ago=4, competency_ids=[first_area[0][0]], state="draft")
+    in_area = logged(app, loop, days_ago=3, competency_ids=[first_area[0][0]])
+    elsewhere = logged(app, loop, days_ago=2, competency_ids=[second_area[0][0]])
+    both = {first_area_id, second_area_id}
+    with app.app_context():
+        jordan, marian, carmen, samuel = (get_person(p.id) for p in (
+            loop["apprentice"], loop["mentor"], loop["coordinator"], samuel))
+        assert services.sign_off_areas(samuel, jordan.id, both) == {first_area_id}
+        assert services.sign_off_areas(marian, jordan.id, both) == both
+        assert services.sign_off_areas(carmen, jordan.id, both) == set()  # never signs
+        unpaired = get_person(loop["other"].id)
+        services.create_pairing(jordan, unpaired, starts_on=TODAY - timedelta(days=60),
+                                ends_on=TODAY - timedelta(days=1))  # ended yesterday
+        assert [mentors_now(p, jordan.id, TODAY) for p in (samuel, carmen, unpaired)] == [
+            True, True, False]
+        assert mentors_now(unpaired, jordan.id, TODAY - timedelta(days=2))
+        entries = [services.get_entry(i) for i in (draft, in_area, elsewhere)]
+        opens = {person.name: [services.may_view_entry(person, e) for e in entries]
+                 for person in (jordan, marian, carmen, samuel)}
+    assert opens == {"Jordan Lee": [True, True, True], "Marian Okafor": [False, True, True],
+                     "Carmen Ortiz": [True, True, True], "Samuel Reyes": [False, True, False]}
 
 
 def test_the_tap_target_class_is_at_least_44_px_both_ways():

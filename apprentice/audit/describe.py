@@ -170,14 +170,17 @@ def details_of(record: AuditRecord) -> dict:
     return details if isinstance(details, dict) else {}
 
 
+MAX_ID = 2**63 - 1  # a larger number cannot be sent to the database in a lookup
+
+
 def _int(value) -> int | None:
-    if isinstance(value, bool):
+    """An id or amount from the details, or None for anything else (text such as "²" or
+    4,000 digits, which ``int`` refuses, or a number no database column holds)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value) if len(value) <= 19 else None
+    if isinstance(value, bool) or not isinstance(value, int):
         return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
+    return value if -MAX_ID <= value <= MAX_ID else None
 
 
 def _ints(value) -> list[int]:

@@ -75,12 +75,12 @@ def index():
     report = services.verify() if request.method == "POST" else None
     form, chosen, keep = _filters()
     per_page = current_app.config["APPRENTICE_PAGE_SIZE"]
-    records, total, page = browse.page_of(chosen, page_number(request.args.get("page")),
-                                          per_page)
+    records, total, page, pages = browse.page_of(
+        chosen, page_number(request.args.get("page")), per_page)
     return render_template(
         "apprentice/audit/index.html",
         rows=describe.describe_all(records), total=total, page=page, per_page=per_page,
-        pages=max(1, -(-total // per_page)), filters=form, narrowed=chosen.narrowed, keep=keep,
+        pages=pages, filters=form, narrowed=chosen.narrowed, keep=keep,
         newest=services.newest(), report=report,
         link_url=link_url, kind_label=describe.kind_label, raw_record=describe.raw,
     )

@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from apprentice.competencies.interchange import MAX_CODE, MAX_NAME, MAX_STATEMENT
 from apprentice.competencies.models import AreaKind, SupervisionLevel
+from apprentice.competencies.services import MAX_ELECTIVES
 from apprentice.forms import OnceForm, TextLimit
 
 LEVEL_CHOICES = [SelectChoice(int(level), level.label) for level in SupervisionLevel]
@@ -33,7 +34,7 @@ class NewFrameworkForm(OnceForm, FlaskForm):
 class FrameworkForm(NewFrameworkForm):
     electives_required = IntegerField(
         "Electives each person completes",
-        validators=[InputRequired("Enter a number."), NumberRange(0, 100)],
+        validators=[InputRequired("Enter a number."), NumberRange(0, MAX_ELECTIVES)],
     )
     level_required = SelectField(
         "Supervision level a sign-off must reach to count", choices=LEVEL_CHOICES, coerce=int,

@@ -10,6 +10,11 @@ form's action: the person sends it again, with a fresh CSRF token.
 A view takes part by being marked :func:`restores_kept_form` and building its
 form from ``kept_formdata()`` on GET; an unmarked page keeps nothing (it could not
 give the text back).
+
+The key only works in the browser that typed the form: the stored hash also covers a
+random value in that browser's cookie (:data:`KEEPER_COOKIE`, set by
+:func:`remember_keeper`). Anyone can send a form without signing in, so a key alone
+would let them hand someone a link to a form filled in with their words.
 """
 
 from __future__ import annotations
@@ -19,20 +24,22 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
-from flask import current_app, flash, g, request
+from flask import current_app, flash, g, request, url_for
 from sqlalchemy import delete, func, select
 from werkzeug.datastructures import MultiDict
 
 from apprentice.core.models import KeptForm
 from apprentice.db import db_session, utcnow
+from apprentice.forms import this_page
 
 # What is kept, at most: the fields' text (as stored, JSON) and how many forms at once.
 MAX_KEPT_CHARS = 64 * 1024
 MAX_KEPT_FORMS = 500
 KEPT_FOR = timedelta(hours=24)
 KEPT_ARG = "kept"
+KEEPER_COOKIE = "apprentice_keeper"  # this browser's share of the key (see the docstring)
 FORM_MIMETYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 RESTORED_NOTICE = ("We kept what you typed before your sign-in ended. "
                    "Check it and send it again.")
@@ -44,8 +51,14 @@ def restores_kept_form(view):
     return view
 
 
-def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+def _hash(key: str, keeper: str) -> str:
+    return hashlib.sha256(f"{keeper}:{key}".encode()).hexdigest()
+
+
+def _keeper() -> str | None:
+    """This browser's keeper value, if it sent a plausible one."""
+    keeper = request.cookies.get(KEEPER_COOKIE, "")
+    return keeper if 16 <= len(keeper) <= 64 and keeper.isascii() else None
 
 
 def _kept_field(name: str) -> bool:
@@ -76,6 +89,17 @@ class Kept:
     target: str  # the form page, with ``?kept=KEY`` when kept
     kept: bool
     too_long: bool = False
+    new_keeper: str | None = None  # a keeper value for this browser's cookie, when new
+
+
+def remember_keeper(response, kept: Kept):
+    """Give the browser its keeper cookie, when keeping the form made a new one."""
+    if kept.new_keeper:
+        response.set_cookie(KEEPER_COOKIE, kept.new_keeper,
+                            max_age=int(KEPT_FOR.total_seconds()),
+                            path=url_for("apprentice.core.home"), secure=request.is_secure,
+                            httponly=True, samesite="Lax")
+    return response
 
 
 def keepable_request() -> bool:
@@ -91,11 +115,7 @@ def keepable_request() -> bool:
 
 def _form_page(key: str | None = None) -> str:
     """The form page's address (its query kept, so it shows the same form), plus the key."""
-    args = [(name, value) for name, value in request.args.items(multi=True) if name != KEPT_ARG]
-    if key:
-        args.append((KEPT_ARG, key))
-    query = urlencode(args)
-    return request.script_root + request.path + (f"?{query}" if query else "")
+    return this_page(KEPT_ARG, **({KEPT_ARG: key} if key else {}))
 
 
 def keep_submitted_form() -> Kept:
@@ -118,26 +138,30 @@ def keep_submitted_form() -> Kept:
         current_app.logger.warning("apprentice keeps %s forms already; not one more",
                                    MAX_KEPT_FORMS)
         return Kept(target=_form_page(), kept=False)
+    keeper = _keeper()
+    new_keeper = None if keeper else secrets.token_urlsafe(24)
     key = secrets.token_urlsafe(24)
-    session.add(KeptForm(key_hash=_hash(key), path=request.path[:400], payload=payload))
+    session.add(KeptForm(key_hash=_hash(key, keeper or new_keeper), path=request.path[:400],
+                         payload=payload))
     session.commit()
-    return Kept(target=_form_page(key), kept=True)
+    return Kept(target=_form_page(key), kept=True, new_keeper=new_keeper)
 
 
 def kept_formdata() -> MultiDict | None:
     """On a GET with ``?kept=KEY`` for this very page: the fields kept under KEY, taken
     (deleted) so they come back once, with a notice; otherwise None.
 
-    An unknown, used, expired or other page's key is ignored without a word.
+    An unknown, used, expired or other page's key, or one typed in another browser, is
+    ignored without a word.
     """
     if "apprentice_kept_formdata" in g:
         return g.apprentice_kept_formdata
     g.apprentice_kept_formdata = None
-    key = request.args.get(KEPT_ARG, "")
-    if request.method != "GET" or not key or len(key) > 100:
+    key, keeper = request.args.get(KEPT_ARG, ""), _keeper()
+    if request.method != "GET" or not key or len(key) > 100 or keeper is None:
         return None
     session = db_session()
-    row = session.get(KeptForm, _hash(key))
+    row = session.get(KeptForm, _hash(key, keeper))
     if row is None or row.path != request.path or row.created_at < utcnow() - KEPT_FOR:
         return None
     payload = row.payload

@@ -33,7 +33,8 @@ class FormReceipt(Base):
 class KeptForm(Base):
     """What someone typed into a form when their sign-in had ended, under a one-time key.
 
-    Only the key's hash is stored; the key itself travels in the sign-in link, and
+    Only a hash of the key (with the browser's keeper cookie, see apprentice.core.kept)
+    is stored; the key itself travels in the sign-in link, and
     the form page takes the text back (once) after the person signs in again.
     Old rows are swept when new ones are written.
     """

@@ -174,10 +174,12 @@ class MatrixArea:
 @dataclass(frozen=True)
 class MatrixCell:
     percent: int
-    band: int  # see share_band
-    signed_off: int
-    needed: int
     complete: bool
+
+    @property
+    def band(self) -> int:
+        """The cell's shade (see share_band)."""
+        return share_band(self.percent)
 
 
 @dataclass
@@ -210,8 +212,7 @@ def coordinator_dashboard(today: date | None = None) -> CoordinatorDashboard:
         cells = {}
         for area in row.progress.areas:
             name = area.area.name
-            cells[name] = MatrixCell(area.percent, share_band(area.percent), area.signed_off,
-                                     area.needed, area.complete)
+            cells[name] = MatrixCell(area.percent, area.complete)
             if name not in areas:
                 areas[name] = MatrixArea(name, area_abbreviation(
                     name, (c.code for c in area.area.competencies)))

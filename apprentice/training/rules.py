@@ -43,5 +43,18 @@ def mentor_covers(mentor: StaffProfile, apprentice_id: int, area_ids: Iterable[i
     )
 
 
+def mentors_now(viewer: StaffProfile, apprentice_id: int, day: date,
+                pairings: Iterable[Pairing] | None = None) -> bool:
+    """A coordinator, or a mentor with a pairing with the apprentice current on ``day``
+    (any area): who may see the apprentice's page. ``pairings``: the viewer's pairings
+    with the apprentice, when the caller has them already."""
+    if is_coordinator(viewer):
+        return True
+    if pairings is None:
+        pairings = pairings_between(viewer.id, apprentice_id)
+    return any(p.mentor_id == viewer.id and p.apprentice_id == apprentice_id
+               and p.current_on(day) for p in pairings)
+
+
 def is_coordinator(person: StaffProfile | None) -> bool:
     return person is not None and person.has_role(Role.COORDINATOR)

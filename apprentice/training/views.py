@@ -39,7 +39,7 @@ from apprentice.training.forms import (
     SignOffForm,
 )
 from apprentice.training.models import EntryState
-from apprentice.training.rules import is_coordinator, mentor_covers
+from apprentice.training.rules import is_coordinator, mentor_covers, mentors_now
 from apprentice.validation import Invalid
 
 bp = Blueprint("training", __name__)
@@ -51,12 +51,6 @@ def _entry_for_viewer(entry_id: int):
     if entry is None or not services.may_view_entry(current_staff(), entry):
         abort(404)
     return entry
-
-
-def _mentors_now(staff, person_id: int) -> bool:
-    """A coordinator, or a mentor with a pairing current today (any area)."""
-    return is_coordinator(staff) or bool(
-        services.pairings(mentor_id=staff.id, apprentice_id=person_id, current_on=date.today()))
 
 
 # -- the apprentice's log ------------------------------------------------------------
@@ -280,12 +274,12 @@ def apprentice(person_id: int):
     viewer's paired areas, the evidence timeline (a page at a time), the sign-offs."""
     staff = current_staff()
     person = people.get_person(person_id)
-    if person is None or not _mentors_now(staff, person_id):
+    viewer_pairings = services.pairings(mentor_id=staff.id, apprentice_id=person_id)
+    if person is None or not mentors_now(staff, person_id, date.today(), viewer_pairings):
         abort(404)
     rows = programmes.programmes_of(person)
     page = page_number(request.args.get("page"))
     entries, total = services.timeline(person.id, page)
-    viewer_pairings = services.pairings(mentor_id=staff.id, apprentice_id=person.id)
     return render_template(
         "apprentice/training/apprentice.html", person=person, rows=rows,
         sign_offs=services.sign_offs_of(person.id),
@@ -295,7 +289,6 @@ def apprentice(person_id: int):
         entries=entries, page=page, total=total, per_page=services.TIMELINE_PAGE_SIZE,
         openable={e.id for e in entries
                   if services.may_view_entry(staff, e, mentor_pairings=viewer_pairings)},
-        today=date.today(),
     )
 
 
@@ -378,7 +371,7 @@ def sign_off(sign_off_id: int):
     record = services.get_sign_off(sign_off_id)
     staff = current_staff()
     if record is None or not (record.person_id == staff.id or record.signed_by_id == staff.id
-                              or _mentors_now(staff, record.person_id)):
+                              or mentors_now(staff, record.person_id, date.today())):
         abort(404)
     form = ReasonForm()
     may_revoke = (record.revocation is None and record.person_id != staff.id

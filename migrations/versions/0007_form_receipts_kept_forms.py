@@ -1,4 +1,4 @@
-"""form receipts (one record per form) and forms kept across an ended sign-in
+"""form receipts (one record per form), forms kept across an ended sign-in, audit indexes
 
 Revision ID: 0007
 Revises: 0006
@@ -47,7 +47,17 @@ def upgrade() -> None:
             batch_op.f("ix_apprentice_kept_forms_created_at"), ["created_at"], unique=False)
 
 
+    # Plain CREATE INDEX (no batch rebuild): the audit table's triggers stay as they are.
+    op.create_index("ix_apprentice_audit_at", "apprentice_audit", ["at"])
+    op.create_index("ix_apprentice_audit_actor_id", "apprentice_audit", ["actor_id"])
+    op.create_index("ix_apprentice_audit_object", "apprentice_audit",
+                    ["object_type", "object_id"])
+
+
 def downgrade() -> None:
+    op.drop_index("ix_apprentice_audit_object", table_name="apprentice_audit")
+    op.drop_index("ix_apprentice_audit_actor_id", table_name="apprentice_audit")
+    op.drop_index("ix_apprentice_audit_at", table_name="apprentice_audit")
     with op.batch_alter_table("apprentice_kept_forms", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_apprentice_kept_forms_created_at"))
     op.drop_table("apprentice_kept_forms")
