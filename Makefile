@@ -31,16 +31,26 @@ run: demo
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
-# The whole suite on SQLite; then again on PostgreSQL when a server is given
-# (.ci/run starts one and sets APPRENTICE_TEST_POSTGRES_URL).
-test: lint
+# axe-core for the browser journeys (tests/browser), at the version package-lock.json holds.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --no-audit --no-fund && touch $@; \
+	else \
+		echo "npm not found: the browser journeys will be skipped (apt-get install npm)."; \
+	fi
+
+# The whole suite on SQLite, browser journeys included (they need /usr/bin/chromium);
+# then again on PostgreSQL when a server is given (.ci/run starts one and sets
+# APPRENTICE_TEST_POSTGRES_URL), without the slow tests and the browser journeys.
+test: lint $(AXE)
 	$(BIN)/python -m pytest
 	@if [ -n "$$APPRENTICE_TEST_POSTGRES_URL" ]; then \
 		echo "== the suite again on PostgreSQL =="; \
-		$(BIN)/python -m pytest --db postgresql -m "not slow"; \
+		$(BIN)/python -m pytest --db postgresql -m "not slow and not browser"; \
 	else \
 		echo "PostgreSQL pass skipped: APPRENTICE_TEST_POSTGRES_URL is not set (.ci/run sets it)."; \
 	fi
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache node_modules
