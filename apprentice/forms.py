@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from urllib.parse import urlencode, urlsplit
 
 from flask import flash, render_template, request, url_for
 from wtforms import HiddenField, SelectMultipleField, widgets
 from wtforms.validators import Length, ValidationError
 
-from apprentice.competencies.models import Competency, CompetencyArea
 from apprentice.core import receipts
-from apprentice.db import db_session
-from apprentice.kb.models import ProcedureRevision
 from apprentice.validation import Invalid
 
 # The largest database id (a 32-bit integer): bigger numbers are not ids and would overflow.
@@ -28,6 +26,19 @@ def id_number(value) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if 1 <= number <= MAX_ID else None
+
+
+def ids_from(values: Iterable, limit: int) -> list[int]:
+    """The first ``limit`` ids among ``values``, once each; what is not an id is dropped
+    (for lists from a query string, which only suggest)."""
+    ids: dict[int, None] = {}
+    for value in values:
+        number = id_number(value)
+        if number is not None:
+            ids[number] = None
+            if len(ids) == limit:
+                break
+    return list(ids)
 
 
 def page_number(value) -> int:
@@ -131,43 +142,19 @@ class OnceForm:
     form_token = HiddenField()
 
 
-def _url_for(endpoint: str, argument: str):
-    return lambda object_id: url_for(endpoint, **{argument: object_id})
+# What each kind of receipt links to: the link's words and a function from the id to the
+# address (None when the record is gone). Each feature registers its own kinds.
+SAVED_RECORDS: dict = {}
 
 
-def _in_framework(model, anchor: str):
-    """An area or competency is seen on its framework's page, at its own anchor."""
-    def url(object_id: int) -> str | None:
-        item = db_session().get(model, object_id)
-        if item is None:
-            return None
-        return url_for("apprentice.frameworks.show",
-                       framework_id=item.framework_id) + f"#{anchor}-{item.id}"
-    return url
-
-
-def _revision_url(object_id: int) -> str | None:
-    revision = db_session().get(ProcedureRevision, object_id)
-    return url_for("apprentice.procedures.history",
-                   procedure_id=revision.procedure_id) if revision else None
-
-
-# What each kind of receipt links to: the link's words and its address from the id.
-SAVED_RECORDS = {
-    "log_entry": ("View the entry", _url_for("apprentice.training.entry", "entry_id")),
-    "sign_off": ("View the sign-off", _url_for("apprentice.training.sign_off", "sign_off_id")),
-    "pairing": ("View the pairing", _url_for("apprentice.training.pairing", "pairing_id")),
-    "enrolment": ("View the programme", _url_for("apprentice.programmes.show",
-                                                 "enrolment_id")),
-    "procedure": ("View the procedure", _url_for("apprentice.procedures.show",
-                                                 "procedure_id")),
-    "revision": ("View the procedure's history", _revision_url),
-    "person": ("View the person", _url_for("apprentice.people.edit", "person_id")),
-    "framework": ("View the framework", _url_for("apprentice.frameworks.show",
-                                                 "framework_id")),
-    "area": ("View the area", _in_framework(CompetencyArea, "area")),
-    "competency": ("View the competency", _in_framework(Competency, "competency")),
-}
+def saved_record(kind: str, words: str, endpoint: str | None = None,
+                 argument: str | None = None, url=None) -> None:
+    """Say where the "already saved" page links for receipts of ``kind``: ``endpoint``
+    with the id as ``argument``, or ``url(object_id)`` for anything less direct."""
+    if url is None:
+        def url(object_id):
+            return url_for(endpoint, **{argument: object_id})
+    SAVED_RECORDS[kind] = (words, url)
 
 
 def already_saved(saved):

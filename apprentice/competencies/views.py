@@ -18,14 +18,31 @@ from apprentice.competencies.forms import (
     ImportForm,
     NewFrameworkForm,
 )
-from apprentice.competencies.models import FrameworkStatus
+from apprentice.competencies.models import Competency, CompetencyArea, FrameworkStatus
 from apprentice.core import receipts
-from apprentice.forms import ID, act, already_saved, flash_invalid, once
+from apprentice.db import db_session
+from apprentice.forms import ID, act, already_saved, flash_invalid, once, saved_record
 from apprentice.kb.services import for_competency
 from apprentice.people.models import Role
 from apprentice.validation import Invalid
 
 bp = Blueprint("frameworks", __name__, url_prefix="/frameworks")
+
+
+def _in_framework(model, anchor: str):
+    """An area or competency is seen on its framework's page, at its own anchor."""
+    def url(object_id: int) -> str | None:
+        item = db_session().get(model, object_id)
+        if item is None:
+            return None
+        return url_for("apprentice.frameworks.show",
+                       framework_id=item.framework_id) + f"#{anchor}-{item.id}"
+    return url
+
+
+saved_record("framework", "View the framework", "apprentice.frameworks.show", "framework_id")
+saved_record("area", "View the area", url=_in_framework(CompetencyArea, "area"))
+saved_record("competency", "View the competency", url=_in_framework(Competency, "competency"))
 
 
 def _manages() -> bool:

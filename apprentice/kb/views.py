@@ -23,10 +23,20 @@ from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
 from apprentice.core import receipts
 from apprentice.core.kept import kept_formdata, restores_kept_form
-from apprentice.forms import ID, act, already_saved, id_number, once, page_number
+from apprentice.db import db_session
+from apprentice.forms import (
+    ID,
+    act,
+    already_saved,
+    id_number,
+    ids_from,
+    once,
+    page_number,
+    saved_record,
+)
 from apprentice.kb import glossary, importer, search, services
 from apprentice.kb.forms import GlossaryForm, ImportForm, ProcedureFilter, ProcedureForm
-from apprentice.kb.models import Procedure, ProcedureStatus, RevisionState
+from apprentice.kb.models import Procedure, ProcedureRevision, ProcedureStatus, RevisionState
 from apprentice.kb.rendering import render
 from apprentice.people.models import Role
 from apprentice.training import services as training
@@ -34,6 +44,20 @@ from apprentice.training.rules import is_coordinator
 from apprentice.validation import Invalid
 
 bp = Blueprint("procedures", __name__, url_prefix="/procedures")
+
+# How many ``?competency=`` ids a link may pre-tick on a new procedure (a query string
+# only suggests; the rest are ignored).
+MAX_ASKED_COMPETENCIES = 50
+
+
+def _revision_url(object_id: int) -> str | None:
+    revision = db_session().get(ProcedureRevision, object_id)
+    return url_for("apprentice.procedures.history",
+                   procedure_id=revision.procedure_id) if revision else None
+
+
+saved_record("procedure", "View the procedure", "apprentice.procedures.show", "procedure_id")
+saved_record("revision", "View the procedure's history", url=_revision_url)
 
 
 def _procedure_or_404(procedure_id: int) -> Procedure:
@@ -125,7 +149,9 @@ def new():
     if answer is not None:
         return answer
     if request.method == "GET" and kept_formdata() is None:
-        form.competency_ids.data = request.args.getlist("competency", type=int)
+        # "Add a procedure" from a competency page suggests its competencies.
+        form.competency_ids.data = ids_from(request.args.getlist("competency"),
+                                            limit=MAX_ASKED_COMPETENCIES)
     if form.validate_on_submit():
         try:
             procedure = services.create(_draft(form), staff, publish=services.may_publish(staff),

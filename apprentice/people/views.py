@@ -5,13 +5,15 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from apprentice.auth.access import requires_role
 from apprentice.auth.services import current_staff, local_sign_in
 from apprentice.core import receipts
-from apprentice.forms import ID, act, already_saved, once, page_number
+from apprentice.forms import ID, act, already_saved, once, page_number, saved_record
 from apprentice.people import services
 from apprentice.people.forms import EditPersonForm, NewPersonForm, PeopleFilterForm
 from apprentice.people.models import Role
 from apprentice.validation import Invalid
 
 bp = Blueprint("people", __name__, url_prefix="/people")
+
+saved_record("person", "View the person", "apprentice.people.edit", "person_id")
 
 
 def _details(form) -> services.PersonDetails:

@@ -11,7 +11,7 @@ from apprentice.auth.access import requires_role
 from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
 from apprentice.core import receipts
-from apprentice.forms import ID, act, already_saved, id_number, once
+from apprentice.forms import ID, act, already_saved, id_number, once, saved_record
 from apprentice.people import services as people
 from apprentice.people.models import Role
 from apprentice.programmes import services
@@ -20,6 +20,8 @@ from apprentice.programmes.models import EnrolmentStatus
 from apprentice.validation import Invalid
 
 bp = Blueprint("programmes", __name__, url_prefix="/programmes")
+
+saved_record("enrolment", "View the programme", "apprentice.programmes.show", "enrolment_id")
 
 
 def _enrolment_for_viewer(enrolment_id: int):

@@ -24,7 +24,7 @@ from apprentice.competencies.models import (
 )
 from apprentice.core import receipts
 from apprentice.db import db_session, utcnow
-from apprentice.forms import id_number
+from apprentice.forms import id_number, ids_from
 from apprentice.kb.models import Procedure, ProcedureCompetency, ProcedureStatus
 from apprentice.people.models import Role, StaffProfile
 from apprentice.programmes.models import ElectiveChoice, Enrolment, EnrolmentStatus
@@ -294,19 +294,6 @@ def _check_entry(person: StaffProfile, details: EntryDetails, today: date,
 
 
 # -- procedures followed in an entry ---------------------------------------------
-
-def ids_from(values: Iterable, limit: int) -> list[int]:
-    """The first ``limit`` ids among ``values``, once each; what is not an id is dropped
-    (for lists from a query string, which only suggest)."""
-    ids: dict[int, None] = {}
-    for value in values:
-        number = id_number(value)
-        if number is not None:
-            ids[number] = None
-            if len(ids) == limit:
-                break
-    return list(ids)
-
 
 def _linkable(person: StaffProfile):
     """Procedures a person may cite in their log: published ones, and their own drafts

@@ -24,7 +24,15 @@ from apprentice.competencies.models import SupervisionLevel
 from apprentice.core import receipts
 from apprentice.core.kept import kept_formdata, restores_kept_form
 from apprentice.formatting import duration
-from apprentice.forms import ID, act, already_saved, id_number, once, page_number
+from apprentice.forms import (
+    ID,
+    act,
+    already_saved,
+    id_number,
+    once,
+    page_number,
+    saved_record,
+)
 from apprentice.people import services as people
 from apprentice.people.models import Role
 from apprentice.programmes import services as programmes
@@ -43,6 +51,10 @@ from apprentice.training.rules import is_coordinator, mentor_covers, mentors_now
 from apprentice.validation import Invalid
 
 bp = Blueprint("training", __name__)
+
+saved_record("log_entry", "View the entry", "apprentice.training.entry", "entry_id")
+saved_record("sign_off", "View the sign-off", "apprentice.training.sign_off", "sign_off_id")
+saved_record("pairing", "View the pairing", "apprentice.training.pairing", "pairing_id")
 
 
 def _entry_for_viewer(entry_id: int):
