@@ -284,3 +284,41 @@ def test_a_new_procedure_written_while_the_sign_in_ended_comes_back(app, loop):
     text = re.search(r'<textarea[^>]*name="body"[^>]*>(.*?)</textarea>', page, re.S).group(1)
     assert html.unescape(text).lstrip("\r\n") == body
     assert "We kept what you typed" in page
+
+
+def _sign_off_url(app, loop) -> str:
+    return f"/sign-offs/new?person={loop['apprentice'].id}&competency={loop['competency'].id}"
+
+
+@pytest.mark.parametrize(("who", "url", "fields", "shown"), [
+    pytest.param("mentor", _sign_off_url, {"level": "3", "comment": "Saw it at the desk."},
+                 ["Saw it at the desk.", r'<input[^>]*\bchecked\b[^>]*name="level"[^>]*value="3"'],
+                 id="sign-off"),
+    pytest.param("coordinator", lambda app, loop: "/pairings/",
+                 {"starts_on": "2026-01-05", "ends_on": "2026-06-30"},
+                 ['value="2026-01-05"', 'value="2026-06-30"'], id="pairing"),
+    pytest.param("coordinator", lambda app, loop: "/programmes/enrol",
+                 {"start_date": "2026-02-02"}, ['value="2026-02-02"'], id="enrolment"),
+    pytest.param("coordinator", lambda app, loop: "/people/new",
+                 {"name": "Ada Kept", "email": "ada.kept@example.org", "password": "secret-1234",
+                  "roles": "mentor"},
+                 ['value="Ada Kept"', 'value="ada.kept@example.org"',
+                  r'<input checked[^>]*name="roles"[^>]*value="mentor"'],
+                 id="person"),
+])
+def test_other_create_forms_come_back_after_the_sign_in_ended(app, loop, who, url, fields,
+                                                              shown):
+    """Not only the log: every create form gives back what was typed (never a password)."""
+    client = as_person(app, loop[who])
+    address = url(app, loop)
+    data = {"csrf_token": client.csrf_token(), **fields}
+    _end_session(client)
+    response = client.post(address, data=data)
+    assert response.status_code == 401
+    target = _back_link(response.get_data(as_text=True))
+    assert target.startswith(address.split("?")[0])
+    page = as_person(app, loop[who], client).get(target).get_data(as_text=True)
+    assert "We kept what you typed" in page
+    for piece in shown:
+        assert re.search(piece, page), piece
+    assert "secret-1234" not in page

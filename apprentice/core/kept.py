@@ -147,6 +147,13 @@ def keep_submitted_form() -> Kept:
     return Kept(target=_form_page(key), kept=True, new_keeper=new_keeper)
 
 
+def kept_form(form_class, **kwargs):
+    """``form_class(**kwargs)``, filled from the form kept for this page when a GET
+    brings its key back (see :func:`kept_formdata`)."""
+    kept = kept_formdata()
+    return form_class(**kwargs) if kept is None else form_class(formdata=kept, **kwargs)
+
+
 def kept_formdata() -> MultiDict | None:
     """On a GET with ``?kept=KEY`` for this very page: the fields kept under KEY, taken
     (deleted) so they come back once, with a notice; otherwise None.

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from apprentice.auth.access import requires_role
 from apprentice.auth.services import current_staff, local_sign_in
 from apprentice.core import receipts
+from apprentice.core.kept import kept_form, kept_formdata, restores_kept_form
 from apprentice.forms import ID, act, already_saved, once, page_number, saved_record
 from apprentice.people import services
 from apprentice.people.forms import EditPersonForm, NewPersonForm, PeopleFilterForm
@@ -55,15 +56,16 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@restores_kept_form
 @requires_role(Role.COORDINATOR)
 def new():
-    form = NewPersonForm()
+    form = kept_form(NewPersonForm)
     if not local_sign_in():
         del form.password
     answer = once(form, current_staff())
     if answer is not None:
         return answer
-    if request.method == "GET":
+    if request.method == "GET" and kept_formdata() is None:
         form.roles.data = [Role.APPRENTICE.value]
     if form.validate_on_submit():
         try:

@@ -11,6 +11,7 @@ from apprentice.auth.access import requires_role
 from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
 from apprentice.core import receipts
+from apprentice.core.kept import kept_form, kept_formdata, restores_kept_form
 from apprentice.forms import ID, act, already_saved, id_number, once, saved_record
 from apprentice.people import services as people
 from apprentice.people.models import Role
@@ -58,16 +59,17 @@ def index():
 
 
 @bp.route("/enrol", methods=["GET", "POST"])
+@restores_kept_form
 @requires_role(Role.COORDINATOR)
 def enrol():
-    form = EnrolForm()
+    form = kept_form(EnrolForm)
     answer = once(form, current_staff())
     if answer is not None:
         return answer
     form.person.choices = [SelectChoice(p.id, f"{p.name} ({p.email})")
                            for p in services.apprentices()]
     form.framework.choices = [SelectChoice(f.id, f.name) for f in frameworks.list_frameworks()]
-    if request.method == "GET":
+    if request.method == "GET" and kept_formdata() is None:
         form.start_date.data = date.today()
         form.person.data = id_number(request.args.get("person"))
     if form.validate_on_submit():

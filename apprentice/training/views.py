@@ -22,7 +22,7 @@ from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
 from apprentice.competencies.models import SupervisionLevel
 from apprentice.core import receipts
-from apprentice.core.kept import kept_formdata, restores_kept_form
+from apprentice.core.kept import kept_form, kept_formdata, restores_kept_form
 from apprentice.formatting import duration
 from apprentice.forms import (
     ID,
@@ -305,6 +305,7 @@ def apprentice(person_id: int):
 
 
 @bp.route("/sign-offs/new", methods=["GET", "POST"])
+@restores_kept_form
 @requires_role(Role.MENTOR, Role.COORDINATOR)
 def new_sign_off():
     staff = current_staff()
@@ -324,7 +325,7 @@ def new_sign_off():
             staff, person.id, {competency.area_id}, date.today())
     if person is None or competency is None or not allowed or person.id == staff.id:
         abort(404)
-    form = SignOffForm()
+    form = kept_form(SignOffForm)
     answer = once(form, staff)  # sent again (Back, a double tap): signed once
     if answer is not None:
         return answer
@@ -336,7 +337,7 @@ def new_sign_off():
                            f"{duration(e.minutes)} · {e.description[:80]}")
         for e in candidates
     ]
-    if request.method == "GET":
+    if request.method == "GET" and kept_formdata() is None:
         form.entry_ids.data = [e.id for e in candidates]
     # A level above every ticked entry: the mentor confirms they saw it (a checkbox).
     above = _above_cited(form, candidates) if request.method == "POST" else None
@@ -409,9 +410,10 @@ def _area_choices() -> list[SelectChoice]:
 
 
 @bp.route("/pairings/", methods=["GET", "POST"])
+@restores_kept_form
 @requires_role(Role.COORDINATOR)
 def pairings():
-    form = PairingForm()
+    form = kept_form(PairingForm)
     answer = once(form, current_staff())
     if answer is not None:
         return answer
@@ -424,7 +426,7 @@ def pairings():
     filters = MentorAreaFilter(request.args)
     filters.area.choices = [SelectChoice(0, "Any area"), *form.area_ids.choices]
     area = filters.area.data if filters.validate() and filters.area.data else None
-    if request.method == "GET":
+    if request.method == "GET" and kept_formdata() is None:
         form.starts_on.data = date.today()
         form.apprentice_id.data = request.args.get("apprentice", type=int)
     if form.validate_on_submit():
