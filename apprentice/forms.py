@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from urllib.parse import urlencode, urlsplit
 
 from flask import flash, render_template, request, url_for
-from wtforms import HiddenField, SelectMultipleField, widgets
+from wtforms import HiddenField, SelectField, SelectMultipleField, widgets
 from wtforms.validators import Length, ValidationError
 
 from apprentice.core import receipts
@@ -49,7 +49,21 @@ def page_number(value) -> int:
         return 1
 
 
-class MultiCheckboxField(SelectMultipleField):
+class _FromTheList:
+    """A choice field whose refusal of a value not offered says what to do."""
+
+    def pre_validate(self, form):
+        try:
+            super().pre_validate(form)
+        except ValidationError as exc:
+            raise ValidationError("Choose from the list.") from exc
+
+
+class ChoiceField(_FromTheList, SelectField):
+    """A select that says "Choose from the list." for a value it does not offer."""
+
+
+class MultiCheckboxField(_FromTheList, SelectMultipleField):
     """A group of checkboxes (a fieldset of choices), easier on a phone than a multi-select."""
 
     widget = widgets.ListWidget(prefix_label=False)
@@ -60,12 +74,6 @@ class MultiCheckboxField(SelectMultipleField):
             super().process_formdata(valuelist)
         except ValueError as exc:
             raise ValueError("Choose from the list.") from exc
-
-    def pre_validate(self, form):
-        try:
-            super().pre_validate(form)
-        except ValidationError as exc:
-            raise ValidationError("Choose from the list.") from exc
 
 
 class TextLimit(Length):

@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectChoice, SelectField
+from wtforms import DateField, SelectChoice
 from wtforms.validators import Optional, ValidationError
 
 from apprentice.audit.describe import KINDS, OTHER
-
-
-class ChoiceField(SelectField):
-    """A select whose refusal of a value not in the list says what to do."""
-
-    def pre_validate(self, form):
-        try:
-            super().pre_validate(form)
-        except ValidationError as exc:
-            raise ValidationError("Choose from the list.") from exc
+from apprentice.forms import ChoiceField
 
 
 class DayField(DateField):
