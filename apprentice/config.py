@@ -33,6 +33,9 @@ DEFAULTS = {
     "APPRENTICE_MAX_UPLOAD_BYTES": 20_000_000,
     # Checked on every apprentice POST, whatever the host's own WTF_CSRF_ENABLED says.
     "APPRENTICE_CSRF_ENABLED": True,
+    # Who may show apprentice's pages in a frame (CSP frame-ancestors): a host's portal
+    # names its own origin here (apprentice/core/headers.py).
+    "APPRENTICE_FRAME_ANCESTORS": "'self'",
 }
 
 # Settings of the standalone app only (the plugin never reads them); the mail
@@ -42,6 +45,10 @@ STANDALONE_DEFAULTS = {
     "APPRENTICE_MAIL_USE_TLS": False,
     "APPRENTICE_TRUSTED_PROXIES": 0,
     "APPRENTICE_SECURE_COOKIES": False,
+    # A local sign-in ends after this long without a request, and this long after it began
+    # (apprentice/auth/sessions.py).
+    "APPRENTICE_SESSION_IDLE_MINUTES": 30,
+    "APPRENTICE_SESSION_MAX_HOURS": 12,
 }
 
 
@@ -124,6 +131,19 @@ def roles(key: str, value) -> list[str]:
     return [str(name).strip().lower() for name in value]
 
 
+def frame_sources(key: str, value) -> str:
+    """CSP sources for frame-ancestors: ``'self' https://portal.library.example``;
+    ``self`` and ``none`` may be written without their quotes. Nothing that could end
+    the directive (``;``, ``,``, a line break) gets into the header."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{key} must list CSP sources such as 'self', got {value!r}")
+    if any(char in value for char in ";,") or not value.isprintable():
+        raise ConfigError(f"{key} must list CSP sources separated by spaces (no ';' or ','), "
+                          f"got {value!r}")
+    keywords = {"self": "'self'", "none": "'none'"}
+    return " ".join(keywords.get(source.lower(), source) for source in value.split())
+
+
 def code_only(key: str, value):
     """A setting only Python code can give (an engine, a function), never text."""
     if isinstance(value, str):
@@ -146,11 +166,14 @@ TYPED: dict[str, Callable] = {
     "APPRENTICE_PAGE_SIZE": whole(1),
     "APPRENTICE_MAX_UPLOAD_BYTES": whole(1),
     "APPRENTICE_CSRF_ENABLED": flag,
+    "APPRENTICE_FRAME_ANCESTORS": frame_sources,
     "APPRENTICE_KB_EVERYONE_PUBLISHES": flag,
     "APPRENTICE_MAIL_PORT": whole(1, 65535),
     "APPRENTICE_MAIL_USE_TLS": flag,
     "APPRENTICE_TRUSTED_PROXIES": whole(0),
     "APPRENTICE_SECURE_COOKIES": flag,
+    "APPRENTICE_SESSION_IDLE_MINUTES": whole(1),
+    "APPRENTICE_SESSION_MAX_HOURS": whole(1),
 }
 
 

@@ -14,10 +14,12 @@ from datetime import datetime, timedelta
 
 import flask_login
 from flask import current_app, g
+from flask import session as browser_session
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from apprentice.audit import services as audit
+from apprentice.auth import sessions
 from apprentice.auth.models import SignInFailure
 from apprentice.auth.passwords import (
     hash_password,
@@ -39,16 +41,38 @@ def local_sign_in() -> bool:
 # -- who is signed in --------------------------------------------------------
 
 def load_user(user_id: str) -> StaffProfile | None:
-    """Flask-Login's user loader for standalone mode: ``"<id>:<session token>"``."""
-    staff_id, _, token = (user_id or "").partition(":")
-    if not staff_id.isdigit():
+    """Flask-Login's user loader for standalone mode, run on every request:
+    ``"<id>:<session token>:<signed-in time>"`` (apprentice/auth/sessions.py)."""
+    parsed = sessions.parse_id(user_id)
+    if parsed is None:
+        sessions.end_here()
         return None
-    staff = db_session().get(StaffProfile, int(staff_id))
-    if staff is None or not staff.active:
+    staff_id, token, started = parsed
+    staff = db_session().get(StaffProfile, staff_id)
+    if (staff is None or not staff.active
+            or not hmac.compare_digest(staff.session_token, token)):
+        sessions.end_here()
         return None
-    if not hmac.compare_digest(staff.session_token, token):
-        return None
-    return staff
+    return staff if sessions.still_open(user_id, started) else None
+
+
+def keep_this_session(staff: StaffProfile) -> None:
+    """After ``staff``'s own sessions were ended by their own act (taking a role from
+    themselves), keep the one in this browser, with its original signed-in time."""
+    parsed = sessions.parse_id(browser_session.get("_user_id"))
+    if not local_sign_in() or parsed is None or parsed[0] != staff.id:
+        return
+    remembered = sessions.kept_on_this_device(browser_session["_user_id"])
+    browser_session["_user_id"] = sessions.sign_in_id(staff.id, staff.session_token, parsed[2])
+    if remembered:
+        browser_session["_remember"] = "set"
+
+
+def end_every_session(staff: StaffProfile) -> None:
+    """Sign ``staff`` out everywhere: every cookie they hold, copied or remembered,
+    names the old session token and is refused from now on."""
+    staff.session_token = new_session_token()
+    db_session().commit()
 
 
 def signed_in() -> bool:

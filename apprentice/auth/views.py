@@ -9,6 +9,7 @@ from apprentice.auth.services import (
     attempt_sign_in,
     change_password,
     current_staff,
+    end_every_session,
     local_sign_in,
     minutes_text,
 )
@@ -67,8 +68,13 @@ def sign_in():
 @public
 def sign_out():
     if local_sign_in():
-        logout_user()
+        staff = current_staff()
+        if staff is not None:
+            end_every_session(staff)  # copied and remembered cookies end with this one
+        # Clear first: logout_user() leaves word in the session to delete the
+        # "keep me signed in" cookie, which clearing afterwards would lose.
         session.clear()
+        logout_user()
         flash("You are signed out.", "info")
         return redirect(url_for("apprentice.auth.sign_in"))
     return redirect(_home())

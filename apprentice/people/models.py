@@ -86,8 +86,11 @@ class StaffProfile(Base):
         return self.active
 
     def get_id(self) -> str:
-        """Id and session token: a new token (password change, deactivation) ends old sessions."""
-        return f"{self.id}:{self.session_token}"
+        """The id a sign-in starts with: id, session token and the time now (see
+        apprentice/auth/sessions.py); a new token ends every session of this person."""
+        from apprentice.auth.sessions import sign_in_id
+
+        return sign_in_id(self.id, self.session_token)
 
     def __repr__(self) -> str:
         return f"<StaffProfile {self.id} {self.email}>"

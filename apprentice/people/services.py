@@ -109,6 +109,8 @@ def _grant(person: StaffProfile, roles: set[Role], by: StaffProfile | None) -> N
         if role not in roles:
             person.role_grants.remove(grant)
             audit.record("role.removed", actor=by, obj=person, role=role.value)
+            # Pages open with the old role end with their sessions (standalone sign-in).
+            person.session_token = new_session_token()
     for role in sorted(roles - current.keys()):
         person.role_grants.append(
             StaffRole(role=role.value, granted_by_id=by.id if by else None)

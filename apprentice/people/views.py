@@ -3,7 +3,7 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from apprentice.auth.access import requires_role
-from apprentice.auth.services import current_staff, local_sign_in
+from apprentice.auth.services import current_staff, keep_this_session, local_sign_in
 from apprentice.core import receipts
 from apprentice.core.kept import kept_form, kept_formdata, restores_kept_form
 from apprentice.forms import ID, act, already_saved, once, page_number, saved_record
@@ -104,6 +104,8 @@ def edit(person_id: int):
         except Invalid as exc:
             exc.attach_to(form)
         else:
+            if person.id == current_staff().id:
+                keep_this_session(person)  # taking a role from oneself ends one's other sessions
             flash(f"{person.name}'s details are saved.", "success")
             return redirect(url_for("apprentice.people.index"))
     return render_template(
