@@ -7,6 +7,7 @@ a secret key, Flask-Login, error pages for URLs outside any blueprint.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, send_from_directory
@@ -16,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from apprentice import config as settings
 from apprentice.auth.services import load_user
+from apprentice.core.headers import add_security_headers
 from apprentice.extension import Apprentice
 
 
@@ -39,7 +41,10 @@ def create_app(config: dict | None = None) -> Flask:
     for key, value in {"SESSION_COOKIE_SECURE": secure, "REMEMBER_COOKIE_SECURE": secure,
                        "SESSION_COOKIE_SAMESITE": "Lax", "SESSION_COOKIE_HTTPONLY": True,
                        "REMEMBER_COOKIE_SAMESITE": "Lax",
-                       "REMEMBER_COOKIE_HTTPONLY": True}.items():
+                       "REMEMBER_COOKIE_HTTPONLY": True,
+                       # "Keep me signed in" lasts no longer than a session may.
+                       "REMEMBER_COOKIE_DURATION": timedelta(
+                           hours=app.config["APPRENTICE_SESSION_MAX_HOURS"])}.items():
         if key not in overrides:
             app.config[key] = value
 
@@ -62,7 +67,15 @@ def create_app(config: dict | None = None) -> Flask:
     # Browsers and bookmark tools ask the site's root for its icon. The standalone app is
     # the host here; the plugin itself adds no route outside its own prefix.
     app.add_url_rule("/favicon.ico", "favicon", favicon)
+    # Security headers on every response (the blueprint's own hook misses URLs that
+    # match no page); HSTS too, as the host, when the request came over HTTPS.
+    app.after_request(standalone_security_headers)
     return app
+
+
+def standalone_security_headers(response):
+    """apprentice's security headers, HSTS included (apprentice/core/headers.py)."""
+    return add_security_headers(response, hsts=True)
 
 
 def favicon():

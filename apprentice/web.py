@@ -29,6 +29,7 @@ from wtforms.validators import ValidationError
 
 from apprentice import migrate
 from apprentice.auth.services import current_staff, local_sign_in, signed_in, why_no_profile
+from apprentice.core.headers import add_security_headers
 from apprentice.core.kept import Kept, keep_submitted_form, remember_keeper
 from apprentice.formatting import duration
 from apprentice.people.models import Role
@@ -254,6 +255,16 @@ def sign_in_ended():
     """A form sent by someone no longer signed in: keep what they typed (never the
     action), and offer to sign in and come back to the form with it (401)."""
     return _render_kept(keep_submitted_form(), 401)
+
+
+# -- security headers (see apprentice/core/headers.py) -----------------------------------
+# A blueprint hook: it runs for every page below ``bp`` (the features are nested in it),
+# its assets, and the error pages its handlers render, but never for a host's own pages.
+
+@bp.after_request
+def _security_headers(response):
+    """CSP, nosniff, Referrer-Policy and frame rules on every apprentice response."""
+    return add_security_headers(response)
 
 
 PLAIN_500 = (

@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from apprentice.audit import services as audit
-from apprentice.audit.browse import CSV_COLUMNS, spreadsheet_safe
+from apprentice.audit.browse import CSV_COLUMNS
 from apprentice.audit.models import AuditRecord
 from apprentice.auth.services import attempt_sign_in
+from apprentice.csvsafe import spreadsheet_safe
 from apprentice.db import db_session
 from apprentice.people import services as people
 from apprentice.people.models import StaffProfile

@@ -83,7 +83,7 @@ def test_ordinary_markdown_keeps_its_shape():
     ))
     assert "<h2>Steps</h2>" in html
     assert "<ol>" in html and "<li>Scan the card</li>" in html
-    assert '<td style="text-align:right">$1</td>' in html
+    assert '<td class="ap-align-right">$1</td>' in html  # no inline style (CSP)
     assert '<a href="https://example.org/policy" rel="noopener noreferrer nofollow">' in html
     assert '<img src="https://example.org/d.png" alt="desk">' in html
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from apprentice.competencies import services as frameworks
 from apprentice.people.services import get_person
 from apprentice.training import services
-from apprentice.training.rules import mentors_now
+from apprentice.training.permissions import may_view_apprentice as mentors_now
+from apprentice.training.permissions import may_view_entry
 from tests.factories import add_entries
 from tests.loop import as_person, statements_sent
 from tests.support.html import Element, parse
@@ -207,7 +208,7 @@ def test_the_service_says_which_areas_a_viewer_signs_off_and_which_entries_they_
             True, True, False]
         assert mentors_now(unpaired, jordan.id, TODAY - timedelta(days=2))
         entries = [services.get_entry(i) for i in (draft, in_area, elsewhere)]
-        opens = {person.name: [services.may_view_entry(person, e) for e in entries]
+        opens = {person.name: [may_view_entry(person, e) for e in entries]
                  for person in (jordan, marian, carmen, samuel)}
     assert opens == {"Jordan Lee": [True, True, True], "Marian Okafor": [False, True, True],
                      "Carmen Ortiz": [True, True, True], "Samuel Reyes": [False, True, False]}

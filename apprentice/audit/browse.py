@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, not_, or_, select
 
 from apprentice.audit.describe import KIND_BY_SLUG, KINDS, OTHER, Kind, describe, names_for
 from apprentice.audit.models import AuditRecord
+from apprentice.csvsafe import safe_row
 from apprentice.db import db_session
 from apprentice.people.models import StaffProfile
 from apprentice.programmes.models import Enrolment
@@ -25,8 +26,6 @@ from apprentice.training.models import LogEntry, Pairing, SignOff
 CSV_BATCH = 500
 CSV_COLUMNS = ("id", "time (UTC)", "actor", "action", "sentence", "object type", "object id",
                "details", "hash")
-# A spreadsheet reads a cell starting with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Details keys that name the person a record is about (besides its actor and object).
 PERSON_KEYS = ("person", "apprentice", "mentor")
 # Objects whose own row names everyone their records' details name (a sign-off's person,
@@ -137,14 +136,6 @@ def batches(chosen: AuditFilter, size: int = CSV_BATCH) -> Iterator[list[AuditRe
             session.expunge(record)
 
 
-def spreadsheet_safe(value):
-    """A text cell a spreadsheet will not run as a formula: one starting with = + - @,
-    a tab or a carriage return gets a leading apostrophe (OWASP's advice)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def csv_lines(chosen: AuditFilter) -> Iterator[str]:
     """The matching records as CSV, line by line (a header first), oldest first."""
     buffer = io.StringIO()
@@ -153,7 +144,7 @@ def csv_lines(chosen: AuditFilter) -> Iterator[str]:
     def line(cells) -> str:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow([spreadsheet_safe(cell) for cell in cells])
+        writer.writerow(safe_row(cells))  # no cell runs as a formula
         return buffer.getvalue()
 
     yield "\ufeff" + line(CSV_COLUMNS)  # the mark tells spreadsheets the file is UTF-8

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from apprentice.competencies.models import AreaKind, SupervisionLevel
+from apprentice.csvsafe import from_spreadsheet, safe_row
 
 FORMAT = "apprentice-framework"
 FORMAT_VERSION = 1
@@ -338,7 +339,9 @@ def _read_csv_row(row, line, spec, areas, first_line, lines, problems) -> None:
     """Add one CSV row to ``spec``, noting its problems."""
     if None in row:
         problems.append(f"line {line}: more values than columns.")
-    values = {key: (value or "").strip() for key, value in row.items() if key is not None}
+    # The apostrophe an export put before a formula-like cell is taken off again.
+    values = {key: from_spreadsheet((value or "").strip()).strip()
+              for key, value in row.items() if key is not None}
     if not any(values.values()):
         return  # blank lines are allowed
     area_name = values.get("area", "")
@@ -373,14 +376,15 @@ def _read_csv_row(row, line, spec, areas, first_line, lines, problems) -> None:
 
 
 def write_csv(spec: FrameworkSpec) -> str:
-    """One row per competency, with the area's description and hours on each row."""
+    """One row per competency, with the area's description and hours on each row. A cell
+    a spreadsheet would run as a formula gets an apostrophe (read_csv takes it off)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*CSV_COLUMNS, "area_description", "min_hours"])
     for area in spec.areas:
         for competency in area.competencies:
-            writer.writerow([
+            writer.writerow(safe_row([
                 area.name, area.kind.value, competency.code, competency.statement,
                 area.description, "" if area.min_hours is None else area.min_hours,
-            ])
+            ]))
     return out.getvalue()

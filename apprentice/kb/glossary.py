@@ -24,7 +24,7 @@ from apprentice.audit import services as audit
 from apprentice.db import advisory_lock, database, db_session
 from apprentice.kb.models import GlossaryVersion
 from apprentice.people.models import StaffProfile
-from apprentice.training.rules import is_coordinator
+from apprentice.training.permissions import is_coordinator
 from apprentice.validation import Invalid
 
 MAX_TERM = 60  # characters

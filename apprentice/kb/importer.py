@@ -34,7 +34,7 @@ from apprentice.db import db_session
 from apprentice.kb import search, services
 from apprentice.kb.models import Procedure
 from apprentice.people.models import StaffProfile
-from apprentice.training.rules import is_coordinator
+from apprentice.training.permissions import is_coordinator
 from apprentice.validation import Invalid
 
 SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm"}

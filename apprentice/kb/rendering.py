@@ -19,6 +19,24 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
     ["table", "strikethrough"]
 )
 
+# Table alignment as a class, not markdown-it's ``style="text-align:..."``: the
+# Content-Security-Policy allows no inline style (apprentice/core/headers.py).
+ALIGN_CLASSES = {"left": "ap-align-left", "center": "ap-align-center",
+                 "right": "ap-align-right"}
+
+
+def _align_by_class(state) -> None:
+    """Turn each table cell's alignment style into one of ``ALIGN_CLASSES``."""
+    for token in state.tokens:
+        if token.type in ("th_open", "td_open") and token.attrs:
+            style = str(token.attrs.pop("style", ""))
+            align = ALIGN_CLASSES.get(style.removeprefix("text-align:").strip())
+            if align:
+                token.attrs["class"] = align
+
+
+_markdown.core.ruler.push("ap_align_by_class", _align_by_class)
+
 ALLOWED_TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote",
     "pre", "code", "em", "strong", "del", "s", "a", "img", "table", "thead", "tbody", "tr",
@@ -27,8 +45,6 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "title"},
-    "th": {"style"},
-    "td": {"style"},
     "ol": {"start"},
     "span": {"class"},
 }
@@ -43,7 +59,8 @@ def sanitise(html: str) -> Markup:
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
-        filter_style_properties={"text-align"},
+        # Cells keep their alignment class and no other; no tag keeps a style.
+        allowed_classes={"th": set(ALIGN_CLASSES.values()), "td": set(ALIGN_CLASSES.values())},
     ))
 
 

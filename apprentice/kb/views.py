@@ -40,7 +40,7 @@ from apprentice.kb.models import Procedure, ProcedureRevision, ProcedureStatus, 
 from apprentice.kb.rendering import render
 from apprentice.people.models import Role
 from apprentice.training import services as training
-from apprentice.training.rules import is_coordinator
+from apprentice.training.permissions import is_coordinator
 from apprentice.validation import Invalid
 
 bp = Blueprint("procedures", __name__, url_prefix="/procedures")

@@ -40,7 +40,16 @@ from apprentice.training.models import (
     SignOff,
     SignOffEvidence,
 )
-from apprentice.training.rules import is_coordinator, mentor_covers
+from apprentice.training.permissions import (
+    is_coordinator,
+    may_correct,
+    may_review,
+    may_revoke,
+    may_sign_off,
+    may_unlock,
+    mentor_covers,
+    signed_or_coordinates,
+)
 from apprentice.validation import Invalid
 
 MAX_DESCRIPTION = 2000
@@ -456,20 +465,6 @@ def delete_draft(entry: LogEntry, person: StaffProfile) -> None:
     db_session().commit()
 
 
-def _entry_areas(entry: LogEntry) -> set[int]:
-    return {link.competency.area_id for link in entry.competency_links}
-
-
-def may_review(mentor: StaffProfile, entry: LogEntry, today: date | None = None,
-               mentor_pairings: list[Pairing] | None = None) -> bool:
-    """A mentor paired with the apprentice, covering the entry's areas, today or on
-    the day it happened."""
-    today = today or date.today()
-    areas = _entry_areas(entry)
-    return any(mentor_covers(mentor, entry.person_id, areas, day, mentor_pairings)
-               for day in (today, entry.occurred_on))
-
-
 def _lock(*rows) -> None:
     """Re-read rows FOR UPDATE (PostgreSQL) so two requests cannot both change the
     same entry; SQLite already runs writing transactions one at a time."""
@@ -528,10 +523,10 @@ def return_entry(entry: LogEntry, mentor: StaffProfile, comment: str) -> None:
 
 def unlock_entry(entry: LogEntry, coordinator: StaffProfile, reason: str) -> None:
     """A coordinator reopens a verified entry; the reason is kept in the audit trail."""
-    if not is_coordinator(coordinator):
-        raise Invalid({None: "Only a coordinator can unlock a verified entry."})
-    if coordinator.id == entry.person_id:
-        raise Invalid({None: "Nobody unlocks their own entries; ask another coordinator."})
+    if not may_unlock(coordinator, entry):
+        raise Invalid({None: "Only a coordinator can unlock a verified entry."
+                       if not is_coordinator(coordinator) else
+                       "Nobody unlocks their own entries; ask another coordinator."})
     reason = _required_text(reason, "reason",
                             "Write why the entry is unlocked; the reason is kept.")
     _lock(entry)
@@ -592,15 +587,6 @@ def timeline(person_id: int, page: int = 1, per_page: int = TIMELINE_PAGE_SIZE
     return entries, total
 
 
-def may_view_entry(viewer: StaffProfile, entry: LogEntry,
-                   mentor_pairings: list[Pairing] | None = None) -> bool:
-    """Whoever logged it, a coordinator, or (once it is no draft) a mentor who may review
-    it. ``mentor_pairings``: the viewer's pairings, when a page asks for many entries."""
-    return entry.person_id == viewer.id or is_coordinator(viewer) or (
-        entry.state != EntryState.DRAFT.value
-        and may_review(viewer, entry, mentor_pairings=mentor_pairings))
-
-
 def sign_off_areas(mentor: StaffProfile, person_id: int, area_ids: Iterable[int],
                    today: date | None = None,
                    mentor_pairings: list[Pairing] | None = None) -> set[int]:
@@ -610,7 +596,7 @@ def sign_off_areas(mentor: StaffProfile, person_id: int, area_ids: Iterable[int]
     if mentor_pairings is None:
         mentor_pairings = pairings(mentor_id=mentor.id, apprentice_id=person_id)
     return {area for area in area_ids
-            if mentor_covers(mentor, person_id, {area}, today, mentor_pairings)}
+            if may_sign_off(mentor, person_id, area, today, mentor_pairings)}
 
 
 def last_mentor(person_id: int) -> int | None:
@@ -706,15 +692,15 @@ def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency,
     if corrects is not None:
         if corrects.person_id != person.id or corrects.lineage != competency.lineage:
             raise Invalid({None: "A correction must be for the same person and competency."})
-        if corrects.revocation is not None:
-            raise Invalid({None: "That sign-off was revoked; sign off afresh instead."})
-        if not (corrects.signed_by_id == mentor.id or is_coordinator(mentor)):
-            raise Invalid({None: "Only the mentor who signed, or a coordinator, can correct "
-                                 "a sign-off."})
+        if not may_correct(mentor, corrects):
+            raise Invalid({None: "That sign-off was revoked; sign off afresh instead."
+                           if corrects.revocation is not None else
+                           "Only the mentor who signed, or a coordinator, can correct "
+                           "a sign-off."})
         if corrects.id in _corrected_ids(db_session(), [person.id]):
             raise Invalid({None: "That sign-off has been corrected already; correct the "
                                  "newer one if needed."})
-    elif not mentor_covers(mentor, person.id, {competency.area_id}, today):
+    elif not may_sign_off(mentor, person.id, competency.area_id, today):
         raise Invalid({None: f"You are not {person.name}'s mentor for this area today."})
     if competency.id not in {c.id for c in programme_competencies(person.id)}:
         errors["competency"] = "This competency is not part of their programme."
@@ -770,12 +756,12 @@ def revoke(record: SignOff, by: StaffProfile, reason: str) -> Revocation:
     """Withdraw a sign-off (the mentor who signed, or a coordinator), with a reason."""
     reason = _required_text(reason, "reason",
                             "Write why the sign-off is withdrawn; the reason is kept.")
-    if not (record.signed_by_id == by.id or is_coordinator(by)):
-        raise Invalid({None: "Only the mentor who signed, or a coordinator, can revoke it."})
-    if by.id == record.person_id:
-        raise Invalid({None: "Nobody revokes their own sign-offs; ask a coordinator."})
-    if record.revocation is not None:
-        raise Invalid({None: "This sign-off is already revoked."})
+    if not may_revoke(by, record):  # the message: the first reason it says no
+        raise Invalid({None: "Only the mentor who signed, or a coordinator, can revoke it."
+                       if not signed_or_coordinates(by, record) else
+                       "Nobody revokes their own sign-offs; ask a coordinator."
+                       if by.id == record.person_id else
+                       "This sign-off is already revoked."})
     revocation = Revocation(reason=reason, revoked_by_id=by.id)
     record.revocation = revocation
     audit.record("signoff.revoked", actor=by, obj=record, person=record.person_id,

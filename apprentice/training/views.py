@@ -36,7 +36,7 @@ from apprentice.forms import (
 from apprentice.people import services as people
 from apprentice.people.models import Role
 from apprentice.programmes import services as programmes
-from apprentice.training import services
+from apprentice.training import permissions, services
 from apprentice.training.forms import (
     ChangePairingForm,
     EntryForm,
@@ -47,7 +47,6 @@ from apprentice.training.forms import (
     SignOffForm,
 )
 from apprentice.training.models import EntryState
-from apprentice.training.rules import is_coordinator, mentor_covers, mentors_now
 from apprentice.validation import Invalid
 
 bp = Blueprint("training", __name__)
@@ -60,7 +59,7 @@ saved_record("pairing", "View the pairing", "apprentice.training.pairing", "pair
 def _entry_for_viewer(entry_id: int):
     """The entry, if the viewer logged it, coordinates, or mentors it (drafts stay private)."""
     entry = services.get_entry(entry_id)
-    if entry is None or not services.may_view_entry(current_staff(), entry):
+    if entry is None or not permissions.may_view_entry(current_staff(), entry):
         abort(404)
     return entry
 
@@ -149,10 +148,12 @@ def _entry_page(entry, staff, *, status: int = 200, return_form: ReturnForm | No
     return render_template(
         "apprentice/training/entry.html", entry=entry,
         may_review=entry.state == EntryState.SUBMITTED.value
-        and services.may_review(staff, entry),
-        may_unlock=entry.state == EntryState.VERIFIED.value and is_coordinator(staff),
+        and permissions.may_review(staff, entry),
+        may_unlock=entry.state == EntryState.VERIFIED.value
+        and permissions.may_unlock(staff, entry),
         return_form=return_form or ReturnForm(), reason_form=reason_form or ReasonForm(),
-        sign_offs=services.standing_sign_offs_citing(entry.id),
+        sign_offs=[s for s in services.standing_sign_offs_citing(entry.id)
+                   if permissions.may_view_sign_off(staff, s)],
     ), status
 
 
@@ -287,20 +288,24 @@ def apprentice(person_id: int):
     staff = current_staff()
     person = people.get_person(person_id)
     viewer_pairings = services.pairings(mentor_id=staff.id, apprentice_id=person_id)
-    if person is None or not mentors_now(staff, person_id, date.today(), viewer_pairings):
+    if person is None or not permissions.may_view_apprentice(staff, person_id, date.today(),
+                                                             viewer_pairings):
         abort(404)
     rows = programmes.programmes_of(person)
     page = page_number(request.args.get("page"))
     entries, total = services.timeline(person.id, page)
+    sign_offs = services.sign_offs_of(person.id)
     return render_template(
         "apprentice/training/apprentice.html", person=person, rows=rows,
-        sign_offs=services.sign_offs_of(person.id),
+        sign_offs=sign_offs,
+        openable_sign_offs={s.id for s in sign_offs if permissions.may_view_sign_off(
+            staff, s, mentor_pairings=viewer_pairings)},
         sign_off_areas=services.sign_off_areas(
             staff, person.id, {ap.area.id for row in rows for ap in row.progress.areas},
             mentor_pairings=viewer_pairings),
         entries=entries, page=page, total=total, per_page=services.TIMELINE_PAGE_SIZE,
         openable={e.id for e in entries
-                  if services.may_view_entry(staff, e, mentor_pairings=viewer_pairings)},
+                  if permissions.may_view_entry(staff, e, mentor_pairings=viewer_pairings)},
     )
 
 
@@ -319,10 +324,10 @@ def new_sign_off():
         person = corrects.person
         competency = next((c for c in services.programme_competencies(corrects.person_id)
                            if c.lineage == corrects.lineage), corrects.competency)
-        allowed = corrects.signed_by_id == staff.id or is_coordinator(staff)
+        allowed = permissions.may_correct(staff, corrects)
     else:
-        allowed = person is not None and competency is not None and mentor_covers(
-            staff, person.id, {competency.area_id}, date.today())
+        allowed = person is not None and competency is not None and permissions.may_sign_off(
+            staff, person.id, competency.area_id, date.today())
     if person is None or competency is None or not allowed or person.id == staff.id:
         abort(404)
     form = kept_form(SignOffForm)
@@ -383,12 +388,10 @@ def _above_cited(form: SignOffForm, candidates) -> SupervisionLevel | None:
 def sign_off(sign_off_id: int):
     record = services.get_sign_off(sign_off_id)
     staff = current_staff()
-    if record is None or not (record.person_id == staff.id or record.signed_by_id == staff.id
-                              or mentors_now(staff, record.person_id, date.today())):
+    if record is None or not permissions.may_view_sign_off(staff, record):
         abort(404)
     form = ReasonForm()
-    may_revoke = (record.revocation is None and record.person_id != staff.id
-                  and (record.signed_by_id == staff.id or is_coordinator(staff)))
+    may_revoke = permissions.may_revoke(staff, record)
     if may_revoke and form.validate_on_submit():
         try:
             services.revoke(record, staff, form.reason.data)
@@ -398,7 +401,8 @@ def sign_off(sign_off_id: int):
             flash("Sign-off revoked. It stays on record with your reason.", "success")
             return redirect(url_for("apprentice.training.sign_off", sign_off_id=record.id))
     return render_template("apprentice/training/sign_off.html", record=record, form=form,
-                           may_revoke=may_revoke)
+                           may_revoke=may_revoke,
+                           may_correct=permissions.may_correct(staff, record))
 
 
 # -- pairings (coordinators) ------------------------------------------------------------------

@@ -1,0 +1,52 @@
+"""Security headers on every apprentice response: pages, errors, the API, exports, assets.
+
+The Content-Security-Policy lets scripts and styles come from the app's own origin
+only, never inline: templates carry no ``style=`` attribute or ``<script>`` body, and
+rendered Markdown aligns table cells by class (apprentice/kb/rendering.py). Every
+header is set only when the response does not carry it yet, so a header a host put
+there first stays the host's (README: Security headers).
+"""
+
+from __future__ import annotations
+
+from flask import current_app, request
+
+HSTS = "max-age=31536000"  # a year; sent only on HTTPS (see add_security_headers)
+
+# The old header for browsers without CSP's frame-ancestors; only these two values map.
+X_FRAME_OPTIONS = {"'self'": "SAMEORIGIN", "'none'": "DENY"}
+
+
+def content_security_policy(frame_ancestors: str) -> str:
+    """The policy: own scripts, styles and files; images by URL as procedures use them."""
+    return "; ".join((
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        # Procedures show images by URL (README: Procedures); the sanitiser lets
+        # http and https sources through, so the policy does too.
+        "img-src 'self' https: http:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        f"frame-ancestors {frame_ancestors}",
+    ))
+
+
+def add_security_headers(response, hsts: bool = False):
+    """Put apprentice's headers on ``response`` where it has none of its own.
+
+    ``hsts``: also ask browsers to keep to HTTPS when this request came over it. Only
+    the standalone app asks: in a host, HSTS covers the host's whole site, its call.
+    """
+    ancestors = current_app.config["APPRENTICE_FRAME_ANCESTORS"]
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", content_security_policy(ancestors))
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    # Form tokens and kept-form keys travel in URLs: never send them to other sites.
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if ancestors in X_FRAME_OPTIONS:
+        headers.setdefault("X-Frame-Options", X_FRAME_OPTIONS[ancestors])
+    if hsts and request.is_secure:
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
