@@ -32,6 +32,7 @@ from apprentice.auth.services import current_staff, local_sign_in, signed_in, wh
 from apprentice.core.headers import add_security_headers
 from apprentice.core.kept import Kept, keep_submitted_form, remember_keeper
 from apprentice.formatting import duration
+from apprentice.kb import permissions as kb_permissions
 from apprentice.people.models import Role
 from apprentice.resources import resource_dir
 
@@ -181,6 +182,10 @@ def template_context():
         "csrf_token": generate_csrf,
         # Lengths of time in words ("4 h 45 min"), the same on every page.
         "ap_duration": duration,
+        # Pages that link to procedures (a log entry's "Followed") ask the wiki's own
+        # rule whether the viewer may open each one, instead of deciding in the template.
+        "may_see_procedure": lambda procedure: kb_permissions.may_see_procedure(
+            staff, procedure),
     }
 
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from apprentice.competencies import services as frameworks
-from apprentice.kb import services
+from apprentice.kb import permissions, services
 from apprentice.kb.importer import import_folder, parse_front_matter
 from apprentice.kb.models import ProcedureStatus, RevisionState
 from apprentice.people.services import get_person
@@ -110,9 +110,10 @@ def test_drafts_are_for_their_owner_and_publishers_in_the_service_too(app, cast,
         assert [p.title for p in services.listing(mentor)] == ["My draft", "Shelving"]
         assert [p.title for p in services.listing(mentor, containing="SHELV")] == ["Shelving"]
         assert services.listing(mentor, containing="%") == []  # a wildcard only as text
-        assert services.may_see(stranger, shelving) and not services.may_see(stranger, mine)
-        assert services.may_check(apprentice, mine) and services.may_check(mentor, mine)
-        assert not services.may_check(stranger, shelving)
+        assert permissions.may_see_procedure(stranger, shelving)
+        assert not permissions.may_see_procedure(stranger, mine)
+        assert permissions.may_check(apprentice, mine) and permissions.may_check(mentor, mine)
+        assert not permissions.may_check(stranger, shelving)
 
 
 def test_a_proposal_overtaken_by_another_save_is_not_published(app, cast):

@@ -23,8 +23,8 @@ from sqlalchemy.orm import selectinload
 from apprentice.audit import services as audit
 from apprentice.db import advisory_lock, database, db_session
 from apprentice.kb.models import GlossaryVersion
+from apprentice.kb.permissions import may_edit_glossary
 from apprentice.people.models import StaffProfile
-from apprentice.training.permissions import is_coordinator
 from apprentice.validation import Invalid
 
 MAX_TERM = 60  # characters
@@ -255,7 +255,7 @@ def newest_id() -> int:
 
 def _write(text: str, summary: str, author: StaffProfile | None, action: str, *,
            based_on: int | None = None, **details) -> GlossaryVersion:
-    if not is_coordinator(author):
+    if not may_edit_glossary(author):
         raise Invalid({None: "Only coordinators change the search vocabulary."})
     summary = " ".join((summary or "").split())
     if len(summary) > MAX_SUMMARY:

@@ -31,10 +31,9 @@ from werkzeug.utils import secure_filename
 
 from apprentice.competencies.models import Competency, CompetencyArea
 from apprentice.db import db_session
-from apprentice.kb import search, services
+from apprentice.kb import permissions, search, services
 from apprentice.kb.models import Procedure
 from apprentice.people.models import StaffProfile
-from apprentice.training.permissions import is_coordinator
 from apprentice.validation import Invalid
 
 SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm"}
@@ -392,7 +391,7 @@ def import_uploads(uploads: Iterable[tuple[str | None, BinaryIO]], by: StaffProf
                    *, upload_limit: int = MAX_UNPACKED_BYTES) -> ImportReport:
     """Import uploaded files and zips of them (coordinators): the same import as a
     folder holding them, so uploading a file again updates its procedure."""
-    if not is_coordinator(by):
+    if not permissions.may_import(by):
         raise Invalid({None: "Only coordinators import procedures."})
     report = ImportReport()
     uploads = list(uploads)

@@ -1,7 +1,7 @@
 """The rules of the procedures wiki: saving, proposing, publishing, history, review.
 
-Every save writes a revision. Mentors and coordinators (or everyone, with
-``APPRENTICE_KB_EVERYONE_PUBLISHES``) publish; anyone signed in may propose.
+Every save writes a revision. Who publishes and who may see what is
+apprentice.kb.permissions; the services ask it again before changing anything.
 An edit started from an older revision than the current one is refused, so a
 second editor never silently overwrites the first.
 """
@@ -12,7 +12,6 @@ import difflib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -29,7 +28,13 @@ from apprentice.kb.models import (
     ProcedureStatus,
     RevisionState,
 )
-from apprentice.people.models import Role, StaffProfile
+from apprentice.kb.permissions import (
+    may_check,
+    may_publish,
+    may_see_procedure,
+    visible_procedures_clause,
+)
+from apprentice.people.models import StaffProfile
 from apprentice.validation import Invalid
 
 MAX_TITLE = 200
@@ -39,35 +44,12 @@ MAX_SUMMARY = 300
 MAX_LISTED = 200  # procedures on the page without a search
 
 
-def may_publish(person: StaffProfile | None) -> bool:
-    if person is None:
-        return False
-    if current_app.config.get("APPRENTICE_KB_EVERYONE_PUBLISHES"):
-        return True
-    return person.has_role(Role.MENTOR, Role.COORDINATOR)
-
-
-def may_see(person: StaffProfile | None, procedure: Procedure) -> bool:
-    """Published pages are for everyone; drafts and archived ones for their owner and
-    for those who publish."""
-    if procedure.status == ProcedureStatus.PUBLISHED.value:
-        return True
-    return person is not None and (procedure.owner_id == person.id or may_publish(person))
-
-
-def may_check(person: StaffProfile | None, procedure: Procedure) -> bool:
-    """Whether ``person`` may confirm the page is still right: its owner, or a publisher."""
-    return person is not None and (procedure.owner_id == person.id or may_publish(person))
-
-
 def listing(person: StaffProfile, containing: str = "") -> list[Procedure]:
-    """The procedures ``person`` may see (:func:`may_see`, as SQL), by title; with
+    """The procedures ``person`` may see (apprentice.kb.permissions), by title; with
     ``containing``, those whose title or tags hold it (the page's stand-in while
     search is unavailable)."""
-    query = select(Procedure).order_by(func.lower(Procedure.title))
-    if not may_publish(person):
-        query = query.where(or_(Procedure.status == ProcedureStatus.PUBLISHED.value,
-                                Procedure.owner_id == person.id))
+    query = (select(Procedure).where(visible_procedures_clause(person))
+             .order_by(func.lower(Procedure.title)))
     if containing:
         query = query.where(or_(Procedure.title.icontains(containing, autoescape=True),
                                 Procedure.tags.icontains(containing, autoescape=True)))
@@ -299,7 +281,7 @@ def for_competency(competency: Competency, person: StaffProfile | None) -> list[
               .where(Competency.lineage == competency.lineage))
     rows = db_session().scalars(
         select(Procedure).where(Procedure.id.in_(linked)).order_by(func.lower(Procedure.title)))
-    return [p for p in rows if may_see(person, p)]
+    return [p for p in rows if may_see_procedure(person, p)]
 
 
 def revisions(procedure: Procedure) -> list[ProcedureRevision]:

@@ -34,13 +34,12 @@ from apprentice.forms import (
     page_number,
     saved_record,
 )
-from apprentice.kb import glossary, importer, search, services
+from apprentice.kb import glossary, importer, permissions, search, services
 from apprentice.kb.forms import GlossaryForm, ImportForm, ProcedureFilter, ProcedureForm
 from apprentice.kb.models import Procedure, ProcedureRevision, ProcedureStatus, RevisionState
 from apprentice.kb.rendering import render
 from apprentice.people.models import Role
 from apprentice.training import services as training
-from apprentice.training.permissions import is_coordinator
 from apprentice.validation import Invalid
 
 bp = Blueprint("procedures", __name__, url_prefix="/procedures")
@@ -62,7 +61,7 @@ saved_record("revision", "View the procedure's history", url=_revision_url)
 
 def _procedure_or_404(procedure_id: int) -> Procedure:
     procedure = services.get_procedure(procedure_id)
-    if procedure is None or not services.may_see(current_staff(), procedure):
+    if procedure is None or not permissions.may_see_procedure(current_staff(), procedure):
         abort(404)
     return procedure
 
@@ -72,7 +71,7 @@ def _search_args():
     filters = ProcedureFilter(request.args)
     text = (filters.q.data or "") if filters.validate() else ""
     return staff, filters, {
-        "viewer_id": staff.id, "sees_everything": services.may_publish(staff),
+        **permissions.search_visibility(staff),
         "page": page_number(request.args.get("page")),
         "area": (request.args.get("area") or "")[:200] or None,
         "tag": (request.args.get("tag") or "")[:60] or None,
@@ -96,7 +95,8 @@ def index():
     return render_template("apprentice/procedures/index.html", procedures=rows,
                            results=results, unavailable=unavailable, filters=filters,
                            options=options, text=text, today=date.today(),
-                           may_publish=services.may_publish(staff))
+                           may_publish=permissions.may_publish(staff),
+                           may_import=permissions.may_import(staff))
 
 
 @bp.route(f"/<{ID}:procedure_id>")
@@ -105,8 +105,9 @@ def show(procedure_id: int):
     staff = current_staff()
     return render_template(
         "apprentice/procedures/show.html", procedure=procedure, html=render(procedure.body),
-        today=date.today(), may_publish=services.may_publish(staff),
-        may_check=services.may_check(staff, procedure),
+        today=date.today(), may_publish=permissions.may_publish(staff),
+        may_edit=permissions.may_edit_procedure(staff, procedure),
+        may_check=permissions.may_check(staff, procedure),
         proposals=services.proposals(procedure),
         times_logged=training.times_logged(procedure.id),
     )
@@ -154,7 +155,7 @@ def new():
                                             limit=MAX_ASKED_COMPETENCIES)
     if form.validate_on_submit():
         try:
-            procedure = services.create(_draft(form), staff, publish=services.may_publish(staff),
+            procedure = services.create(_draft(form), staff, publish=permissions.may_publish(staff),
                                         form_token=form.form_token.data)
         except receipts.AlreadySaved as exc:
             return already_saved(exc)
@@ -214,7 +215,7 @@ def history(procedure_id: int):
     return render_template("apprentice/procedures/history.html", procedure=procedure,
                            revisions=revisions, comparison=comparison,
                            waiting={r.number for r in services.proposals(procedure)},
-                           may_publish=services.may_publish(current_staff()))
+                           may_publish=permissions.may_publish(current_staff()))
 
 
 @bp.route(f"/<{ID}:procedure_id>/restore/<int(max=1000000):number>", methods=["POST"])
@@ -287,7 +288,7 @@ def glossary_page():
     """The groups of equivalent terms search uses, for everyone to read."""
     return render_template("apprentice/procedures/glossary.html",
                            groups=glossary.parse(glossary.current()), version=glossary.newest(),
-                           may_edit=is_coordinator(current_staff()))
+                           may_edit=permissions.may_edit_glossary(current_staff()))
 
 
 @bp.route("/glossary/edit", methods=["GET", "POST"])

@@ -96,6 +96,12 @@ class StaffProfile(Base):
         return f"<StaffProfile {self.id} {self.email}>"
 
 
+def is_coordinator(person: StaffProfile | None) -> bool:
+    """Whether ``person`` is signed in as a coordinator: the role check every
+    feature's permission module starts from."""
+    return person is not None and person.has_role(Role.COORDINATOR)
+
+
 class StaffRole(Base):
     """One role held by one person, with who granted it and when."""
 

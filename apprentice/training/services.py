@@ -26,6 +26,7 @@ from apprentice.core import receipts
 from apprentice.db import db_session, utcnow
 from apprentice.forms import id_number, ids_from
 from apprentice.kb.models import Procedure, ProcedureCompetency, ProcedureStatus
+from apprentice.kb.permissions import citable_procedures_clause
 from apprentice.people.models import Role, StaffProfile
 from apprentice.programmes.models import ElectiveChoice, Enrolment, EnrolmentStatus
 from apprentice.programmes.progress import Evidence
@@ -305,10 +306,8 @@ def _check_entry(person: StaffProfile, details: EntryDetails, today: date,
 # -- procedures followed in an entry ---------------------------------------------
 
 def _linkable(person: StaffProfile):
-    """Procedures a person may cite in their log: published ones, and their own drafts
-    (stricter than reading: a mentor sees every draft but cites only what others can read)."""
-    return (Procedure.status == ProcedureStatus.PUBLISHED.value) | (
-        (Procedure.status == ProcedureStatus.DRAFT.value) & (Procedure.owner_id == person.id))
+    """Procedures a person may cite in their log (apprentice.kb.permissions)."""
+    return citable_procedures_clause(person)
 
 
 def _check_procedures(person: StaffProfile, procedure_ids: Iterable, entry: LogEntry | None
