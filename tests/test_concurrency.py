@@ -21,7 +21,7 @@ from apprentice.people.models import StaffProfile
 from tests import workers
 from tests.conftest import build_app
 from tests.factories import PersonFactory
-from tests.workers import TIMEOUT
+from tests.workers import TIMEOUT, signed_in_client
 
 WRONG = "not the password at all"
 
@@ -47,11 +47,7 @@ def _sign_in_worker(instance, url, config, email, attempts, barrier):
 def _add_person_worker(instance, url, config, user_id, details, barrier):
     app = build_app(instance, APPRENTICE_DATABASE_URL=url, **config)
     try:
-        client = app.test_client()
-        with client.session_transaction() as session:
-            session["_user_id"] = user_id
-            session["_fresh"] = True
-        token = client.csrf_token()
+        client, token = signed_in_client(app, user_id)
         barrier.wait(TIMEOUT)
         return [client.post("/people/new", data={"csrf_token": token, **details}).status_code]
     finally:

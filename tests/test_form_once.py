@@ -27,7 +27,7 @@ from apprentice.training.models import LogEntry, Pairing, SignOff
 from tests.conftest import build_app
 from tests.factories import DEFAULT_PASSWORD, PersonFactory, add_entries
 from tests.loop import as_person
-from tests.workers import TIMEOUT, run_workers
+from tests.workers import TIMEOUT, run_workers, signed_in_client
 
 TOKEN = re.compile(r'name="form_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="form_token"')
 
@@ -325,11 +325,7 @@ def test_a_service_given_a_used_token_refuses_to_save_again(app, loop):
 def _send_entry_worker(instance, url, user_id, data, barrier):
     app = build_app(instance, APPRENTICE_DATABASE_URL=url)
     try:
-        client = app.test_client()
-        with client.session_transaction() as session:
-            session["_user_id"] = user_id
-            session["_fresh"] = True
-        csrf = client.csrf_token()
+        client, csrf = signed_in_client(app, user_id)
         barrier.wait(TIMEOUT)
         response = client.post("/log/new", data={"csrf_token": csrf, **data})
         return response.status_code, "This form was already saved" in response.get_data(

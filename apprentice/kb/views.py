@@ -110,6 +110,8 @@ def show(procedure_id: int):
         may_check=permissions.may_check(staff, procedure),
         proposals=services.proposals(procedure),
         times_logged=training.times_logged(procedure.id),
+        # "Log practising this": only people who keep a log (apprentices) are offered it.
+        may_log_practice=staff.has_role(Role.APPRENTICE),
     )
 
 
