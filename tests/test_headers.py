@@ -246,3 +246,22 @@ def test_the_alignment_classes_are_styled():
            / "apprentice.css").read_text()
     for side in ("left", "center", "right"):
         assert f"td.ap-align-{side} {{ text-align: {side}; }}" in css
+
+
+def test_pages_and_exports_are_not_stored_but_assets_are_cacheable(as_coordinator):
+    """Staff records stay off a shared desk computer's disk (ASVS 14.3.2); the app's own
+    stylesheet and script may be cached."""
+    for url in ("/", "/people/", "/audit/records.csv", "/log/procedure-suggestions?q=shelf"):
+        response = as_coordinator.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["Cache-Control"] == "no-store", url
+    with as_coordinator.get("/assets/apprentice.css") as asset:
+        assert "no-store" not in asset.headers.get("Cache-Control", "")
+
+
+def test_pages_keep_other_sites_windows_at_arms_length(as_coordinator):
+    """A page opened from another site gets no handle on ours (ASVS 3.4.8)."""
+    assert as_coordinator.get("/").headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    export = as_coordinator.get("/audit/records.csv")
+    export.get_data()
+    assert "Cross-Origin-Opener-Policy" not in export.headers

@@ -47,6 +47,18 @@ def add_security_headers(response, hsts: bool = False):
     headers.setdefault("Referrer-Policy", "same-origin")
     if ancestors in X_FRAME_OPTIONS:
         headers.setdefault("X-Frame-Options", X_FRAME_OPTIONS[ancestors])
+    if response.mimetype == "text/html":
+        # A page opened from another site gets no handle on this window.
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if not _is_asset(response):
+        # Records and staff data stay off a shared desk computer's disk, and Back
+        # asks the server again (which is how a form already saved answers so).
+        headers.setdefault("Cache-Control", "no-store")
     if hsts and request.is_secure:
         headers.setdefault("Strict-Transport-Security", HSTS)
     return response
+
+
+def _is_asset(response) -> bool:
+    """The app's own stylesheets, scripts and icons: public, and fine to cache."""
+    return request.endpoint in ("apprentice.static", "favicon") and response.status_code < 400
