@@ -318,8 +318,17 @@ def check_index() -> None:
     if report.healthy:
         click.echo("The search index agrees with the database.")
         return
+    if report.unreadable:  # not "every procedure missing": say what is wrong
+        click.echo(f"The search index could not be read: {report.unreadable} Run "
+                   "`flask apprentice index-sync` (or `reindex`) to rebuild it.", err=True)
+        raise SystemExit(1)
+    # A worker stopped between a save's commit and the index (killed, say) leaves its
+    # change in the outbox: index-sync applies just those; otherwise rebuild.
+    waiting = search.waiting()
+    fix = (f"{waiting} changes wait for the index (a save stopped before it reached it): "
+           "run `flask apprentice index-sync`" if waiting else "Run `flask apprentice reindex`")
     click.echo(f"Missing: {_some(report.missing)}; out of date: {_some(report.stale)}; "
-               f"extra: {_some(report.extra)}. Run `flask apprentice reindex`.", err=True)
+               f"extra: {_some(report.extra)}. {fix}.", err=True)
     raise SystemExit(1)
 
 
@@ -329,3 +338,55 @@ def _some(ids: list[int], shown: int = 20) -> str:
         return "none"
     listed = ", ".join(map(str, ids[:shown]))
     return listed if len(ids) <= shown else f"{len(ids)} ({listed}, …)"
+
+
+# -- backup and restore (apprentice/core/backup.py) ---------------------------------------
+
+@bp.cli.command("backup")
+@click.argument("dest", type=click.Path(file_okay=True, dir_okay=True, writable=True))
+@needs_database()
+def backup(dest: str) -> None:
+    """Copy the database to DEST while the app keeps serving.
+
+    DEST is a file, or a folder for a new file named by the date and time
+    (apprentice-YYYYmmdd-HHMMSS.sqlite3 or .pgdump). SQLite: SQLite's online backup;
+    PostgreSQL: pg_dump (custom format) of apprentice's tables. The search index is
+    not copied: restore rebuilds it.
+    """
+    from apprentice.core import backup as backups
+
+    try:
+        report = backups.backup(Path(dest))
+    except backups.BackupProblem as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backed up the {report.kind} database (revision {report.revision}) to "
+               f"{report.path}: {report.size:,} bytes in {report.seconds:.1f} s.")
+
+
+@bp.cli.command("restore")
+@click.argument("src", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Replace the database without asking.")
+def restore(src: str, yes: bool) -> None:
+    """Replace the database with the backup SRC, then rebuild the search index.
+
+    Everything changed since the backup is lost, and everyone signs in again. Works on
+    an empty database too (a new server), so it needs no `db upgrade` first; a backup
+    from another version of apprentice's tables is refused.
+    """
+    from apprentice.core import backup as backups
+
+    try:
+        found = backups.read_backup(Path(src))
+        backups.check_restorable(found)
+        held = f" ({backups.summary(found.counts)})" if found.counts else ""
+        if not yes and not click.confirm(
+                f"Replace everything in the database with the backup {src}{held}? "
+                "Changes made since it was taken are lost"):
+            click.echo("Nothing restored.")
+            raise SystemExit(1)
+        report = backups.restore(found)
+    except backups.BackupProblem as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Restored {src} (revision {report.revision}) in {report.seconds:.1f} s: "
+               f"{backups.summary(report.counts)}. Search index rebuilt "
+               f"({report.indexed} procedures). Everyone signs in again.")

@@ -8,6 +8,7 @@ session apprentice opened (if any).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import (
@@ -15,6 +16,7 @@ from flask import (
     abort,
     current_app,
     g,
+    jsonify,
     make_response,
     redirect,
     render_template,
@@ -28,12 +30,16 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from wtforms.validators import ValidationError
 
 from apprentice import migrate
+from apprentice.audit import permissions as audit_permissions
 from apprentice.auth.services import current_staff, local_sign_in, signed_in, why_no_profile
+from apprentice.core.answers import answers_json_now
 from apprentice.core.headers import add_security_headers
 from apprentice.core.kept import Kept, keep_submitted_form, remember_keeper
 from apprentice.formatting import duration
 from apprentice.kb import permissions as kb_permissions
-from apprentice.people.models import Role
+from apprentice.people import permissions as people_permissions
+from apprentice.people.models import Role, StaffProfile
+from apprentice.programmes import permissions as programme_permissions
 from apprentice.resources import resource_dir
 
 bp = Blueprint(
@@ -49,11 +55,18 @@ bp.cli.help = "apprentice: database, people and demo data."
 
 @dataclass(frozen=True)
 class NavItem:
-    """One link in the navigation; shown to people holding any of ``roles`` (or to all)."""
+    """One link in the navigation; shown to people holding any of ``roles`` (or to all),
+    or, with ``shown_to``, to whom the page's own permission predicate lets in."""
 
     endpoint: str
     label: str
     roles: tuple[Role, ...] = ()
+    shown_to: Callable[[StaffProfile], bool] | None = None
+
+    def shown(self, staff: StaffProfile) -> bool:
+        if self.shown_to is not None:
+            return self.shown_to(staff)
+        return not self.roles or staff.has_role(*self.roles)
 
 
 # The one list of top-level pages; each feature adds its own entries here.
@@ -64,10 +77,11 @@ NAVIGATION: list[NavItem] = [
     NavItem("apprentice.training.review", "Review", (Role.MENTOR,)),
     NavItem("apprentice.procedures.index", "Procedures"),
     NavItem("apprentice.frameworks.index", "Competencies"),
-    NavItem("apprentice.programmes.index", "Programmes", (Role.COORDINATOR,)),
+    NavItem("apprentice.programmes.index", "Programmes",
+            shown_to=programme_permissions.may_see_cohort),
     NavItem("apprentice.training.pairings", "Pairings", (Role.COORDINATOR,)),
-    NavItem("apprentice.people.index", "People", (Role.COORDINATOR,)),
-    NavItem("apprentice.audit.index", "Audit", (Role.COORDINATOR,)),
+    NavItem("apprentice.people.index", "People", shown_to=people_permissions.may_manage_people),
+    NavItem("apprentice.audit.index", "Audit", shown_to=audit_permissions.may_read_audit),
 ]
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -169,10 +183,7 @@ def _guard():
 @bp.context_processor
 def template_context():
     staff = current_staff()
-    nav = [
-        item for item in NAVIGATION
-        if staff is not None and (not item.roles or staff.has_role(*item.roles))
-    ]
+    nav = [item for item in NAVIGATION if staff is not None and item.shown(staff)]
     return {
         "apprentice_base_template": current_app.config["APPRENTICE_BASE_TEMPLATE"],
         "apprentice_site_name": current_app.config["APPRENTICE_SITE_NAME"],
@@ -186,6 +197,11 @@ def template_context():
         # rule whether the viewer may open each one, instead of deciding in the template.
         "may_see_procedure": lambda procedure: kb_permissions.may_see_procedure(
             staff, procedure),
+        # -- programmes (apprentice/programmes/permissions.py) --
+        # A programme's summary is shown on several pages (home, the apprentice's page a
+        # mentor opens); its "Choose electives" link asks the programmes' own rule.
+        "may_choose_electives": lambda enrolment: programme_permissions.may_choose_electives(
+            staff, enrolment),
     }
 
 
@@ -208,8 +224,10 @@ ERROR_MESSAGES = {
 
 
 def render_error(code: int, detail: str | None = None):
-    """A friendly error page in the apprentice layout."""
+    """A friendly error page in the apprentice layout (JSON for a JSON endpoint)."""
     title, hint = ERROR_MESSAGES.get(code, ERROR_MESSAGES[500 if code >= 500 else 400])
+    if answers_json_now():
+        return json_error(code, title, detail or hint)
     # Passed explicitly: the app-level 404 of the standalone app is outside the blueprint.
     return render_template(
         "apprentice/errors/error.html",
@@ -232,6 +250,15 @@ def http_error_page(exc: HTTPException):
         return exc
     detail = exc.description if exc.description != type(exc).description else None
     return render_error(exc.code, detail)
+
+
+# -- JSON endpoints answer errors in JSON (see apprentice/core/answers.py) --------------
+# render_error asks first: a refused query (a NUL byte, a 403, a 500) on /api/search or
+# the log form's suggestions is {"error": ...} with the same status, never an HTML page.
+
+def json_error(code: int, title: str, detail: str):
+    """An error as the JSON endpoints' scripts read it: ``error`` says what happened."""
+    return jsonify({"error": detail, "title": title, "status": code}), code
 
 
 # -- forms sent after the sign-in ended (see apprentice/core/kept.py) -----------------

@@ -335,3 +335,86 @@ def test_odd_input_never_answers_500(app, cast, data):
     assert client.submit("/procedures/glossary/edit", data).status_code in (200, 302)
     assert client.submit("/procedures/glossary/restore/999").status_code == 302
     assert client.submit("/procedures/glossary/restore/99999999999").status_code == 404
+
+
+# -- a form that does not say where it started, and an emptied list (issue 10) ----------
+
+EDIT = "/procedures/glossary/edit"
+
+
+def summary_of(page: str) -> str:
+    """The error summary at the top of the refused form."""
+    return page.split('class="ap-error-summary"')[1].split("</div>")[0]
+
+
+def based_on_in(page: str) -> str:
+    return page.split('name="based_on" type="hidden" value="')[1].split('"')[0]
+
+
+@pytest.mark.parametrize("sent", [
+    pytest.param({"text": "holds, reserves\n"}, id="no based_on"),
+    pytest.param({"text": "holds, reserves\n", "based_on": ""}, id="empty based_on"),
+    pytest.param({"text": "holds, reserves\n", "based_on": "latest"}, id="not a number"),
+    pytest.param({"text": "holds, reserves\n", "based_on": "9" * 40}, id="out of range"),
+    pytest.param({}, id="nothing at all"),
+])
+def test_a_form_that_does_not_say_where_it_started_saves_nothing(app, cast, sent):
+    first = save(app, cast["coordinator"], GROUP)  # someone else's save, meanwhile
+    client = as_person(app, cast["coordinator"])
+    response = client.submit(EDIT, sent)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "did not say which version of the vocabulary you started from" in summary_of(page)
+    assert f"{sent.get('text', '')}</textarea>" in page  # what they typed is kept
+    assert [v.id for v in versions(app)] == [first.id]
+    with app.app_context():
+        assert glossary.current() == GROUP  # not overwritten unseen
+
+
+def test_after_the_warning_the_same_form_saves(app, cast):
+    # Told that someone saved meanwhile (or that the start was unknown), the coordinator
+    # compares and sends the same page again: that now saves, over the version they saw.
+    client = as_person(app, cast["coordinator"])
+    form = client.get(EDIT).get_data(as_text=True)
+    first = save(app, cast["coordinator"], GROUP)  # someone else, meanwhile
+    refused = client.submit(EDIT, {"text": "holds, reserves\n", "based_on": based_on_in(form)})
+    page = refused.get_data(as_text=True)
+    assert "Someone else saved the vocabulary" in summary_of(page)
+    assert based_on_in(page) == str(first.id)
+    again = client.submit(EDIT, {"text": "holds, reserves\n", "based_on": based_on_in(page)})
+    assert again.status_code == 302
+    with app.app_context():
+        assert glossary.current() == "holds, reserves\n"
+
+
+@pytest.mark.parametrize("text", ["", "   \r\n\r\n", "# Our words, to come\n"])
+def test_an_emptied_list_is_refused_until_the_coordinator_ticks_to_confirm(app, cast, text):
+    client = as_person(app, cast["coordinator"])
+    assert 'name="confirm_empty"' not in client.get(EDIT).get_data(as_text=True)
+    refused = client.submit(EDIT, {"text": text, "based_on": "0"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 200
+    beside_the_text = page.split('id="text-error"')[1].split("</div>")[0]
+    assert "The list has no groups of terms" in beside_the_text
+    assert "tick “Save an empty list”" in beside_the_text
+    assert 'name="confirm_empty"' in page and "Save an empty list</label>" in page
+    assert versions(app) == []
+    with app.app_context():
+        assert glossary.synonyms()["ill"]  # the shipped list still in use
+    saved = client.submit(EDIT, {"text": text, "based_on": "0", "confirm_empty": "y"})
+    assert saved.status_code == 302
+    [version] = versions(app)
+    with app.app_context():
+        assert glossary.parse(version.text) == [] and glossary.synonyms() == {}
+
+
+def test_the_service_refuses_an_unconfirmed_empty_list_and_an_unknown_start(app, cast):
+    with pytest.raises(glossary.EmptyGlossary, match="no groups of terms"):
+        save(app, cast["coordinator"], "# nothing yet\n")
+    assert versions(app) == []
+    save(app, cast["coordinator"], "", allow_empty=True)
+    assert len(versions(app)) == 1
+    assert [glossary.started_from(v) for v in ("0", " 0 ", "7")] == [0, 0, 7]
+    for value in (None, "", "latest", "-1", "9" * 40, "0x10"):
+        with pytest.raises(glossary.StartNotInUse):
+            glossary.started_from(value)

@@ -123,15 +123,18 @@ def test_the_page_sends_as_many_queries_for_hundreds_of_entries_as_for_a_few(app
     assert few == many
 
 
-def test_entries_outside_the_viewers_areas_are_listed_without_a_link(app, loop, make_person):
+def test_entries_outside_the_viewers_areas_are_left_out(app, loop, make_person):
+    # The area rule (issue 10): an entry in another area is not listed at all.
     [(first_area_id, first_area), (_, second_area), *_] = areas(app, loop)
     samuel = samuel_paired_for(app, loop, make_person, first_area_id)
     theirs = logged(app, loop, days_ago=3, competency_ids=[first_area[0][0]])
     other = logged(app, loop, days_ago=2, competency_ids=[second_area[0][0]])
-    elsewhere, mine = timeline(page_of(app, samuel, loop))  # newest first
+    page = page_of(app, samuel, loop)
+    [mine] = timeline(page)
     assert mine.find("a").attrs["href"] == f"/log/{theirs}"
     assert mine.find("a").text.startswith((TODAY - timedelta(days=3)).strftime("%a %d %b"))
-    assert elsewhere.find_all("a") == [] and second_area[0][1] in elsewhere.text
+    assert second_area[0][1] not in page.find("section", class_="ap-timeline-section").text
+    assert "1 entry, newest first." in page.text
     assert as_person(app, samuel).get(f"/log/{other}").status_code == 404
 
 
@@ -151,12 +154,14 @@ def test_sign_off_buttons_for_the_paired_areas_only_and_never_folded_away(app, l
         assert link.text.endswith(codes[competency_of(link)])
     for details in page.find_all("details"):
         assert sign_off_links(details) == []
-    # The paired area's list is open; the other areas of the programme stay folded.
+    # The paired area's list is open; the other areas are not on this mentor's page
+    # (the area rule, issue 10); where they are shown without a button, they stay folded.
     sections = page.find_all("section", class_="ap-area-progress")
     paired = [x for x in sections if x.attrs["aria-labelledby"].endswith(f"-{first_area_id}-h")]
     assert len(paired) == 1 and paired[0].find_all("details") == []
-    others = [x for x in sections if x not in paired]
-    assert len(others) >= 3 and all(x.find_all("details") for x in others)
+    assert [x for x in sections if x not in paired] == []
+    folded = page_of(app, loop["coordinator"], loop).find_all("section", class_="ap-area-progress")
+    assert len(folded) >= 4 and all(x.find_all("details") for x in folded)
     # The mentor paired for every area has a button for every competency.
     mentor_page = page_of(app, loop["mentor"], loop)
     shown = {c for x in mentor_page.find_all("section", class_="ap-area-progress")

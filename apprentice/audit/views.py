@@ -16,11 +16,11 @@ from flask import (
     url_for,
 )
 
-from apprentice.audit import browse, describe, services
+from apprentice.audit import browse, describe, permissions, services
 from apprentice.audit.forms import AuditFilterForm
-from apprentice.auth.access import requires_role
+from apprentice.auth.access import requires
+from apprentice.auth.services import current_staff
 from apprentice.forms import page_number
-from apprentice.people.models import Role
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -70,7 +70,7 @@ def _filters() -> tuple[AuditFilterForm, browse.AuditFilter, dict[str, str]]:
 
 
 @bp.route("/", methods=["GET", "POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_read_audit)
 def index():
     report = services.verify() if request.method == "POST" else None
     form, chosen, keep = _filters()
@@ -83,11 +83,12 @@ def index():
         pages=pages, filters=form, narrowed=chosen.narrowed, keep=keep,
         newest=services.newest(), report=report,
         link_url=link_url, kind_label=describe.kind_label, raw_record=describe.raw,
+        may_download=permissions.may_download_audit(current_staff()),
     )
 
 
 @bp.route("/records.csv")
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_download_audit)
 def download():
     """The filtered records as CSV, oldest first, streamed (the trail may be long)."""
     form, chosen, _keep = _filters()

@@ -1,14 +1,16 @@
 """Who may open which page. Every apprentice page needs a signed-in, active
-profile unless it is marked :func:`public`; :func:`requires_role` narrows further."""
+profile unless it is marked :func:`public`; :func:`requires` (a feature's named
+predicate) or :func:`requires_role` narrows further."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
 
 from flask import abort
 
 from apprentice.auth.services import current_staff
-from apprentice.people.models import Role
+from apprentice.people.models import Role, StaffProfile
 
 
 def public(view):
@@ -29,6 +31,24 @@ def requires_role(*roles: Role):
             return view(*args, **kwargs)
 
         wrapped.apprentice_roles = roles
+        return wrapped
+
+    return decorator
+
+
+def requires(allowed: Callable[[StaffProfile | None], bool]):
+    """Answer 403 unless ``allowed(current_staff())``. ``allowed`` is a named predicate of
+    the feature's permissions module, the one its service asks again before a change,
+    so the page and the service cannot disagree."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not allowed(current_staff()):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.apprentice_permission = allowed
         return wrapped
 
     return decorator

@@ -15,6 +15,7 @@ from importlib import resources
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from apprentice.competencies import permissions
 from apprentice.competencies.interchange import (
     CODE_PATTERN,
     MAX_CODE,
@@ -38,6 +39,7 @@ from apprentice.competencies.models import (
 from apprentice.core import receipts
 from apprentice.db import db_session
 from apprentice.people.models import StaffProfile
+from apprentice.people.permissions import refuse_unless
 from apprentice.programmes.progress import AreaShape, CompetencyShape, FrameworkShape, Rule
 from apprentice.validation import Invalid
 
@@ -176,6 +178,8 @@ def spec_of(framework: Framework) -> FrameworkSpec:
 def create_from_spec(spec: FrameworkSpec, *, by: StaffProfile | None = None,
                      note: str = "Imported") -> Framework:
     """A new framework from a checked file, all or nothing."""
+    refuse_unless(permissions.may_import_framework(by), by,
+                  "Only coordinators import frameworks.")
     if _name_taken(spec.name):
         raise Invalid({"name": f"A framework called {spec.name!r} exists already. "
                                "Rename it first, or change the name in the file."})
@@ -235,8 +239,14 @@ def _name_taken(name: str, except_id: int | None = None) -> bool:
     return db_session().scalar(query) is not None
 
 
+def _may_change(by: StaffProfile | None) -> None:
+    """Asked first by every service that changes a framework (competencies.permissions)."""
+    refuse_unless(permissions.may_manage_frameworks(by), by,
+                  "Only coordinators change frameworks.")
+
+
 def _editable(framework: Framework) -> None:
-    if framework.state == FrameworkStatus.RETIRED:
+    if not permissions.framework_editable(framework):
         raise Invalid({None: "This framework is retired and can no longer be edited. "
                              "Import or create a new one instead."})
 
@@ -270,6 +280,7 @@ def create_framework(name: str, description: str = "", *,
                      by: StaffProfile | None = None, form_token: str | None = None) -> Framework:
     """A new, empty draft framework with the default rule. The same form sent again
     (``form_token``, apprentice.core.receipts) raises AlreadySaved."""
+    _may_change(by)
     receipts.check(form_token, by)
     errors: dict = {}
     name = _text(name, "name", "a name", MAX_NAME, errors)
@@ -293,6 +304,7 @@ def update_framework(framework: Framework, *, name: str, description: str,
                      area_completion_percent: int, time_allowed_months: int,
                      by: StaffProfile | None = None) -> None:
     """Change the name, description or programme rule."""
+    _may_change(by)
     _editable(framework)
     errors: dict = {}
     name = _text(name, "name", "a name", MAX_NAME, errors)
@@ -346,6 +358,8 @@ def update_framework(framework: Framework, *, name: str, description: str,
 def set_status(framework: Framework, status: FrameworkStatus, *,
                by: StaffProfile | None = None) -> None:
     """Publish a draft (active) or retire an active framework (hidden, kept)."""
+    refuse_unless(permissions.may_set_framework_status(by), by,
+                  "Only coordinators publish and retire frameworks.")
     allowed = {
         (FrameworkStatus.DRAFT, FrameworkStatus.ACTIVE),
         (FrameworkStatus.ACTIVE, FrameworkStatus.RETIRED),
@@ -387,6 +401,7 @@ def save_area(framework: Framework, area: CompetencyArea | None, *, name: str,
     """Add an area, or change one. An area holds no wording evidence points at,
     so it is edited in place; on an active framework the change is versioned.
     The add form sent again (``form_token``, apprentice.core.receipts) raises AlreadySaved."""
+    _may_change(by)
     receipts.check(form_token, by)
     _editable(framework)
     errors: dict = {}
@@ -425,6 +440,7 @@ def save_area(framework: Framework, area: CompetencyArea | None, *, name: str,
 
 def retire_area(area: CompetencyArea, *, by: StaffProfile | None = None) -> None:
     """Hide an area and its competencies; a draft's area is simply removed."""
+    _may_change(by)
     framework = area.framework
     _editable(framework)
     if framework.state == FrameworkStatus.DRAFT:
@@ -438,9 +454,11 @@ def retire_area(area: CompetencyArea, *, by: StaffProfile | None = None) -> None
     db_session().commit()
 
 
-def move(item: CompetencyArea | Competency, step: int) -> None:
+def move(item: CompetencyArea | Competency, step: int, *,
+         by: StaffProfile | None = None) -> None:
     """Move an area or competency one place up (-1) or down (+1) among its siblings.
     A retired one has no place to move from: nothing happens."""
+    _may_change(by)
     if isinstance(item, CompetencyArea):
         parent, collection, framework = item.framework, "areas", item.framework
         siblings = parent.current_areas
@@ -490,6 +508,7 @@ def add_competency(area: CompetencyArea, *, code: str, statement: str,
                    by: StaffProfile | None = None, form_token: str | None = None) -> Competency:
     """A new competency at the end of ``area``. The same form sent again
     (``form_token``, apprentice.core.receipts) raises AlreadySaved."""
+    _may_change(by)
     receipts.check(form_token, by)
     framework = area.framework
     _editable(framework)
@@ -514,6 +533,7 @@ def edit_competency(competency: Competency, *, code: str, statement: str,
     was (evidence points at it) and a new row in the same lineage takes its
     place; the returned competency is the current one.
     """
+    _may_change(by)
     framework = competency.area.framework
     _editable(framework)
     if not competency.current:
@@ -540,6 +560,7 @@ def edit_competency(competency: Competency, *, code: str, statement: str,
 
 def retire_competency(competency: Competency, *, by: StaffProfile | None = None) -> None:
     """Hide a competency; a draft's is removed. Signed-off evidence keeps pointing at it."""
+    _may_change(by)
     framework = competency.area.framework
     _editable(framework)
     if framework.state == FrameworkStatus.DRAFT:

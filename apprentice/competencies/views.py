@@ -6,9 +6,9 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from apprentice.auth.access import requires_role
+from apprentice.auth.access import requires
 from apprentice.auth.services import current_staff
-from apprentice.competencies import interchange
+from apprentice.competencies import interchange, permissions
 from apprentice.competencies import services as frameworks
 from apprentice.competencies.forms import (
     AreaForm,
@@ -23,7 +23,6 @@ from apprentice.core import receipts
 from apprentice.db import db_session
 from apprentice.forms import ID, act, already_saved, flash_invalid, once, saved_record
 from apprentice.kb.services import for_competency
-from apprentice.people.models import Role
 from apprentice.validation import Invalid
 
 bp = Blueprint("frameworks", __name__, url_prefix="/frameworks")
@@ -45,14 +44,11 @@ saved_record("area", "View the area", url=_in_framework(CompetencyArea, "area"))
 saved_record("competency", "View the competency", url=_in_framework(Competency, "competency"))
 
 
-def _manages() -> bool:
-    staff = current_staff()
-    return staff is not None and staff.has_role(Role.COORDINATOR)
-
-
-def _framework_or_404(framework_id: int):
+def _framework_or_404(framework_id: int, allowed=permissions.may_see_framework):
+    """The framework, if ``allowed`` (a predicate of competencies.permissions) lets the
+    viewer at it; else 404, so drafts stay unknown to those who may not see them."""
     framework = frameworks.get_framework(framework_id)
-    if framework is None or (framework.state != FrameworkStatus.ACTIVE and not _manages()):
+    if framework is None or not allowed(current_staff(), framework):
         abort(404)
     return framework
 
@@ -80,7 +76,8 @@ def _to_framework(framework, anchor: str | None = None):
 def _move(item, framework, anchor: str):
     """Move an area or competency one place (the button says up or down)."""
     try:
-        frameworks.move(item, -1 if request.form.get("step") == "up" else 1)
+        frameworks.move(item, -1 if request.form.get("step") == "up" else 1,
+                        by=current_staff())
     except Invalid as exc:
         flash_invalid(exc)
     return _to_framework(framework, anchor)
@@ -88,12 +85,15 @@ def _move(item, framework, anchor: str):
 
 @bp.route("/")
 def index():
-    manages = _manages()
-    listed = frameworks.list_frameworks(include_unpublished=manages)
+    staff = current_staff()
+    listed = frameworks.list_frameworks(
+        include_unpublished=permissions.may_see_unpublished(staff))
     default_name = frameworks.default_framework_name()
     return render_template(
-        "apprentice/frameworks/index.html", frameworks=listed, manages=manages,
-        can_load_default=manages and all(f.name != default_name for f in listed),
+        "apprentice/frameworks/index.html", frameworks=listed,
+        may_manage=permissions.may_manage_frameworks(staff),
+        can_load_default=permissions.may_import_framework(staff)
+        and all(f.name != default_name for f in listed),
         default_name=default_name,
     )
 
@@ -102,12 +102,13 @@ def index():
 def show(framework_id: int):
     framework = _framework_or_404(framework_id)
     return render_template(
-        "apprentice/frameworks/show.html", framework=framework, manages=_manages(),
+        "apprentice/frameworks/show.html", framework=framework,
+        may_edit=permissions.may_edit_framework(current_staff(), framework),
     )
 
 
 @bp.route("/load-default", methods=["POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_import_framework)
 def load_default():
     try:
         framework = frameworks.load_default_framework(by=current_staff())
@@ -119,7 +120,7 @@ def load_default():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_manage_frameworks)
 def new():
     form = NewFrameworkForm()
     answer = once(form, current_staff())
@@ -142,7 +143,7 @@ def new():
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_import_framework)
 def import_file():
     form = ImportForm()
     problems: list[str] = []
@@ -169,7 +170,7 @@ def import_file():
 
 @bp.route(f"/<{ID}:framework_id>/export.<any(json, csv):fmt>")
 def export(framework_id: int, fmt: str):
-    framework = _framework_or_404(framework_id)
+    framework = _framework_or_404(framework_id, permissions.may_export_framework)
     spec = frameworks.spec_of(framework)
     if fmt == "json":
         body, mimetype = interchange.write_json(spec), "application/json"
@@ -182,7 +183,7 @@ def export(framework_id: int, fmt: str):
 
 
 @bp.route(f"/<{ID}:framework_id>/edit", methods=["GET", "POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_manage_frameworks)
 def edit(framework_id: int):
     framework = _framework_or_404(framework_id)
     form = FrameworkForm(obj=framework)
@@ -206,7 +207,7 @@ def edit(framework_id: int):
 
 
 @bp.route(f"/<{ID}:framework_id>/status", methods=["POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_set_framework_status)
 def set_status(framework_id: int):
     framework = _framework_or_404(framework_id)
     try:
@@ -220,7 +221,7 @@ def set_status(framework_id: int):
 
 @bp.route(f"/<{ID}:framework_id>/areas/new", methods=["GET", "POST"])
 @bp.route(f"/areas/<{ID}:area_id>/edit", methods=["GET", "POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_manage_frameworks)
 def area_form(framework_id: int | None = None, area_id: int | None = None):
     area = _area_or_404(area_id) if area_id is not None else None
     framework = area.framework if area else _framework_or_404(framework_id)
@@ -247,7 +248,7 @@ def area_form(framework_id: int | None = None, area_id: int | None = None):
 
 
 @bp.route(f"/areas/<{ID}:area_id>/retire", methods=["POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_manage_frameworks)
 def retire_area(area_id: int):
     area = _area_or_404(area_id)
     framework = area.framework
@@ -257,7 +258,7 @@ def retire_area(area_id: int):
 
 
 @bp.route(f"/areas/<{ID}:area_id>/move", methods=["POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_manage_frameworks)
 def move_area(area_id: int):
     area = _area_or_404(area_id)
     return _move(area, area.framework, f"area-{area.id}")
@@ -265,7 +266,7 @@ def move_area(area_id: int):
 
 @bp.route(f"/areas/<{ID}:area_id>/competencies/new", methods=["GET", "POST"])
 @bp.route(f"/competencies/<{ID}:competency_id>/edit", methods=["GET", "POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_manage_frameworks)
 def competency_form(area_id: int | None = None, competency_id: int | None = None):
     competency = _competency_or_404(competency_id) if competency_id is not None else None
     area = competency.area if competency else _area_or_404(area_id)
@@ -301,7 +302,7 @@ def competency_form(area_id: int | None = None, competency_id: int | None = None
 
 
 @bp.route(f"/competencies/<{ID}:competency_id>/retire", methods=["POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_manage_frameworks)
 def retire_competency(competency_id: int):
     competency = _competency_or_404(competency_id)
     area = competency.area
@@ -311,7 +312,7 @@ def retire_competency(competency_id: int):
 
 
 @bp.route(f"/competencies/<{ID}:competency_id>/move", methods=["POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_manage_frameworks)
 def move_competency(competency_id: int):
     competency = _competency_or_404(competency_id)
     return _move(competency, competency.area.framework, f"area-{competency.area_id}")

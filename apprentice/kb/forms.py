@@ -2,7 +2,7 @@
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileRequired, MultipleFileField
-from wtforms import HiddenField, SearchField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SearchField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from apprentice.forms import MultiCheckboxField, OnceForm, TextLimit
@@ -45,6 +45,10 @@ class GlossaryForm(FlaskForm):
     summary = StringField("What you changed", validators=[
         Optional(), TextLimit(glossary.MAX_SUMMARY)])
     based_on = HiddenField()
+    # Shown only once a list with no groups was refused (glossary.EmptyGlossary).
+    confirm_empty = BooleanField(
+        "Save an empty list",
+        description="Search then uses no equivalent terms until a coordinator adds some.")
 
 
 class ImportForm(FlaskForm):

@@ -22,6 +22,7 @@ from sqlalchemy.orm import selectinload
 
 from apprentice.audit import services as audit
 from apprentice.db import advisory_lock, database, db_session
+from apprentice.forms import id_number
 from apprentice.kb.models import GlossaryVersion
 from apprentice.kb.permissions import may_edit_glossary
 from apprentice.people.models import StaffProfile
@@ -247,6 +248,40 @@ class NoChanges(Invalid):
     """The text is the one in use already: nothing is written."""
 
 
+class StartNotInUse(Invalid):
+    """The edit started from a version that is not the one in use, or from one the form
+    did not name: nothing is written, so nobody's save is overwritten unseen."""
+
+
+class EmptyGlossary(Invalid):
+    """A list with no groups, not confirmed: search would lose every equivalent at once,
+    which an emptied text box (or a form sent without its text) should not do by itself."""
+
+
+SAVED_MEANWHILE = ("Someone else saved the vocabulary while you were editing it. Your text is "
+                   "still below: compare it with the current list (open it in another tab), "
+                   "then save again.")
+UNKNOWN_START = ("This form did not say which version of the vocabulary you started from, so "
+                 "nothing was saved: someone else may have saved a change since. Your text is "
+                 "still below: compare it with the current list (open it in another tab), then "
+                 "save again.")
+EMPTY_LIST = ("The list has no groups of terms, so search would find only the exact words "
+              "typed. To clear the vocabulary on purpose, tick “Save an empty list” and save "
+              "again (the current list stays in the history).")
+
+
+def started_from(value: str | None) -> int:
+    """The version an edit form says it started from (0: the shipped list). Missing or not
+    a number: :class:`Invalid`, never "unchecked", so a form cannot skip the check that
+    someone else saved in the meantime."""
+    if value is not None and str(value).strip() == "0":
+        return 0
+    number = id_number(value)
+    if number is None:
+        raise StartNotInUse({None: UNKNOWN_START})
+    return number
+
+
 def newest_id() -> int:
     """The id of the version in use (0: the shipped list), for the edit form."""
     version = newest()
@@ -254,7 +289,8 @@ def newest_id() -> int:
 
 
 def _write(text: str, summary: str, author: StaffProfile | None, action: str, *,
-           based_on: int | None = None, **details) -> GlossaryVersion:
+           based_on: int | None = None, allow_empty: bool = True,
+           **details) -> GlossaryVersion:
     if not may_edit_glossary(author):
         raise Invalid({None: "Only coordinators change the search vocabulary."})
     summary = " ".join((summary or "").split())
@@ -263,14 +299,14 @@ def _write(text: str, summary: str, author: StaffProfile | None, action: str, *,
     if any(_is_invisible(char) for char in summary):
         raise Invalid({"summary": "The summary holds a control character."})
     groups = validate(text)
+    if not groups and not allow_empty:
+        raise EmptyGlossary({"text": EMPTY_LIST})
     text = normalise(text)
     session = db_session()
     advisory_lock(GLOSSARY_LOCK_KEY)  # two coordinators saving at once: one after the other
     in_use = newest()
     if based_on is not None and based_on != (in_use.id if in_use else 0):
-        raise Invalid({None: "Someone else saved the vocabulary while you were editing it. "
-                             "Your text is still below: compare it with the current list "
-                             "(open it in another tab), then save again."})
+        raise StartNotInUse({None: SAVED_MEANWHILE})
     if text == normalise(in_use.text if in_use else shipped_text()):
         raise NoChanges({None: "No changes to save."})
     version = GlossaryVersion(text=text, summary=summary, author_id=author.id)
@@ -294,13 +330,16 @@ def _reindex_quietly() -> None:
 
 
 def save(text: str, summary: str, author: StaffProfile | None, *,
-         based_on: int | None = None) -> GlossaryVersion:
+         based_on: int | None = None, allow_empty: bool = False) -> GlossaryVersion:
     """Put a coordinator's list in use, as a new version (the old ones are kept).
 
-    ``based_on``: the version the editor started from; a save made since is not
-    overwritten unseen.
+    ``based_on``: the version the editor started from (see :func:`started_from`); a save
+    made since is not overwritten unseen. None: not checked (scripts, not the form).
+    ``allow_empty``: the coordinator confirmed a list with no groups; without it such a
+    list is refused (:class:`EmptyGlossary`). Restoring an empty version needs no tick.
     """
-    return _write(text, summary, author, "glossary.saved", based_on=based_on)
+    return _write(text, summary, author, "glossary.saved", based_on=based_on,
+                  allow_empty=allow_empty)
 
 
 def history(limit: int = 200) -> list[GlossaryVersion]:

@@ -9,6 +9,7 @@ makes search say it is unavailable; nothing else in the app notices.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import itertools
 import os
@@ -17,6 +18,7 @@ import shutil
 import threading
 import time
 from collections import Counter, deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
@@ -177,41 +179,116 @@ def _new_generation() -> Path:
     return path
 
 
-def _swap_in(generation: Path) -> None:
-    """Point ``current`` at ``generation`` in one step, then drop older generations.
+@contextmanager
+def _swapping():
+    """One swap at a time across processes, so that no swap drops a generation another is
+    about to point ``current`` at (the lock goes with the process if it is killed)."""
+    with open(_root() / ".swap-lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _swap_in(generation: Path) -> bool:
+    """Point ``current`` at ``generation`` in one step, then drop older generations;
+    False (and ``generation`` dropped) when a newer rebuild was swapped in meanwhile.
 
     The one replaced is kept until the next swap: a search that found it just
     before the swap can still open it.
     """
     current = _current_dir()
-    previous = current.resolve() if current.exists() else None
-    link = _root() / f".current-{time.time_ns()}"
-    os.symlink(generation.name, link)
-    os.replace(link, current)
-    for old in _root().glob("gen-*"):
-        if old not in (generation, previous):
-            shutil.rmtree(old, ignore_errors=True)
+    with _swapping():
+        if current.is_dir() and not current.is_symlink():
+            # An instance copied without its links (cp -r, shutil.copytree) has a real
+            # folder here, which no link can replace: keep it as the previous generation.
+            current.rename(_root() / f"gen-{_born(generation) - 1}")
+        previous = current.resolve() if current.exists() else None
+        if previous is not None and _born(previous) > _born(generation):
+            shutil.rmtree(generation, ignore_errors=True)
+            return False
+        link = _root() / f".current-{time.time_ns()}"
+        os.symlink(generation.name, link)
+        os.replace(link, current)
+        for old in _root().glob("gen-*"):
+            # Only older ones: a newer folder may be a rebuild still running in another
+            # worker (after a lost index, two saves may rebuild at once).
+            if old not in (generation, previous) and _born(old) < _born(generation):
+                shutil.rmtree(old, ignore_errors=True)
+    return True
+
+
+def _born(generation: Path) -> int:
+    """When a generation folder was made (its name: ``gen-<nanoseconds>``)."""
+    try:
+        return int(generation.name.removeprefix("gen-"))
+    except ValueError:
+        return 0
 
 
 _open_indexes: dict[str, object] = {}
 
+# Whoosh lists a folder to find its newest table of contents, then opens it; a commit in
+# another process may delete that file in between (its clean-up), or a listing taken
+# during the commit's rename may show neither the old nor the new one. Whoosh looks
+# again only when opening readers, not when opening the index: this module does.
+OPEN_TRIES = 8
+OPEN_PAUSE = 0.01  # seconds between tries: a commit's clean-up takes a few milliseconds
+TOC_FILE = re.compile(r"^_MAIN_[0-9]+\.toc$")  # Whoosh's table of contents, one per commit
+
+
+def _existing(folder: Path):
+    """The index in ``folder``, or None when there is none (no folder, no table of
+    contents); looks again while a commit elsewhere is replacing its files."""
+    for attempt in range(OPEN_TRIES):
+        if attempt:
+            time.sleep(OPEN_PAUSE)
+        if not folder.is_dir():
+            continue  # gone, or a copied instance's folder moved aside by _swap_in
+        try:
+            return index.open_dir(str(folder))
+        except (index.EmptyIndexError, FileNotFoundError):
+            continue
+    if not folder.is_dir() or not any(TOC_FILE.match(name) for name in os.listdir(folder)):
+        return None
+    raise OSError(f"The search index in {folder} kept changing while being opened.")
+
+
+def _listed(ix) -> bool:
+    """Whether an index opened before still has a table of contents (not deleted)."""
+    for attempt in range(OPEN_TRIES):
+        if attempt:
+            time.sleep(OPEN_PAUSE)
+        try:
+            if ix.latest_generation() > -1:
+                return True
+        except FileNotFoundError:
+            pass
+    return False
+
 
 def _open(create: bool = True):
-    """The live index, opened once per generation (a rebuild swaps in a new one)."""
-    current = _current_dir()
-    if current.exists() and index.exists_in(current):
-        generation = str(current.resolve())
-        ix = _open_indexes.get(generation)
-        if ix is None:
-            _open_indexes.clear()
-            ix = _open_indexes[generation] = index.open_dir(generation)
+    """The live index, opened once per generation (a rebuild swaps in a new one).
+
+    ``create``: make an empty one when there is none (a new install; :func:`sync`
+    rebuilds instead when procedures would be left out). Never when the index is
+    there but was being committed to: that would hide every procedure.
+    """
+    generation = _current_dir().resolve()
+    ix = _open_indexes.get(str(generation))
+    if ix is not None and _listed(ix):
+        return ix
+    _open_indexes.clear()
+    ix = _existing(generation)
+    if ix is not None:
+        _open_indexes[str(generation)] = ix
         return ix
     if not create:
         raise SearchUnavailable("The search index is missing.")
     generation = _new_generation()
     ix = index.create_in(generation, _schema(_current_filter()))
-    _swap_in(generation)
-    return ix
+    return ix if _swap_in(generation) else _open(create=False)
 
 
 _local = threading.local()
@@ -302,9 +379,11 @@ def sync(limit: int = 500, upto: int | None = None) -> int:
     rows = list(session.scalars(waiting))
     if not rows:
         return 0
+    ix = _live_or_new()
+    if ix is None:
+        return _replace_missing()
     ids = sorted({row.procedure_id for row in rows})
     procedures = {p.id: p for p in session.scalars(select(Procedure).where(Procedure.id.in_(ids)))}
-    ix = _open()
     writer = ix.writer(timeout=WRITE_TIMEOUT)
     names = set(writer.schema.names())  # an index built by an earlier version has fewer
     try:
@@ -315,13 +394,56 @@ def sync(limit: int = 500, upto: int | None = None) -> int:
             else:
                 document = _document(procedure)
                 writer.update_document(**{k: v for k, v in document.items() if k in names})
+        writer.commit()
     except BaseException:
-        writer.cancel()
+        _abandon(writer)
         raise
-    writer.commit()
     session.execute(delete(IndexOutbox).where(IndexOutbox.id.in_([r.id for r in rows])))
     session.commit()
     return len(ids)
+
+
+# -- a missing index (deleted, or lost with a disk) ------------------------------------------
+
+# Procedures up to which the next save rebuilds a missing index itself (a second or two);
+# a bigger library waits for `flask apprentice reindex` or `index-sync`.
+AUTO_REBUILD_LIMIT = 500
+
+
+def _live_or_new():
+    """The live index for a sync; a new, empty one when there is none and every procedure
+    waits in the outbox (a new install's first saves queue every one); None when the
+    index was lost: applying the outbox to an empty index would leave the others
+    unfindable, and search would answer "no matches" as if that were true."""
+    try:
+        return _open(create=False)
+    except SearchUnavailable:
+        pass
+    outside = select(func.count(Procedure.id)).where(
+        Procedure.id.not_in(select(IndexOutbox.procedure_id)))
+    return None if db_session().scalar(outside) else _open()
+
+
+def _abandon(writer) -> None:
+    """Give up a writer that failed, its lock included: a lock left held would keep every
+    later sync of this worker (and, each after a wait, of the others) out of the index."""
+    if writer.is_closed:
+        return
+    try:
+        writer.cancel()
+    except Exception:
+        lock = writer.writelock
+        if lock is not None and getattr(lock, "fd", None) is not None:
+            lock.release()
+
+
+def _replace_missing() -> int:
+    """Rebuild a lost index from the database (small libraries, at the next save), or
+    keep search "unavailable" and the changes waiting until a reindex."""
+    if db_session().scalar(select(func.count(Procedure.id))) > AUTO_REBUILD_LIMIT:
+        raise SearchUnavailable("The search index is missing: run `flask apprentice reindex`.")
+    current_app.logger.warning("search index missing: rebuilding it from the database")
+    return rebuild()
 
 
 def sync_all() -> int:
@@ -376,9 +498,11 @@ def rebuild() -> int:
         writer.add_document(**_document(procedure))
         count += 1
     writer.commit()
+    # Swapped in before the outbox is cleared: a process killed in between leaves rows
+    # that are applied again, never changes that are in neither index nor outbox.
+    _swap_in(generation)
     session.execute(delete(IndexOutbox).where(IndexOutbox.id <= covered))
     session.commit()
-    _swap_in(generation)
     changed = session.scalars(select(Procedure).where(Procedure.updated_at >= started)).all()
     if changed:
         session.add_all(IndexOutbox(procedure_id=procedure.id) for procedure in changed)
@@ -432,26 +556,28 @@ class IndexCheck:
     extra: list[int]
     old_glossary: bool = False  # still right, only slower: index-sync rebuilds it
     old_layout: bool = False  # built by an earlier version: right, snippets slower
+    unreadable: str | None = None  # why the index could not be read (then all "missing")
 
     @property
     def healthy(self) -> bool:
-        return not (self.missing or self.stale or self.extra)
+        return not (self.missing or self.stale or self.extra or self.unreadable)
 
 
 def check() -> IndexCheck:
     """Compare the index with the database: missing, out-of-date and extra entries."""
     expected = {p.id: (p.revision_number, p.status)
                 for p in db_session().scalars(select(Procedure))}
-    old_layout = False
+    old_layout, unreadable = False, None
     try:
         ix = _open(create=False)
         with ix.searcher() as searcher:
             old_layout = not _current_layout(searcher.schema)
             indexed = {int(doc["id"]): (doc.get("revision"), doc.get("status"))
                        for doc in searcher.all_stored_fields()}
-    except (SearchUnavailable, OSError, index.IndexError):
-        indexed = {}
+    except (SearchUnavailable, OSError, index.IndexError) as exc:
+        indexed, unreadable = {}, str(exc) or type(exc).__name__
     return IndexCheck(
+        unreadable=unreadable,
         old_glossary=bool(indexed) and not built_with_current_glossary(),
         old_layout=old_layout,
         missing=sorted(expected.keys() - indexed.keys()),

@@ -40,6 +40,7 @@ from apprentice.validation import Invalid
 MAX_TITLE = 200
 MAX_BODY = 200_000  # characters: a long procedure is a few thousand
 MAX_TAGS = 20
+MAX_TAG = 40  # characters in one tag
 MAX_SUMMARY = 300
 MAX_LISTED = 200  # procedures on the page without a search
 
@@ -61,13 +62,15 @@ def get_procedure(procedure_id: int) -> Procedure | None:
 
 
 def normalise_tags(tags) -> str:
+    """Tags as stored: lower case, spaces collapsed, no repeats, comma-separated. A tag
+    is never cut short here (:func:`_check` refuses one over ``MAX_TAG``)."""
     if isinstance(tags, str):
         tags = tags.split(",")
     cleaned = []
     for tag in tags:
         tag = " ".join(str(tag).strip().lower().split())
         if tag and tag not in cleaned:
-            cleaned.append(tag[:40])
+            cleaned.append(tag)
     return ",".join(cleaned)
 
 
@@ -97,8 +100,12 @@ def _check(draft: ProcedureDraft) -> tuple[str, str, str]:
     if "\x00" in body or "\x00" in title:
         errors["body"] = "The text holds a NUL character."
     tags = normalise_tags(draft.tags)
+    too_long = [tag for tag in tags.split(",") if len(tag) > MAX_TAG]
     if len(tags.split(",")) > MAX_TAGS:
         errors["tags"] = f"Use at most {MAX_TAGS} tags."
+    elif too_long:
+        errors["tags"] = (f"Keep each tag to {MAX_TAG} characters "
+                          f"(one has {len(too_long[0]):,}).")
     elif len(tags) > 500:
         errors["tags"] = "The tags are too long together."
     if len(draft.summary or "") > MAX_SUMMARY:

@@ -22,6 +22,7 @@ from apprentice.auth.access import requires_role
 from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
 from apprentice.core import receipts
+from apprentice.core.answers import answers_json
 from apprentice.core.kept import kept_formdata, restores_kept_form
 from apprentice.db import db_session
 from apprentice.forms import (
@@ -264,6 +265,7 @@ api = Blueprint("api", __name__, url_prefix="/api")
 
 
 @api.route("/search")
+@answers_json
 def search_api():
     """The search page's results as JSON, ranked exactly as the page."""
     _staff, _filters, options, text = _search_args()
@@ -300,20 +302,25 @@ def glossary_edit():
     if request.method == "GET":
         form.text.data = glossary.current()
         form.based_on.data = str(glossary.newest_id())
+    ask_confirm_empty = bool(form.confirm_empty.data)
     if form.validate_on_submit():
-        based_on = form.based_on.data  # 0: the shipped list; not a number: not checked
         try:
             glossary.save(form.text.data or "", form.summary.data or "", current_staff(),
-                          based_on=0 if based_on == "0" else id_number(based_on))
+                          based_on=glossary.started_from(form.based_on.data),
+                          allow_empty=bool(form.confirm_empty.data))
         except glossary.NoChanges as exc:
             flash(str(exc), "info")
             return redirect(url_for("apprentice.procedures.glossary_page"))
         except Invalid as exc:
             exc.attach_to(form)
+            ask_confirm_empty |= isinstance(exc, glossary.EmptyGlossary)
+            if isinstance(exc, glossary.StartNotInUse):  # told so: "save again" may now
+                form.based_on.data = str(glossary.newest_id())
         else:
             flash("Saved: search uses the new vocabulary now.", "success")
             return redirect(url_for("apprentice.procedures.glossary_page"))
     return render_template("apprentice/procedures/glossary_edit.html", form=form,
+                           ask_confirm_empty=ask_confirm_empty,
                            min_terms=glossary.MIN_TERMS, max_terms=glossary.MAX_TERMS,
                            max_term=glossary.MAX_TERM)
 

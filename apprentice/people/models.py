@@ -97,9 +97,9 @@ class StaffProfile(Base):
 
 
 def is_coordinator(person: StaffProfile | None) -> bool:
-    """Whether ``person`` is signed in as a coordinator: the role check every
-    feature's permission module starts from."""
-    return person is not None and person.has_role(Role.COORDINATOR)
+    """Whether ``person`` acts as a coordinator: the role check every feature's
+    permission module starts from. A deactivated coordinator acts as nobody."""
+    return person is not None and person.active and person.has_role(Role.COORDINATOR)
 
 
 class StaffRole(Base):

@@ -13,7 +13,9 @@ from apprentice.audit import services as audit
 from apprentice.auth.passwords import hash_password, password_problems
 from apprentice.core import receipts
 from apprentice.db import db_session
+from apprentice.people import permissions
 from apprentice.people.models import Role, StaffProfile, StaffRole, new_session_token
+from apprentice.people.permissions import refuse_unless
 from apprentice.validation import Invalid
 
 
@@ -156,6 +158,7 @@ def create_person(
     """Add a person. With a password they can sign in (standalone mode); a
     temporary password set by someone else must be changed at first sign-in.
     The same form sent again (``form_token``) raises AlreadySaved."""
+    refuse_unless(permissions.may_manage_people(by), by, "Only coordinators add people.")
     receipts.check(form_token, by)
     details = _clean(details)
     if password is not None:
@@ -186,7 +189,12 @@ def update_person(
     by: StaffProfile | None = None,
 ) -> StaffProfile:
     """Change a person's details and roles (a coordinator's edit)."""
+    refuse_unless(permissions.may_edit_person(by, person), by,
+                  "Only coordinators change people's details.")
     details = _clean(details)
+    if set(details.roles) != person.roles:
+        refuse_unless(permissions.may_change_roles(by, person), by,
+                      "Only coordinators give and take roles.")
     if _email_taken(details.email, except_id=person.id):
         raise Invalid({"email": DUPLICATE_EMAIL})
     if Role.COORDINATOR not in details.roles:
@@ -212,9 +220,11 @@ def update_person(
 
 def set_active(person: StaffProfile, active: bool, *, by: StaffProfile | None = None) -> None:
     """Deactivate (they can no longer sign in; their records stay) or reactivate."""
+    refuse_unless(permissions.may_set_active(by, person, active), by,
+                  "Only coordinators deactivate and reactivate people."
+                  if not permissions.may_manage_people(by)
+                  else "You cannot deactivate yourself.")
     if not active:
-        if by is not None and by.id == person.id:
-            raise Invalid({None: "You cannot deactivate yourself."})
         _keep_a_coordinator(
             person, "This is the only active coordinator; make someone else coordinator first."
         )

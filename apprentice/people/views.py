@@ -2,12 +2,12 @@
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
-from apprentice.auth.access import requires_role
+from apprentice.auth.access import requires
 from apprentice.auth.services import current_staff, keep_this_session, local_sign_in
 from apprentice.core import receipts
 from apprentice.core.kept import kept_form, kept_formdata, restores_kept_form
 from apprentice.forms import ID, act, already_saved, once, page_number, saved_record
-from apprentice.people import services
+from apprentice.people import permissions, services
 from apprentice.people.forms import EditPersonForm, NewPersonForm, PeopleFilterForm
 from apprentice.people.models import Role
 from apprentice.validation import Invalid
@@ -35,7 +35,7 @@ def _person_or_404(person_id: int):
 
 
 @bp.route("/")
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_manage_people)
 def index():
     filters = PeopleFilterForm(request.args)
     filters.validate()  # a bad value shows its message and is left out of the filter
@@ -57,7 +57,7 @@ def index():
 
 @bp.route("/new", methods=["GET", "POST"])
 @restores_kept_form
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_manage_people)
 def new():
     form = kept_form(NewPersonForm)
     if not local_sign_in():
@@ -85,7 +85,7 @@ def new():
 
 
 @bp.route(f"/<{ID}:person_id>/edit", methods=["GET", "POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_manage_people)
 def edit(person_id: int):
     person = _person_or_404(person_id)
     form = EditPersonForm(obj=person)
@@ -109,12 +109,13 @@ def edit(person_id: int):
             flash(f"{person.name}'s details are saved.", "success")
             return redirect(url_for("apprentice.people.index"))
     return render_template(
-        "apprentice/people/form.html", form=form, person=person
+        "apprentice/people/form.html", form=form, person=person,
+        may_set_active=permissions.may_set_active(current_staff(), person, not person.active),
     )
 
 
 @bp.route(f"/<{ID}:person_id>/active", methods=["POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_manage_people)
 def set_active(person_id: int):
     person = _person_or_404(person_id)
     if request.form.get("active") not in ("0", "1"):

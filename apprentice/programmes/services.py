@@ -23,6 +23,8 @@ from apprentice.competencies.services import shape_of
 from apprentice.core import receipts
 from apprentice.db import db_session, utcnow
 from apprentice.people.models import Role, StaffProfile, StaffRole
+from apprentice.people.permissions import refuse_unless
+from apprentice.programmes import permissions
 from apprentice.programmes.models import ElectiveChoice, Enrolment, EnrolmentStatus
 from apprentice.programmes.progress import (
     FrameworkShape,
@@ -65,6 +67,7 @@ def enrol(person: StaffProfile, framework: Framework, *, start: date,
     ``form_token`` (apprentice.core.receipts): the same form sent again raises
     AlreadySaved.
     """
+    refuse_unless(permissions.may_enrol(by), by, "Only coordinators enrol people.")
     receipts.check(form_token, by)
     errors: dict = {}
     if not person.active or not person.has_role(Role.APPRENTICE):
@@ -116,6 +119,8 @@ def choose_electives(enrolment: Enrolment, area_ids: Iterable[int],
     Changing them later removes no evidence: log entries and sign-offs belong
     to the person and competency, not to the choice.
     """
+    refuse_unless(permissions.may_choose_electives(by, enrolment), by,
+                  "Only the apprentice or a coordinator chooses the electives.")
     if not enrolment.active:
         raise Invalid({"electives": "This programme is finished; its electives stay as they were."})
     chosen = _check_electives(enrolment.framework, area_ids, "electives")
@@ -128,6 +133,10 @@ def choose_electives(enrolment: Enrolment, area_ids: Iterable[int],
 
 def set_target_date(enrolment: Enrolment, target: date,
                     by: StaffProfile | None = None) -> None:
+    """Move the target date (the pace shown is measured against it)."""
+    refuse_unless(permissions.may_set_target(by, enrolment), by,
+                  "Only a coordinator changes the target date, and not of their own "
+                  "programme.")
     if target < enrolment.start_date:
         raise Invalid({"target_date": "The target date must be on or after the start date."})
     audit.record("enrolment.target", actor=by, obj=enrolment, before=enrolment.target_date,
@@ -139,6 +148,8 @@ def set_target_date(enrolment: Enrolment, target: date,
 def finish(enrolment: Enrolment, status: EnrolmentStatus,
            by: StaffProfile | None = None) -> None:
     """Mark a programme completed or withdrawn; it stays visible."""
+    refuse_unless(permissions.may_finish(by, enrolment), by,
+                  "Only a coordinator finishes a programme, and not their own.")
     if not enrolment.active:
         raise Invalid({None: "This programme is already finished."})
     if status == EnrolmentStatus.ACTIVE:

@@ -7,15 +7,14 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from wtforms import SelectChoice
 
-from apprentice.auth.access import requires_role
+from apprentice.auth.access import requires
 from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
 from apprentice.core import receipts
 from apprentice.core.kept import kept_form, kept_formdata, restores_kept_form
 from apprentice.forms import ID, act, already_saved, id_number, once, saved_record
 from apprentice.people import services as people
-from apprentice.people.models import Role
-from apprentice.programmes import services
+from apprentice.programmes import permissions, services
 from apprentice.programmes.forms import ElectivesForm, EnrolForm, TargetDateForm
 from apprentice.programmes.models import EnrolmentStatus
 from apprentice.validation import Invalid
@@ -25,13 +24,11 @@ bp = Blueprint("programmes", __name__, url_prefix="/programmes")
 saved_record("enrolment", "View the programme", "apprentice.programmes.show", "enrolment_id")
 
 
-def _enrolment_for_viewer(enrolment_id: int):
-    """The enrolment, if the viewer is its apprentice or a coordinator (else 404)."""
+def _enrolment_for_viewer(enrolment_id: int, allowed=permissions.may_view_enrolment):
+    """The enrolment, if ``allowed`` (a predicate of programmes.permissions) lets the
+    viewer at it; else 404, so nobody learns which programmes exist."""
     enrolment = services.get_enrolment(enrolment_id)
-    staff = current_staff()
-    if enrolment is None or not (
-        enrolment.person_id == staff.id or staff.has_role(Role.COORDINATOR)
-    ):
+    if enrolment is None or not allowed(current_staff(), enrolment):
         abort(404)
     return enrolment
 
@@ -44,7 +41,7 @@ def mine():
 
 
 @bp.route("/")
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_see_cohort)
 def index():
     framework_id = id_number(request.args.get("framework"))
     status = request.args.get("status", "active")
@@ -60,7 +57,7 @@ def index():
 
 @bp.route("/enrol", methods=["GET", "POST"])
 @restores_kept_form
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_enrol)
 def enrol():
     form = kept_form(EnrolForm)
     answer = once(form, current_staff())
@@ -94,17 +91,20 @@ def enrol():
 @bp.route(f"/<{ID}:enrolment_id>")
 def show(enrolment_id: int):
     enrolment = _enrolment_for_viewer(enrolment_id)
+    staff = current_staff()
     [row] = services.progress_of([enrolment])
     return render_template(
         "apprentice/programmes/show.html", row=row, enrolment=enrolment,
         target_form=TargetDateForm(target_date=enrolment.target_date),
-        manages=current_staff().has_role(Role.COORDINATOR),
+        may_see_cohort=permissions.may_see_cohort(staff),
+        may_set_target=permissions.may_set_target(staff, enrolment),
+        may_finish=permissions.may_finish(staff, enrolment),
     )
 
 
 @bp.route(f"/<{ID}:enrolment_id>/electives", methods=["GET", "POST"])
 def electives(enrolment_id: int):
-    enrolment = _enrolment_for_viewer(enrolment_id)
+    enrolment = _enrolment_for_viewer(enrolment_id, permissions.may_choose_electives)
     framework = enrolment.framework
     form = ElectivesForm()
     form.electives.choices = [SelectChoice(area.id, area.name)
@@ -124,7 +124,7 @@ def electives(enrolment_id: int):
 
 
 @bp.route(f"/<{ID}:enrolment_id>/target", methods=["POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_manage_programmes)
 def target(enrolment_id: int):
     enrolment = _enrolment_for_viewer(enrolment_id)
     form = TargetDateForm()
@@ -138,7 +138,7 @@ def target(enrolment_id: int):
 
 
 @bp.route(f"/<{ID}:enrolment_id>/finish", methods=["POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_manage_programmes)
 def finish(enrolment_id: int):
     enrolment = _enrolment_for_viewer(enrolment_id)
     try:

@@ -16,8 +16,8 @@ from apprentice.db import db_session, utcnow
 from apprentice.people.models import StaffProfile
 from apprentice.programmes import services as programmes
 from apprentice.programmes.progress import CompetencyStatus
-from apprentice.training import services
-from apprentice.training.models import EntryCompetency, EntryState, LogEntry, Pairing
+from apprentice.training import permissions, services
+from apprentice.training.models import EntryCompetency, EntryState, LogEntry, Pairing, SignOff
 
 STALE_REVIEW_DAYS = 14
 IDLE_PAIRING_DAYS = 30
@@ -126,6 +126,56 @@ def mentor_dashboard(mentor: StaffProfile, today: date | None = None) -> MentorD
         queue_count=len(queue),
         oldest_days=max((e.days_waiting for e in queue), default=None),
         rows=rows, ready=ready,
+    )
+
+
+# -- an apprentice's record, as a mentor or a coordinator sees it ---------------------------
+
+@dataclass
+class ApprenticeRecord:
+    """The apprentice page: what the viewer may see of the person's record, already cut
+    to the areas their pairing covers (``areas_in_view``: None, every area)."""
+
+    rows: list  # EnrolmentProgress
+    entries: list[LogEntry]  # this page of the timeline
+    total: int  # entries on every page
+    openable: set[int]  # entries the viewer may open
+    sign_offs: list[SignOff]
+    sign_off_areas: set[int]  # areas with a Sign off button
+    areas_in_view: frozenset[int] | None
+    limited_to: list[str] | None  # names of the areas shown, when some are left out
+
+    def shows_area(self, area_id: int) -> bool:
+        """Whether the area's progress is on the page for this viewer."""
+        return self.areas_in_view is None or area_id in self.areas_in_view
+
+
+def apprentice_record(viewer: StaffProfile, person: StaffProfile, page: int,
+                      viewer_pairings: list[Pairing], today: date | None = None
+                      ) -> ApprenticeRecord:
+    """The apprentice page for ``viewer`` (who may open it: the view asked), in a fixed
+    number of queries. A mentor paired for some areas sees the progress, timeline rows
+    and sign-offs of those areas only; whoever else may open the page sees them all.
+    ``viewer_pairings``: the viewer's pairings with the person."""
+    today = today or date.today()
+    in_view = permissions.areas_in_view(viewer, person.id, today, viewer_pairings)
+    rows = programmes.programmes_of(person, today)
+    entries, total = services.timeline(person.id, page, areas=in_view)
+    sign_offs = [s for s in services.sign_offs_of(person.id) if permissions.may_view_sign_off(
+        viewer, s, today, mentor_pairings=viewer_pairings)]
+    programme_areas = {ap.area.id: ap.area.name for row in rows if row.enrolment.active
+                       for ap in row.progress.areas}
+    limited_to = None
+    if in_view is not None and set(programme_areas) - in_view:
+        limited_to = [name for area, name in programme_areas.items() if area in in_view]
+    return ApprenticeRecord(
+        rows=rows, entries=entries, total=total,
+        openable={e.id for e in entries
+                  if permissions.may_view_entry(viewer, e, mentor_pairings=viewer_pairings)},
+        sign_offs=sign_offs,
+        sign_off_areas=services.sign_off_areas(viewer, person.id, set(programme_areas),
+                                               today, mentor_pairings=viewer_pairings),
+        areas_in_view=in_view, limited_to=limited_to,
     )
 
 

@@ -65,6 +65,26 @@ def may_view_apprentice(viewer: StaffProfile, apprentice_id: int, day: date,
                and p.current_on(day) for p in pairings)
 
 
+def areas_in_view(viewer: StaffProfile, apprentice_id: int, day: date,
+                  pairings: Iterable[Pairing] | None = None) -> frozenset[int] | None:
+    """The ids of the areas whose progress, entries and sign-offs the viewer sees on the
+    apprentice's pages; None for every area (the apprentice, a coordinator, a mentor
+    paired for all areas). A mentor paired for some areas sees those that a pairing
+    current on ``day`` covers, and nothing of the rest: the area rule of pairings.
+    ``pairings``: the viewer's pairings with the apprentice."""
+    if viewer.id == apprentice_id or is_coordinator(viewer):
+        return None
+    if not viewer.active or not viewer.has_role(Role.MENTOR):
+        return frozenset()
+    if pairings is None:
+        pairings = pairings_between(viewer.id, apprentice_id)
+    current = [p for p in pairings if p.mentor_id == viewer.id
+               and p.apprentice_id == apprentice_id and p.current_on(day)]
+    if any(not p.area_links for p in current):  # paired for every area
+        return None
+    return frozenset(area for p in current for area in p.area_ids)
+
+
 # -- log entries ----------------------------------------------------------------------------
 
 def _entry_areas(entry: LogEntry) -> set[int]:

@@ -6,6 +6,7 @@ change and its record commit together or not at all.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from apprentice.competencies.models import (
     SupervisionLevel,
 )
 from apprentice.core import receipts
-from apprentice.db import db_session, utcnow
+from apprentice.db import advisory_lock, db_session, utcnow
 from apprentice.forms import id_number, ids_from
 from apprentice.kb.models import Procedure, ProcedureCompetency, ProcedureStatus
 from apprentice.kb.permissions import citable_procedures_clause
@@ -572,12 +573,23 @@ def entries_of(person_id: int, *, states: Iterable[str] | None = None,
 TIMELINE_PAGE_SIZE = 25
 
 
-def timeline(person_id: int, page: int = 1, per_page: int = TIMELINE_PAGE_SIZE
-             ) -> tuple[list[LogEntry], int]:
+def timeline(person_id: int, page: int = 1, per_page: int = TIMELINE_PAGE_SIZE,
+             areas: Iterable[int] | None = None) -> tuple[list[LogEntry], int]:
     """One page of a person's evidence timeline (every entry but drafts, newest first),
-    and how many there are: a fixed number of queries whatever the page holds."""
+    and how many there are: a fixed number of queries whatever the page holds.
+
+    ``areas``: only entries whose competencies all lie in these areas (what a mentor
+    paired for some areas may see, permissions.areas_in_view); None: every entry. Left
+    out in the query, not after it, so the pages and the count stay right.
+    """
     session = db_session()
     shown = (LogEntry.person_id == person_id) & (LogEntry.state != EntryState.DRAFT.value)
+    if areas is not None:
+        outside = (select(EntryCompetency.entry_id)
+                   .join(Competency, Competency.id == EntryCompetency.competency_id)
+                   .where(EntryCompetency.entry_id == LogEntry.id,
+                          Competency.area_id.not_in(sorted(set(areas)))))
+        shown &= ~outside.exists()
     total = session.scalar(select(func.count()).select_from(LogEntry).where(shown)) or 0
     entries = list(session.scalars(
         select(LogEntry).where(shown)
@@ -670,6 +682,15 @@ def above_evidence_message(person: StaffProfile, level: SupervisionLevel,
             "at that level, tick the box below to confirm.")
 
 
+def _hold_competency(person_id: int, lineage: str) -> None:
+    """Make a parallel sign-off of this person's competency (another tab, another
+    form) wait until this transaction ends, so the checks that read their sign-offs
+    see it: "signed off at this level already", "corrected already". PostgreSQL: an
+    advisory lock; SQLite runs writing transactions one at a time already."""
+    digest = hashlib.sha256(f"sign-off {person_id} {lineage}".encode()).digest()
+    advisory_lock(int.from_bytes(digest[:8], "big", signed=True))
+
+
 def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency, *,
              level: int, entry_ids: Iterable[int], comment: str = "",
              corrects: SignOff | None = None, today: date | None = None,
@@ -684,6 +705,7 @@ def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency,
     AlreadySaved instead of signing twice.
     """
     receipts.check(form_token, mentor)
+    _hold_competency(person.id, competency.lineage)
     today = today or date.today()
     errors: dict = {}
     if mentor.id == person.id:

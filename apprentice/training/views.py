@@ -22,6 +22,7 @@ from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
 from apprentice.competencies.models import SupervisionLevel
 from apprentice.core import receipts
+from apprentice.core.answers import answers_json
 from apprentice.core.kept import kept_form, kept_formdata, restores_kept_form
 from apprentice.formatting import duration
 from apprentice.forms import (
@@ -36,7 +37,7 @@ from apprentice.forms import (
 from apprentice.people import services as people
 from apprentice.people.models import Role
 from apprentice.programmes import services as programmes
-from apprentice.training import permissions, services
+from apprentice.training import dashboards, permissions, services
 from apprentice.training.forms import (
     ChangePairingForm,
     EntryForm,
@@ -208,6 +209,7 @@ def _competencies_in_order(form: EntryForm, recent: list[int]):
 
 
 @bp.route("/log/procedure-suggestions")
+@answers_json
 def procedure_suggestions():
     """The log form's procedure suggestions for ``?competency=`` ids, as JSON: its script
     asks again whenever the ticked competencies change."""
@@ -284,29 +286,18 @@ def return_entry(entry_id: int):
 @requires_role(Role.MENTOR, Role.COORDINATOR)
 def apprentice(person_id: int):
     """The mentor's view: progress with a Sign off button for each competency in the
-    viewer's paired areas, the evidence timeline (a page at a time), the sign-offs."""
+    viewer's paired areas, the evidence timeline (a page at a time), the sign-offs; a
+    mentor paired for some areas sees those areas only (dashboards.apprentice_record)."""
     staff = current_staff()
     person = people.get_person(person_id)
     viewer_pairings = services.pairings(mentor_id=staff.id, apprentice_id=person_id)
     if person is None or not permissions.may_view_apprentice(staff, person_id, date.today(),
                                                              viewer_pairings):
         abort(404)
-    rows = programmes.programmes_of(person)
     page = page_number(request.args.get("page"))
-    entries, total = services.timeline(person.id, page)
-    sign_offs = services.sign_offs_of(person.id)
-    return render_template(
-        "apprentice/training/apprentice.html", person=person, rows=rows,
-        sign_offs=sign_offs,
-        openable_sign_offs={s.id for s in sign_offs if permissions.may_view_sign_off(
-            staff, s, mentor_pairings=viewer_pairings)},
-        sign_off_areas=services.sign_off_areas(
-            staff, person.id, {ap.area.id for row in rows for ap in row.progress.areas},
-            mentor_pairings=viewer_pairings),
-        entries=entries, page=page, total=total, per_page=services.TIMELINE_PAGE_SIZE,
-        openable={e.id for e in entries
-                  if permissions.may_view_entry(staff, e, mentor_pairings=viewer_pairings)},
-    )
+    record = dashboards.apprentice_record(staff, person, page, viewer_pairings)
+    return render_template("apprentice/training/apprentice.html", person=person,
+                           record=record, page=page, per_page=services.TIMELINE_PAGE_SIZE)
 
 
 @bp.route("/sign-offs/new", methods=["GET", "POST"])

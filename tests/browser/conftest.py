@@ -22,20 +22,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import needs_service
+from tests.support.gunicorn import ROOT, Gunicorn, flask
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("APPRENTICE_CHROMIUM", "/usr/bin/chromium"))
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = Path(os.environ.get("APPRENTICE_SCREENSHOTS",
@@ -54,62 +47,14 @@ CHROMIUM_ARGS = [
 
 # -- the app under gunicorn ------------------------------------------------------------
 
-def _environment(instance: Path) -> dict[str, str]:
-    """The environment without the developer's own APPRENTICE_ settings, on ``instance``."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("APPRENTICE_")}
-    env["APPRENTICE_INSTANCE_PATH"] = str(instance)
-    return env
-
-
-def _flask(instance: Path, *args: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "apprentice", *args],
-        cwd=ROOT, env=_environment(instance), stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, timeout=300, check=False,
-    )
-    assert done.returncode == 0, (
-        f"flask apprentice {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-
-
 @pytest.fixture(scope="session")
 def demo_instance(tmp_path_factory) -> Path:
     """An instance folder (database, search index, secret key) with the demo loaded, once."""
     instance = tmp_path_factory.mktemp("browser") / "demo-instance"
     instance.mkdir()
-    _flask(instance, "db", "upgrade")
-    _flask(instance, "demo")
+    flask(instance, "db", "upgrade")
+    flask(instance, "demo")
     return instance
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _gunicorn_options() -> list[str]:
-    """gunicorn 24+ opens a control socket in ~/.gunicorn: one per server would clash."""
-    from gunicorn.config import KNOWN_SETTINGS
-
-    if any(setting.name == "control_socket_disable" for setting in KNOWN_SETTINGS):
-        return ["--no-control-socket"]
-    return []
-
-
-def _wait_until_it_answers(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn stopped at start:\n{log.read_text()[-3000:]}")
-        try:
-            urllib.request.urlopen(url + "/sign-in", timeout=5).close()  # noqa: S310
-        except urllib.error.HTTPError:
-            return  # it answers, if badly: the test says how
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.1)
-        else:
-            return
-    pytest.fail(f"gunicorn did not answer at {url} within a minute:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture
@@ -117,27 +62,13 @@ def server(request, demo_instance, tmp_path) -> str:
     """The base URL of gunicorn serving a fresh copy of the demo instance."""
     instance = tmp_path / "instance"
     shutil.copytree(demo_instance, instance)
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     log = tmp_path / "gunicorn.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-             *_gunicorn_options(), "wsgi:app"],
-            cwd=ROOT, env=_environment(instance), stdin=subprocess.DEVNULL,
-            stdout=output, stderr=subprocess.STDOUT,
-        )
     request.node.apprentice_server_log = log
+    served = Gunicorn(instance, log, workers=2)
     try:
-        _wait_until_it_answers(url, process, log)
-        yield url
+        yield served.url
     finally:
-        process.send_signal(signal.SIGINT)  # a quick shutdown: nothing to finish
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        served.stop()
 
 
 # -- Chromium ------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Load and fault runs against the app under gunicorn (marker ``load``)."""
