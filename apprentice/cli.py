@@ -318,15 +318,14 @@ def check_index() -> None:
     if report.healthy:
         click.echo("The search index agrees with the database.")
         return
-    if report.unreadable:  # not "every procedure missing": say what is wrong
-        click.echo(f"The search index could not be read: {report.unreadable} Run "
-                   "`flask apprentice index-sync` (or `reindex`) to rebuild it.", err=True)
-        raise SystemExit(1)
     # A worker stopped between a save's commit and the index (killed, say) leaves its
     # change in the outbox: index-sync applies just those; otherwise rebuild.
     waiting = search.waiting()
     fix = (f"{waiting} changes wait for the index (a save stopped before it reached it): "
            "run `flask apprentice index-sync`" if waiting else "Run `flask apprentice reindex`")
+    if report.unreadable:  # then every procedure counts as missing: say why
+        click.echo(f"The search index could not be read: {report.unreadable}", err=True)
+        fix = "Run `flask apprentice reindex`"
     click.echo(f"Missing: {_some(report.missing)}; out of date: {_some(report.stale)}; "
                f"extra: {_some(report.extra)}. {fix}.", err=True)
     raise SystemExit(1)

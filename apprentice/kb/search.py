@@ -245,7 +245,7 @@ def _existing(folder: Path):
         if attempt:
             time.sleep(OPEN_PAUSE)
         if not folder.is_dir():
-            continue  # gone, or a copied instance's folder moved aside by _swap_in
+            return None
         try:
             return index.open_dir(str(folder))
         except (index.EmptyIndexError, FileNotFoundError):
@@ -263,8 +263,8 @@ def _listed(ix) -> bool:
         try:
             if ix.latest_generation() > -1:
                 return True
-        except FileNotFoundError:
-            pass
+        except FileNotFoundError:  # the folder itself is gone
+            return False
     return False
 
 
@@ -370,7 +370,8 @@ def sync(limit: int = 500, upto: int | None = None) -> int:
     to the index, one writer at a time; how many procedures were applied.
 
     Rows are removed only after the index committed, so a crash in between
-    only means the same procedures are indexed again next time.
+    only means the same procedures are indexed again next time. A lost index is
+    rebuilt (small libraries), never replaced by one holding only these rows.
     """
     session = db_session()
     waiting = select(IndexOutbox).order_by(IndexOutbox.id).limit(limit)

@@ -151,6 +151,7 @@ def new():
     form = _form(None)
     answer = once(form, staff)
     if answer is not None:
+        services.finish_indexing()
         return answer
     if request.method == "GET" and kept_formdata() is None:
         # "Add a procedure" from a competency page suggests its competencies.
@@ -161,6 +162,7 @@ def new():
             procedure = services.create(_draft(form), staff, publish=permissions.may_publish(staff),
                                         form_token=form.form_token.data)
         except receipts.AlreadySaved as exc:
+            services.finish_indexing()
             return already_saved(exc)
         except Invalid as exc:
             exc.attach_to(form)
@@ -180,6 +182,7 @@ def edit(procedure_id: int):
     form = _form(procedure)
     answer = once(form, staff)  # saved, Back, Save again: one revision
     if answer is not None:
+        services.finish_indexing()
         return answer
     status = 200
     if form.validate_on_submit():
@@ -188,6 +191,7 @@ def edit(procedure_id: int):
                                      based_on=id_number(form.based_on.data) or 0,
                                      form_token=form.form_token.data)
         except receipts.AlreadySaved as exc:
+            services.finish_indexing()
             return already_saved(exc)
         except services.EditConflict as exc:
             exc.attach_to(form)
