@@ -171,6 +171,13 @@ def _commit(procedure: Procedure | None, *, sync: bool = True,
         search.sync_quietly()
 
 
+def finish_indexing() -> None:
+    """Before answering "already saved": the first try may have been cut short between its
+    commit and the index (its worker killed), leaving the change in the outbox. Applied
+    now, the procedure is findable, as a saved one is."""
+    search.sync_quietly()
+
+
 def create(draft: ProcedureDraft, author: StaffProfile | None, *, publish: bool = False,
            source_key: str | None = None, today: date | None = None,
            sync: bool = True, form_token: str | None = None) -> Procedure:
@@ -192,7 +199,7 @@ def create(draft: ProcedureDraft, author: StaffProfile | None, *, publish: bool 
     session.add(procedure)
     session.flush()
     revision = ProcedureRevision(procedure_id=procedure.id, number=1, title=title, body=body,
-                                 tags=tags, summary=draft.summary or "Created",
+                                 tags=tags, summary=(draft.summary or "").strip() or "Created",
                                  author_id=author.id if author else None)
     session.add(revision)
     _apply(procedure, revision, draft)
