@@ -379,7 +379,10 @@ def write_csv(spec: FrameworkSpec) -> str:
     """One row per competency, with the area's description and hours on each row. A cell
     a spreadsheet would run as a formula gets an apostrophe (read_csv takes it off)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # CR LF ends a row (RFC 4180): the writer quotes a cell holding either character.
+    # With "\n" alone, a carriage return inside a statement was written bare, and the
+    # file split that row in two when read back (or opened in a spreadsheet).
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([*CSV_COLUMNS, "area_description", "min_hours"])
     for area in spec.areas:
         for competency in area.competencies:

@@ -12,7 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from apprentice.forms import MultiCheckboxField, OnceForm
+from apprentice.forms import ChoiceField, MultiCheckboxField, OnceForm
 from apprentice.people.models import Role
 
 ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in Role]
@@ -65,8 +65,10 @@ class PeopleFilterForm(FlaskForm):
         csrf = False
 
     q = SearchField("Name, e-mail or branch", validators=[Optional(), Length(max=100)])
-    role = SelectField(
-        "Role", choices=[SelectChoice("", "Any role"), *ROLE_CHOICES], validators=[Optional()]
+    # No Optional(): it let "?role=%20" through as " " (whitespace counts as empty for it,
+    # and it clears the choice check's error), and Role(" ") was a 500. "" is offered.
+    role = ChoiceField(
+        "Role", choices=[SelectChoice("", "Any role"), *ROLE_CHOICES], default=""
     )
     inactive = SelectField(
         "Show", choices=[
