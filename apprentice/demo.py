@@ -35,6 +35,18 @@ DEMO_PEOPLE = [
 DEMO_ELECTIVES = ("Access Services", "Reference and Information Services", "Youth Services")
 
 
+DEMO_STATEMENT = """\
+I came to the library from retail, so the front desk felt familiar and the catalogue did
+not. Shadowing Marian at the reference desk taught me to ask one more question before
+searching: most people know what they need better than what they asked for.
+
+**What I can do now:** renewals, holds and fines on my own; storytime set-up with a
+colleague; first answers to reference questions before handing over.
+
+**What I want to learn next:** cataloguing donated books, with Samuel.
+"""
+
+
 def load_demo() -> list[PersonDetails]:
     """Create what of the demo does not exist yet; return every demo person.
 
@@ -159,6 +171,15 @@ def _demo_training(framework, jordan) -> None:
         training.sign_off(mentor, jordan, codes[code], level=level,
                           entry_ids=[e.id for e in verified],
                           comment="Seen it done well, more than once.")
+    _demo_statement(jordan)
+
+
+def _demo_statement(jordan) -> None:
+    """Jordan's first learning statement, so the page and the portfolio have one to show."""
+    from apprentice.statements import services as statements
+
+    statements.save(jordan, statements.StatementDraft(overall=DEMO_STATEMENT), None,
+                    based_on=0)
 
 
 def _demo_procedure_ids() -> dict[str, int]:

@@ -19,6 +19,7 @@ from apprentice.kb.models import (
 )
 from apprentice.people.models import Role, StaffProfile, StaffRole
 from apprentice.programmes.models import ElectiveChoice, Enrolment
+from apprentice.statements.models import StatementRevision, StatementSection
 from apprentice.training.models import (
     EntryCompetency,
     EntryProcedure,
@@ -60,4 +61,6 @@ __all__ = [
     "SignOffEvidence",
     "StaffProfile",
     "StaffRole",
+    "StatementRevision",
+    "StatementSection",
 ]

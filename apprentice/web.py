@@ -328,8 +328,9 @@ from apprentice.kb.views import api as api_bp  # noqa: E402
 from apprentice.kb.views import bp as procedures_bp  # noqa: E402
 from apprentice.people.views import bp as people_bp  # noqa: E402
 from apprentice.programmes.views import bp as programmes_bp  # noqa: E402
+from apprentice.statements.views import bp as statements_bp  # noqa: E402
 from apprentice.training.views import bp as training_bp  # noqa: E402
 
 for feature in (core_bp, auth_bp, people_bp, frameworks_bp, programmes_bp, training_bp,
-                audit_bp, procedures_bp, api_bp):
+                statements_bp, audit_bp, procedures_bp, api_bp):
     bp.register_blueprint(feature)

@@ -131,6 +131,16 @@ POLICY: list[Case] = [
     Case("/log/<entry_id>/delete", "A's submitted entry", POST=only(noop=(A,))),
     Case("/log/<entry_id>/unlock", "A's verified entry (cited)",
          POST=only(noop=(COORDINATOR,)), args={"entry_id": "verified"}),
+    # -- A's learning statement: A writes it; who may open A's page reads it
+    Case("/apprentices/<person_id>/statement", GET=only(A, MENTOR, AREA_MENTOR, COORDINATOR)),
+    Case("/apprentices/<person_id>/statement", "B's, paired with nobody",
+         GET=only(B, COORDINATOR), args={"person_id": "person_b"}),
+    Case("/apprentices/<person_id>/statement/revisions/<number>",
+         GET=only(A, MENTOR, AREA_MENTOR, COORDINATOR)),
+    # Sent without its text: refused next to the box, nothing saved.
+    Case("/apprentices/<person_id>/statement/edit", GET=only(A), POST=only(noop=(A,))),
+    Case("/apprentices/<person_id>/statement/edit", "B's", GET=only(B), POST=only(noop=(B,)),
+         args={"person_id": "person_b"}),
     Case("/review/", GET=only(*MENTORS)),
     Case("/review/verify", POST=only(noop=MENTORS)),  # nothing ticked
     Case("/review/<entry_id>/return", "area X", POST=only(noop=(MENTOR,))),
@@ -432,6 +442,13 @@ def attempts(kind: str, ids: dict, person_ids: dict) -> list[tuple[str, str, dic
             ("POST", "/procedures/{id}/restore/1", {}),
             ("POST", "/procedures/{id}/accept/1", {}),
         ],
+        "statements": [
+            ("GET", "/apprentices/{id}/statement", {}),
+            ("GET", "/apprentices/{id}/statement/revisions/1", {}),
+            ("GET", "/apprentices/{id}/statement/edit", {}),
+            ("POST", "/apprentices/{id}/statement/edit",
+             {"overall": "Written by someone else.", "based_on": "1"}),
+        ],
         "people": [
             ("GET", "/apprentices/{id}", {}),
             ("GET", "/sign-offs/new?person={id}&competency=" + str(ids["competency_x"]), {}),
@@ -453,6 +470,7 @@ CROSS_OWNER = {
     "pairings": (("pairing_all", "pairing_y"), (B, UNPAIRED)),
     "programmes": (("enrolment_a",), (B, UNPAIRED)),
     "procedure drafts": (("procedure_draft",), (B,)),
+    "statements": (("person_a",), (B, UNPAIRED)),
     "people": (("person_a",), (B, UNPAIRED)),
 }
 

@@ -25,6 +25,7 @@ from apprentice.people.services import set_active
 from apprentice.programmes import services as programmes
 from apprentice.programmes.models import Enrolment
 from apprentice.programmes.progress import CompetencyStatus
+from apprentice.records import services as records
 from apprentice.training import services as training
 from apprentice.training.models import (
     EntryCompetency,
@@ -948,7 +949,7 @@ def test_the_paired_mentor_signs_off_citing_a_verified_entry(world):
         assert record.comment == "Confident."
         assert record.corrects_id is None and record.revocation is None
         assert [link.entry_id for link in record.evidence_links] == [entry_id]
-        assert [s.id for s in training.sign_offs_of(w.apprentice_id)] == [sign_off_id]
+        assert [s.id for s in records.sign_offs_of(w.apprentice_id)] == [sign_off_id]
     [audit] = trail(w, "signoff.created")
     assert (audit.object_type, audit.object_id, audit.actor_id) == (
         "SignOff", sign_off_id, w.mentor_id)
@@ -1392,7 +1393,7 @@ def test_evidence_and_progress_take_a_fixed_number_of_queries(world):
 
     def measure(people):
         def evidence(_):
-            assert set(training.load_evidence(people)) == set(people)
+            assert set(records.load_evidence(people)) == set(people)
 
         def enrolments():
             return list(db_session().scalars(

@@ -65,6 +65,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("procedures", "Procedures & search vocabulary", "Procedures & search",
          ("procedure.", "glossary.")),
     Kind("frameworks", "Frameworks", "Framework", ("framework.",)),
+    Kind("statements", "Learning statements", "Learning statement", ("statement.",)),
 )
 # Everything no group above holds (a code added later, a test's own records).
 OTHER = Kind("other", "Anything else", "Other", ())
@@ -86,7 +87,8 @@ def kind_label(action: str) -> str:
 @dataclass(frozen=True)
 class Link:
     """Words naming something with a page: ``page`` is person, entry, sign_off, pairing,
-    enrolment or glossary; ``id`` the object's id (None for the glossary)."""
+    enrolment, statement (``id``: the person's) or glossary; ``id`` the object's id (None
+    for the glossary)."""
 
     text: str
     page: str
@@ -558,6 +560,21 @@ def _glossary_reset(s: _Said) -> Sentence:
                     _groups(s))
 
 
+def _statement_saved(s: _Said) -> Sentence:
+    """"Jordan Lee saved revision 2 of their learning statement (312 words)"."""
+    person_id = _int(s.details.get("person"))
+    number = _int(s.details.get("number"))
+    words = _int(s.details.get("words"))
+    statement: Part = (Link("learning statement", "statement", person_id)
+                       if person_id in s.names.people else "learning statement")
+    whose: tuple[Part, ...] = (("their ",) if person_id is not None
+                               and person_id == s.record.actor_id
+                               else (s.person(person_id), "'s "))
+    return Sentence(s.actor(), f" saved revision {number} of " if number else " saved ",
+                    *whose, statement,
+                    f" ({_count(words, 'word', 'words')})" if words is not None else "")
+
+
 RULES: dict[str, Callable[[_Said], Sentence]] = {
     "signoff.created": _sign_off_created,
     "signoff.corrected": _sign_off_corrected,
@@ -583,6 +600,7 @@ RULES: dict[str, Callable[[_Said], Sentence]] = {
     "glossary.saved": _glossary_saved,
     "glossary.restored": _glossary_restored,
     "glossary.reset": _glossary_reset,
+    "statement.saved": _statement_saved,
 }
 
 

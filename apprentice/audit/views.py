@@ -33,6 +33,7 @@ LINK_PAGES = {
     "pairing": ("apprentice.training.pairing", "pairing_id"),
     "enrolment": ("apprentice.programmes.show", "enrolment_id"),
     "glossary": ("apprentice.procedures.glossary_history", None),
+    "statement": ("apprentice.statements.show", "person_id"),
 }
 
 

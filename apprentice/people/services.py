@@ -270,3 +270,13 @@ def list_people(
 def has_anyone() -> bool:
     """True once any person exists (demo data is only loaded into an empty install)."""
     return db_session().scalar(select(StaffProfile.id).limit(1)) is not None
+
+
+def apprentices() -> list[StaffProfile]:
+    """Active people holding the apprentice role, by name (the enrol and pairing forms)."""
+    return list(db_session().scalars(
+        select(StaffProfile)
+        .where(StaffProfile.active.is_(True),
+               StaffProfile.role_grants.any(StaffRole.role == Role.APPRENTICE.value))
+        .order_by(StaffProfile.name)
+    ))

@@ -1,37 +1,28 @@
 """Enrolment and progress: who is on which programme, and how far along they are.
 
-Progress itself is computed by :mod:`apprentice.programmes.progress`; this
-module loads what it needs, for one person or a whole cohort, in a fixed
-number of queries.
+Progress itself is computed by :mod:`apprentice.programmes.progress` and loaded,
+for one person or a whole cohort, by :mod:`apprentice.records.services`.
 """
 
 from __future__ import annotations
 
 import calendar
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from apprentice.audit import services as audit
-from apprentice.competencies.models import CompetencyArea, Framework, FrameworkStatus
-from apprentice.competencies.services import shape_of
+from apprentice.competencies.models import Framework, FrameworkStatus
 from apprentice.core import receipts
 from apprentice.db import db_session, utcnow
-from apprentice.people.models import Role, StaffProfile, StaffRole
+from apprentice.people import services as people
+from apprentice.people.models import Role, StaffProfile
 from apprentice.people.permissions import refuse_unless
 from apprentice.programmes import permissions
 from apprentice.programmes.models import ElectiveChoice, Enrolment, EnrolmentStatus
-from apprentice.programmes.progress import (
-    FrameworkShape,
-    ProgrammeProgress,
-    programme_progress,
-)
-from apprentice.training.services import load_evidence
+from apprentice.records import services as records
 from apprentice.validation import Invalid
 
 
@@ -160,88 +151,15 @@ def finish(enrolment: Enrolment, status: EnrolmentStatus,
     db_session().commit()
 
 
-# -- progress, for one or many -------------------------------------------------
+# -- progress, for one or many: loaded by the record model --------------------------
 
-@dataclass(frozen=True)
-class EnrolmentProgress:
-    enrolment: Enrolment
-    progress: ProgrammeProgress
-
-
-def progress_of(enrolments: list[Enrolment], today: date | None = None) -> list[EnrolmentProgress]:
-    """Progress of many enrolments at once: a fixed number of queries whatever their count."""
-    today = today or date.today()
-    if not enrolments:
-        return []
-    session = db_session()
-    framework_ids = {e.framework_id for e in enrolments}
-    frameworks = {
-        f.id: f for f in session.scalars(
-            select(Framework).where(Framework.id.in_(framework_ids)).options(
-                selectinload(Framework.areas).selectinload(CompetencyArea.competencies)
-            )
-        )
-    }
-    shapes: dict[int, FrameworkShape] = {fid: shape_of(f) for fid, f in frameworks.items()}
-    electives: dict[int, set[int]] = defaultdict(set)
-    for enrolment_id, area_id in session.execute(
-        select(ElectiveChoice.enrolment_id, ElectiveChoice.area_id)
-        .where(ElectiveChoice.enrolment_id.in_([e.id for e in enrolments]))
-    ):
-        electives[enrolment_id].add(area_id)
-    evidence = load_evidence({e.person_id for e in enrolments})
-    return [
-        EnrolmentProgress(
-            enrolment=e,
-            progress=programme_progress(
-                shapes[e.framework_id], electives[e.id], evidence[e.person_id],
-                start=e.start_date, target=e.target_date, today=today,
-            ),
-        )
-        for e in enrolments
-    ]
+# The enrolment pages read progress as the records package loads it (with the same
+# evidence as every other page); these names stay here for them.
+EnrolmentProgress = records.EnrolmentProgress
+enrolments_query = records.enrolments_query
+progress_of = records.progress_of
+cohort = records.cohort
+programmes_of = records.programmes_of
 
 
-def enrolments_query(*, framework_id: int | None = None, status: str | None = "active",
-                     person_id: int | None = None):
-    query = (
-        select(Enrolment)
-        .join(StaffProfile, StaffProfile.id == Enrolment.person_id)
-        .options(selectinload(Enrolment.person), selectinload(Enrolment.framework))
-        .order_by(StaffProfile.name, Enrolment.start_date)
-    )
-    if framework_id is not None:
-        query = query.where(Enrolment.framework_id == framework_id)
-    if status:
-        query = query.where(Enrolment.status == status)
-    if person_id is not None:
-        query = query.where(Enrolment.person_id == person_id)
-    return query
-
-
-def cohort(*, framework_id: int | None = None, status: str | None = "active",
-           today: date | None = None) -> list[EnrolmentProgress]:
-    """Everyone's progress (the coordinator's list), in a fixed number of queries."""
-    enrolments = list(db_session().scalars(
-        enrolments_query(framework_id=framework_id, status=status)
-    ))
-    return progress_of(enrolments, today)
-
-
-def programmes_of(person: StaffProfile, today: date | None = None) -> list[EnrolmentProgress]:
-    """A person's programmes, active first, finished ones kept."""
-    enrolments = list(db_session().scalars(
-        enrolments_query(person_id=person.id, status=None)
-    ))
-    enrolments.sort(key=lambda e: (not e.active, e.start_date))
-    return progress_of(enrolments, today)
-
-
-def apprentices() -> list[StaffProfile]:
-    """Active people holding the apprentice role, by name (for the enrol form)."""
-    return list(db_session().scalars(
-        select(StaffProfile)
-        .where(StaffProfile.active.is_(True),
-               StaffProfile.role_grants.any(StaffRole.role == Role.APPRENTICE.value))
-        .order_by(StaffProfile.name)
-    ))
+apprentices = people.apprentices  # the enrol form's choices

@@ -17,6 +17,7 @@ from apprentice.people import services as people
 from apprentice.programmes import permissions, services
 from apprentice.programmes.forms import ElectivesForm, EnrolForm, TargetDateForm
 from apprentice.programmes.models import EnrolmentStatus
+from apprentice.records import record_of
 from apprentice.validation import Invalid
 
 bp = Blueprint("programmes", __name__, url_prefix="/programmes")
@@ -92,9 +93,10 @@ def enrol():
 def show(enrolment_id: int):
     enrolment = _enrolment_for_viewer(enrolment_id)
     staff = current_staff()
-    [row] = services.progress_of([enrolment])
+    record = record_of(enrolment.person_id, entries=False)
     return render_template(
-        "apprentice/programmes/show.html", row=row, enrolment=enrolment,
+        "apprentice/programmes/show.html", record=record,
+        enrolment=record.enrolment(enrolment.id),
         target_form=TargetDateForm(target_date=enrolment.target_date),
         may_see_cohort=permissions.may_see_cohort(staff),
         may_set_target=permissions.may_set_target(staff, enrolment),

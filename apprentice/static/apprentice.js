@@ -184,6 +184,59 @@
   });
 })();
 
+/* -- Word limits: a live word counter for a whole form (helper: learning statement) -- */
+(function () {
+  "use strict";
+
+  // A form with data-ap-words-max counts the words of all its text boxes into its
+  // [data-ap-words-count] line: "1,234 of 1,500 words", "12 words too many". Counted as
+  // the server counts (statements/services.py count_words): runs between spaces that
+  // hold a letter or a digit, so Markdown's # and - are not words.
+  function grouped(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
+  var wordlike = /[\p{L}\p{N}]/u;
+
+  function count(text) {
+    return text.split(/\s+/).filter(function (token) { return wordlike.test(token); }).length;
+  }
+
+  function words(total, most) {
+    if (total > most) {
+      var over = total - most;
+      return grouped(over) + (over === 1 ? " word" : " words") + " too many";
+    }
+    return grouped(total) + " of " + grouped(most) + " words";
+  }
+
+  document.querySelectorAll("form[data-ap-words-max]").forEach(function (form) {
+    var most = parseInt(form.getAttribute("data-ap-words-max"), 10);
+    var shown = form.querySelector("[data-ap-words-count]");
+    if (!(most > 0) || !shown) { return; }
+    var boxes = form.querySelectorAll("textarea");
+    shown.setAttribute("aria-hidden", "true");
+    var heard = document.createElement("p");
+    heard.className = "ap-visually-hidden";
+    heard.setAttribute("aria-live", "polite");
+    shown.insertAdjacentElement("afterend", heard);
+    var timer = null;
+
+    function show() {
+      var total = 0;
+      boxes.forEach(function (box) { total += count(box.value); });
+      shown.textContent = words(total, most);
+      shown.classList.toggle("ap-count-over", total > most);
+    }
+
+    function update() {
+      show();
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () { heard.textContent = shown.textContent; }, 1000);
+    }
+
+    boxes.forEach(function (box) { box.addEventListener("input", update); });
+    show();
+  });
+})();
+
 /* One form, one record (apprentice.core.receipts): a create form's one-time token is put
    into the page's address (?form=...) without a reload. When Back fetches the page again
    (the browser kept no copy), the server sees the token and answers "already saved"

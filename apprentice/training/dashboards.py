@@ -14,10 +14,11 @@ from sqlalchemy.orm import selectinload
 from apprentice.competencies.models import Competency
 from apprentice.db import db_session, utcnow
 from apprentice.people.models import StaffProfile
-from apprentice.programmes import services as programmes
-from apprentice.programmes.progress import CompetencyStatus
+from apprentice.records import CompetencyStatus, record_of
+from apprentice.records import services as records
+from apprentice.records.record import EnrolmentRecord, SignOffRecord
 from apprentice.training import permissions, services
-from apprentice.training.models import EntryCompetency, EntryState, LogEntry, Pairing, SignOff
+from apprentice.training.models import EntryCompetency, EntryState, LogEntry, Pairing
 
 STALE_REVIEW_DAYS = 14
 IDLE_PAIRING_DAYS = 30
@@ -44,7 +45,7 @@ class ApprenticeDashboard:
 def apprentice_dashboard(person: StaffProfile, today: date | None = None,
                          limit: int = 6) -> ApprenticeDashboard:
     today = today or date.today()
-    rows = [r for r in programmes.programmes_of(person, today) if r.enrolment.active]
+    rows = [r for r in records.programmes_of(person, today) if r.enrolment.active]
     current = services.pairings(apprentice_id=person.id, current_on=today)
     suggestions: list[PractiseNext] = []
     verified = unverified = 0
@@ -93,10 +94,9 @@ def mentor_dashboard(mentor: StaffProfile, today: date | None = None) -> MentorD
     current = services.pairings(mentor_id=mentor.id, current_on=today)
     apprentice_ids = {p.apprentice_id for p in current}
     enrolments = list(db_session().scalars(
-        programmes.enrolments_query(status="active").where(
-            programmes.Enrolment.person_id.in_(apprentice_ids))
+        records.enrolments_query(status="active", person_ids=apprentice_ids)
     )) if apprentice_ids else []
-    rows = programmes.progress_of(enrolments, today)
+    rows = records.progress_of(enrolments, today)
     # Verified entries of these apprentices: the best activity level per competency lineage.
     best: dict[tuple[int, str], int] = {}
     if apprentice_ids:
@@ -133,14 +133,15 @@ def mentor_dashboard(mentor: StaffProfile, today: date | None = None) -> MentorD
 
 @dataclass
 class ApprenticeRecord:
-    """The apprentice page: what the viewer may see of the person's record, already cut
-    to the areas their pairing covers (``areas_in_view``: None, every area)."""
+    """The apprentice page: what the viewer may see of the person's record (read from
+    the record model, apprentice.records), already cut to the areas their pairing
+    covers (``areas_in_view``: None, every area)."""
 
-    rows: list  # EnrolmentProgress
+    enrolments: tuple[EnrolmentRecord, ...]
     entries: list[LogEntry]  # this page of the timeline
     total: int  # entries on every page
     openable: set[int]  # entries the viewer may open
-    sign_offs: list[SignOff]
+    sign_offs: list[SignOffRecord]
     sign_off_areas: set[int]  # areas with a Sign off button
     areas_in_view: frozenset[int] | None
     limited_to: list[str] | None  # names of the areas shown, when some are left out
@@ -156,20 +157,21 @@ def apprentice_record(viewer: StaffProfile, person: StaffProfile, page: int,
     """The apprentice page for ``viewer`` (who may open it: the view asked), in a fixed
     number of queries. A mentor paired for some areas sees the progress, timeline rows
     and sign-offs of those areas only; whoever else may open the page sees them all.
-    ``viewer_pairings``: the viewer's pairings with the person."""
+    ``viewer_pairings``: the viewer's pairings with the person. The timeline is paged
+    here (the record itself holds every entry); the rest is the person's record."""
     today = today or date.today()
     in_view = permissions.areas_in_view(viewer, person.id, today, viewer_pairings)
-    rows = programmes.programmes_of(person, today)
+    record = record_of(person.id, entries=False)
     entries, total = services.timeline(person.id, page, areas=in_view)
-    sign_offs = [s for s in services.sign_offs_of(person.id) if permissions.may_view_sign_off(
+    sign_offs = [s for s in record.sign_offs if permissions.may_view_sign_off(
         viewer, s, today, mentor_pairings=viewer_pairings)]
-    programme_areas = {ap.area.id: ap.area.name for row in rows if row.enrolment.active
-                       for ap in row.progress.areas}
+    programme_areas = {area.id: area.name for e in record.enrolments if e.active
+                       for area in e.areas}
     limited_to = None
     if in_view is not None and set(programme_areas) - in_view:
         limited_to = [name for area, name in programme_areas.items() if area in in_view]
     return ApprenticeRecord(
-        rows=rows, entries=entries, total=total,
+        enrolments=record.enrolments, entries=entries, total=total,
         openable={e.id for e in entries
                   if permissions.may_view_entry(viewer, e, mentor_pairings=viewer_pairings)},
         sign_offs=sign_offs,
@@ -255,7 +257,7 @@ def coordinator_dashboard(today: date | None = None) -> CoordinatorDashboard:
     """The cohort as people by areas, what has stalled, and how loaded the mentors are."""
     today = today or date.today()
     session = db_session()
-    rows = programmes.cohort(today=today)
+    rows = records.cohort(today=today)
     areas: dict[str, MatrixArea] = {}
     matrix = []
     for row in rows:

@@ -129,7 +129,8 @@ def may_view_sign_off(viewer: StaffProfile, record: SignOff, today: date | None 
                       mentor_pairings: Iterable[Pairing] | None = None) -> bool:
     """The apprentice it is for, whoever signed it, a coordinator, or a mentor whose
     current pairing covers the competency's area (a sign-off cites entries' text: it
-    belongs to its area like they do). ``mentor_pairings``: the viewer's pairings."""
+    belongs to its area like they do). ``mentor_pairings``: the viewer's pairings.
+    ``record``: a SignOff, or the record model's SignOffRecord (same fields read)."""
     return (record.person_id == viewer.id or record.signed_by_id == viewer.id
             or is_coordinator(viewer)
             or mentor_covers(viewer, record.person_id, {record.competency.area_id},

@@ -7,7 +7,6 @@ change and its record commit together or not at all.
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,7 +19,6 @@ from apprentice.audit import services as audit
 from apprentice.competencies.models import (
     Competency,
     CompetencyArea,
-    Framework,
     SupervisionLevel,
 )
 from apprentice.core import receipts
@@ -29,8 +27,12 @@ from apprentice.forms import id_number, ids_from
 from apprentice.kb.models import Procedure, ProcedureCompetency, ProcedureStatus
 from apprentice.kb.permissions import citable_procedures_clause
 from apprentice.people.models import Role, StaffProfile
-from apprentice.programmes.models import ElectiveChoice, Enrolment, EnrolmentStatus
-from apprentice.programmes.progress import Evidence
+from apprentice.records.services import (
+    is_corrected,
+    programme_competencies,
+    standing_sign_offs,
+    standing_sign_offs_citing,
+)
 from apprentice.training.models import (
     EntryCompetency,
     EntryProcedure,
@@ -196,35 +198,6 @@ def suggest_mentors(area_id: int | None = None, today: date | None = None
                    for m in mentors]
     suggestions.sort(key=lambda s: (-s.experience, s.load, s.mentor.name))
     return suggestions
-
-
-# -- what a person may log against ---------------------------------------------
-
-def programme_competencies(person_id: int) -> list[Competency]:
-    """Current competencies of the person's active programmes: every required area,
-    and the chosen electives (all electives until enough are chosen)."""
-    session = db_session()
-    enrolments = list(session.scalars(select(Enrolment).where(
-        Enrolment.person_id == person_id, Enrolment.status == EnrolmentStatus.ACTIVE.value)))
-    if not enrolments:
-        return []
-    chosen: dict[int, set[int]] = defaultdict(set)
-    for enrolment_id, area_id in session.execute(
-        select(ElectiveChoice.enrolment_id, ElectiveChoice.area_id)
-        .where(ElectiveChoice.enrolment_id.in_([e.id for e in enrolments]))
-    ):
-        chosen[enrolment_id].add(area_id)
-    frameworks = {f.id: f for f in session.scalars(
-        select(Framework).where(Framework.id.in_({e.framework_id for e in enrolments})))}
-    competencies: list[Competency] = []
-    for enrolment in enrolments:
-        framework = frameworks[enrolment.framework_id]
-        picked = chosen[enrolment.id]
-        all_electives = len(picked) < framework.electives_required
-        for area in framework.current_areas:
-            if area.required or all_electives or area.id in picked:
-                competencies.extend(area.current_competencies)
-    return competencies
 
 
 # -- log entries -----------------------------------------------------------------
@@ -633,33 +606,6 @@ def get_sign_off(sign_off_id: int) -> SignOff | None:
     return db_session().get(SignOff, sign_off_id)
 
 
-def _corrected_ids(session, person_ids) -> set[int]:
-    """Sign-offs another sign-off corrects: they stand no more, even if the
-    correction is later revoked (the original was judged wrong)."""
-    return set(session.scalars(
-        select(SignOff.corrects_id).where(SignOff.person_id.in_(person_ids),
-                                          SignOff.corrects_id.is_not(None))))
-
-
-def _standing(sign_offs: list[SignOff]) -> list[SignOff]:
-    """Those of ``sign_offs`` that stand (neither revoked nor corrected)."""
-    if not sign_offs:
-        return []
-    corrected = _corrected_ids(db_session(), {s.person_id for s in sign_offs})
-    return [s for s in sign_offs if s.revocation is None and s.id not in corrected]
-
-
-def standing_sign_offs(person_id: int) -> list[SignOff]:
-    """A person's sign-offs that stand (neither revoked nor corrected)."""
-    return _standing(sign_offs_of(person_id))
-
-
-def standing_sign_offs_citing(entry_id: int) -> list[SignOff]:
-    """Sign-offs that cite the entry and still stand (neither revoked nor corrected)."""
-    return _standing(list(db_session().scalars(
-        select(SignOff).join(SignOffEvidence).where(SignOffEvidence.entry_id == entry_id))))
-
-
 def highest_cited(level: int, entries: Iterable[LogEntry]) -> LogEntry | None:
     """The cited entry with the highest activity, when ``level`` is above every one of
     them (None when some entry reached the level, or nothing is cited): a sign-off
@@ -718,7 +664,7 @@ def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency,
                            if corrects.revocation is not None else
                            "Only the mentor who signed, or a coordinator, can correct "
                            "a sign-off."})
-        if corrects.id in _corrected_ids(db_session(), [person.id]):
+        if is_corrected(corrects):
             raise Invalid({None: "That sign-off has been corrected already; correct the "
                                  "newer one if needed."})
     elif not may_sign_off(mentor, person.id, competency.area_id, today):
@@ -794,68 +740,3 @@ def revoke(record: SignOff, by: StaffProfile, reason: str) -> Revocation:
         session.rollback()
         raise Invalid({None: "This sign-off is already revoked."}) from exc
     return revocation
-
-
-def sign_offs_of(person_id: int) -> list[SignOff]:
-    """A person's sign-offs, newest first, with their competency and signer (pages list
-    them: not one query per row)."""
-    return list(db_session().scalars(
-        select(SignOff).where(SignOff.person_id == person_id)
-        .order_by(SignOff.signed_at.desc(), SignOff.id.desc())
-        .options(selectinload(SignOff.competency), selectinload(SignOff.signed_by))))
-
-
-# -- evidence for the progress engine -----------------------------------------------
-
-def load_evidence(person_ids: Iterable[int]) -> dict[int, Evidence]:
-    """Everyone's evidence in three queries, whatever the number of people or entries.
-
-    Entries count when submitted or later (drafts do not). A sign-off stands
-    unless revoked or corrected; a competency's level is the best standing one
-    (a lower later sign-off does not undo a higher one: a correction does).
-    Minutes count once per area an entry touched, verified and not yet verified apart.
-    """
-    ids = list(set(person_ids))
-    if not ids:
-        return {}
-    session = db_session()
-    logged = LogEntry.state != EntryState.DRAFT.value
-    entries: dict[int, dict[str, int]] = defaultdict(dict)
-    for person_id, lineage, count in session.execute(
-        select(LogEntry.person_id, Competency.lineage, func.count(func.distinct(LogEntry.id)))
-        .join(EntryCompetency, EntryCompetency.entry_id == LogEntry.id)
-        .join(Competency, Competency.id == EntryCompetency.competency_id)
-        .where(LogEntry.person_id.in_(ids), logged)
-        .group_by(LogEntry.person_id, Competency.lineage)
-    ):
-        entries[person_id][lineage] = count
-    levels: dict[int, dict[str, SupervisionLevel]] = defaultdict(dict)
-    corrected = _corrected_ids(session, ids)
-    for sign_off_id, person_id, lineage, level in session.execute(
-        select(SignOff.id, SignOff.person_id, SignOff.lineage, SignOff.level)
-        .outerjoin(Revocation, Revocation.sign_off_id == SignOff.id)
-        .where(SignOff.person_id.in_(ids), Revocation.id.is_(None))
-    ):
-        if sign_off_id in corrected:
-            continue
-        best = levels[person_id].get(lineage)
-        if best is None or level > best:
-            levels[person_id][lineage] = SupervisionLevel(level)
-    minutes: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for person_id, _entry_id, area_id, entry_minutes, state in session.execute(
-        select(LogEntry.person_id, LogEntry.id, Competency.area_id, LogEntry.minutes,
-               LogEntry.state).distinct()
-        .join(EntryCompetency, EntryCompetency.entry_id == LogEntry.id)
-        .join(Competency, Competency.id == EntryCompetency.competency_id)
-        .where(LogEntry.person_id.in_(ids), logged)
-    ):
-        minutes[person_id][area_id][0 if state == EntryState.VERIFIED.value else 1] += (
-            entry_minutes)
-    return {
-        person_id: Evidence(
-            entries=dict(entries[person_id]),
-            levels=dict(levels[person_id]),
-            minutes={area: (v, u) for area, (v, u) in minutes[person_id].items()},
-        )
-        for person_id in ids
-    }

@@ -36,7 +36,7 @@ from apprentice.forms import (
 )
 from apprentice.people import services as people
 from apprentice.people.models import Role
-from apprentice.programmes import services as programmes
+from apprentice.records import services as records
 from apprentice.training import dashboards, permissions, services
 from apprentice.training.forms import (
     ChangePairingForm,
@@ -75,7 +75,7 @@ def log():
     order = [EntryState.RETURNED, EntryState.DRAFT, EntryState.SUBMITTED, EntryState.VERIFIED]
     grouped = {state: [e for e in entries if e.state == state.value] for state in order}
     return render_template("apprentice/training/log.html", grouped=grouped,
-                           programmes=programmes.programmes_of(staff))
+                           programmes=records.programmes_of(staff))
 
 
 def _entry_form(staff, entry=None, formdata=None) -> EntryForm:
@@ -412,7 +412,7 @@ def pairings():
     answer = once(form, current_staff())
     if answer is not None:
         return answer
-    form.apprentice_id.choices = [SelectChoice(p.id, p.name) for p in programmes.apprentices()]
+    form.apprentice_id.choices = [SelectChoice(p.id, p.name) for p in people.apprentices()]
     suggestions = services.suggest_mentors()
     form.mentor_id.choices = [SelectChoice(s.mentor.id, f"{s.mentor.name} · {s.load} paired"
                                            f" · {s.experience} sign-offs")

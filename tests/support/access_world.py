@@ -20,6 +20,7 @@ from apprentice.kb import glossary
 from apprentice.kb import services as kb
 from apprentice.people.services import get_person
 from apprentice.programmes import services as programmes
+from apprentice.statements import services as statements
 from apprentice.training import services
 
 ANON, A, B = "anonymous", "apprentice A", "apprentice B"
@@ -91,6 +92,10 @@ def build_world(app, make_person) -> dict:
                 a, based_on=1)
         version = glossary.save(glossary.shipped_text() + "\nzine, fanzine\n",
                                 "Zines", coordinator)
+        # A's learning statement, revision 1: an overall one and a section on area Y.
+        statements.save(a, statements.StatementDraft(
+            "I learned to run the issue desk.", {area_y.id: "Catalogued the new arrivals."}),
+            a, based_on=0)
         ids = {
             "framework": framework.id, "area_x": area_x.id, "area_y": area_y.id,
             "competency_x": cx.id, "competency_y": cy.id, "area_spare": area_spare.id,

@@ -15,6 +15,7 @@ from apprentice.people import services as people
 from apprentice.people.models import StaffProfile
 from apprentice.programmes import services as programmes
 from apprentice.programmes.models import EnrolmentStatus
+from apprentice.statements import services as statements
 from apprentice.training import services as training
 from apprentice.training.services import EntryDetails
 
@@ -46,8 +47,8 @@ class Activity:
 
 def every_kind_of_record(app, make_person, coordinator) -> Activity:
     """People, a programme, a pairing, entries through review, sign-offs corrected and
-    revoked, an unlock, role and account changes, failed and throttled sign-ins, and the
-    search vocabulary saved, restored and reset."""
+    revoked, an unlock, role and account changes, failed and throttled sign-ins, the
+    search vocabulary saved, restored and reset, and a learning statement saved."""
     apprentice = make_person(name="Jordan Lee", email="jordan@library.example",
                              roles=["apprentice"])
     mentor = make_person(name="Marian Okafor", roles=["mentor"])
@@ -128,6 +129,11 @@ def every_kind_of_record(app, make_person, coordinator) -> Activity:
         glossary.save("zanzibar, quokka\nferry, boat\n", "", by)
         glossary.restore(kept.id, by)
         glossary.reset(by)
+
+    with app.app_context():
+        person = get(apprentice)
+        statements.save(person, statements.StatementDraft("I learned to run the desk."),
+                        person, based_on=0)
 
     with app.app_context():
         by = get(coordinator)

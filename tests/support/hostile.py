@@ -27,6 +27,7 @@ from apprentice.kb import services as kb
 from apprentice.kb.models import ProcedureRevision
 from apprentice.people.models import StaffProfile
 from apprentice.programmes import services as programmes
+from apprentice.statements import services as statements
 from apprentice.training import services as training
 from apprentice.training.services import EntryDetails
 from tests.factories import DEFAULT_PASSWORD
@@ -621,6 +622,26 @@ def electives(world: World) -> Target:
     return Target(f"/programmes/{enrolment}/electives", {"electives": chosen})
 
 
+def statement_edit(world: World) -> Target:
+    """A new revision of the cast apprentice's statement, from the newest, with the first
+    area's box filled in too (its text is kept: LF line breaks, trimmed)."""
+    person = world.cast["apprentice"].id
+    with world.app.app_context():
+        based_on = statements.newest_number(person)
+        area = statements.areas_to_write(person)[0].id
+
+    def read():
+        revision = statements.newest(person)
+        if revision is None:
+            return None
+        sections = {s.area_id: s.body for s in revision.sections}
+        return {"overall": revision.overall, f"area_{area}": sections.get(area, "")}
+    return Target(f"/apprentices/{person}/statement/edit", {
+        "overall": f"I learned to run the desk ({serial()}).", f"area_{area}": "Shelving.",
+        "based_on": str(based_on), "form_token": receipts.new_token()},
+        stored=world.read(read), normalise={"overall": _textarea, f"area_{area}": _textarea})
+
+
 def _fixed(path: Callable[[World], str], form: dict | None = None):
     return lambda world: Target(path(world), dict(form or {}))
 
@@ -710,6 +731,8 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
         Endpoint("mentor", return_entry),
     ("/sign-offs/new", "POST"): Endpoint("mentor", new_sign_off),
     ("/sign-offs/<int(max=2147483647):sign_off_id>", "POST"): Endpoint("coordinator", revoke),
+    ("/apprentices/<int(max=2147483647):person_id>/statement/edit", "POST"):
+        Endpoint("apprentice", statement_edit),
     # procedures
     ("/procedures/new", "POST"): Endpoint("apprentice", new_procedure, examples=TAG_CASES),
     ("/procedures/<int(max=2147483647):procedure_id>/edit", "POST"):

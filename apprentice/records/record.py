@@ -1,0 +1,325 @@
+"""A person's record as one read model, as of any day.
+
+Pages, and later portfolios, reports and credentials, read :func:`record_of`
+rather than putting the record together themselves, so they all show the same
+sign-offs, hours and progress. Everything is frozen: a reader cannot change the
+record by accident, and nothing here writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from types import MappingProxyType
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from apprentice.audit.models import AuditRecord
+from apprentice.competencies.models import SupervisionLevel
+from apprentice.db import db_session
+from apprentice.people.models import StaffProfile
+from apprentice.programmes.progress import (
+    AreaProgress,
+    CompetencyStatus,
+    ProgrammeProgress,
+)
+from apprentice.records import services
+from apprentice.training.models import (
+    ACTIVITY_LABELS,
+    LogEntry,
+    Revocation,
+    SignOff,
+    SignOffEvidence,
+)
+
+# The audit actions that record a sign-off being made (see training.services.sign_off).
+SIGN_OFF_ACTIONS = ("signoff.created", "signoff.corrected")
+
+
+@dataclass(frozen=True)
+class PersonRef:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class CompetencyRef:
+    """The wording a sign-off was made against."""
+
+    id: int
+    code: str
+    statement: str
+    lineage: str
+    area_id: int
+
+
+@dataclass(frozen=True)
+class CitedEntry:
+    """A log entry a sign-off cites, as a reader of the record needs it."""
+
+    id: int
+    occurred_on: date
+    description: str  # what happened
+    minutes: int
+
+
+@dataclass(frozen=True)
+class RevocationRecord:
+    reason: str
+    revoked_by: PersonRef
+    revoked_at: datetime
+
+
+@dataclass(frozen=True)
+class SignOffRecord:
+    """A sign-off as it was by the record's day: ``revocation`` and ``corrected_by``
+    only when they had happened by then."""
+
+    id: int
+    person_id: int
+    competency: CompetencyRef
+    level: SupervisionLevel
+    mentor: PersonRef
+    signed_at: datetime
+    comment: str
+    cited: tuple[CitedEntry, ...]
+    corrects_id: int | None
+    revocation: RevocationRecord | None
+    corrected_by: int | None  # the id of the sign-off correcting this one
+    stands: bool
+
+    @property
+    def lineage(self) -> str:
+        return self.competency.lineage
+
+    @property
+    def signed_by_id(self) -> int:
+        """The signer's id, by the name the permission predicates ask for."""
+        return self.mentor.id
+
+
+@dataclass(frozen=True)
+class CompetencyRecord:
+    """A competency of the programme, its status, and the sign-off that stands for it
+    (the best standing level, as progress counts it; None: not signed off)."""
+
+    id: int
+    code: str
+    statement: str
+    lineage: str
+    status: CompetencyStatus
+    standing: SignOffRecord | None
+
+
+@dataclass(frozen=True)
+class AreaHours:
+    """Minutes in an area: the framework's minimum (None: none set), logged (verified or
+    waiting for review) and verified."""
+
+    planned_minutes: int | None
+    logged_minutes: int
+    verified_minutes: int
+
+
+@dataclass(frozen=True)
+class AreaRecord:
+    id: int
+    name: str
+    required: bool
+    competencies: tuple[CompetencyRecord, ...]
+    hours: AreaHours
+    progress: AreaProgress
+
+
+@dataclass(frozen=True)
+class EnrolmentRecord:
+    id: int
+    person_id: int
+    framework_id: int
+    framework_name: str
+    status: str
+    start_date: date
+    target_date: date
+    finished_at: datetime | None
+    electives: tuple[str, ...]  # names of the chosen elective areas
+    areas: tuple[AreaRecord, ...]  # required areas, then the chosen electives
+    progress: ProgrammeProgress  # from the pure engine, as of the record's day
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    @property
+    def standing_by_competency(self) -> dict[int, SignOffRecord]:
+        """Competency id -> the sign-off that stands for it, for the signed-off ones."""
+        return {c.id: c.standing for area in self.areas for c in area.competencies
+                if c.standing is not None}
+
+
+@dataclass(frozen=True)
+class EntryRecord:
+    id: int
+    occurred_on: date
+    minutes: int
+    activity: str
+    description: str
+    verified: bool  # by the record's day
+    competency_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Record:
+    """Everything on a person's record by the end of ``as_of``."""
+
+    person: PersonRef
+    job_title: str
+    branch: str
+    as_of: date
+    enrolments: tuple[EnrolmentRecord, ...]  # active first, finished ones kept
+    sign_offs: tuple[SignOffRecord, ...]  # every one made by then, newest first
+    entries: tuple[EntryRecord, ...] | None  # logged by then, newest first (None: not loaded)
+    newest_sign_off_hash: str | None  # the audit hash of the newest sign-off made by then
+
+    @property
+    def standing(self) -> tuple[SignOffRecord, ...]:
+        """The sign-offs that stand, newest first."""
+        return tuple(s for s in self.sign_offs if s.stands)
+
+    @property
+    def revoked(self) -> tuple[SignOffRecord, ...]:
+        return tuple(s for s in self.sign_offs if s.revocation is not None)
+
+    @property
+    def corrections(self) -> Mapping[int, int]:
+        """Corrected sign-off id -> the id of the sign-off correcting it."""
+        return MappingProxyType({s.id: s.corrected_by for s in self.sign_offs
+                                 if s.corrected_by is not None})
+
+    def enrolment(self, enrolment_id: int) -> EnrolmentRecord | None:
+        return next((e for e in self.enrolments if e.id == enrolment_id), None)
+
+
+def _person(person: StaffProfile) -> PersonRef:
+    return PersonRef(person.id, person.name)
+
+
+def _sign_off(sign_off: SignOff, *, stands: bool, corrected_by: int | None,
+              revoked: bool) -> SignOffRecord:
+    cited = sorted((link.entry for link in sign_off.evidence_links),
+                   key=lambda e: (e.occurred_on, e.id))
+    competency = sign_off.competency
+    revocation = sign_off.revocation if revoked else None
+    return SignOffRecord(
+        id=sign_off.id, person_id=sign_off.person_id,
+        competency=CompetencyRef(competency.id, competency.code, competency.statement,
+                                 sign_off.lineage, competency.area_id),
+        level=SupervisionLevel(sign_off.level), mentor=_person(sign_off.signed_by),
+        signed_at=sign_off.signed_at, comment=sign_off.comment,
+        cited=tuple(CitedEntry(e.id, e.occurred_on, e.description, e.minutes) for e in cited),
+        corrects_id=sign_off.corrects_id,
+        revocation=RevocationRecord(revocation.reason, _person(revocation.revoked_by),
+                                    revocation.revoked_at) if revocation else None,
+        corrected_by=corrected_by, stands=stands,
+    )
+
+
+def _best(sign_offs: tuple[SignOffRecord, ...]) -> dict[str, SignOffRecord]:
+    """The standing sign-off per lineage that progress counts: the best level, the newest
+    of equals (``sign_offs`` newest first)."""
+    best: dict[str, SignOffRecord] = {}
+    for s in sign_offs:
+        if s.stands and (s.lineage not in best or s.level > best[s.lineage].level):
+            best[s.lineage] = s
+    return best
+
+
+def _enrolments(person: StaffProfile, day: date, as_of: date | None,
+                best: dict[str, SignOffRecord]) -> tuple[EnrolmentRecord, ...]:
+    enrolments = []
+    for row in services.programmes_of(person, day, as_of=as_of):
+        e, progress = row.enrolment, row.progress
+        areas = tuple(
+            AreaRecord(
+                id=ap.area.id, name=ap.area.name, required=ap.area.required,
+                competencies=tuple(
+                    CompetencyRecord(cp.competency.id, cp.competency.code,
+                                     cp.competency.statement, cp.competency.lineage,
+                                     cp.status, best.get(cp.competency.lineage))
+                    for cp in ap.competencies),
+                hours=AreaHours(
+                    planned_minutes=(ap.area.min_hours * 60
+                                     if ap.area.min_hours is not None else None),
+                    logged_minutes=ap.verified_minutes + ap.unverified_minutes,
+                    verified_minutes=ap.verified_minutes),
+                progress=ap,
+            )
+            for ap in progress.areas)
+        enrolments.append(EnrolmentRecord(
+            id=e.id, person_id=e.person_id, framework_id=e.framework_id,
+            framework_name=progress.framework.name, status=e.status,
+            start_date=e.start_date, target_date=e.target_date, finished_at=e.finished_at,
+            electives=tuple(a.area.name for a in progress.electives),
+            areas=areas, progress=progress))
+    return tuple(enrolments)
+
+
+def _entries(person_id: int, as_of: date | None) -> tuple[EntryRecord, ...]:
+    entries = db_session().scalars(
+        select(LogEntry).where(LogEntry.person_id == person_id, services.logged_clause(as_of))
+        .order_by(LogEntry.occurred_on.desc(), LogEntry.id.desc()))
+    return tuple(
+        EntryRecord(e.id, e.occurred_on, e.minutes,
+                    ACTIVITY_LABELS[SupervisionLevel(e.activity)], e.description,
+                    services.verified_by(e, as_of),
+                    tuple(link.competency_id for link in e.competency_links))
+        for e in entries)
+
+
+def record_of(person_id: int, as_of: date | None = None, *,
+              entries: bool = True) -> Record | None:
+    """A person's record by the end of ``as_of`` (None: today, everything there is);
+    None for nobody. A fixed number of queries, whatever the size of the record.
+
+    ``entries=False`` leaves the log entries out, for a page that shows them a page at
+    a time (the sign-offs still carry the entries they cite).
+    """
+    session = db_session()
+    person = session.get(StaffProfile, person_id)
+    if person is None:
+        return None
+    day = as_of or date.today()
+    cutoff = services.end_of(as_of) if as_of else None
+
+    made = [s for s in session.scalars(
+        select(SignOff).where(SignOff.person_id == person_id)
+        .order_by(SignOff.signed_at.desc(), SignOff.id.desc())
+        .options(selectinload(SignOff.competency), selectinload(SignOff.signed_by),
+                 selectinload(SignOff.evidence_links).selectinload(SignOffEvidence.entry),
+                 selectinload(SignOff.revocation).selectinload(Revocation.revoked_by)))
+        if cutoff is None or s.signed_at < cutoff]
+    corrections = [c for c in services.corrections_of([person_id])
+                   if cutoff is None or c.signed_at < cutoff]
+    corrected_by = {c.corrects_id: c.id for c in corrections}
+    corrected = set(corrected_by)
+    sign_offs = tuple(
+        _sign_off(s, stands=services.stands(s, corrected, as_of),
+                  corrected_by=corrected_by.get(s.id),
+                  revoked=s.revocation is not None
+                  and (cutoff is None or s.revocation.revoked_at < cutoff))
+        for s in made)
+
+    newest_hash = None
+    if made:
+        newest_hash = session.scalar(
+            select(AuditRecord.hash).where(AuditRecord.object_type == SignOff.__name__,
+                                           AuditRecord.object_id == made[0].id,
+                                           AuditRecord.action.in_(SIGN_OFF_ACTIONS))
+            .order_by(AuditRecord.id).limit(1))
+    return Record(
+        person=_person(person), job_title=person.job_title, branch=person.branch,
+        as_of=day, enrolments=_enrolments(person, day, as_of, _best(sign_offs)),
+        sign_offs=sign_offs, entries=_entries(person_id, as_of) if entries else None,
+        newest_sign_off_hash=newest_hash,
+    )
