@@ -178,7 +178,7 @@ def _demo_statement(jordan) -> None:
     """Jordan's first learning statement, so the page and the portfolio have one to show."""
     from apprentice.statements import services as statements
 
-    statements.save(jordan, statements.StatementDraft(overall=DEMO_STATEMENT), None,
+    statements.save(jordan, statements.StatementDraft(overall=DEMO_STATEMENT), jordan,
                     based_on=0)
 
 
