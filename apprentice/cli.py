@@ -373,6 +373,8 @@ def restore(src: str, yes: bool) -> None:
     from another version of apprentice's tables is refused.
     """
     from apprentice.core import backup as backups
+    from apprentice.kb import search
+    from apprentice.people import services as people
 
     try:
         found = backups.read_backup(Path(src))
@@ -386,6 +388,8 @@ def restore(src: str, yes: bool) -> None:
         report = backups.restore(found)
     except backups.BackupProblem as exc:
         raise click.ClickException(str(exc)) from None
+    people.end_everyones_sessions()
+    indexed = search.rebuild()
     click.echo(f"Restored {src} (revision {report.revision}) in {report.seconds:.1f} s: "
                f"{backups.summary(report.counts)}. Search index rebuilt "
-               f"({report.indexed} procedures). Everyone signs in again.")
+               f"({indexed} procedures). Everyone signs in again.")

@@ -56,6 +56,7 @@ def load_demo() -> list[PersonDetails]:
     """
     from apprentice.competencies import services as frameworks
     from apprentice.programmes import services as programmes
+    from apprentice.records import services as records
 
     for details in DEMO_PEOPLE:
         if find_by_email(details.email) is None:
@@ -66,7 +67,7 @@ def load_demo() -> list[PersonDetails]:
         framework = frameworks.load_default_framework()
     _demo_procedures()
     jordan = find_by_email("apprentice@example.org")
-    if not programmes.programmes_of(jordan):
+    if not records.programmes_of(jordan):
         electives = [a.id for a in framework.current_areas if a.name in DEMO_ELECTIVES]
         start = date.today() - timedelta(days=120)
         programmes.enrol(jordan, framework, start=start, electives=electives)

@@ -28,6 +28,18 @@ def id_number(value) -> int | None:
     return number if 1 <= number <= MAX_ID else None
 
 
+def started_from(value, unknown: Invalid) -> int:
+    """The version an edit form says it started from (0: none saved yet), for a save that
+    refuses to overwrite a newer one. Missing or not a number: ``unknown`` is raised,
+    never "unchecked", so a form cannot skip the check that someone saved meanwhile."""
+    if value is not None and str(value).strip() == "0":
+        return 0
+    number = id_number(value)
+    if number is None:
+        raise unknown
+    return number
+
+
 def ids_from(values: Iterable, limit: int) -> list[int]:
     """The first ``limit`` ids among ``values``, once each; what is not an id is dropped
     (for lists from a query string, which only suggest)."""
@@ -150,25 +162,30 @@ class OnceForm:
     form_token = HiddenField()
 
 
-# What each kind of receipt links to: the link's words and a function from the id to the
-# address (None when the record is gone). Each feature registers its own kinds.
+# What each kind of receipt links to: the link's words, a function from the id to the
+# address (None when the record is gone) and what to finish first (or None). Each
+# feature registers its own kinds.
 SAVED_RECORDS: dict = {}
 
 
 def saved_record(kind: str, words: str, endpoint: str | None = None,
-                 argument: str | None = None, url=None) -> None:
+                 argument: str | None = None, url=None, settle=None) -> None:
     """Say where the "already saved" page links for receipts of ``kind``: ``endpoint``
-    with the id as ``argument``, or ``url(object_id)`` for anything less direct."""
+    with the id as ``argument``, or ``url(object_id)`` for anything less direct.
+    ``settle()``: run before answering, to finish what a first save may have left undone
+    after its commit (its worker killed before the answer)."""
     if url is None:
         def url(object_id):
             return url_for(endpoint, **{argument: object_id})
-    SAVED_RECORDS[kind] = (words, url)
+    SAVED_RECORDS[kind] = (words, url, settle)
 
 
 def already_saved(saved):
     """The answer to a form sent again: "already saved", a link to what the first save
     made (``saved``: a receipt, or AlreadySaved), and a way to start a new one."""
-    words, url = SAVED_RECORDS.get(saved.kind, (None, None))
+    words, url, settle = SAVED_RECORDS.get(saved.kind, (None, None, None))
+    if settle is not None:
+        settle()
     link = url(saved.object_id) if url and saved.object_id is not None else None
     return render_template("apprentice/already_saved.html", link=link, link_text=words,
                            again=this_page("form"))

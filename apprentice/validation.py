@@ -27,3 +27,11 @@ class Invalid(Exception):
                 general.extend(messages)
         form.form_errors.extend(general)
         return general
+
+
+def refuse_unless(allowed: bool, by: object | None, message: str) -> None:
+    """A service asks a feature's permission predicate again before a change:
+    :class:`Invalid` with ``message`` when ``by`` may not. ``by=None`` is the command
+    line or the demo data, run by whoever owns the server, and is not asked."""
+    if by is not None and not allowed:
+        raise Invalid({None: message})

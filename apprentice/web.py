@@ -38,9 +38,10 @@ from apprentice.core.kept import Kept, keep_submitted_form, remember_keeper
 from apprentice.formatting import duration
 from apprentice.kb import permissions as kb_permissions
 from apprentice.people import permissions as people_permissions
-from apprentice.people.models import Role, StaffProfile
+from apprentice.people.models import StaffProfile
 from apprentice.programmes import permissions as programme_permissions
 from apprentice.resources import resource_dir
+from apprentice.training import permissions as training_permissions
 
 bp = Blueprint(
     "apprentice",
@@ -55,33 +56,30 @@ bp.cli.help = "apprentice: database, people and demo data."
 
 @dataclass(frozen=True)
 class NavItem:
-    """One link in the navigation; shown to people holding any of ``roles`` (or to all),
-    or, with ``shown_to``, to whom the page's own permission predicate lets in."""
+    """One link in the navigation; shown to everyone, or with ``shown_to`` to whom the
+    page's own permission predicate lets in."""
 
     endpoint: str
     label: str
-    roles: tuple[Role, ...] = ()
     shown_to: Callable[[StaffProfile], bool] | None = None
 
     def shown(self, staff: StaffProfile) -> bool:
-        if self.shown_to is not None:
-            return self.shown_to(staff)
-        return not self.roles or staff.has_role(*self.roles)
+        return self.shown_to is None or self.shown_to(staff)
 
 
 # The one list of top-level pages; each feature adds its own entries here.
 NAVIGATION: list[NavItem] = [
     NavItem("apprentice.core.home", "Home"),
-    NavItem("apprentice.training.log", "My log", (Role.APPRENTICE,)),
-    NavItem("apprentice.programmes.mine", "My programme", (Role.APPRENTICE,)),
-    NavItem("apprentice.training.review", "Review", (Role.MENTOR,)),
+    NavItem("apprentice.training.log", "My log", training_permissions.may_keep_log),
+    NavItem("apprentice.programmes.mine", "My programme",
+            programme_permissions.may_see_own_programmes),
+    NavItem("apprentice.training.review", "Review", training_permissions.may_review_entries),
     NavItem("apprentice.procedures.index", "Procedures"),
     NavItem("apprentice.frameworks.index", "Competencies"),
-    NavItem("apprentice.programmes.index", "Programmes",
-            shown_to=programme_permissions.may_see_cohort),
-    NavItem("apprentice.training.pairings", "Pairings", (Role.COORDINATOR,)),
-    NavItem("apprentice.people.index", "People", shown_to=people_permissions.may_manage_people),
-    NavItem("apprentice.audit.index", "Audit", shown_to=audit_permissions.may_read_audit),
+    NavItem("apprentice.programmes.index", "Programmes", programme_permissions.may_see_cohort),
+    NavItem("apprentice.training.pairings", "Pairings", training_permissions.may_manage_pairings),
+    NavItem("apprentice.people.index", "People", people_permissions.may_manage_people),
+    NavItem("apprentice.audit.index", "Audit", audit_permissions.may_read_audit),
 ]
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}

@@ -7,9 +7,9 @@ once per run, so every test starts from the real schema in a few milliseconds.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from flask.testing import FlaskClient
@@ -18,8 +18,7 @@ from sqlalchemy import create_engine, text
 from apprentice import create_app, migrate
 from apprentice.db import make_engine
 from tests.factories import PersonFactory
-
-CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+from tests.support.clients import CSRF_META, sign_in_session
 
 
 def needs_service(reason: str):
@@ -128,20 +127,30 @@ def served(app):
     return app
 
 
+@contextmanager
+def app_on_copy(migrated_db, instance):
+    """An app in ``instance`` on its own copy of the migrated database (a file there, or
+    a PostgreSQL database dropped afterwards): for ``app`` and module-wide worlds."""
+    kind, source, template = migrated_db
+    name = None
+    if kind == "sqlite":
+        shutil.copy(source, instance / "apprentice.sqlite3")
+        app = served(build_app(instance))
+    else:
+        name = source.create(template=template)
+        app = served(build_app(instance, APPRENTICE_DATABASE_URL=source.url(name)))
+    try:
+        yield app
+    finally:
+        app.extensions["apprentice"].database.dispose()
+        if name is not None:
+            source.drop(name)
+
+
 @pytest.fixture
 def app(tmp_path, migrated_db):
-    kind, source, template = migrated_db
-    if kind == "sqlite":
-        shutil.copy(source, tmp_path / "apprentice.sqlite3")
-        app = served(build_app(tmp_path))
+    with app_on_copy(migrated_db, tmp_path) as app:
         yield app
-        app.extensions["apprentice"].database.dispose()
-        return
-    name = source.create(template=template)
-    app = served(build_app(tmp_path, APPRENTICE_DATABASE_URL=source.url(name)))
-    yield app
-    app.extensions["apprentice"].database.dispose()
-    source.drop(name)
 
 
 @pytest.fixture
@@ -159,10 +168,7 @@ def login_as(client):
     """Sign ``person`` in on the test client directly (the sign-in form has its own tests)."""
 
     def login(person):
-        with client.session_transaction() as session:
-            session["_user_id"] = person.get_id()
-            session["_fresh"] = True
-        return client
+        return sign_in_session(client, person.get_id())
 
     return login
 

@@ -53,6 +53,25 @@ def log_form(client, competency_id, **changes):
     return data
 
 
+# What a person typed into the log form, for tests of forms sent after a sign-in ended.
+TYPED = "Helped a patron place a hold on the new Le Guin; explained the pickup shelf."
+
+
+def typed_log_form(client, loop, **changes) -> dict:
+    """The log form as the person filled it in while signed in, with its CSRF token."""
+    data = log_form(client, loop["competency"].id, **{
+        "description": TYPED, "activity": "3",
+        "reflection": "Next time, check the branch first.", **changes})
+    data["csrf_token"] = client.csrf_token()
+    return data
+
+
+def apprentice_entries(app, loop):
+    """The loop apprentice's entries, as stored."""
+    with app.app_context():
+        return services.entries_of(loop["apprentice"].id)
+
+
 def log_one(app, loop, **changes):
     """The apprentice logs their first entry through the quick-log form (submitted, unless
     ``changes`` say otherwise); that entry."""

@@ -23,7 +23,8 @@ from apprentice.db import db_session
 from apprentice.kb.models import Procedure, ProcedureRevision
 from apprentice.people.services import get_person
 from apprentice.training.models import LogEntry, SignOff
-from tests.factories import DEFAULT_PASSWORD
+from tests.conftest import app_on_copy
+from tests.factories import DEFAULT_PASSWORD, PersonFactory
 from tests.support.access_world import (
     ANON,
     AREA_MENTOR,
@@ -35,10 +36,10 @@ from tests.support.access_world import (
     A,
     B,
     build_world,
-    changed_tables,
-    signed_in,
     snapshot,
 )
+from tests.support.clients import form_token, signed_in
+from tests.support.tables import changed_tables
 
 SIGNED_IN = (A, B, MENTOR, AREA_MENTOR, UNPAIRED, COORDINATOR)
 MENTORS = (MENTOR, AREA_MENTOR, UNPAIRED)
@@ -475,9 +476,17 @@ CROSS_OWNER = {
 }
 
 
+@pytest.fixture(scope="module")
+def untouched_world(migrated_db, tmp_path_factory):
+    """(app, world) for the attempts by id: none may change a row, so every kind tries
+    its ids on one world, built once for the module."""
+    with app_on_copy(migrated_db, tmp_path_factory.mktemp("matrix")) as app:
+        yield app, build_world(app, PersonFactory(app))
+
+
 @pytest.mark.parametrize("kind", list(CROSS_OWNER))
-def test_other_peoples_objects_cannot_be_opened_or_changed_by_id(app, make_person, kind):
-    world = build_world(app, make_person)
+def test_other_peoples_objects_cannot_be_opened_or_changed_by_id(untouched_world, kind):
+    app, world = untouched_world
     ids, person_ids = world["ids"], world["person_ids"]
     owned, attackers = CROSS_OWNER[kind]
     succeeded, tried = [], 0
@@ -526,13 +535,6 @@ def smuggled(world) -> dict[str, str]:
             "author_id": str(coordinator), "signed_by": str(coordinator),
             "signed_by_id": str(coordinator), "verified_by": str(coordinator),
             "verified_by_id": str(coordinator), "state": "verified", "status": "published"}
-
-
-FORM_TOKEN = re.compile(r'name="form_token"[^>]*value="([^"]+)"')
-
-
-def form_token(client, url: str) -> str:
-    return FORM_TOKEN.search(client.get(url).get_data(as_text=True)).group(1)
 
 
 @pytest.mark.parametrize("button, state", [

@@ -21,7 +21,8 @@ from apprentice.people.models import StaffProfile
 from tests import workers
 from tests.conftest import build_app
 from tests.factories import PersonFactory
-from tests.workers import TIMEOUT, signed_in_client
+from tests.support.clients import signed_in as signed_in_client
+from tests.workers import TIMEOUT
 
 WRONG = "not the password at all"
 

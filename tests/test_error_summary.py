@@ -10,8 +10,7 @@ import pytest
 
 from tests.factories import add_entries
 from tests.loop import as_person, log_form
-
-TOKEN = re.compile(r'name="form_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="form_token"')
+from tests.support.clients import form_token
 
 
 class Page(HTMLParser):
@@ -99,11 +98,6 @@ def refused(response, status=200) -> Page:
     return page
 
 
-def token(client, url) -> str:
-    match = TOKEN.search(client.get(url).get_data(as_text=True))
-    return match.group(1) or match.group(2)
-
-
 def test_the_empty_log_form_lists_each_problem_with_a_link_to_its_field(app, loop):
     client = as_person(app, loop["apprentice"])
     data = log_form(client, loop["competency"].id, occurred_on="", minutes="", activity="",
@@ -123,14 +117,15 @@ def test_the_sign_off_form_links_to_the_first_level(app, loop):
     add_entries(app, loop, 1, states=("verified",))
     mentor = as_person(app, loop["mentor"])
     url = f"/sign-offs/new?person={loop['apprentice'].id}&competency={loop['competency'].id}"
-    page = refused(mentor.submit(url, {"form_token": token(mentor, url), "comment": "Seen."}))
+    page = refused(mentor.submit(url, {"form_token": form_token(mentor, url),
+                                       "comment": "Seen."}))
     assert page.items == [("Choose a level.", "#level-0")]
 
 
 def test_the_pairing_form_lists_its_fields_in_the_order_the_page_shows_them(app, loop):
     coordinator = as_person(app, loop["coordinator"])
     page = refused(coordinator.submit("/pairings/", {
-        "form_token": token(coordinator, "/pairings/"), "apprentice_id": "",
+        "form_token": form_token(coordinator, "/pairings/"), "apprentice_id": "",
         "mentor_id": "", "starts_on": "", "ends_on": "not a date"}))
     assert page.links[:4] == ["#apprentice_id", "#mentor_id", "#starts_on", "#ends_on"]
 

@@ -15,13 +15,14 @@ from apprentice.competencies import services as frameworks
 from apprentice.competencies.models import FrameworkStatus
 from apprentice.people import permissions as people_permissions
 from apprentice.people import services as people
-from apprentice.people.models import Role, is_coordinator
+from apprentice.people.models import Role, acts, is_coordinator
 from apprentice.people.services import PersonDetails, get_person
 from apprentice.programmes import permissions as programme_permissions
 from apprentice.programmes import services as programmes
 from apprentice.programmes.models import EnrolmentStatus
+from apprentice.records import services as records
 from apprentice.training import services as training
-from apprentice.validation import Invalid
+from apprentice.validation import Invalid, refuse_unless
 from tests.loop import as_person
 
 # Who is asked, by name: the loop's apprentice (enrolled) and her mentor (paired for
@@ -65,7 +66,7 @@ def cast(app, loop, make_person):
         training.create_pairing(apprentice, get_person(area_mentor.id),
                                 starts_on=date.today() - timedelta(days=30),
                                 area_ids=[other_area.id])
-        [row] = programmes.programmes_of(apprentice)
+        [row] = records.programmes_of(apprentice)
         own = programmes.enrol(get_person(both.id), framework, start=date.today())
         return {
             **{name: loop[name].id for name in ("apprentice", "mentor", "other", "coordinator")},
@@ -89,7 +90,7 @@ def test_a_deactivated_coordinator_is_no_coordinator(app, cast):
     with app.app_context():
         gone = get_person(cast["deactivated"])
         assert gone.roles and not is_coordinator(gone)
-        assert not people_permissions.acts(gone) and not people_permissions.acts(None)
+        assert not acts(gone) and not acts(None)
         assert is_coordinator(get_person(cast["coordinator"]))
 
 
@@ -109,6 +110,24 @@ def test_coordinators_alone_and_only_while_active(app, cast, predicate):
     with app.app_context():
         assert _answers(cast, predicate) == {"coordinator"}
         assert not predicate(None)
+
+
+def test_my_programme_is_for_active_apprentices(app, cast):
+    with app.app_context():
+        assert _answers(cast, programme_permissions.may_see_own_programmes) == {
+            "apprentice", "apprentice_b"}
+        assert programme_permissions.may_see_own_programmes(get_person(cast["both"]))
+        assert not programme_permissions.may_see_own_programmes(None)
+
+
+def test_refuse_unless_raises_for_a_person_never_for_the_command_line(app, cast):
+    with app.app_context():
+        apprentice = get_person(cast["apprentice"])
+        refuse_unless(True, apprentice, "Not yours.")
+        refuse_unless(False, None, "Not yours.")  # by=None: the CLI
+        with pytest.raises(Invalid) as refused:
+            refuse_unless(False, apprentice, "Not yours.")
+    assert refused.value.errors == {None: ["Not yours."]}
 
 
 def test_people_edit_and_roles_are_coordinators_own_record_included(app, cast):

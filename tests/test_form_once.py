@@ -27,16 +27,8 @@ from apprentice.training.models import LogEntry, Pairing, SignOff
 from tests.conftest import build_app
 from tests.factories import DEFAULT_PASSWORD, PersonFactory, add_entries
 from tests.loop import as_person
-from tests.workers import TIMEOUT, run_workers, signed_in_client
-
-TOKEN = re.compile(r'name="form_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="form_token"')
-
-
-def token_on(page: str) -> str:
-    """The form token of the one create form on ``page``."""
-    match = TOKEN.search(page)
-    assert match, "the form carries no form_token"
-    return match.group(1) or match.group(2)
+from tests.support.clients import form_token_on, signed_in
+from tests.workers import TIMEOUT, run_workers
 
 
 @dataclass
@@ -170,7 +162,7 @@ def fill(client, form: Form) -> dict:
     """The form as its page offers it (with its token), filled in."""
     page = client.get(form.url)
     assert page.status_code == 200
-    return {**form.data, "form_token": token_on(page.get_data(as_text=True))}
+    return {**form.data, "form_token": form_token_on(page.get_data(as_text=True))}
 
 
 def with_token(url: str, token: str) -> str:
@@ -262,7 +254,7 @@ def test_a_form_opened_again_from_its_address_keeps_its_token_until_saved(app, l
     client = as_person(app, loop["coordinator"])
     token = fill(client, form)["form_token"]
     reloaded = client.get(form.url, query_string={"form": token}).get_data(as_text=True)
-    assert token_on(reloaded) == token
+    assert form_token_on(reloaded) == token
 
 
 def test_someone_elses_token_neither_shows_their_record_nor_blocks_a_save(
@@ -281,7 +273,7 @@ def test_someone_elses_token_neither_shows_their_record_nor_blocks_a_save(
     opened = other.get(form.url, query_string={"form": data["form_token"]})
     page = opened.get_data(as_text=True)
     assert "already saved" not in page.lower() and f"/log/{theirs.id}" not in page
-    assert token_on(page) != data["form_token"]
+    assert form_token_on(page) != data["form_token"]
     response = other.submit(form.url, data)  # a copied token: saved as Sam's own entry
     assert response.status_code == 302
     assert [e.person_id for e in rows(app, LogEntry)] == [loop["apprentice"].id, sam.id]
@@ -325,7 +317,7 @@ def test_a_service_given_a_used_token_refuses_to_save_again(app, loop):
 def _send_entry_worker(instance, url, user_id, data, barrier):
     app = build_app(instance, APPRENTICE_DATABASE_URL=url)
     try:
-        client, csrf = signed_in_client(app, user_id)
+        client, csrf = signed_in(app, user_id)
         barrier.wait(TIMEOUT)
         response = client.post("/log/new", data={"csrf_token": csrf, **data})
         return response.status_code, "This form was already saved" in response.get_data(

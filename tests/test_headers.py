@@ -16,7 +16,7 @@ from apprentice.core.headers import content_security_policy
 from apprentice.kb.rendering import render, sanitise
 from apprentice.training import dashboards
 from tests.conftest import build_app
-from tests.test_host import build_intranet, load_intranet
+from tests.support.host import build_intranet, load_intranet
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 CSP = "Content-Security-Policy"

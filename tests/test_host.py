@@ -6,82 +6,45 @@ these tests check that apprentice fits in beside them without taking over.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import subprocess
 import sys
-import uuid
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from flask import g
-from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy import create_engine, inspect, text
 
 from apprentice import migrate
 from apprentice.auth.services import profile_for_host_user
-from apprentice.db import database, db_session
-from apprentice.people.models import Role, StaffProfile
-from tests.conftest import Client
+from apprentice.db import database
+from apprentice.people.models import Role
+from tests.support.host import (
+    HOST_PASSWORD,
+    INTRANET_DIR,
+    add_intranet_user,
+    build_intranet,
+    coordinator_and_sam,
+    create_apprentice_user,
+    host_login,
+    load_intranet,
+    profiles,
+)
 
-INTRANET_DIR = Path(__file__).resolve().parent.parent / "examples" / "intranet"
 # Not "intranet": a module of that name must not leak into other test files.
 MODULE_NAME = "apprentice_tests_example_intranet"
-HOST_PASSWORD = "reading is fun 42"
 APPRENTICE_TABLES = {"apprentice_staff", "apprentice_staff_roles", "apprentice_sign_in_failures"}
 DEACTIVATED = "Your apprentice profile is deactivated"
 HOST_MARKER = "Riverside Libraries intranet"  # from intranet_base.html
-
-
-class HostClient(Client):
-    """Apprentice's CSRF token comes from its home page, inside the intranet layout."""
-
-    token_page = "/training/"
-
-
-def load_intranet(module_name: str):
-    """The example's module, imported from its file under ``module_name`` (a fixture body)."""
-    spec = importlib.util.spec_from_file_location(module_name, INTRANET_DIR / "intranet.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module  # Flask finds the templates through it
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.modules.pop(module_name, None)
 
 
 @pytest.fixture(scope="module")
 def intranet():
     """The example's module, imported once from its file under a private name."""
     yield from load_intranet(MODULE_NAME)
-
-
-def build_intranet(intranet, tmp_path, database_url=None, migrated=True, own_engine=False,
-                   **config):
-    """The intranet; apprentice borrows its engine, or opens its own on the same URL.
-    ``config`` adds to or overrides the intranet's settings."""
-    instance = tmp_path / "instance"
-    database_url = database_url or f"sqlite:///{instance / 'intranet.sqlite3'}"
-    config = {
-        "TESTING": True,
-        "SECRET_KEY": f"test-{uuid.uuid4()}",
-        "INTRANET_INSTANCE_PATH": str(instance),
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        **config,
-    }
-    if own_engine:
-        config["APPRENTICE_DATABASE_URL"] = database_url
-    app = intranet.create_app(config)
-    app.test_client_class = HostClient
-    if migrated:
-        with app.app_context():
-            intranet.upgrade_database(intranet.db.engine)
-            migrate.upgrade(intranet.db.engine)
-    return app
 
 
 @pytest.fixture(params=["shared-engine", "same-url"])
@@ -93,16 +56,6 @@ def host_app(request, intranet, tmp_path):
     app.extensions["apprentice"].database.dispose()
 
 
-def add_intranet_user(intranet, app, email, name="Dana Reyes", password=HOST_PASSWORD) -> int:
-    """An intranet account (the host's own table), made the way the intranet makes them."""
-    with app.app_context():
-        user = intranet.User(email=email, name=name)
-        user.set_password(password)
-        intranet.db.session.add(user)
-        intranet.db.session.commit()
-        return user.id
-
-
 @pytest.fixture
 def add_host_user(host_app, intranet):
     """``add_host_user(email, name=..., password=...)`` on the ``host_app``."""
@@ -111,44 +64,6 @@ def add_host_user(host_app, intranet):
         return add_intranet_user(intranet, host_app, email, name, password)
 
     return add
-
-
-def host_login(app, email, password=HOST_PASSWORD, next_url=None) -> HostClient:
-    """A client signed in through the intranet's own login form (no apprentice CSRF token)."""
-    client = app.test_client()
-    data = {"email": email, "password": password}
-    if next_url:
-        data["next"] = next_url
-    response = client.post("/login", data=data)
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
-
-
-def create_apprentice_user(app, email, name, *roles):
-    result = app.test_cli_runner().invoke(
-        args=["apprentice", "create-user", "--email", email, "--name", name,
-              *[arg for role in roles for arg in ("--role", role)]],
-    )
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def coordinator_and_sam(intranet, app):
-    """Carmen (coordinator) signed in, and the id of the profile Sam got on his first visit."""
-    create_apprentice_user(app, "carmen@library.example", "Carmen Ortiz", "coordinator")
-    add_intranet_user(intranet, app, "carmen@library.example", "Carmen Ortiz")
-    add_intranet_user(intranet, app, "sam@library.example", "Sam Lee")
-    host_login(app, "sam@library.example").get("/training/")
-    [sam] = profiles(app, "sam@library.example")
-    return host_login(app, "carmen@library.example"), sam.id
-
-
-def profiles(app, email=None) -> list[StaffProfile]:
-    with app.app_context():
-        query = select(StaffProfile).order_by(StaffProfile.id)
-        if email is not None:
-            query = query.where(func.lower(StaffProfile.email) == email.lower())
-        return list(db_session().scalars(query))
 
 
 def table_names(engine) -> set[str]:

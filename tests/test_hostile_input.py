@@ -18,9 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import random
 import re
-import shutil
 import unicodedata
 import zlib
 from datetime import date, timedelta
@@ -38,7 +36,7 @@ from apprentice.kb import glossary, search
 from apprentice.people import services as people
 from apprentice.people.models import StaffProfile
 from apprentice.training import services as training
-from tests.conftest import build_app, served
+from tests.conftest import app_on_copy
 from tests.factories import PersonFactory
 from tests.support.hostile import (
     ENDPOINTS,
@@ -52,6 +50,7 @@ from tests.support.hostile import (
     hostile_values,
     upload,
 )
+from tests.support.tables import changed_tables
 
 EXAMPLES = 15
 # No shrinking phase: a failure is reported within the time budget (the drawn values
@@ -81,33 +80,15 @@ class ErrorLog(logging.Handler):
 def world(migrated_db, tmp_path_factory):
     """One app and one world for the module (Hypothesis runs many examples per test;
     each example makes the fresh records it uses up)."""
-    kind, source, template = migrated_db
-    instance = tmp_path_factory.mktemp("hostile")
-    if kind == "sqlite":
-        shutil.copy(source, instance / "apprentice.sqlite3")
-        app, name = served(build_app(instance)), None
-    else:
-        name = source.create(template=template)
-        app = served(build_app(instance, APPRENTICE_DATABASE_URL=source.url(name)))
-    errors = ErrorLog()
-    app.logger.addHandler(errors)
-    made = World(app, PersonFactory(app))
-    with app.app_context():
-        search.rebuild()  # the world's procedures findable, whichever test runs first
-    made.errors = errors
-    yield made
-    app.logger.removeHandler(errors)
-    app.extensions["apprentice"].database.dispose()
-    if name is not None:
-        source.drop(name)
-
-
-def os_random() -> None:
-    """Seed ``random`` from the OS, as a real process has it. Hypothesis seeds it alike
-    for every example (restoring it after), and Whoosh names each new index segment
-    with ``random``: a later example's segment took an earlier one's name (an
-    AssertionError in create_compound_file), and the index outbox never emptied."""
-    random.seed()
+    with app_on_copy(migrated_db, tmp_path_factory.mktemp("hostile")) as app:
+        errors = ErrorLog()
+        app.logger.addHandler(errors)
+        made = World(app, PersonFactory(app))
+        with app.app_context():
+            search.rebuild()  # the world's procedures findable, whichever test runs first
+        made.errors = errors
+        yield made
+        app.logger.removeHandler(errors)
 
 
 def post_routes(app) -> set[tuple[str, str]]:
@@ -188,8 +169,7 @@ def check_answer(world, target, form, response, flashes, before) -> None:
         assert response.mimetype == "text/html"
         assert any(mark in body for mark in REFUSAL_MARKS), body[:1000]
     if refused:
-        changed = sorted(name for name, digest in fingerprint(world.app).items()
-                         if before.get(name) != digest)
+        changed = changed_tables(before, fingerprint(world.app))
         assert changed == [], "a refused request changed these tables"
         return
     if response.status_code in (302, 303) and target.stored is not None:
@@ -205,7 +185,6 @@ def check_answer(world, target, form, response, flashes, before) -> None:
 def send_and_check(world, spec, make_form) -> None:
     """One request to a fresh target of ``spec``, with the form ``make_form(target)``
     gives, and the rules every answer keeps."""
-    os_random()
     target = spec.prepare(world)
     client = target.client or world.client(spec.role)
     pop_flashes(client)
@@ -327,7 +306,6 @@ def test_hostile_queries(world, path):
     values = hostile_values(world.foreign_ids)
 
     def hostile(query):
-        os_random()
         world.errors.records.clear()
         before = fingerprint(world.app)
         response = client.get(path, query_string=form_body(query).decode("ascii"))
@@ -389,7 +367,6 @@ def test_csv_downloads_neutralise_formulas(world):
     # A CR inside a statement was written bare (and the row broke in two).
     @example(name="=cmd", title="@area", note="-1\r+2", statement="=1\r+2")
     def hostile(name, title, note, statement):
-        os_random()
         n = next(serial)
         app = world.app
         with app.app_context():

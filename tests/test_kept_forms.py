@@ -16,12 +16,11 @@ from sqlalchemy import func, select
 from apprentice.core import kept
 from apprentice.core.models import KeptForm
 from apprentice.db import db_session, utcnow
-from apprentice.training import services
 from tests.factories import DEFAULT_PASSWORD
-from tests.loop import as_person, log_form
-from tests.test_host import build_intranet, host_login, load_intranet
+from tests.loop import TYPED, apprentice_entries, as_person, log_form, typed_log_form
+from tests.support.clients import form_token_on
+from tests.support.host import build_intranet, host_login, load_intranet
 
-TYPED = "Helped a patron place a hold on the new Le Guin; explained the pickup shelf."
 SIGN_IN_LINK = re.compile(r'href="(/sign-in\?next=[^"]+)"')
 
 
@@ -31,23 +30,9 @@ def _end_session(client) -> None:
         session.clear()
 
 
-def _filled_in(client, loop, **changes) -> dict:
-    """The log form as the person filled it in while signed in, with its CSRF token."""
-    data = log_form(client, loop["competency"].id, **{
-        "description": TYPED, "activity": "3",
-        "reflection": "Next time, check the branch first.", **changes})
-    data["csrf_token"] = client.csrf_token()
-    return data
-
-
 def _kept_rows(app) -> list[KeptForm]:
     with app.app_context():
         return list(db_session().scalars(select(KeptForm)))
-
-
-def _entries(app, loop):
-    with app.app_context():
-        return services.entries_of(loop["apprentice"].id)
 
 
 def _text(page: str) -> str:
@@ -63,7 +48,7 @@ def _back_link(page: str) -> str:
 
 def test_a_form_sent_after_the_sign_in_ended_comes_back_filled_in_once(app, loop):
     client = as_person(app, loop["apprentice"])
-    data = _filled_in(client, loop)
+    data = typed_log_form(client, loop)
     _end_session(client)
 
     response = client.post("/log/new", data=data)
@@ -72,7 +57,7 @@ def test_a_form_sent_after_the_sign_in_ended_comes_back_filled_in_once(app, loop
     assert "Your sign-in has ended" in page
     assert ("What you typed is kept: sign in again and you will be taken back to the form "
             "with it filled in.") in _text(page)
-    assert _entries(app, loop) == []  # nothing was done
+    assert apprentice_entries(app, loop) == []  # nothing was done
     target = _back_link(page)
     assert target.startswith("/log/new?kept=")
     assert TYPED not in target  # the text stays on the server, not in the link
@@ -92,17 +77,17 @@ def test_a_form_sent_after_the_sign_in_ended_comes_back_filled_in_once(app, loop
     assert TYPED not in again and "We kept what you typed" not in again
 
     # Sent again with the page's fresh token, it is saved once.
-    fresh = re.search(r'name="form_token"[^>]*value="([^"]+)"', page).group(1)
+    fresh = form_token_on(page)
     data.pop("csrf_token")  # the old one died with the session; the page gives a new one
     response = client.submit("/log/new", {**data, "form_token": fresh})
     assert response.status_code == 302
-    [entry] = _entries(app, loop)
+    [entry] = apprentice_entries(app, loop)
     assert entry.description == TYPED
 
 
 def test_passwords_and_the_csrf_token_are_never_kept(app, loop):
     client = as_person(app, loop["apprentice"])
-    data = _filled_in(client, loop, password="correct horse", current_password="x",
+    data = typed_log_form(client, loop, password="correct horse", current_password="x",
                       new_password="y")
     _end_session(client)
     target = _back_link(client.post("/log/new", data=data).get_data(as_text=True))
@@ -121,19 +106,19 @@ def test_passwords_and_the_csrf_token_are_never_kept(app, loop):
 
 def test_too_much_text_is_not_kept_but_the_page_still_says_what_to_do(app, loop):
     client = as_person(app, loop["apprentice"])
-    data = _filled_in(client, loop, reflection="x" * (kept.MAX_KEPT_CHARS + 1))
+    data = typed_log_form(client, loop, reflection="x" * (kept.MAX_KEPT_CHARS + 1))
     _end_session(client)
     response = client.post("/log/new", data=data)
     page = response.get_data(as_text=True)
     assert response.status_code == 401
     assert "Your sign-in has ended" in page and "too long to keep" in _text(page)
     assert "/sign-in?next=" in page
-    assert _kept_rows(app) == [] and _entries(app, loop) == []
+    assert _kept_rows(app) == [] and apprentice_entries(app, loop) == []
 
 
 def test_a_cross_site_post_is_not_kept(app, loop):
     client = as_person(app, loop["apprentice"])
-    data = _filled_in(client, loop)
+    data = typed_log_form(client, loop)
     _end_session(client)
     response = client.post("/log/new", data=data, headers={"Sec-Fetch-Site": "cross-site"})
     assert response.status_code == 401
@@ -156,14 +141,14 @@ def _draft(app, loop, client):
     """A draft Jordan saved through the log form."""
     client.submit("/log/new", log_form(client, loop["competency"].id, save_draft="1",
                                        submit=""))
-    [draft] = _entries(app, loop)
+    [draft] = apprentice_entries(app, loop)
     return draft
 
 
 def test_a_key_taken_on_another_page_is_ignored_and_stays_for_its_own(app, loop):
     client = as_person(app, loop["apprentice"])
     draft = _draft(app, loop, client)
-    data = _filled_in(client, loop)
+    data = typed_log_form(client, loop)
     _end_session(client)
     target = _back_link(client.post("/log/new", data=data).get_data(as_text=True))
     key = parse_qs(urlsplit(target).query)["kept"][0]
@@ -192,13 +177,13 @@ def test_a_key_works_only_in_the_browser_that_typed_the_form(app, loop):
 def test_a_change_to_an_entry_comes_back_to_the_entrys_page(app, loop):
     client = as_person(app, loop["apprentice"])
     draft = _draft(app, loop, client)
-    data = _filled_in(client, loop)
+    data = typed_log_form(client, loop)
     _end_session(client)
     target = _back_link(client.post(f"/log/{draft.id}", data=data).get_data(as_text=True))
     assert target.startswith(f"/log/{draft.id}?kept=")
     page = as_person(app, loop["apprentice"], client).get(target).get_data(as_text=True)
     assert TYPED in page and "We kept what you typed" in page
-    assert _entries(app, loop)[0].description != TYPED  # nothing changed meanwhile
+    assert apprentice_entries(app, loop)[0].description != TYPED  # nothing changed meanwhile
 
 
 def test_old_kept_forms_are_swept_when_one_is_written(app, loop):
@@ -207,7 +192,7 @@ def test_old_kept_forms_are_swept_when_one_is_written(app, loop):
                                   created_at=utcnow() - timedelta(hours=25)))
         db_session().commit()
     client = as_person(app, loop["apprentice"])
-    data = _filled_in(client, loop)
+    data = typed_log_form(client, loop)
     _end_session(client)
     client.post("/log/new", data=data)
     assert [row.key_hash for row in _kept_rows(app)] != ["0" * 64]
@@ -230,14 +215,14 @@ def test_a_page_that_cannot_give_text_back_keeps_nothing_and_says_so(app, loop):
 def test_a_signed_in_person_whose_form_expired_gets_the_text_back(app, loop):
     """Signed in still, but the form's CSRF token expired (a long reflection)."""
     client = as_person(app, loop["apprentice"])
-    data = {**_filled_in(client, loop), "csrf_token": "expired"}
+    data = {**typed_log_form(client, loop), "csrf_token": "expired"}
     response = client.post("/log/new", data=data)
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "nothing was changed" in page and "What you typed is kept" in _text(page)
     link = html.unescape(re.search(r'href="(/log/new\?kept=[^"]+)"', page).group(1))
     assert TYPED in client.get(link).get_data(as_text=True)
-    assert _entries(app, loop) == []
+    assert apprentice_entries(app, loop) == []
 
 
 # -- host mode: the intranet's own sign-in page -------------------------------------------

@@ -10,6 +10,7 @@ from apprentice.competencies import services as frameworks
 from apprentice.competencies.models import FrameworkStatus
 from apprentice.programmes import services as programmes
 from apprentice.programmes.models import EnrolmentStatus
+from apprentice.records import services as records
 from apprentice.validation import Invalid
 from tests.factories import sql_statements
 
@@ -41,7 +42,7 @@ def test_coordinator_enrols_an_apprentice_and_picks_three_electives(
     })
     assert response.status_code == 302
     with app.app_context():
-        [row] = programmes.programmes_of(apprentice)
+        [row] = records.programmes_of(apprentice)
         enrolment = row.enrolment
         assert enrolment.target_date == date(2030, 9, 1)  # 48 months allowed
     chosen = electives_of(app, framework, "Access Services", "Youth Services",
@@ -127,7 +128,7 @@ def test_a_finished_programme_stays_visible_and_allows_a_new_one(app, make_perso
         first = programmes.enrol(apprentice, active, start=date(2022, 1, 5))
         programmes.finish(first, EnrolmentStatus.WITHDRAWN)
         programmes.enrol(apprentice, active, start=date(2026, 1, 5))
-        statuses = [row.enrolment.status for row in programmes.programmes_of(apprentice)]
+        statuses = [row.enrolment.status for row in records.programmes_of(apprentice)]
         assert statuses == ["active", "withdrawn"]
 
 
@@ -140,7 +141,7 @@ def test_target_before_start_is_refused(app, as_coordinator, make_person, framew
     page = response.get_data(as_text=True)
     assert 'id="target_date-error"' in page and "on or after the start date" in page
     with app.app_context():
-        assert programmes.programmes_of(apprentice) == []
+        assert records.programmes_of(apprentice) == []
 
 
 def test_enrolling_a_non_apprentice_through_the_form_is_refused(
@@ -188,7 +189,7 @@ def test_a_retired_framework_keeps_its_programmes(app, make_person, framework):
         active = frameworks.get_framework(framework.id)
         programmes.enrol(apprentice, active, start=date(2026, 1, 5))
         frameworks.set_status(active, FrameworkStatus.RETIRED)
-        [row] = programmes.programmes_of(apprentice)
+        [row] = records.programmes_of(apprentice)
         assert row.progress.framework.name == framework.name
 
 
@@ -204,7 +205,7 @@ def test_cohort_progress_uses_the_same_number_of_queries_for_5_and_200(app, fram
                                                      roles=["apprentice"]))
                 programmes.enrol(person, active, start=date(2026, 1, 5), electives=chosen)
         with app.app_context(), sql_statements(app) as sent:
-            rows = programmes.cohort()
+            rows = records.cohort()
         assert len(rows) == size + offset
         return len(sent)
 
@@ -219,7 +220,7 @@ def test_demo_shows_the_framework_and_an_enrolled_apprentice(app):
     with app.app_context():
         [framework] = frameworks.list_frameworks()
         assert len(framework.current_areas) == 10
-        rows = programmes.cohort()
+        rows = records.cohort()
         assert [r.enrolment.person.name for r in rows] == ["Jordan Lee"]
         assert rows[0].progress.electives_chosen == 3
 

@@ -26,7 +26,7 @@ from apprentice.db import db_session, make_engine
 from apprentice.people import services
 from apprentice.people.models import StaffProfile
 from tests.factories import DEFAULT_PASSWORD
-from tests.test_host import (
+from tests.support.host import (
     add_intranet_user,
     build_intranet,
     coordinator_and_sam,

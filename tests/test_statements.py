@@ -145,6 +145,14 @@ def test_a_form_that_does_not_say_where_it_started_saves_nothing(app, loop, base
     assert revisions(app, jordan) == []
 
 
+def test_the_starting_revision_is_a_number_or_the_save_is_refused():
+    assert [statements.started_from(v) for v in ("0", " 0 ", "7")] == [0, 0, 7]
+    for value in (None, "", "one", "-1", "2147483648"):
+        with pytest.raises(statements.StaleStatement) as refused:
+            statements.started_from(value)
+        assert refused.value.errors == {None: [statements.UNKNOWN_START]}
+
+
 def test_over_the_word_limit_is_refused_with_the_text_kept(app, loop):
     jordan = loop["apprentice"]
     client = as_person(app, jordan)
@@ -157,7 +165,8 @@ def test_over_the_word_limit_is_refused_with_the_text_kept(app, loop):
     assert ("Your statement is 1,501 words; the limit is 1,500 (about three pages) for the "
             "overall statement and the areas together. Shorten it by 1 word") in plain(page)
     assert f"{overall}</textarea>" in page and f"{area_text}</textarea>" in page
-    assert "1 word too many" in page
+    # The count says so at the top of the form and again by the Save button.
+    assert page.count("1 word too many") == 2
     assert revisions(app, jordan) == []
     # Exactly at the limit is fine.
     response = write(client, jordan, overall, **{f"area_{area_id}": " ".join(["shelf"] * 500)})
@@ -304,6 +313,8 @@ def test_a_mentor_paired_for_one_area_reads_that_area_only(app, loop, make_perso
     assert "My overall statement." in page
     assert "About the second area." in page and second_name in plain(page)
     assert "About the first area." not in page
+    assert (f"Your pairing with Jordan Lee covers {second_name} only, so this page shows the "
+            "overall statement and what they wrote about that area.") in plain(page)
 
 
 def test_a_pairing_that_ended_no_longer_reads_it(app, loop, make_person, written):

@@ -241,7 +241,7 @@ def progress(w: World, person_id: int | None = None, today: date = TODAY):
     with w.app.app_context():
         enrolments = list(db_session().scalars(select(Enrolment).where(
             Enrolment.person_id == (person_id or w.apprentice_id))))
-        [row] = programmes.progress_of(enrolments, today)
+        [row] = records.progress_of(enrolments, today)
         return row.progress
 
 
@@ -418,7 +418,7 @@ def test_mentor_load_counts_apprentices_not_pairings(world):
 def test_programme_competencies_are_required_areas_plus_chosen_electives(world):
     w = world
     with w.app.app_context():
-        ids = {c.id for c in training.programme_competencies(w.apprentice_id)}
+        ids = {c.id for c in records.programme_competencies(w.apprentice_id)}
     expected = {c for name in (FOUND, COMM, TECH, *CHOSEN) for c in w.competencies[name]}
     assert ids == expected
     assert not ids & set(w.competencies[CATALOGING])
@@ -430,9 +430,9 @@ def test_before_electives_are_chosen_every_elective_may_be_logged(world):
     with w.app.app_context():
         programmes.enrol(w.person(newcomer.id), frameworks.get_framework(w.framework_id),
                          start=START)
-        ids = {c.id for c in training.programme_competencies(newcomer.id)}
+        ids = {c.id for c in records.programme_competencies(newcomer.id)}
         assert ids == {c for cs in w.competencies.values() for c in cs}
-        assert training.programme_competencies(w.mentor_id) == []  # not enrolled
+        assert records.programme_competencies(w.mentor_id) == []  # not enrolled
 
 
 def test_the_quick_log_offers_the_last_mentor_and_recent_competencies_first(world):
@@ -1400,10 +1400,10 @@ def test_evidence_and_progress_take_a_fixed_number_of_queries(world):
                 select(Enrolment).where(Enrolment.person_id.in_(people))))
 
         def progress_rows(loaded):
-            assert len(programmes.progress_of(loaded, TODAY)) == len(people)
+            assert len(records.progress_of(loaded, TODAY)) == len(people)
 
         def cohort(_):
-            assert len(programmes.cohort(today=TODAY)) == len(people)
+            assert len(records.cohort(today=TODAY)) == len(people)
 
         return (_count_statements(w.app, evidence),
                 _count_statements(w.app, progress_rows, enrolments),

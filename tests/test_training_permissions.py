@@ -141,6 +141,23 @@ def test_may_view_entry_and_may_review_keep_to_the_entrys_areas(app, loop, signe
     assert reviews == {**views, "jordan": False, "carmen": False}
 
 
+def test_the_pages_doors_go_by_role_and_only_while_active(app, loop, signed, make_person):
+    gone = make_person(name="Gone Mentor", roles=["mentor", "coordinator"], active=False)
+    doors = (permissions.may_keep_log, permissions.may_review_entries,
+             permissions.may_see_apprentices, permissions.may_manage_pairings,
+             permissions.may_unlock_entries)
+    with app.app_context():
+        everyone = {**people_of(loop, signed), "gone": get_person(gone.id)}
+        opens = {name: [door(p) for door in doors] for name, p in everyone.items()}
+        nobody = [door(None) for door in doors]
+    mentor = [False, True, True, False, False]
+    assert opens == {"jordan": [True, False, False, False, False], "marian": mentor,
+                     "samuel": mentor, "nadia": mentor, "unpaired": mentor,
+                     "carmen": [False, False, True, True, True],
+                     "gone": [False] * 5}
+    assert nobody == [False] * 5
+
+
 # -- the finding, through the pages ----------------------------------------------------------
 
 def test_a_mentor_paired_for_another_area_cannot_open_the_sign_off(app, loop, signed):

@@ -17,15 +17,6 @@ import pytest
 TIMEOUT = 60  # seconds; a stuck worker fails the test instead of hanging the suite
 
 
-def signed_in_client(app, user_id: str):
-    """A worker app's test client signed in as ``user_id``, with its CSRF token."""
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = user_id
-        session["_fresh"] = True
-    return client, client.csrf_token()
-
-
 def _run(target, instance, arguments, barrier, results) -> None:
     try:
         results.put(("ok", target(instance, *arguments, barrier)))

@@ -1,6 +1,6 @@
 """Who may open which page. Every apprentice page needs a signed-in, active
-profile unless it is marked :func:`public`; :func:`requires` (a feature's named
-predicate) or :func:`requires_role` narrows further."""
+profile unless it is marked :func:`public`; :func:`requires` narrows further, by a
+named predicate of the feature's permissions module."""
 
 from __future__ import annotations
 
@@ -10,30 +10,13 @@ from functools import wraps
 from flask import abort
 
 from apprentice.auth.services import current_staff
-from apprentice.people.models import Role, StaffProfile
+from apprentice.people.models import StaffProfile
 
 
 def public(view):
     """Mark a view that anonymous visitors may open (the sign-in page)."""
     view.apprentice_public = True
     return view
-
-
-def requires_role(*roles: Role):
-    """Answer 403 unless the signed-in person holds one of ``roles``."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            staff = current_staff()
-            if staff is None or not staff.has_role(*roles):
-                abort(403)
-            return view(*args, **kwargs)
-
-        wrapped.apprentice_roles = roles
-        return wrapped
-
-    return decorator
 
 
 def requires(allowed: Callable[[StaffProfile | None], bool]):

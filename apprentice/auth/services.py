@@ -28,7 +28,7 @@ from apprentice.auth.passwords import (
     verify_password,
 )
 from apprentice.db import db_session, utcnow
-from apprentice.people.models import Role, StaffProfile, StaffRole, new_session_token
+from apprentice.people.models import Role, StaffProfile, StaffRole
 from apprentice.people.services import check_email, find_by_email, normalise_email
 from apprentice.validation import Invalid
 
@@ -71,7 +71,7 @@ def keep_this_session(staff: StaffProfile) -> None:
 def end_every_session(staff: StaffProfile) -> None:
     """Sign ``staff`` out everywhere: every cookie they hold, copied or remembered,
     names the old session token and is refused from now on."""
-    staff.session_token = new_session_token()
+    staff.end_sessions()
     db_session().commit()
 
 
@@ -322,5 +322,5 @@ def change_password(staff: StaffProfile, current: str, new: str,
         raise Invalid({"new_password": problems})
     staff.password_hash = hash_password(new)
     staff.password_must_change = False
-    staff.session_token = new_session_token()
+    staff.end_sessions()
     db_session().commit()

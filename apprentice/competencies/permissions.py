@@ -12,8 +12,7 @@ coordinators'. A retired framework is read-only for everyone.
 from __future__ import annotations
 
 from apprentice.competencies.models import Framework, FrameworkStatus
-from apprentice.people.models import StaffProfile, is_coordinator
-from apprentice.people.permissions import acts
+from apprentice.people.models import StaffProfile, acts, is_coordinator
 
 
 def may_manage_frameworks(person: StaffProfile | None) -> bool:

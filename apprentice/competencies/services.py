@@ -39,9 +39,8 @@ from apprentice.competencies.models import (
 from apprentice.core import receipts
 from apprentice.db import db_session
 from apprentice.people.models import StaffProfile
-from apprentice.people.permissions import refuse_unless
 from apprentice.programmes.progress import AreaShape, CompetencyShape, FrameworkShape, Rule
-from apprentice.validation import Invalid
+from apprentice.validation import Invalid, refuse_unless
 
 DEFAULT_FRAMEWORK = "lssc.json"
 

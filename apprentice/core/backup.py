@@ -81,7 +81,6 @@ class RestoreReport:
     kind: str
     revision: str | None
     counts: dict[str, int]
-    indexed: int
     seconds: float
 
 
@@ -330,20 +329,17 @@ def check_restorable(backup_file: BackupFile) -> None:
             "apprentice that made it, then upgrade apprentice (`db upgrade` migrates it).")
 
 
-def table_counts(tables=SUMMARY) -> dict[str, int]:
-    """Rows per table in the live database."""
+def table_counts() -> dict[str, int]:
+    """Rows per table of ``SUMMARY`` in the live database."""
     session = db_session()
     return {table: session.scalar(select(func.count()).select_from(text(f'"{table}"')))
-            for table in tables}
+            for table in SUMMARY}
 
 
 def restore(backup_file: BackupFile) -> RestoreReport:
-    """Bring the database back to the backup's moment, then rebuild the search index from
-    it and end every session (cookies from after the backup must not come back to life
-    with the session tokens of before it)."""
-    from apprentice.kb import search
-    from apprentice.people.models import StaffProfile, new_session_token
-
+    """Bring the database back to the backup's moment. What depends on the database
+    (the search index, everyone's sessions) is the caller's to renew: ``flask apprentice
+    restore`` does both."""
     check_restorable(backup_file)
     engine = database().engine
     started = time.monotonic()
@@ -351,11 +347,7 @@ def restore(backup_file: BackupFile) -> RestoreReport:
     session.close()  # hold nothing open on the live database while it is replaced
     (_sqlite_restore if backup_file.kind == "sqlite" else _pg_restore)(engine, backup_file)
     migrate.forget_ready()
-    for person in session.scalars(select(StaffProfile)):
-        person.session_token = new_session_token()
-    session.commit()
-    indexed = search.rebuild()
     counts = table_counts()
     session.commit()
-    return RestoreReport(backup_file.kind, backup_file.revision, counts, indexed,
+    return RestoreReport(backup_file.kind, backup_file.revision, counts,
                          time.monotonic() - started)

@@ -3,9 +3,9 @@
 from flask import Blueprint, render_template
 
 from apprentice.auth.services import current_staff
-from apprentice.people.models import Role
 from apprentice.programmes import permissions as programme_permissions
 from apprentice.training import dashboards
+from apprentice.training import permissions as training_permissions
 
 bp = Blueprint("core", __name__)
 
@@ -18,8 +18,9 @@ def home():
     return render_template(
         "apprentice/home.html", staff=staff, has_no_role=not staff.roles,
         apprentice=dashboards.apprentice_dashboard(staff)
-        if staff.has_role(Role.APPRENTICE) else None,
-        mentor=dashboards.mentor_dashboard(staff) if staff.has_role(Role.MENTOR) else None,
+        if training_permissions.may_keep_log(staff) else None,
+        mentor=dashboards.mentor_dashboard(staff)
+        if training_permissions.may_review_entries(staff) else None,
         coordinator=dashboards.coordinator_dashboard()
         if programme_permissions.may_see_cohort(staff) else None,
     )

@@ -20,9 +20,9 @@ from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from apprentice import forms
 from apprentice.audit import services as audit
 from apprentice.db import advisory_lock, database, db_session
-from apprentice.forms import id_number
 from apprentice.kb.models import GlossaryVersion
 from apprentice.kb.permissions import may_edit_glossary
 from apprentice.people.models import StaffProfile
@@ -271,15 +271,9 @@ EMPTY_LIST = ("The list has no groups of terms, so search would find only the ex
 
 
 def started_from(value: str | None) -> int:
-    """The version an edit form says it started from (0: the shipped list). Missing or not
-    a number: :class:`Invalid`, never "unchecked", so a form cannot skip the check that
-    someone else saved in the meantime."""
-    if value is not None and str(value).strip() == "0":
-        return 0
-    number = id_number(value)
-    if number is None:
-        raise StartNotInUse({None: UNKNOWN_START})
-    return number
+    """The version an edit form says it started from (0: the shipped list); missing or
+    not a number: :class:`StartNotInUse` (apprentice.forms.started_from)."""
+    return forms.started_from(value, StartNotInUse({None: UNKNOWN_START}))
 
 
 def newest_id() -> int:

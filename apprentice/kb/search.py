@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import os
 import re
+import secrets
 import shutil
 import threading
 import time
@@ -29,6 +30,7 @@ from markupsafe import Markup
 from sqlalchemy import delete, func, select
 from whoosh import index, sorting
 from whoosh.analysis import Filter, StemmingAnalyzer
+from whoosh.codec.whoosh3 import W3Codec, W3Segment
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.index import LockError
 from whoosh.lang.porter import stem
@@ -238,36 +240,6 @@ OPEN_PAUSE = 0.01  # seconds between tries: a commit's clean-up takes a few mill
 TOC_FILE = re.compile(r"^_MAIN_[0-9]+\.toc$")  # Whoosh's table of contents, one per commit
 
 
-def _existing(folder: Path):
-    """The index in ``folder``, or None when there is none (no folder, no table of
-    contents); looks again while a commit elsewhere is replacing its files."""
-    for attempt in range(OPEN_TRIES):
-        if attempt:
-            time.sleep(OPEN_PAUSE)
-        if not folder.is_dir():
-            return None
-        try:
-            return index.open_dir(str(folder))
-        except (index.EmptyIndexError, FileNotFoundError):
-            continue
-    if not folder.is_dir() or not any(TOC_FILE.match(name) for name in os.listdir(folder)):
-        return None
-    raise OSError(f"The search index in {folder} kept changing while being opened.")
-
-
-def _listed(ix) -> bool:
-    """Whether an index opened before still has a table of contents (not deleted)."""
-    for attempt in range(OPEN_TRIES):
-        if attempt:
-            time.sleep(OPEN_PAUSE)
-        try:
-            if ix.latest_generation() > -1:
-                return True
-        except FileNotFoundError:  # the folder itself is gone
-            return False
-    return False
-
-
 def _open(create: bool = True):
     """The live index, opened once per generation (a rebuild swaps in a new one).
 
@@ -277,18 +249,42 @@ def _open(create: bool = True):
     """
     generation = _current_dir().resolve()
     ix = _open_indexes.get(str(generation))
-    if ix is not None and _listed(ix):
-        return ix
-    _open_indexes.clear()
-    ix = _existing(generation)
-    if ix is not None:
+    for attempt in range(OPEN_TRIES):  # while a commit elsewhere replaces its files
+        if attempt:
+            time.sleep(OPEN_PAUSE)
+        if not generation.is_dir():
+            break
+        try:
+            if ix is None:
+                ix = index.open_dir(str(generation))
+            elif ix.latest_generation() < 0:  # opened before: its table of contents is gone
+                continue
+        except (index.EmptyIndexError, FileNotFoundError):
+            continue
+        _open_indexes.clear()
         _open_indexes[str(generation)] = ix
         return ix
+    _open_indexes.clear()
+    if generation.is_dir() and any(TOC_FILE.match(name) for name in os.listdir(generation)):
+        raise OSError(f"The search index in {generation} kept changing while being opened.")
     if not create:
         raise SearchUnavailable("The search index is missing.")
     generation = _new_generation()
     ix = index.create_in(generation, _schema(_current_filter()))
     return ix if _swap_in(generation) else _open(create=False)
+
+
+class _Codec(W3Codec):
+    """Whoosh's codec, with each new segment named from ``secrets``: Whoosh names it with
+    the global ``random``, which a seeded one repeats (Hypothesis seeds it per example;
+    a host app may), and a segment then took an existing one's name. The segment keeps
+    a plain W3Codec, so the table of contents pickles nothing of this module's."""
+
+    def new_segment(self, storage, indexname):
+        return W3Segment(W3Codec(), indexname, segid=secrets.token_hex(8))
+
+
+CODEC = _Codec()  # every writer's
 
 
 _local = threading.local()
@@ -385,7 +381,7 @@ def sync(limit: int = 500, upto: int | None = None) -> int:
         return _replace_missing()
     ids = sorted({row.procedure_id for row in rows})
     procedures = {p.id: p for p in session.scalars(select(Procedure).where(Procedure.id.in_(ids)))}
-    writer = ix.writer(timeout=WRITE_TIMEOUT)
+    writer = ix.writer(timeout=WRITE_TIMEOUT, codec=CODEC)
     names = set(writer.schema.names())  # an index built by an earlier version has fewer
     try:
         for procedure_id in ids:
@@ -493,7 +489,7 @@ def rebuild() -> int:
     covered = session.scalar(select(func.max(IndexOutbox.id))) or 0
     generation = _new_generation()
     ix = index.create_in(generation, _schema(_current_filter()))
-    writer = ix.writer()
+    writer = ix.writer(codec=CODEC)
     count = 0
     for procedure in session.scalars(select(Procedure).execution_options(yield_per=500)):
         writer.add_document(**_document(procedure))

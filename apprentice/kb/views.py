@@ -18,7 +18,7 @@ from flask import (
 )
 from wtforms import SelectChoice
 
-from apprentice.auth.access import requires_role
+from apprentice.auth.access import requires
 from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
 from apprentice.core import receipts
@@ -39,7 +39,7 @@ from apprentice.kb import glossary, importer, permissions, search, services
 from apprentice.kb.forms import GlossaryForm, ImportForm, ProcedureFilter, ProcedureForm
 from apprentice.kb.models import Procedure, ProcedureRevision, ProcedureStatus, RevisionState
 from apprentice.kb.rendering import render
-from apprentice.people.models import Role
+from apprentice.training import permissions as training_permissions
 from apprentice.training import services as training
 from apprentice.validation import Invalid
 
@@ -56,8 +56,10 @@ def _revision_url(object_id: int) -> str | None:
                    procedure_id=revision.procedure_id) if revision else None
 
 
-saved_record("procedure", "View the procedure", "apprentice.procedures.show", "procedure_id")
-saved_record("revision", "View the procedure's history", url=_revision_url)
+saved_record("procedure", "View the procedure", "apprentice.procedures.show", "procedure_id",
+             settle=services.finish_indexing)
+saved_record("revision", "View the procedure's history", url=_revision_url,
+             settle=services.finish_indexing)
 
 
 def _procedure_or_404(procedure_id: int) -> Procedure:
@@ -112,7 +114,7 @@ def show(procedure_id: int):
         proposals=services.proposals(procedure),
         times_logged=training.times_logged(procedure.id),
         # "Log practising this": only people who keep a log (apprentices) are offered it.
-        may_log_practice=staff.has_role(Role.APPRENTICE),
+        may_log_practice=training_permissions.may_keep_log(staff),
     )
 
 
@@ -151,7 +153,6 @@ def new():
     form = _form(None)
     answer = once(form, staff)
     if answer is not None:
-        services.finish_indexing()
         return answer
     if request.method == "GET" and kept_formdata() is None:
         # "Add a procedure" from a competency page suggests its competencies.
@@ -162,7 +163,6 @@ def new():
             procedure = services.create(_draft(form), staff, publish=permissions.may_publish(staff),
                                         form_token=form.form_token.data)
         except receipts.AlreadySaved as exc:
-            services.finish_indexing()
             return already_saved(exc)
         except Invalid as exc:
             exc.attach_to(form)
@@ -182,7 +182,6 @@ def edit(procedure_id: int):
     form = _form(procedure)
     answer = once(form, staff)  # saved, Back, Save again: one revision
     if answer is not None:
-        services.finish_indexing()
         return answer
     status = 200
     if form.validate_on_submit():
@@ -191,7 +190,6 @@ def edit(procedure_id: int):
                                      based_on=id_number(form.based_on.data) or 0,
                                      form_token=form.form_token.data)
         except receipts.AlreadySaved as exc:
-            services.finish_indexing()
             return already_saved(exc)
         except services.EditConflict as exc:
             exc.attach_to(form)
@@ -300,7 +298,7 @@ def glossary_page():
 
 
 @bp.route("/glossary/edit", methods=["GET", "POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_edit_glossary)
 def glossary_edit():
     form = GlossaryForm()
     if request.method == "GET":
@@ -330,7 +328,7 @@ def glossary_edit():
 
 
 @bp.route("/glossary/history")
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_edit_glossary)
 def glossary_history():
     return render_template("apprentice/procedures/glossary_history.html",
                            versions=glossary.history(),
@@ -338,7 +336,7 @@ def glossary_history():
 
 
 @bp.route(f"/glossary/restore/<{ID}:version_id>", methods=["POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_edit_glossary)
 def glossary_restore(version_id: int):
     act(lambda: glossary.restore(version_id, current_staff()),
         lambda version: f"Version {version_id} is in use again (as version {version.id}).")
@@ -346,7 +344,7 @@ def glossary_restore(version_id: int):
 
 
 @bp.route("/glossary/reset", methods=["POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_edit_glossary)
 def glossary_reset():
     act(lambda: glossary.reset(current_staff()),
         lambda version: f"The shipped list is in use again (as version {version.id}).")
@@ -376,7 +374,7 @@ def _cap_upload(endpoint: str | None, _values) -> None:
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_import)
 def import_upload():
     """Import uploaded files (or zips of them) as the import command does a folder."""
     form = ImportForm()

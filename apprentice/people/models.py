@@ -92,14 +92,30 @@ class StaffProfile(Base):
 
         return sign_in_id(self.id, self.session_token)
 
+    def end_sessions(self) -> None:
+        """End every session of this person: each cookie they hold, copied or
+        remembered, names the old token and is refused from now on (auth/sessions.py).
+        The caller commits, with the change that calls for it."""
+        self.session_token = new_session_token()
+
     def __repr__(self) -> str:
         return f"<StaffProfile {self.id} {self.email}>"
 
 
+def acts(person: StaffProfile | None) -> bool:
+    """Someone signed in whose profile is active: deactivated people act as nobody,
+    whatever roles they still hold. Every feature's permission module starts here."""
+    return person is not None and person.active
+
+
+def acts_as(person: StaffProfile | None, *roles: Role) -> bool:
+    """``person`` acts (:func:`acts`) and holds one of ``roles``."""
+    return acts(person) and person.has_role(*roles)
+
+
 def is_coordinator(person: StaffProfile | None) -> bool:
-    """Whether ``person`` acts as a coordinator: the role check every feature's
-    permission module starts from. A deactivated coordinator acts as nobody."""
-    return person is not None and person.active and person.has_role(Role.COORDINATOR)
+    """Whether ``person`` acts as a coordinator."""
+    return acts_as(person, Role.COORDINATOR)
 
 
 class StaffRole(Base):

@@ -13,23 +13,6 @@ nobody there to see it.
 from __future__ import annotations
 
 from apprentice.people.models import StaffProfile, is_coordinator
-from apprentice.validation import Invalid
-
-__all__ = ["is_coordinator"]  # the role check lives with the profile, importable from here
-
-
-def acts(person: StaffProfile | None) -> bool:
-    """Someone signed in whose profile is active: deactivated people act as nobody,
-    whatever roles they still hold."""
-    return person is not None and person.active
-
-
-def refuse_unless(allowed: bool, by: StaffProfile | None, message: str) -> None:
-    """A service asks a predicate again before a change: :class:`Invalid` with
-    ``message`` when ``by`` may not. ``by=None`` is the command line or the demo data,
-    run by whoever owns the server, and is not asked."""
-    if by is not None and not allowed:
-        raise Invalid({None: message})
 
 
 def may_manage_people(person: StaffProfile | None) -> bool:

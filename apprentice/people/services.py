@@ -14,9 +14,8 @@ from apprentice.auth.passwords import hash_password, password_problems
 from apprentice.core import receipts
 from apprentice.db import db_session
 from apprentice.people import permissions
-from apprentice.people.models import Role, StaffProfile, StaffRole, new_session_token
-from apprentice.people.permissions import refuse_unless
-from apprentice.validation import Invalid
+from apprentice.people.models import Role, StaffProfile, StaffRole, is_coordinator
+from apprentice.validation import Invalid, refuse_unless
 
 
 def normalise_email(email: str) -> str:
@@ -112,7 +111,7 @@ def _grant(person: StaffProfile, roles: set[Role], by: StaffProfile | None) -> N
             person.role_grants.remove(grant)
             audit.record("role.removed", actor=by, obj=person, role=role.value)
             # Pages open with the old role end with their sessions (standalone sign-in).
-            person.session_token = new_session_token()
+            person.end_sessions()
     for role in sorted(roles - current.keys()):
         person.role_grants.append(
             StaffRole(role=role.value, granted_by_id=by.id if by else None)
@@ -139,11 +138,7 @@ def _active_coordinator_count(excluding: StaffProfile) -> int:
 
 def _keep_a_coordinator(person: StaffProfile, message: str) -> None:
     """Refuse to leave the programme without an active coordinator."""
-    if (
-        person.active
-        and person.has_role(Role.COORDINATOR)
-        and _active_coordinator_count(person) == 0
-    ):
+    if is_coordinator(person) and _active_coordinator_count(person) == 0:
         raise Invalid({"roles": message})
 
 
@@ -213,9 +208,18 @@ def update_person(
     if temporary_password:
         person.password_hash = hash_password(temporary_password)
         person.password_must_change = True
-        person.session_token = new_session_token()
+        person.end_sessions()
     _commit_or_duplicate()
     return person
+
+
+def end_everyones_sessions() -> None:
+    """Everyone signs in again: after a restore, cookies from after the backup must not
+    come back to life with the session tokens of before it."""
+    session = db_session()
+    for person in session.scalars(select(StaffProfile)):
+        person.end_sessions()
+    session.commit()
 
 
 def set_active(person: StaffProfile, active: bool, *, by: StaffProfile | None = None) -> None:
@@ -228,7 +232,7 @@ def set_active(person: StaffProfile, active: bool, *, by: StaffProfile | None = 
         _keep_a_coordinator(
             person, "This is the only active coordinator; make someone else coordinator first."
         )
-        person.session_token = new_session_token()
+        person.end_sessions()
     if person.active != active:
         audit.record("person.reactivated" if active else "person.deactivated", actor=by,
                      obj=person)

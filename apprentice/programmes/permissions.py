@@ -13,8 +13,7 @@ electives and dates, is not theirs.
 
 from __future__ import annotations
 
-from apprentice.people.models import StaffProfile, is_coordinator
-from apprentice.people.permissions import acts
+from apprentice.people.models import Role, StaffProfile, acts, is_coordinator
 from apprentice.programmes.models import Enrolment
 
 
@@ -32,6 +31,11 @@ def may_enrol(person: StaffProfile | None) -> bool:
 def may_see_cohort(person: StaffProfile | None) -> bool:
     """Everyone's progress at once (the programmes list, the home page's matrix)."""
     return may_manage_programmes(person)
+
+
+def may_see_own_programmes(person: StaffProfile | None) -> bool:
+    """Follow one's own programme ("My programme"): apprentices."""
+    return acts(person) and person.has_role(Role.APPRENTICE)
 
 
 def may_view_enrolment(viewer: StaffProfile | None, enrolment: Enrolment) -> bool:

@@ -17,13 +17,10 @@ from apprentice.audit import services as audit
 from apprentice.competencies.models import Framework, FrameworkStatus
 from apprentice.core import receipts
 from apprentice.db import db_session, utcnow
-from apprentice.people import services as people
-from apprentice.people.models import Role, StaffProfile
-from apprentice.people.permissions import refuse_unless
+from apprentice.people.models import Role, StaffProfile, acts_as
 from apprentice.programmes import permissions
 from apprentice.programmes.models import ElectiveChoice, Enrolment, EnrolmentStatus
-from apprentice.records import services as records
-from apprentice.validation import Invalid
+from apprentice.validation import Invalid, refuse_unless
 
 
 def add_months(start: date, months: int) -> date:
@@ -61,7 +58,7 @@ def enrol(person: StaffProfile, framework: Framework, *, start: date,
     refuse_unless(permissions.may_enrol(by), by, "Only coordinators enrol people.")
     receipts.check(form_token, by)
     errors: dict = {}
-    if not person.active or not person.has_role(Role.APPRENTICE):
+    if not acts_as(person, Role.APPRENTICE):
         errors["person"] = f"{person.name} is not an active apprentice. Give them the " \
                            "apprentice role first."
     if framework.state != FrameworkStatus.ACTIVE:
@@ -150,16 +147,3 @@ def finish(enrolment: Enrolment, status: EnrolmentStatus,
     audit.record(f"enrolment.{status.value}", actor=by, obj=enrolment)
     db_session().commit()
 
-
-# -- progress, for one or many: loaded by the record model --------------------------
-
-# The enrolment pages read progress as the records package loads it (with the same
-# evidence as every other page); these names stay here for them.
-EnrolmentProgress = records.EnrolmentProgress
-enrolments_query = records.enrolments_query
-progress_of = records.progress_of
-cohort = records.cohort
-programmes_of = records.programmes_of
-
-
-apprentices = people.apprentices  # the enrol form's choices

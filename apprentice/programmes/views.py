@@ -18,6 +18,7 @@ from apprentice.programmes import permissions, services
 from apprentice.programmes.forms import ElectivesForm, EnrolForm, TargetDateForm
 from apprentice.programmes.models import EnrolmentStatus
 from apprentice.records import record_of
+from apprentice.records import services as records
 from apprentice.validation import Invalid
 
 bp = Blueprint("programmes", __name__, url_prefix="/programmes")
@@ -38,7 +39,7 @@ def _enrolment_for_viewer(enrolment_id: int, allowed=permissions.may_view_enrolm
 def mine():
     staff = current_staff()
     return render_template("apprentice/programmes/mine.html",
-                           programmes=services.programmes_of(staff), staff=staff)
+                           programmes=records.programmes_of(staff), staff=staff)
 
 
 @bp.route("/")
@@ -50,7 +51,7 @@ def index():
         status = "active"
     return render_template(
         "apprentice/programmes/index.html",
-        rows=services.cohort(framework_id=framework_id, status=status or None),
+        rows=records.cohort(framework_id=framework_id, status=status or None),
         frameworks=frameworks.list_frameworks(include_unpublished=True),
         framework_id=framework_id, status=status,
     )
@@ -65,7 +66,7 @@ def enrol():
     if answer is not None:
         return answer
     form.person.choices = [SelectChoice(p.id, f"{p.name} ({p.email})")
-                           for p in services.apprentices()]
+                           for p in people.apprentices()]
     form.framework.choices = [SelectChoice(f.id, f.name) for f in frameworks.list_frameworks()]
     if request.method == "GET" and kept_formdata() is None:
         form.start_date.data = date.today()

@@ -80,16 +80,23 @@ def corrected_ids(corrections: Iterable[Correction], as_of: date | None = None) 
     return {c.corrects_id for c in corrections if cutoff is None or c.signed_at < cutoff}
 
 
+def _stands(sign_off_id: int, signed_at: datetime, revoked_at: datetime | None,
+            corrected: set[int], as_of: date | None) -> bool:
+    """The rule itself, on the columns (:func:`load_evidence` reads no rows)."""
+    if sign_off_id in corrected:
+        return False
+    if as_of is None:
+        return revoked_at is None
+    cutoff = end_of(as_of)
+    return signed_at < cutoff and (revoked_at is None or revoked_at >= cutoff)
+
+
 def stands(sign_off: SignOff, corrected: set[int], as_of: date | None = None) -> bool:
     """Whether a sign-off stands as of a day (None: now): made by then, and neither
     revoked nor corrected by then (``corrected``: from :func:`corrected_ids`)."""
-    if sign_off.id in corrected:
-        return False
-    if as_of is None:
-        return sign_off.revocation is None
-    cutoff = end_of(as_of)
     revocation = sign_off.revocation
-    return sign_off.signed_at < cutoff and (revocation is None or revocation.revoked_at >= cutoff)
+    return _stands(sign_off.id, sign_off.signed_at,
+                   revocation.revoked_at if revocation else None, corrected, as_of)
 
 
 def standing(sign_offs: list[SignOff], as_of: date | None = None) -> list[SignOff]:
@@ -172,19 +179,13 @@ def load_evidence(person_ids: Iterable[int], as_of: date | None = None) -> dict[
         entries[person_id][lineage] = count
     levels: dict[int, dict[str, SupervisionLevel]] = defaultdict(dict)
     corrected = corrected_ids(corrections_of(ids), as_of)
-    cutoff = end_of(as_of) if as_of else None
     for sign_off_id, person_id, lineage, level, signed_at, revoked_at in session.execute(
         select(SignOff.id, SignOff.person_id, SignOff.lineage, SignOff.level,
                SignOff.signed_at, Revocation.revoked_at)
         .outerjoin(Revocation, Revocation.sign_off_id == SignOff.id)
         .where(SignOff.person_id.in_(ids))
     ):
-        if sign_off_id in corrected:
-            continue
-        if cutoff is None and revoked_at is not None:
-            continue
-        if cutoff is not None and (signed_at >= cutoff
-                                   or (revoked_at is not None and revoked_at < cutoff)):
+        if not _stands(sign_off_id, signed_at, revoked_at, corrected, as_of):
             continue
         best = levels[person_id].get(lineage)
         if best is None or level > best:

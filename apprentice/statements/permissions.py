@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from apprentice.people.models import Role, StaffProfile
-from apprentice.people.permissions import acts
+from apprentice.people.models import Role, StaffProfile, acts
 from apprentice.training import permissions as training_permissions
 from apprentice.training.models import Pairing
 

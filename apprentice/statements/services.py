@@ -21,17 +21,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from apprentice import forms
 from apprentice.audit import services as audit
 from apprentice.competencies.models import CompetencyArea, Framework
 from apprentice.core import receipts
 from apprentice.db import advisory_lock, db_session
-from apprentice.forms import id_number
 from apprentice.people.models import StaffProfile
-from apprentice.people.permissions import refuse_unless
 from apprentice.programmes.models import ElectiveChoice, Enrolment, EnrolmentStatus
 from apprentice.statements import permissions
 from apprentice.statements.models import StatementRevision, StatementSection
-from apprentice.validation import Invalid
+from apprentice.validation import Invalid, refuse_unless
 
 MAX_WORDS = 1_500  # about three pages, LSSC's guidance for the whole statement
 MAX_CHARS = 15_000  # per box: room for Markdown links around 1,500 words
@@ -146,14 +145,9 @@ def areas_to_write(person_id: int) -> list[CompetencyArea]:
 # -- saving -------------------------------------------------------------------------------
 
 def started_from(value) -> int:
-    """The revision an edit form says it started from (0: none yet). Missing or not a
-    number: :class:`StaleStatement`, never "unchecked", so a form cannot skip the check."""
-    if value is not None and str(value).strip() == "0":
-        return 0
-    number = id_number(value)
-    if number is None:
-        raise StaleStatement({None: UNKNOWN_START})
-    return number
+    """The revision an edit form says it started from (0: none yet); missing or not a
+    number: :class:`StaleStatement` (apprentice.forms.started_from)."""
+    return forms.started_from(value, StaleStatement({None: UNKNOWN_START}))
 
 
 def _check(draft: StatementDraft, offered: Iterable[int]) -> tuple[str, dict[int, str], int]:

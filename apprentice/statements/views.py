@@ -39,11 +39,15 @@ def _person_for_reader(person_id: int):
 def _statement_page(person, revision):
     staff = current_staff()
     areas = permissions.areas_in_view(staff, person.id)
+    history = services.history(person.id)
+    # The notice of the area rule names the areas a reader sees, as the apprentice page does.
+    limited_to = None if areas is None else [
+        area.name for area in services.areas_to_write(person.id) if area.id in areas]
     return render_template(
         "apprentice/statements/show.html", person=person, revision=revision,
-        newest_number=services.newest_number(person.id),
+        newest_number=history[0].number if history else 0,
         sections=services.sections_in_view(revision, areas) if revision else [],
-        limited=areas is not None, history=services.history(person.id), render=render,
+        limited=areas is not None, limited_to=limited_to, history=history, render=render,
         own=staff.id == person.id,
         may_write=permissions.may_write_statement(staff, person.id))
 
@@ -79,8 +83,8 @@ def edit(person_id: int):
     answer = once(form, staff)  # saved, Back, Save again: one revision
     if answer is not None:
         return answer
-    latest = services.newest(staff.id)
     if request.method == "GET" and kept is None:
+        latest = services.newest(staff.id)
         form.based_on.data = str(latest.number if latest else 0)
         if latest is not None:
             form.overall.data = latest.overall

@@ -135,105 +135,80 @@
   });
 })();
 
-/* -- Text limits: a live character counter (helper: log form) -- */
+/* -- Text limits: live counters of characters (log form) and words (learning statement) -- */
 (function () {
   "use strict";
 
   // A long text box says its limit (data-ap-count-max) instead of a maxlength, which would
   // cut pasted text without a word: "1,234 of 2,000 characters", "312 characters too many".
-  // The server refuses text over the limit and keeps it in the box; this only warns early.
+  // A form with data-ap-words-max counts the words of all its text boxes into its
+  // [data-ap-words-count] lines: "1,234 of 1,500 words", "12 words too many".
+  // The server refuses text over a limit and keeps it in the box; this only warns early.
   function grouped(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
 
-  // Counted as the server counts: characters (not UTF-16 units), a line break once.
-  function length(text) { return Array.from(text.replace(/\r\n?/g, "\n")).length; }
+  // Counted as the server counts. Characters (forms.TextLimit): not UTF-16 units, a line
+  // break once. Words (statements/services.py count_words): runs between spaces that hold
+  // a letter or a digit, so Markdown's # and - are not words.
+  var wordlike = /[\p{L}\p{N}]/u;
+  var measure = {
+    character: function (text) { return Array.from(text.replace(/\r\n?/g, "\n")).length; },
+    word: function (text) {
+      return text.split(/\s+/).filter(function (token) { return wordlike.test(token); }).length;
+    }
+  };
 
-  function words(count, most) {
+  function said(count, most, unit) {
     if (count > most) {
       var over = count - most;
-      return grouped(over) + (over === 1 ? " character" : " characters") + " too many";
+      return grouped(over) + " " + unit + (over === 1 ? "" : "s") + " too many";
     }
-    return grouped(count) + " of " + grouped(most) + " characters";
+    return grouped(count) + " of " + grouped(most) + " " + unit + "s";
+  }
+
+  // The ``unit``s of all ``boxes`` against ``most``, in each of the ``lines``. Seen:
+  // updated at once. Heard: one polite live region, updated when typing pauses, so a
+  // screen reader is not interrupted on every key.
+  function count(boxes, most, unit, lines) {
+    var heard = document.createElement("p");
+    heard.className = "ap-visually-hidden";
+    heard.setAttribute("aria-live", "polite");
+    lines[0].insertAdjacentElement("afterend", heard);
+    var timer = null;
+
+    function show() {
+      var total = 0;
+      boxes.forEach(function (box) { total += measure[unit](box.value); });
+      lines.forEach(function (line) {
+        line.textContent = said(total, most, unit);
+        line.classList.toggle("ap-count-over", total > most);
+      });
+    }
+
+    lines.forEach(function (line) { line.setAttribute("aria-hidden", "true"); });
+    boxes.forEach(function (box) {
+      box.addEventListener("input", function () {
+        show();
+        window.clearTimeout(timer);
+        timer = window.setTimeout(function () { heard.textContent = lines[0].textContent; }, 1000);
+      });
+    });
+    show();
   }
 
   document.querySelectorAll("[data-ap-count-max]").forEach(function (box) {
     var most = parseInt(box.getAttribute("data-ap-count-max"), 10);
     if (!(most > 0)) { return; }
-    // Seen: updated at once. Heard: a polite live region, updated when typing pauses,
-    // so a screen reader is not interrupted on every key.
-    var shown = document.createElement("p");
-    shown.className = "ap-hint ap-count";
-    shown.setAttribute("aria-hidden", "true");
-    var heard = document.createElement("p");
-    heard.className = "ap-visually-hidden";
-    heard.setAttribute("aria-live", "polite");
-    box.insertAdjacentElement("afterend", shown);
-    shown.insertAdjacentElement("afterend", heard);
-    var timer = null;
-
-    function update() {
-      var count = length(box.value);
-      shown.textContent = words(count, most);
-      shown.classList.toggle("ap-count-over", count > most);
-      window.clearTimeout(timer);
-      timer = window.setTimeout(function () { heard.textContent = shown.textContent; }, 1000);
-    }
-
-    box.addEventListener("input", update);
-    shown.textContent = words(length(box.value), most);
-    shown.classList.toggle("ap-count-over", length(box.value) > most);
+    var line = document.createElement("p");
+    line.className = "ap-hint ap-count";
+    box.insertAdjacentElement("afterend", line);
+    count([box], most, "character", [line]);
   });
-})();
-
-/* -- Word limits: a live word counter for a whole form (helper: learning statement) -- */
-(function () {
-  "use strict";
-
-  // A form with data-ap-words-max counts the words of all its text boxes into its
-  // [data-ap-words-count] line: "1,234 of 1,500 words", "12 words too many". Counted as
-  // the server counts (statements/services.py count_words): runs between spaces that
-  // hold a letter or a digit, so Markdown's # and - are not words.
-  function grouped(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
-  var wordlike = /[\p{L}\p{N}]/u;
-
-  function count(text) {
-    return text.split(/\s+/).filter(function (token) { return wordlike.test(token); }).length;
-  }
-
-  function words(total, most) {
-    if (total > most) {
-      var over = total - most;
-      return grouped(over) + (over === 1 ? " word" : " words") + " too many";
-    }
-    return grouped(total) + " of " + grouped(most) + " words";
-  }
 
   document.querySelectorAll("form[data-ap-words-max]").forEach(function (form) {
     var most = parseInt(form.getAttribute("data-ap-words-max"), 10);
-    var shown = form.querySelector("[data-ap-words-count]");
-    if (!(most > 0) || !shown) { return; }
-    var boxes = form.querySelectorAll("textarea");
-    shown.setAttribute("aria-hidden", "true");
-    var heard = document.createElement("p");
-    heard.className = "ap-visually-hidden";
-    heard.setAttribute("aria-live", "polite");
-    shown.insertAdjacentElement("afterend", heard);
-    var timer = null;
-
-    function show() {
-      var total = 0;
-      boxes.forEach(function (box) { total += count(box.value); });
-      shown.textContent = words(total, most);
-      shown.classList.toggle("ap-count-over", total > most);
-    }
-
-    function update() {
-      show();
-      window.clearTimeout(timer);
-      timer = window.setTimeout(function () { heard.textContent = shown.textContent; }, 1000);
-    }
-
-    boxes.forEach(function (box) { box.addEventListener("input", update); });
-    show();
+    var lines = Array.from(form.querySelectorAll("[data-ap-words-count]"));
+    if (!(most > 0) || !lines.length) { return; }
+    count(Array.from(form.querySelectorAll("textarea")), most, "word", lines);
   });
 })();
 

@@ -17,10 +17,37 @@ from datetime import date
 from sqlalchemy import select
 
 from apprentice.db import db_session
-from apprentice.people.models import Role, StaffProfile, is_coordinator
+from apprentice.people.models import Role, StaffProfile, acts_as, is_coordinator
 from apprentice.training.models import EntryState, LogEntry, Pairing, SignOff
 
-__all__ = ["is_coordinator"]  # kept importable from here; it lives with people
+# -- the pages' doors (what a page then opens is each object's own predicate) --------------
+
+def may_keep_log(person: StaffProfile | None) -> bool:
+    """Log sessions and open one's own log: apprentices."""
+    return acts_as(person, Role.APPRENTICE)
+
+
+def may_review_entries(person: StaffProfile | None) -> bool:
+    """Open the review queue and verify or return from it: mentors (which entries is
+    :func:`may_review`'s question)."""
+    return acts_as(person, Role.MENTOR)
+
+
+def may_see_apprentices(person: StaffProfile | None) -> bool:
+    """Open an apprentice's page and the sign-off form: mentors, and coordinators (who
+    correct sign-offs). Which apprentice, area or sign-off: :func:`may_view_apprentice`,
+    :func:`may_sign_off`, :func:`may_correct`."""
+    return acts_as(person, Role.MENTOR, Role.COORDINATOR)
+
+
+def may_manage_pairings(person: StaffProfile | None) -> bool:
+    """List, create and change pairings: coordinators."""
+    return is_coordinator(person)
+
+
+def may_unlock_entries(person: StaffProfile | None) -> bool:
+    """Reopen verified entries at all: coordinators (whose entry: :func:`may_unlock`)."""
+    return is_coordinator(person)
 
 
 def pairings_between(mentor_id: int, apprentice_id: int) -> list[Pairing]:
@@ -113,7 +140,7 @@ def may_view_entry(viewer: StaffProfile, entry: LogEntry,
 def may_unlock(person: StaffProfile, entry: LogEntry) -> bool:
     """A coordinator reopens someone else's entry (whether it is verified is the
     service's question, with its own message)."""
-    return is_coordinator(person) and person.id != entry.person_id
+    return may_unlock_entries(person) and person.id != entry.person_id
 
 
 # -- sign-offs ------------------------------------------------------------------------------

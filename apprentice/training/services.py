@@ -26,7 +26,7 @@ from apprentice.db import advisory_lock, db_session, utcnow
 from apprentice.forms import id_number, ids_from
 from apprentice.kb.models import Procedure, ProcedureCompetency, ProcedureStatus
 from apprentice.kb.permissions import citable_procedures_clause
-from apprentice.people.models import Role, StaffProfile
+from apprentice.people.models import Role, StaffProfile, acts_as
 from apprentice.records.services import (
     is_corrected,
     programme_competencies,
@@ -72,9 +72,9 @@ def get_pairing(pairing_id: int) -> Pairing | None:
 
 def _check_people(apprentice: StaffProfile, mentor: StaffProfile) -> None:
     errors: dict = {}
-    if not apprentice.active or not apprentice.has_role(Role.APPRENTICE):
+    if not acts_as(apprentice, Role.APPRENTICE):
         errors["apprentice"] = f"{apprentice.name} is not an active apprentice."
-    if not mentor.active or not mentor.has_role(Role.MENTOR):
+    if not acts_as(mentor, Role.MENTOR):
         errors["mentor"] = f"{mentor.name} is not an active mentor."
     if apprentice.id == mentor.id:
         errors["mentor"] = "Nobody can mentor themselves."
@@ -279,11 +279,6 @@ def _check_entry(person: StaffProfile, details: EntryDetails, today: date,
 
 # -- procedures followed in an entry ---------------------------------------------
 
-def _linkable(person: StaffProfile):
-    """Procedures a person may cite in their log (apprentice.kb.permissions)."""
-    return citable_procedures_clause(person)
-
-
 def _check_procedures(person: StaffProfile, procedure_ids: Iterable, entry: LogEntry | None
                       ) -> tuple[list[int], str | None]:
     """The procedures to link, and what is wrong with the choice (None: nothing).
@@ -300,7 +295,9 @@ def _check_procedures(person: StaffProfile, procedure_ids: Iterable, entry: LogE
     if not wanted:
         return [], None
     linked = {link.procedure_id for link in entry.procedure_links} if entry else set()
-    rule = _linkable(person) | Procedure.id.in_(linked) if linked else _linkable(person)
+    rule = citable_procedures_clause(person)
+    if linked:
+        rule |= Procedure.id.in_(linked)
     allowed = set(db_session().scalars(select(Procedure.id).where(Procedure.id.in_(wanted),
                                                                   rule)))
     if any(p not in allowed for p in wanted):
@@ -345,7 +342,7 @@ def procedure_choices(person: StaffProfile, competency_ids: Iterable, ticked: It
     missing = [p for p in keep if p not in found]
     if missing:
         found.update((p.id, p) for p in db_session().scalars(
-            select(Procedure).where(Procedure.id.in_(missing), _linkable(person))))
+            select(Procedure).where(Procedure.id.in_(missing), citable_procedures_clause(person))))
     first = [found[p] for p in keep if p in found]
     shown = {p.id for p in first}
     rest = [p for p in linked if p.id not in shown]

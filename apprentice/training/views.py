@@ -16,7 +16,7 @@ from flask import (
 )
 from wtforms import SelectChoice
 
-from apprentice.auth.access import requires_role
+from apprentice.auth.access import requires
 from apprentice.auth.identity import confirm_identity
 from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
@@ -35,7 +35,6 @@ from apprentice.forms import (
     saved_record,
 )
 from apprentice.people import services as people
-from apprentice.people.models import Role
 from apprentice.records import services as records
 from apprentice.training import dashboards, permissions, services
 from apprentice.training.forms import (
@@ -68,7 +67,7 @@ def _entry_for_viewer(entry_id: int):
 # -- the apprentice's log ------------------------------------------------------------
 
 @bp.route("/log/")
-@requires_role(Role.APPRENTICE)
+@requires(permissions.may_keep_log)
 def log():
     staff = current_staff()
     entries = services.entries_of(staff.id)
@@ -87,7 +86,7 @@ def _entry_form(staff, entry=None, formdata=None) -> EntryForm:
         mentors.add(entry.mentor)
     form.mentor_id.choices = [SelectChoice(m.id, m.name)
                               for m in sorted(mentors, key=lambda m: m.name)]
-    competencies = services.programme_competencies(staff.id)
+    competencies = records.programme_competencies(staff.id)
     form.competency_ids.choices = [SelectChoice(c.id, f"{c.code} {c.statement}")
                                    for c in competencies]
     form.programme_competencies = competencies
@@ -96,7 +95,7 @@ def _entry_form(staff, entry=None, formdata=None) -> EntryForm:
 
 @bp.route("/log/new", methods=["GET", "POST"])
 @restores_kept_form
-@requires_role(Role.APPRENTICE)
+@requires(permissions.may_keep_log)
 def new_entry():
     staff = current_staff()
     kept = kept_formdata()
@@ -146,15 +145,17 @@ def _entry_page(entry, staff, *, status: int = 200, return_form: ReturnForm | No
                 reason_form: ReasonForm | None = None):
     """An entry as its reader sees it, with the mentor's and the coordinator's forms (a
     refused one shown again with its message and the text as typed)."""
+    # Read once: each sign-off listed asks of them too (not one query per sign-off).
+    viewer_pairings = permissions.pairings_between(staff.id, entry.person_id)
     return render_template(
         "apprentice/training/entry.html", entry=entry,
         may_review=entry.state == EntryState.SUBMITTED.value
-        and permissions.may_review(staff, entry),
+        and permissions.may_review(staff, entry, mentor_pairings=viewer_pairings),
         may_unlock=entry.state == EntryState.VERIFIED.value
         and permissions.may_unlock(staff, entry),
         return_form=return_form or ReturnForm(), reason_form=reason_form or ReasonForm(),
-        sign_offs=[s for s in services.standing_sign_offs_citing(entry.id)
-                   if permissions.may_view_sign_off(staff, s)],
+        sign_offs=[s for s in records.standing_sign_offs_citing(entry.id)
+                   if permissions.may_view_sign_off(staff, s, mentor_pairings=viewer_pairings)],
     ), status
 
 
@@ -221,7 +222,7 @@ def procedure_suggestions():
 
 
 @bp.route(f"/log/<{ID}:entry_id>/delete", methods=["POST"])
-@requires_role(Role.APPRENTICE)
+@requires(permissions.may_keep_log)
 def delete_entry(entry_id: int):
     entry = _entry_for_viewer(entry_id)
     act(lambda: services.delete_draft(entry, current_staff()), "Draft deleted.")
@@ -229,7 +230,7 @@ def delete_entry(entry_id: int):
 
 
 @bp.route(f"/log/<{ID}:entry_id>/unlock", methods=["POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_unlock_entries)
 def unlock_entry(entry_id: int):
     entry = _entry_for_viewer(entry_id)
     form = ReasonForm()
@@ -243,7 +244,7 @@ def unlock_entry(entry_id: int):
 # -- the mentor's review ----------------------------------------------------------------
 
 @bp.route("/review/")
-@requires_role(Role.MENTOR)
+@requires(permissions.may_review_entries)
 def review():
     return render_template("apprentice/training/review.html",
                            queue=services.review_queue(current_staff()), today=date.today(),
@@ -251,7 +252,7 @@ def review():
 
 
 @bp.route("/review/verify", methods=["POST"])
-@requires_role(Role.MENTOR)
+@requires(permissions.may_review_entries)
 def verify():
     raw = request.form.getlist("entry_id")
     if not raw:
@@ -268,7 +269,7 @@ def verify():
 
 
 @bp.route(f"/review/<{ID}:entry_id>/return", methods=["POST"])
-@requires_role(Role.MENTOR)
+@requires(permissions.may_review_entries)
 def return_entry(entry_id: int):
     entry = _entry_for_viewer(entry_id)
     form = ReturnForm()
@@ -283,7 +284,7 @@ def return_entry(entry_id: int):
 # -- an apprentice seen by a mentor, and sign-offs -----------------------------------------
 
 @bp.route(f"/apprentices/<{ID}:person_id>")
-@requires_role(Role.MENTOR, Role.COORDINATOR)
+@requires(permissions.may_see_apprentices)
 def apprentice(person_id: int):
     """The mentor's view: progress with a Sign off button for each competency in the
     viewer's paired areas, the evidence timeline (a page at a time), the sign-offs; a
@@ -302,7 +303,7 @@ def apprentice(person_id: int):
 
 @bp.route("/sign-offs/new", methods=["GET", "POST"])
 @restores_kept_form
-@requires_role(Role.MENTOR, Role.COORDINATOR)
+@requires(permissions.may_see_apprentices)
 def new_sign_off():
     staff = current_staff()
     person_id, competency_id, corrects_id = (
@@ -313,7 +314,7 @@ def new_sign_off():
     if corrects is not None:
         # The current wording of the corrected competency, if still in the programme.
         person = corrects.person
-        competency = next((c for c in services.programme_competencies(corrects.person_id)
+        competency = next((c for c in records.programme_competencies(corrects.person_id)
                            if c.lineage == corrects.lineage), corrects.competency)
         allowed = permissions.may_correct(staff, corrects)
     else:
@@ -406,7 +407,7 @@ def _area_choices() -> list[SelectChoice]:
 
 @bp.route("/pairings/", methods=["GET", "POST"])
 @restores_kept_form
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_manage_pairings)
 def pairings():
     form = kept_form(PairingForm)
     answer = once(form, current_staff())
@@ -448,7 +449,7 @@ def pairings():
 
 
 @bp.route(f"/pairings/<{ID}:pairing_id>", methods=["GET", "POST"])
-@requires_role(Role.COORDINATOR)
+@requires(permissions.may_manage_pairings)
 def pairing(pairing_id: int):
     pairing = services.get_pairing(pairing_id)
     if pairing is None:

@@ -14,21 +14,13 @@ branch_labels = None
 depends_on = None
 
 # A statement's revisions are never changed or removed: the database refuses it, as for
-# sign-offs (0003, whose PostgreSQL function apprentice_refuse_change is used here).
+# sign-offs (0003, whose PostgreSQL function apprentice_refuse_change is used here; the
+# triggers are written out again: migrations do not import each other).
 APPEND_ONLY = ("apprentice_statement_revisions", "apprentice_statement_sections")
-PG_FUNCTION = """
-CREATE OR REPLACE FUNCTION apprentice_refuse_change() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION '% is append-only: records are never changed or removed', TG_TABLE_NAME;
-END;
-$$ LANGUAGE plpgsql
-"""
 
 
 def create_append_only_triggers() -> None:
     dialect = op.get_bind().dialect.name
-    if dialect == "postgresql":
-        op.execute(PG_FUNCTION)
     for table in APPEND_ONLY:
         if dialect == "sqlite":
             for event in ("UPDATE", "DELETE"):

@@ -27,13 +27,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import needs_service
+from tests.support.demo_accounts import PASSWORD
 from tests.support.gunicorn import ROOT, Gunicorn, flask
 
 CHROMIUM = Path(os.environ.get("APPRENTICE_CHROMIUM", "/usr/bin/chromium"))
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = Path(os.environ.get("APPRENTICE_SCREENSHOTS",
                                   ROOT / "tests" / "browser" / "screenshots"))
-PASSWORD = "shadow-and-learn"  # every demo account's (README)
 WIDTHS = {
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
     "desktop": {"viewport": {"width": 1280, "height": 800}},

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from tests.support import demo_accounts
+
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
 
@@ -17,10 +19,10 @@ try:
 except ImportError:  # the browser fixture then says what is missing
     expect = None
 
-JORDAN = "apprentice@example.org"  # Jordan Lee, apprentice
-MARIAN = "mentor@example.org"  # Marian Okafor, Jordan's mentor
-CARMEN = "coordinator@example.org"  # Carmen Ortiz, coordinator
-PASSWORD = "shadow-and-learn"
+JORDAN = demo_accounts.APPRENTICE  # Jordan Lee, apprentice
+MARIAN = demo_accounts.MENTOR  # Marian Okafor, Jordan's mentor
+CARMEN = demo_accounts.COORDINATOR  # Carmen Ortiz, coordinator
+PASSWORD = demo_accounts.PASSWORD
 
 
 def _open_menu(page: Page) -> None:

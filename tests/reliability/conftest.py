@@ -17,8 +17,8 @@ import shutil
 import pytest
 
 from tests.conftest import PostgresDatabases, postgres_server
-from tests.reliability.harness import Instance, WebClient, serve
-from tests.support.gunicorn import flask
+from tests.reliability.harness import Instance, WebClient
+from tests.support.gunicorn import Gunicorn, flask
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +65,7 @@ def server(request, instance, tmp_path):
     """gunicorn with 4 workers on ``instance``."""
     log = tmp_path / "gunicorn.log"
     request.node.apprentice_server_log = log
-    served = serve(instance, log, workers=4)
+    served = Gunicorn(instance.folder, log, workers=4, settings=instance.settings)
     yield served
     served.stop()
 
@@ -74,9 +74,8 @@ def server(request, instance, tmp_path):
 def sign_in(server):
     """``sign_in(email)``: a web client signed in as that person, through the form."""
 
-    def sign_in(email: str, password: str | None = None) -> WebClient:
-        client = WebClient(server.url)
-        return client.sign_in(email) if password is None else client.sign_in(email, password)
+    def sign_in(email: str) -> WebClient:
+        return WebClient(server.url).sign_in(email)
 
     return sign_in
 

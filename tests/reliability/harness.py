@@ -3,8 +3,7 @@
 - :class:`Instance`: an instance folder (and its PostgreSQL database, if any) set up with
   the real CLI; ``flask(...)`` runs a command against it, ``rows``/``scalar`` read the
   database through SQLAlchemy (for counts after a run, never to set anything up).
-- :func:`serve`: gunicorn (4 workers by default) on it, its output in a log file;
-  :func:`log_problems` lists what must never appear there.
+- :func:`log_problems`: what must never appear in the server's log.
 - :class:`WebClient`: a person's browser, as far as the server can tell: cookies, the
   sign-in form, the CSRF token from ``<meta name="csrf-token">`` and a form's one-time
   token from its hidden ``form_token`` field. The standard library only (http.client).
@@ -13,7 +12,6 @@
 from __future__ import annotations
 
 import http.client
-import re
 import subprocess
 import threading
 import time
@@ -24,19 +22,10 @@ from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy import Engine, create_engine, text
 
-from tests.support.gunicorn import Gunicorn, flask, run_flask
+from tests.support.clients import CSRF_META
+from tests.support.demo_accounts import PASSWORD
+from tests.support.gunicorn import flask, run_flask
 from tests.support.html import parse
-
-PASSWORD = "shadow-and-learn"  # every demo account's (README)
-COORDINATOR = "coordinator@example.org"  # Carmen Ortiz
-BRANCH_HEAD = "branch.head@example.org"  # Hannah Becker: mentor (Priya) and coordinator
-MENTOR = "mentor@example.org"  # Marian Okafor: Jordan's mentor in every area
-CATALOGUER = "cataloguer@example.org"  # Samuel Reyes: Jordan's mentor for Technology
-APPRENTICE = "apprentice@example.org"  # Jordan Lee, enrolled
-CLERK = "clerk@example.org"  # Priya Shah, paired with Hannah, not enrolled
-PARA = "para@example.org"  # Tomás Silva, neither
-
-CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 # What never belongs in the server's log: a lock the app failed to wait for, an error
 # page's traceback, a worker gunicorn had to kill for taking too long.
@@ -95,11 +84,6 @@ class Instance:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
-
-
-def serve(instance: Instance, log: Path, workers: int = 4) -> Gunicorn:
-    """gunicorn with ``workers`` on ``instance`` (127.0.0.1, a free port); call ``stop()``."""
-    return Gunicorn(instance.folder, log, workers=workers, settings=instance.settings)
 
 
 def log_problems(log: Path) -> list[str]:

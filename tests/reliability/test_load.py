@@ -27,7 +27,8 @@ from functools import partial
 
 import pytest
 
-from tests.reliability.harness import (
+from tests.reliability.harness import Response, WebClient, at_once, fill, log_problems
+from tests.support.demo_accounts import (
     APPRENTICE,
     BRANCH_HEAD,
     CATALOGUER,
@@ -36,11 +37,6 @@ from tests.reliability.harness import (
     MENTOR,
     PARA,
     PASSWORD,
-    Response,
-    WebClient,
-    at_once,
-    fill,
-    log_problems,
 )
 
 pytestmark = pytest.mark.load

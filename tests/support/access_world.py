@@ -9,19 +9,16 @@ paired with nobody, a coordinator, and a deactivated coordinator.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date, timedelta
 
-from sqlalchemy import select
-
 from apprentice.competencies import services as frameworks
-from apprentice.db import Base
 from apprentice.kb import glossary
 from apprentice.kb import services as kb
 from apprentice.people.services import get_person
 from apprentice.programmes import services as programmes
 from apprentice.statements import services as statements
 from apprentice.training import services
+from tests.support import tables
 
 ANON, A, B = "anonymous", "apprentice A", "apprentice B"
 MENTOR, AREA_MENTOR, UNPAIRED = "mentor of A", "area-only mentor", "unpaired mentor"
@@ -112,32 +109,5 @@ def build_world(app, make_person) -> dict:
 
 
 def snapshot(app) -> dict[str, tuple[int, str]]:
-    """Every apprentice table (but :data:`NOT_COMPARED`): its row count and a hash of all
-    its rows in primary-key order, read straight from the database."""
-    engine = app.extensions["apprentice"].database.engine
-    tables = {}
-    with engine.connect() as connection:
-        for table in Base.metadata.sorted_tables:
-            if table.name in NOT_COMPARED:
-                continue
-            rows = connection.execute(
-                select(table).order_by(*table.primary_key.columns)).all()
-            digest = hashlib.sha256(repr([tuple(row) for row in rows]).encode()).hexdigest()
-            tables[table.name] = (len(rows), digest)
-    return tables
-
-
-def changed_tables(before: dict, after: dict) -> list[str]:
-    """The tables whose rows differ between two snapshots, with their counts."""
-    return [f"{name} ({before[name][0]} -> {after[name][0]} rows)"
-            for name in before if before[name] != after[name]]
-
-
-def signed_in(app, person=None):
-    """A test client signed in as ``person`` (None: nobody), with its CSRF token."""
-    client = app.test_client()
-    if person is not None:
-        with client.session_transaction() as session:
-            session["_user_id"] = person.get_id()
-            session["_fresh"] = True
-    return client, client.csrf_token()
+    """Every apprentice table but :data:`NOT_COMPARED` (tests/support/tables.py)."""
+    return tables.snapshot(app, skip=NOT_COMPARED)

@@ -4,17 +4,15 @@ use it and a valid form to start from (``ENDPOINTS``)."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import itertools
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from hypothesis import strategies as st
-from sqlalchemy import MetaData, func, select
+from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
@@ -27,11 +25,14 @@ from apprentice.kb import services as kb
 from apprentice.kb.models import ProcedureRevision
 from apprentice.people.models import StaffProfile
 from apprentice.programmes import services as programmes
+from apprentice.records import services as records
 from apprentice.statements import services as statements
 from apprentice.training import services as training
 from apprentice.training.services import EntryDetails
 from tests.factories import DEFAULT_PASSWORD
 from tests.loop import as_person, make_loop
+from tests.support import tables
+from tests.support.clients import form_token
 
 # -- the values ------------------------------------------------------------------------
 
@@ -101,33 +102,10 @@ VOLATILE_TABLES = {"apprentice_sign_in_failures", "apprentice_kept_forms"}
 REFUSAL_AUDIT = "signin.%"
 
 
-_reflected: dict[int, list] = {}
-
-
-def _tables(engine) -> list:
-    """apprentice's tables (reflected once per engine: reflecting is slow)."""
-    if id(engine) not in _reflected:
-        metadata = MetaData()
-        metadata.reflect(engine)
-        _reflected[id(engine)] = [
-            table for table in metadata.sorted_tables
-            if table.name.startswith("apprentice_") and table.name not in VOLATILE_TABLES
-            and not table.name.startswith("apprentice_alembic")]
-    return _reflected[id(engine)]
-
-
-def fingerprint(app) -> dict[str, str]:
-    """A hash of every row of every apprentice table, per table."""
-    engine = app.extensions["apprentice"].database.engine
-    hashes = {}
-    with engine.connect() as connection:
-        for table in _tables(engine):
-            query = select(table).order_by(*table.primary_key.columns or table.columns)
-            if table.name == "apprentice_audit":
-                query = query.where(table.c.action.not_like(REFUSAL_AUDIT))
-            rows = connection.execute(query).all()
-            hashes[table.name] = hashlib.sha256(repr(rows).encode()).hexdigest()
-    return hashes
+def fingerprint(app) -> dict[str, tuple[int, str]]:
+    """Every apprentice table but :data:`VOLATILE_TABLES`, audit records of refused
+    passwords left out (tests/support/tables.py)."""
+    return tables.snapshot(app, skip=VOLATILE_TABLES, audit_excluding=REFUSAL_AUDIT)
 
 
 # -- the world: records to aim at ------------------------------------------------------------
@@ -192,7 +170,7 @@ class World:
                 self.cast["framework"].id), start=date.today() - timedelta(days=30))
             training.create_pairing(self.staff(self.other), self.staff(self.cast["other"]),
                                     starts_on=date.today() - timedelta(days=30))
-            self.competencies = [c.id for c in training.programme_competencies(
+            self.competencies = [c.id for c in records.programme_competencies(
                 self.cast["apprentice"].id)]
             framework = frameworks.get_framework(self.cast["framework"].id)
             self.areas = [a.id for a in framework.current_areas]
@@ -202,7 +180,6 @@ class World:
         self.foreign_ids = [str(i) for i in (self.other.id, self.other_entry, self.procedure,
                                              self.cast["coordinator"].id, 2147483647)]
         self.clients: dict = {}
-        self.tokens: dict = {}
 
     def staff(self, person) -> StaffProfile:
         return db_session().get(StaffProfile, person if isinstance(person, int) else person.id)
@@ -217,11 +194,6 @@ class World:
                 as_person(self.app, person, client)
             self.clients[role] = client
         return self.clients[role]
-
-    def token(self, client) -> str:
-        if id(client) not in self.tokens:
-            self.tokens[id(client)] = client.csrf_token()
-        return self.tokens[id(client)]
 
     # fresh records, one per example when the action uses them up ------------------------
 
@@ -321,11 +293,6 @@ class Endpoint:
     examples: tuple[dict, ...] = ()
 
 
-def _log_token(world: World) -> str:
-    page = world.client("apprentice").get("/log/new").get_data(as_text=True)
-    return re.search(r'name="form_token"[^>]*value="([^"]+)"', page).group(1)
-
-
 def _entry_form(world: World) -> dict:
     return {"occurred_on": date.today().isoformat(), "minutes": "45", "activity": "5",
             "mentor_id": str(world.cast["mentor"].id),
@@ -344,7 +311,7 @@ def _entry_stored(world: World, entry_id: Callable[[], int | None]):
 
 
 def new_entry(world: World) -> Target:
-    token = _log_token(world)
+    token = form_token(world.client("apprentice"), "/log/new")
     with world.app.app_context():
         newest = db_session().scalar(select(func.max(training.LogEntry.id))) or 0
 
