@@ -36,6 +36,7 @@ setup(
         "apprentice": ["static/*", "static/**/*", "data/*"],
         "apprentice.competencies": ["data/*"],
         "apprentice.kb": ["data/*", "data/demo_procedures/*"],
+        "apprentice.portfolios": ["schema/*.json"],
         **package_data,
     },
 )

@@ -237,7 +237,7 @@ def send_reminders(base_url: str | None) -> None:
     import logging
     import sys
 
-    from apprentice.training.reminders import send_reminders as send
+    from apprentice.records.reminders import send_reminders as send
 
     if not current_app.config.get("APPRENTICE_MAIL_SERVER"):
         # No mail server: the digests go to the log, shown here.

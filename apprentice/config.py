@@ -36,6 +36,8 @@ DEFAULTS = {
     # Who may show apprentice's pages in a frame (CSP frame-ancestors): a host's portal
     # names its own origin here (apprentice/core/headers.py).
     "APPRENTICE_FRAME_ANCESTORS": "'self'",
+    # The paper a portfolio's PDF is laid out for (apprentice/portfolios/pdf.py).
+    "APPRENTICE_PDF_PAGE_SIZE": "letter",
 }
 
 # Settings of the standalone app only (the plugin never reads them); the mail
@@ -167,6 +169,7 @@ TYPED: dict[str, Callable] = {
     "APPRENTICE_MAX_UPLOAD_BYTES": whole(1),
     "APPRENTICE_CSRF_ENABLED": flag,
     "APPRENTICE_FRAME_ANCESTORS": frame_sources,
+    "APPRENTICE_PDF_PAGE_SIZE": one_of("letter", "a4"),
     "APPRENTICE_KB_EVERYONE_PUBLISHES": flag,
     "APPRENTICE_MAIL_PORT": whole(1, 65535),
     "APPRENTICE_MAIL_USE_TLS": flag,

@@ -19,6 +19,7 @@ from apprentice.kb.models import (
 )
 from apprentice.people.models import Role, StaffProfile, StaffRole
 from apprentice.programmes.models import ElectiveChoice, Enrolment
+from apprentice.sharing.models import ShareLink, ShareLinkViews
 from apprentice.statements.models import StatementRevision, StatementSection
 from apprentice.training.models import (
     EntryCompetency,
@@ -56,6 +57,8 @@ __all__ = [
     "ReminderSent",
     "Revocation",
     "Role",
+    "ShareLink",
+    "ShareLinkViews",
     "SignInFailure",
     "SignOff",
     "SignOffEvidence",

@@ -40,7 +40,10 @@ from apprentice.kb import permissions as kb_permissions
 from apprentice.people import permissions as people_permissions
 from apprentice.people.models import StaffProfile
 from apprentice.programmes import permissions as programme_permissions
+from apprentice.reports import figures as report_figures
+from apprentice.reports import permissions as report_permissions
 from apprentice.resources import resource_dir
+from apprentice.sharing import permissions as sharing_permissions
 from apprentice.training import permissions as training_permissions
 
 bp = Blueprint(
@@ -69,14 +72,15 @@ class NavItem:
 
 # The one list of top-level pages; each feature adds its own entries here.
 NAVIGATION: list[NavItem] = [
-    NavItem("apprentice.core.home", "Home"),
+    NavItem("apprentice.records.home", "Home"),
     NavItem("apprentice.training.log", "My log", training_permissions.may_keep_log),
-    NavItem("apprentice.programmes.mine", "My programme",
+    NavItem("apprentice.records.my_programmes", "My programme",
             programme_permissions.may_see_own_programmes),
     NavItem("apprentice.training.review", "Review", training_permissions.may_review_entries),
     NavItem("apprentice.procedures.index", "Procedures"),
     NavItem("apprentice.frameworks.index", "Competencies"),
-    NavItem("apprentice.programmes.index", "Programmes", programme_permissions.may_see_cohort),
+    NavItem("apprentice.records.cohort", "Programmes", programme_permissions.may_see_cohort),
+    NavItem("apprentice.reports.index", "Reports", report_permissions.may_read_reports),
     NavItem("apprentice.training.pairings", "Pairings", training_permissions.may_manage_pairings),
     NavItem("apprentice.people.index", "People", people_permissions.may_manage_people),
     NavItem("apprentice.audit.index", "Audit", audit_permissions.may_read_audit),
@@ -200,6 +204,13 @@ def template_context():
         # mentor opens); its "Choose electives" link asks the programmes' own rule.
         "may_choose_electives": lambda enrolment: programme_permissions.may_choose_electives(
             staff, enrolment),
+        # -- share links (apprentice/sharing/permissions.py) --
+        # The apprentice page links to the person's share links for whoever may list them.
+        "may_see_share_links": lambda person_id: sharing_permissions.may_see_links(
+            staff, person_id),
+        # -- reports (apprentice/reports) --
+        # The apprentice's hours per week on their home page, computed only there.
+        "ap_own_weeks": lambda: report_figures.own_weeks(staff),
     }
 
 
@@ -321,14 +332,18 @@ from apprentice import cli  # noqa: E402, F401 - registers the commands on bp.cl
 from apprentice.audit.views import bp as audit_bp  # noqa: E402
 from apprentice.auth.views import bp as auth_bp  # noqa: E402
 from apprentice.competencies.views import bp as frameworks_bp  # noqa: E402
-from apprentice.core.views import bp as core_bp  # noqa: E402
 from apprentice.kb.views import api as api_bp  # noqa: E402
 from apprentice.kb.views import bp as procedures_bp  # noqa: E402
 from apprentice.people.views import bp as people_bp  # noqa: E402
+from apprentice.portfolios.views import bp as portfolios_bp  # noqa: E402
 from apprentice.programmes.views import bp as programmes_bp  # noqa: E402
+from apprentice.records.views import bp as records_bp  # noqa: E402
+from apprentice.reports.views import bp as reports_bp  # noqa: E402
+from apprentice.sharing.views import bp as sharing_bp  # noqa: E402
 from apprentice.statements.views import bp as statements_bp  # noqa: E402
 from apprentice.training.views import bp as training_bp  # noqa: E402
 
-for feature in (core_bp, auth_bp, people_bp, frameworks_bp, programmes_bp, training_bp,
-                statements_bp, audit_bp, procedures_bp, api_bp):
+for feature in (auth_bp, people_bp, frameworks_bp, programmes_bp, records_bp, training_bp,
+                statements_bp, portfolios_bp, sharing_bp, reports_bp, audit_bp, procedures_bp,
+                api_bp):
     bp.register_blueprint(feature)

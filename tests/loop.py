@@ -9,7 +9,8 @@ from datetime import date, timedelta
 from apprentice.competencies import services as frameworks
 from apprentice.people.services import get_person
 from apprentice.programmes import services as programmes
-from apprentice.training import dashboards, services
+from apprentice.records import dashboards
+from apprentice.training import services
 from tests.factories import sql_statements
 
 

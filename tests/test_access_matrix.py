@@ -97,7 +97,8 @@ DEFAULT_ARGS = {
     "competency_id": "competency_x", "entry_id": "submitted", "pairing_id": "pairing_y",
     "procedure_id": "procedure_published", "enrolment_id": "enrolment_a",
     "sign_off_id": "sign_off", "version_id": "glossary_version", "number": 1,
-    "filename": "apprentice.css", "fmt": "csv",
+    "filename": "apprentice.css", "fmt": "csv", "link_id": "share_link",
+    "token": "share_token", "version": 1,
 }
 
 SIGN_OFF_X = "?person={person_a}&competency={competency_x}"
@@ -142,6 +143,32 @@ POLICY: list[Case] = [
     Case("/apprentices/<person_id>/statement/edit", GET=only(A), POST=only(noop=(A,))),
     Case("/apprentices/<person_id>/statement/edit", "B's", GET=only(B), POST=only(noop=(B,)),
          args={"person_id": "person_b"}),
+    # -- A's portfolio, in each format: who may read A's record (the area-only mentor
+    #    gets area Y's part of it); B's for B and coordinators only
+    *(Case(f"/apprentices/<person_id>/portfolio{suffix}",
+           GET=only(A, MENTOR, AREA_MENTOR, COORDINATOR))
+      for suffix in ("", ".pdf", ".json", ".csv")),
+    *(Case(f"/apprentices/<person_id>/portfolio{suffix}", "B's, paired with nobody",
+           GET=only(B, COORDINATOR), args={"person_id": "person_b"})
+      for suffix in ("", ".pdf", ".json", ".csv")),
+    Case("/portfolio-schema/v<version>.json", GET=only(*SIGNED_IN)),
+    # -- A's share links: A makes them; A and coordinators list and revoke them
+    #    (apprentice/sharing/permissions.py); a working link opens for anyone, signed in or
+    #    not, and a revoked one for nobody (the same plain 404 as an unknown one)
+    Case("/apprentices/<person_id>/sharing", GET=only(A, COORDINATOR), POST=only(A),
+         data={"label": "Branch manager", "shows": "all",
+               "expires_on": (date.today() + timedelta(days=30)).isoformat()}),
+    # Sent without a label or a date: refused next to the fields, no link made.
+    Case("/apprentices/<person_id>/sharing", "B's", GET=only(B, COORDINATOR),
+         POST=only(noop=(B,)), args={"person_id": "person_b"}),
+    Case("/apprentices/<person_id>/sharing/<link_id>/revoke", POST=only(A, COORDINATOR)),
+    Case("/apprentices/<person_id>/sharing/<link_id>/revoke", "A's link, B's address",
+         POST=NOBODY, args={"person_id": "person_b"}),
+    Case("/shared/<token>", GET=PUBLIC),
+    Case("/shared/<token>", "revoked", GET={role: "refused" for role in ROLES},
+         args={"token": "share_token_revoked"}),
+    Case("/shared/<token>", "unknown", GET={role: "refused" for role in ROLES},
+         args={"token": "not-a-token-of-ours"}),
     Case("/review/", GET=only(*MENTORS)),
     Case("/review/verify", POST=only(noop=MENTORS)),  # nothing ticked
     Case("/review/<entry_id>/return", "area X", POST=only(noop=(MENTOR,))),
@@ -166,6 +193,8 @@ POLICY: list[Case] = [
     Case("/programmes/<enrolment_id>", "A's", GET=only(A, COORDINATOR)),
     Case("/programmes/<enrolment_id>", "B's", GET=only(B, COORDINATOR),
          args={"enrolment_id": "enrolment_b"}),
+    # A's programme is not complete: its certificate is the same 404 for everyone.
+    Case("/programmes/<enrolment_id>/certificate", "A's, not complete", GET=NOBODY),
     Case("/programmes/<enrolment_id>/electives", GET=only(A, COORDINATOR),
          POST=only(A, COORDINATOR)),
     Case("/programmes/<enrolment_id>/target", POST=only(noop=(COORDINATOR,)),
@@ -180,6 +209,13 @@ POLICY: list[Case] = [
     Case("/people/<person_id>/active", POST=only(COORDINATOR), data={"active": "1"}),
     Case("/audit/", GET=only(COORDINATOR), POST=only(COORDINATOR)),
     Case("/audit/records.csv", GET=only(COORDINATOR)),
+    # -- reports: who may see the whole cohort (coordinators), each page and its CSV
+    *(Case(f"/reports/{name}", GET=only(COORDINATOR)) for name in (
+        "", "cohort", "cohort.csv", "activity", "activity.csv", "hours", "hours.csv",
+        "mentors", "mentors.csv", "health", "health.csv")),
+    Case("/reports/activity", "A's weeks", GET=only(COORDINATOR), query="?person={person_a}"),
+    Case("/reports/progress/<person_id>", GET=only(COORDINATOR)),
+    Case("/reports/progress/<person_id>.csv", GET=only(COORDINATOR)),
     # -- frameworks: everyone reads the active one, coordinators change it
     Case("/frameworks/", GET=only(*SIGNED_IN)),
     Case("/frameworks/<framework_id>", GET=only(*SIGNED_IN)),
@@ -321,8 +357,8 @@ def test_the_policy_table_notices_a_new_route(app):
 
 def test_the_policy_table_notices_a_route_that_is_gone(app, monkeypatch):
     monkeypatch.setattr(sys.modules[__name__], "POLICY",
-                        [*POLICY, Case("/reports/", GET=only(COORDINATOR))])
-    assert "POLICY's /reports/ matches no route: remove it" in policy_problems(app)
+                        [*POLICY, Case("/nowhere/", GET=only(COORDINATOR))])
+    assert "POLICY's /nowhere/ matches no route: remove it" in policy_problems(app)
 
 
 def test_access_matrix(app, make_person):
@@ -428,6 +464,7 @@ def attempts(kind: str, ids: dict, person_ids: dict) -> list[tuple[str, str, dic
         "programmes": [
             ("GET", "/programmes/{id}", {}),
             ("GET", "/programmes/{id}/electives", {}),
+            ("GET", "/programmes/{id}/certificate", {}),
             ("POST", "/programmes/{id}/electives", {"electives": []}),
             ("POST", "/programmes/{id}/target", {"target_date": today}),
             ("POST", "/programmes/{id}/finish", {"status": "withdrawn"}),
@@ -450,6 +487,16 @@ def attempts(kind: str, ids: dict, person_ids: dict) -> list[tuple[str, str, dic
             ("POST", "/apprentices/{id}/statement/edit",
              {"overall": "Written by someone else.", "based_on": "1"}),
         ],
+        "share links": [
+            ("GET", "/apprentices/{id}/sharing", {}),
+            ("POST", "/apprentices/{id}/sharing",
+             {"label": "Made by someone else", "expires_on": today, "shows": "all"}),
+            ("POST", "/apprentices/{id}/sharing/" + str(ids["share_link"]) + "/revoke", {}),
+        ],
+        "portfolios": [("GET", "/apprentices/{id}/portfolio" + suffix, {})
+                       for suffix in ("", ".pdf", ".json", ".csv")],
+        # A's link, revoked through the attacker's own address.
+        "share link ids": [("POST", "/apprentices/{me}/sharing/{id}/revoke", {})],
         "people": [
             ("GET", "/apprentices/{id}", {}),
             ("GET", "/sign-offs/new?person={id}&competency=" + str(ids["competency_x"]), {}),
@@ -472,6 +519,9 @@ CROSS_OWNER = {
     "programmes": (("enrolment_a",), (B, UNPAIRED)),
     "procedure drafts": (("procedure_draft",), (B,)),
     "statements": (("person_a",), (B, UNPAIRED)),
+    "portfolios": (("person_a",), (B, UNPAIRED)),
+    "share links": (("person_a",), (B, MENTOR, UNPAIRED)),
+    "share link ids": (("share_link",), (B, MENTOR, UNPAIRED, COORDINATOR)),
     "people": (("person_a",), (B, UNPAIRED)),
 }
 

@@ -15,7 +15,7 @@ from apprentice.db import db_session
 from apprentice.kb import services as kb
 from apprentice.kb.models import ProcedureStatus
 from apprentice.people.services import get_person
-from apprentice.records import services as records
+from apprentice.programmes import services as programmes
 from apprentice.training import services
 from apprentice.training.models import EntryProcedure, LogEntry
 from apprentice.validation import Invalid
@@ -40,7 +40,7 @@ def wiki(app, loop, make_person):
     """Procedures around two of the apprentice's competencies (``a`` and ``b``) and a third
     (``c``): published, archived, someone else's draft and the apprentice's own draft."""
     with app.app_context():
-        competencies = records.programme_competencies(loop["apprentice"].id)
+        competencies = programmes.programme_competencies(loop["apprentice"].id)
         a, b, c = competencies[0].id, competencies[1].id, competencies[20].id
     mentor, someone = loop["mentor"], make_person(roles=["apprentice"])
     return {

@@ -14,7 +14,7 @@ import pytest
 from apprentice.config import ConfigError
 from apprentice.core.headers import content_security_policy
 from apprentice.kb.rendering import render, sanitise
-from apprentice.training import dashboards
+from apprentice.records import dashboards
 from tests.conftest import build_app
 from tests.support.host import build_intranet, load_intranet
 

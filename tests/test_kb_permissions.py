@@ -13,7 +13,7 @@ from apprentice.kb import services as kb
 from apprentice.kb.models import Procedure, ProcedureStatus
 from apprentice.people.models import is_coordinator
 from apprentice.people.services import get_person
-from apprentice.records import services as records
+from apprentice.programmes import services as programmes
 from apprentice.training import services as training
 from tests.loop import as_person, log_form
 
@@ -138,7 +138,7 @@ def test_an_entry_links_a_procedure_exactly_when_the_reader_may_open_it(app, loo
     archived page but the entry showed its title without a link."""
     with app.app_context():
         mentor = get_person(loop["mentor"].id)
-        competency = records.programme_competencies(loop["apprentice"].id)[0].id
+        competency = programmes.programme_competencies(loop["apprentice"].id)[0].id
         procedure = kb.create(kb.ProcedureDraft(title="Answering at the desk", body="1. Hi.",
                                                 competency_ids=[competency]),
                               mentor, publish=True).id

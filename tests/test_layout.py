@@ -74,8 +74,8 @@ class Nav(HTMLParser):
 
 
 @pytest.mark.parametrize("who, links", [
-    ("coordinator", ["/", "/procedures/", "/frameworks/", "/programmes/", "/pairings/",
-                     "/people/", "/audit/"]),
+    ("coordinator", ["/", "/procedures/", "/frameworks/", "/programmes/", "/reports/",
+                     "/pairings/", "/people/", "/audit/"]),
     ("apprentice", ["/", "/log/", "/programmes/mine", "/procedures/", "/frameworks/"]),
 ])
 def test_the_menu_is_a_details_button_holding_the_links_and_the_account(app, loop, who, links):

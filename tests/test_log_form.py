@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from apprentice.records import services as records
+from apprentice.programmes import services as programmes
 from apprentice.training import services
 from tests.loop import as_person, log_form
 
@@ -22,7 +22,7 @@ def _checkbox_position(page: str, competency_id: int) -> int:
 
 def _programme(app, loop):
     with app.app_context():
-        return [c.id for c in records.programme_competencies(loop["apprentice"].id)]
+        return [c.id for c in programmes.programme_competencies(loop["apprentice"].id)]
 
 
 def test_a_first_visit_chooses_nothing_but_the_date(app, loop):

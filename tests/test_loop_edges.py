@@ -11,7 +11,8 @@ from apprentice.audit import services as audit
 from apprentice.competencies import services as frameworks
 from apprentice.people.services import get_person
 from apprentice.programmes import services as programmes
-from apprentice.training import dashboards, services
+from apprentice.records import dashboards
+from apprentice.training import services
 from apprentice.validation import Invalid
 from tests.loop import as_person, log_form, log_one
 

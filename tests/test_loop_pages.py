@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from apprentice.records.reminders import send_reminders
 from apprentice.training import services
-from apprentice.training.reminders import send_reminders
 from tests.factories import DEFAULT_PASSWORD, add_entries
 from tests.loop import as_person, build_dashboards, log_form, log_one, statements_sent
 
@@ -149,7 +149,7 @@ class FakeSMTP:
 
 
 def test_reminders_by_smtp_and_a_failed_send_is_retried(app, loop, monkeypatch):
-    monkeypatch.setattr("apprentice.training.reminders.smtplib.SMTP", FakeSMTP)
+    monkeypatch.setattr("apprentice.records.reminders.smtplib.SMTP", FakeSMTP)
     FakeSMTP.sent = []
     app.config.update(APPRENTICE_MAIL_SERVER="mail.library.example", APPRENTICE_MAIL_PORT=587,
                       APPRENTICE_MAIL_FROM="training@library.example")

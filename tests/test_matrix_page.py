@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from apprentice.competencies import services as frameworks
-from apprentice.training.dashboards import (
+from apprentice.records.dashboards import (
     MatrixArea,
     area_abbreviation,
     share_band,

@@ -4,15 +4,12 @@ that lets it exist (training and programmes do not import each other)."""
 
 from __future__ import annotations
 
-import ast
 import re
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-import apprentice
 from apprentice.audit.models import AuditRecord
 from apprentice.competencies import services as frameworks
 from apprentice.competencies.models import SupervisionLevel
@@ -220,82 +217,3 @@ def test_the_programme_page_says_who_signed_each_competency_off(app, loop):
                      rf"Marian Okafor, {TODAY:%Y-%m-%d}</span>", text), \
         text[text.find(f"<strong>{code}"):][:400]
     assert text.count("signed off by") == 1  # only the competency signed off says so
-
-
-# -- the import rule: training and programmes do not import each other ------------------
-
-PACKAGE = Path(apprentice.__file__).parent
-
-
-def imported_modules(path: Path, root: Path = PACKAGE) -> set[str]:
-    """Every module a file under ``root`` (the ``apprentice`` package) imports, anywhere
-    in it (inside functions too)."""
-    package = ".".join(("apprentice", *path.parent.relative_to(root).parts))
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            module = node.module or ""
-            if node.level:  # relative: from the file's own package, or one above it
-                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                module = f"{base}.{module}" if module else base
-            found.add(module)
-            # ``from apprentice import training`` imports the package too.
-            found.update(f"{module}.{alias.name}" for alias in node.names)
-    return found
-
-
-def reaches(module: str, package: str) -> bool:
-    return module == package or module.startswith(package + ".")
-
-
-def crossings(feature: str, forbidden: str, root: Path = PACKAGE) -> set[str]:
-    """Imports of ``forbidden`` by any file of the feature package, subpackages too."""
-    return {f"{path.relative_to(root)}: {module}"
-            for path in sorted((root / feature).rglob("*.py"))
-            for module in imported_modules(path, root) if reaches(module, forbidden)}
-
-
-@pytest.mark.parametrize(("feature", "forbidden"), [
-    pytest.param("training", "apprentice.programmes", id="training-imports-no-programmes"),
-    pytest.param("programmes", "apprentice.training", id="programmes-imports-no-training"),
-])
-def test_training_and_programmes_do_not_import_each_other(feature, forbidden):
-    crossing = crossings(feature, forbidden)
-    assert not crossing, f"{feature} imports {forbidden} (read it through apprentice.records)"
-
-
-def test_the_record_model_reads_only_the_features_models_and_the_progress_engine():
-    features = ("apprentice.training", "apprentice.programmes")
-    allowed = ("apprentice.training.models", "apprentice.programmes.models",
-               "apprentice.programmes.progress")
-    reached = {module for path in sorted((PACKAGE / "records").rglob("*.py"))
-               for module in imported_modules(path)
-               if any(reaches(module, f) for f in features)}
-    assert "apprentice.programmes.progress" in reached  # the check looks where it should
-    assert not {m for m in reached if not any(reaches(m, ok) for ok in allowed)}
-
-
-def test_the_import_rule_sees_a_cross_import(tmp_path):
-    """The rule's own check, on a package laid out like the app's: a cross import inside
-    a function, of the package itself, relative, or in a subpackage is found too."""
-    root = tmp_path / "apprentice"
-    (root / "training" / "deep").mkdir(parents=True)
-    (root / "training" / "sneaky.py").write_text(
-        "def f():\n    from apprentice.programmes import services\n"
-        "from apprentice import programmes\nfrom ..programmes import views\n",
-        encoding="utf-8")
-    (root / "training" / "deep" / "hidden.py").write_text(
-        "from ...programmes.models import Enrolment\n", encoding="utf-8")
-    (root / "training" / "fine.py").write_text(
-        "from apprentice.records import services\nfrom . import models\n", encoding="utf-8")
-    assert crossings("training", "apprentice.programmes", root) == {
-        "training/sneaky.py: apprentice.programmes",
-        "training/sneaky.py: apprentice.programmes.services",
-        "training/sneaky.py: apprentice.programmes.views",
-        "training/deep/hidden.py: apprentice.programmes.models",
-        "training/deep/hidden.py: apprentice.programmes.models.Enrolment"}
-    assert imported_modules(root / "training" / "fine.py", root) == {
-        "apprentice.records", "apprentice.records.services", "apprentice.training",
-        "apprentice.training.models"}

@@ -18,6 +18,7 @@ from apprentice.audit.models import AuditRecord
 from apprentice.competencies import services as frameworks
 from apprentice.db import db_session
 from apprentice.people.services import get_person
+from apprentice.records import record_of
 from apprentice.statements import services as statements
 from apprentice.statements.models import StatementRevision
 from apprentice.training import services as training
@@ -384,8 +385,23 @@ def test_the_statement_as_it_stood_on_a_day(app, loop):
     write(client, jordan, "Later words.")
     with app.app_context():
         assert statements.newest(jordan.id).overall == "Later words."
-        assert statements.newest(jordan.id, as_of=saved_at).overall == "Early words."
-        assert statements.newest(jordan.id, as_of=saved_at - timedelta(days=1)) is None
+        later = statements.newest(jordan.id).created_at
+        assert statements.newest(jordan.id, before=later).overall == "Early words."
+        assert statements.newest(jordan.id, before=saved_at) is None
+
+
+def test_the_record_carries_the_statement_as_it_stood_on_its_day(app, loop, written):
+    jordan = loop["apprentice"]
+    with app.app_context():
+        statement = record_of(jordan.id).statement
+        assert statement.number == 1 and statement.overall == "My overall statement."
+        assert [(s.area_id, s.area_name, s.body) for s in statement.sections] == [
+            (written[0][0], written[0][1], "About the first area."),
+            (written[1][0], written[1][1], "About the second area.")]
+        assert statement.author.id == jordan.id
+        assert [s.area_id for s in statement.sections_in(frozenset({written[1][0]}))] == [
+            written[1][0]]
+        assert record_of(jordan.id, as_of=date.today() - timedelta(days=1)).statement is None
 
 
 def test_the_boxes_are_the_programmes_areas_required_and_chosen(app, loop):

@@ -25,6 +25,7 @@ from apprentice.people.services import set_active
 from apprentice.programmes import services as programmes
 from apprentice.programmes.models import Enrolment
 from apprentice.programmes.progress import CompetencyStatus
+from apprentice.programmes.services import programme_competencies
 from apprentice.records import services as records
 from apprentice.training import services as training
 from apprentice.training.models import (
@@ -37,6 +38,7 @@ from apprentice.training.models import (
     SignOffEvidence,
 )
 from apprentice.training.services import EntryDetails
+from apprentice.training.standing import sign_offs_of
 from apprentice.validation import Invalid
 from tests.factories import sql_statements
 
@@ -418,7 +420,7 @@ def test_mentor_load_counts_apprentices_not_pairings(world):
 def test_programme_competencies_are_required_areas_plus_chosen_electives(world):
     w = world
     with w.app.app_context():
-        ids = {c.id for c in records.programme_competencies(w.apprentice_id)}
+        ids = {c.id for c in programme_competencies(w.apprentice_id)}
     expected = {c for name in (FOUND, COMM, TECH, *CHOSEN) for c in w.competencies[name]}
     assert ids == expected
     assert not ids & set(w.competencies[CATALOGING])
@@ -430,9 +432,9 @@ def test_before_electives_are_chosen_every_elective_may_be_logged(world):
     with w.app.app_context():
         programmes.enrol(w.person(newcomer.id), frameworks.get_framework(w.framework_id),
                          start=START)
-        ids = {c.id for c in records.programme_competencies(newcomer.id)}
+        ids = {c.id for c in programme_competencies(newcomer.id)}
         assert ids == {c for cs in w.competencies.values() for c in cs}
-        assert records.programme_competencies(w.mentor_id) == []  # not enrolled
+        assert programme_competencies(w.mentor_id) == []  # not enrolled
 
 
 def test_the_quick_log_offers_the_last_mentor_and_recent_competencies_first(world):
@@ -949,7 +951,7 @@ def test_the_paired_mentor_signs_off_citing_a_verified_entry(world):
         assert record.comment == "Confident."
         assert record.corrects_id is None and record.revocation is None
         assert [link.entry_id for link in record.evidence_links] == [entry_id]
-        assert [s.id for s in records.sign_offs_of(w.apprentice_id)] == [sign_off_id]
+        assert [s.id for s in sign_offs_of(w.apprentice_id)] == [sign_off_id]
     [audit] = trail(w, "signoff.created")
     assert (audit.object_type, audit.object_id, audit.actor_id) == (
         "SignOff", sign_off_id, w.mentor_id)

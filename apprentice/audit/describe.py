@@ -66,6 +66,7 @@ KINDS: tuple[Kind, ...] = (
          ("procedure.", "glossary.")),
     Kind("frameworks", "Frameworks", "Framework", ("framework.",)),
     Kind("statements", "Learning statements", "Learning statement", ("statement.",)),
+    Kind("share-links", "Share links", "Share link", ("sharelink.",)),
 )
 # Everything no group above holds (a code added later, a test's own records).
 OTHER = Kind("other", "Anything else", "Other", ())
@@ -87,8 +88,8 @@ def kind_label(action: str) -> str:
 @dataclass(frozen=True)
 class Link:
     """Words naming something with a page: ``page`` is person, entry, sign_off, pairing,
-    enrolment, statement (``id``: the person's) or glossary; ``id`` the object's id (None
-    for the glossary)."""
+    enrolment, statement or share_links (``id``: the person's) or glossary; ``id`` the
+    object's id (None for the glossary)."""
 
     text: str
     page: str
@@ -575,6 +576,33 @@ def _statement_saved(s: _Said) -> Sentence:
                     f" ({_count(words, 'word', 'words')})" if words is not None else "")
 
 
+def _share_link(s: _Said) -> tuple[Part, ...]:
+    """"their share link" or "Jordan Lee's share link", linked to the person's links."""
+    person_id = _int(s.details.get("person"))
+    link: Part = (Link("share link", "share_links", person_id)
+                  if person_id in s.names.people else "share link")
+    if person_id is not None and person_id == s.record.actor_id:
+        return ("their ", link)
+    return (s.person(person_id), "'s ", link)
+
+
+def _share_link_created(s: _Said) -> Sentence:
+    """"Jordan Lee made their share link for 'Riverside Library hiring panel' (signed-off
+    competencies only), working until 31 December 2026"."""
+    shows = (" (signed-off competencies only)" if s.details.get("signed_only") is True
+             else " (the whole portfolio)" if s.details.get("signed_only") is False else "")
+    expires = s.details.get("expires")
+    return Sentence(s.actor(), " made ", *_share_link(s), " for ",
+                    _quoted(s.details.get("label")), shows,
+                    f", working until {_day(expires)}" if expires else "")
+
+
+def _share_link_revoked(s: _Said) -> Sentence:
+    """"Carmen Ortiz revoked Jordan Lee's share link for 'Riverside Library hiring panel'"."""
+    return Sentence(s.actor(), " revoked ", *_share_link(s), " for ",
+                    _quoted(s.details.get("label")))
+
+
 RULES: dict[str, Callable[[_Said], Sentence]] = {
     "signoff.created": _sign_off_created,
     "signoff.corrected": _sign_off_corrected,
@@ -601,6 +629,8 @@ RULES: dict[str, Callable[[_Said], Sentence]] = {
     "glossary.restored": _glossary_restored,
     "glossary.reset": _glossary_reset,
     "statement.saved": _statement_saved,
+    "sharelink.created": _share_link_created,
+    "sharelink.revoked": _share_link_revoked,
 }
 
 

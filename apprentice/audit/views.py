@@ -31,9 +31,10 @@ LINK_PAGES = {
     "entry": ("apprentice.training.entry", "entry_id"),
     "sign_off": ("apprentice.training.sign_off", "sign_off_id"),
     "pairing": ("apprentice.training.pairing", "pairing_id"),
-    "enrolment": ("apprentice.programmes.show", "enrolment_id"),
+    "enrolment": ("apprentice.records.programme", "enrolment_id"),
     "glossary": ("apprentice.procedures.glossary_history", None),
     "statement": ("apprentice.statements.show", "person_id"),
+    "share_links": ("apprentice.sharing.links", "person_id"),
 }
 
 

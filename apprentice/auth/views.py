@@ -22,7 +22,7 @@ GENERIC_FAILURE = "That e-mail address and password do not match. Check both and
 
 
 def _home():
-    return url_for("apprentice.core.home")
+    return url_for("apprentice.records.home")
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])

@@ -39,7 +39,6 @@ from apprentice.competencies.models import (
 from apprentice.core import receipts
 from apprentice.db import db_session
 from apprentice.people.models import StaffProfile
-from apprentice.programmes.progress import AreaShape, CompetencyShape, FrameworkShape, Rule
 from apprentice.validation import Invalid, refuse_unless
 
 DEFAULT_FRAMEWORK = "lssc.json"
@@ -70,37 +69,6 @@ def get_area(area_id: int) -> CompetencyArea | None:
 
 def get_competency(competency_id: int) -> Competency | None:
     return db_session().get(Competency, competency_id)
-
-
-def rule_of(framework: Framework) -> Rule:
-    return Rule(
-        electives_required=framework.electives_required,
-        level_required=framework.level,
-        area_completion_percent=framework.area_completion_percent,
-        time_allowed_months=framework.time_allowed_months,
-    )
-
-
-def shape_of(framework: Framework) -> FrameworkShape:
-    """The current structure, as the progress engine reads it."""
-    return FrameworkShape(
-        id=framework.id,
-        name=framework.name,
-        rule=rule_of(framework),
-        areas=tuple(
-            AreaShape(
-                id=area.id,
-                name=area.name,
-                required=area.required,
-                min_hours=area.min_hours,
-                competencies=tuple(
-                    CompetencyShape(c.id, c.lineage, c.code, c.statement)
-                    for c in area.current_competencies
-                ),
-            )
-            for area in framework.current_areas
-        ),
-    )
 
 
 def versions_of(competency: Competency) -> list[Competency]:

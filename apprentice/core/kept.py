@@ -97,7 +97,7 @@ def remember_keeper(response, kept: Kept):
     if kept.new_keeper:
         response.set_cookie(KEEPER_COOKIE, kept.new_keeper,
                             max_age=int(KEPT_FOR.total_seconds()),
-                            path=url_for("apprentice.core.home"), secure=request.is_secure,
+                            path=url_for("apprentice.records.home"), secure=request.is_secure,
                             httponly=True, samesite="Lax")
     return response
 

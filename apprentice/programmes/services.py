@@ -1,20 +1,22 @@
 """Enrolment and progress: who is on which programme, and how far along they are.
 
-Progress itself is computed by :mod:`apprentice.programmes.progress` and loaded,
-for one person or a whole cohort, by :mod:`apprentice.records.services`.
+Progress itself is computed by the pure engine, :mod:`apprentice.programmes.progress`;
+the record model (:mod:`apprentice.records`) loads the evidence it reads.
 """
 
 from __future__ import annotations
 
 import calendar
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from apprentice.audit import services as audit
-from apprentice.competencies.models import Framework, FrameworkStatus
+from apprentice.competencies.models import Competency, Framework, FrameworkStatus
 from apprentice.core import receipts
 from apprentice.db import db_session, utcnow
 from apprentice.people.models import Role, StaffProfile, acts_as
@@ -147,3 +149,60 @@ def finish(enrolment: Enrolment, status: EnrolmentStatus,
     audit.record(f"enrolment.{status.value}", actor=by, obj=enrolment)
     db_session().commit()
 
+
+# -- who is on which programme, and what they may log against --------------------------
+
+def enrolments_query(*, framework_id: int | None = None, status: str | None = "active",
+                     person_id: int | None = None, person_ids: Iterable[int] | None = None):
+    """Enrolments by the person's name, with person and framework loaded."""
+    query = (
+        select(Enrolment)
+        .join(StaffProfile, StaffProfile.id == Enrolment.person_id)
+        .options(selectinload(Enrolment.person), selectinload(Enrolment.framework))
+        .order_by(StaffProfile.name, Enrolment.start_date)
+    )
+    if framework_id is not None:
+        query = query.where(Enrolment.framework_id == framework_id)
+    if status:
+        query = query.where(Enrolment.status == status)
+    if person_id is not None:
+        query = query.where(Enrolment.person_id == person_id)
+    if person_ids is not None:
+        query = query.where(Enrolment.person_id.in_(sorted(set(person_ids))))
+    return query
+
+
+def electives_of(enrolment_ids: Iterable[int]) -> dict[int, set[int]]:
+    """The chosen elective areas of each enrolment (one query)."""
+    chosen: dict[int, set[int]] = defaultdict(set)
+    ids = sorted(set(enrolment_ids))
+    if ids:
+        for enrolment_id, area_id in db_session().execute(
+            select(ElectiveChoice.enrolment_id, ElectiveChoice.area_id)
+            .where(ElectiveChoice.enrolment_id.in_(ids))
+        ):
+            chosen[enrolment_id].add(area_id)
+    return chosen
+
+
+def programme_competencies(person_id: int) -> list[Competency]:
+    """Current competencies of the person's active programmes: every required area,
+    and the chosen electives (all electives until enough are chosen): what they may
+    log against and be signed off for."""
+    session = db_session()
+    enrolments = list(session.scalars(select(Enrolment).where(
+        Enrolment.person_id == person_id, Enrolment.status == EnrolmentStatus.ACTIVE.value)))
+    if not enrolments:
+        return []
+    chosen = electives_of(e.id for e in enrolments)
+    frameworks = {f.id: f for f in session.scalars(
+        select(Framework).where(Framework.id.in_({e.framework_id for e in enrolments})))}
+    competencies: list[Competency] = []
+    for enrolment in enrolments:
+        framework = frameworks[enrolment.framework_id]
+        picked = chosen[enrolment.id]
+        all_electives = len(picked) < framework.electives_required
+        for area in framework.current_areas:
+            if area.required or all_electives or area.id in picked:
+                competencies.extend(area.current_competencies)
+    return competencies

@@ -17,44 +17,20 @@ from apprentice.people import services as people
 from apprentice.programmes import permissions, services
 from apprentice.programmes.forms import ElectivesForm, EnrolForm, TargetDateForm
 from apprentice.programmes.models import EnrolmentStatus
-from apprentice.records import record_of
-from apprentice.records import services as records
 from apprentice.validation import Invalid
 
 bp = Blueprint("programmes", __name__, url_prefix="/programmes")
 
-saved_record("enrolment", "View the programme", "apprentice.programmes.show", "enrolment_id")
+saved_record("enrolment", "View the programme", "apprentice.records.programme", "enrolment_id")
 
 
-def _enrolment_for_viewer(enrolment_id: int, allowed=permissions.may_view_enrolment):
+def enrolment_for_viewer(enrolment_id: int, allowed=permissions.may_view_enrolment):
     """The enrolment, if ``allowed`` (a predicate of programmes.permissions) lets the
     viewer at it; else 404, so nobody learns which programmes exist."""
     enrolment = services.get_enrolment(enrolment_id)
     if enrolment is None or not allowed(current_staff(), enrolment):
         abort(404)
     return enrolment
-
-
-@bp.route("/mine")
-def mine():
-    staff = current_staff()
-    return render_template("apprentice/programmes/mine.html",
-                           programmes=records.programmes_of(staff), staff=staff)
-
-
-@bp.route("/")
-@requires(permissions.may_see_cohort)
-def index():
-    framework_id = id_number(request.args.get("framework"))
-    status = request.args.get("status", "active")
-    if status not in {s.value for s in EnrolmentStatus} | {""}:
-        status = "active"
-    return render_template(
-        "apprentice/programmes/index.html",
-        rows=records.cohort(framework_id=framework_id, status=status or None),
-        frameworks=frameworks.list_frameworks(include_unpublished=True),
-        framework_id=framework_id, status=status,
-    )
 
 
 @bp.route("/enrol", methods=["GET", "POST"])
@@ -90,24 +66,9 @@ def enrol():
     return render_template("apprentice/programmes/enrol.html", form=form)
 
 
-@bp.route(f"/<{ID}:enrolment_id>")
-def show(enrolment_id: int):
-    enrolment = _enrolment_for_viewer(enrolment_id)
-    staff = current_staff()
-    record = record_of(enrolment.person_id, entries=False)
-    return render_template(
-        "apprentice/programmes/show.html", record=record,
-        enrolment=record.enrolment(enrolment.id),
-        target_form=TargetDateForm(target_date=enrolment.target_date),
-        may_see_cohort=permissions.may_see_cohort(staff),
-        may_set_target=permissions.may_set_target(staff, enrolment),
-        may_finish=permissions.may_finish(staff, enrolment),
-    )
-
-
 @bp.route(f"/<{ID}:enrolment_id>/electives", methods=["GET", "POST"])
 def electives(enrolment_id: int):
-    enrolment = _enrolment_for_viewer(enrolment_id, permissions.may_choose_electives)
+    enrolment = enrolment_for_viewer(enrolment_id, permissions.may_choose_electives)
     framework = enrolment.framework
     form = ElectivesForm()
     form.electives.choices = [SelectChoice(area.id, area.name)
@@ -121,7 +82,7 @@ def electives(enrolment_id: int):
             exc.attach_to(form)
         else:
             flash("Electives saved.", "success")
-            return redirect(url_for("apprentice.programmes.show", enrolment_id=enrolment.id))
+            return redirect(url_for("apprentice.records.programme", enrolment_id=enrolment.id))
     return render_template("apprentice/programmes/electives.html", form=form,
                            enrolment=enrolment, framework=framework)
 
@@ -129,7 +90,7 @@ def electives(enrolment_id: int):
 @bp.route(f"/<{ID}:enrolment_id>/target", methods=["POST"])
 @requires(permissions.may_manage_programmes)
 def target(enrolment_id: int):
-    enrolment = _enrolment_for_viewer(enrolment_id)
+    enrolment = enrolment_for_viewer(enrolment_id)
     form = TargetDateForm()
     if not form.validate():
         for message in form.target_date.errors:
@@ -137,17 +98,17 @@ def target(enrolment_id: int):
     else:
         act(lambda: services.set_target_date(enrolment, form.target_date.data,
                                              by=current_staff()), "Target date changed.")
-    return redirect(url_for("apprentice.programmes.show", enrolment_id=enrolment.id))
+    return redirect(url_for("apprentice.records.programme", enrolment_id=enrolment.id))
 
 
 @bp.route(f"/<{ID}:enrolment_id>/finish", methods=["POST"])
 @requires(permissions.may_manage_programmes)
 def finish(enrolment_id: int):
-    enrolment = _enrolment_for_viewer(enrolment_id)
+    enrolment = enrolment_for_viewer(enrolment_id)
     try:
         status = EnrolmentStatus(request.form.get("status", ""))
     except ValueError:
         abort(400)
     act(lambda: services.finish(enrolment, status, by=current_staff()),
         lambda _: f"Programme marked {enrolment.status}. It stays on record.")
-    return redirect(url_for("apprentice.programmes.show", enrolment_id=enrolment.id))
+    return redirect(url_for("apprentice.records.programme", enrolment_id=enrolment.id))

@@ -1,9 +1,10 @@
-"""A person's record as one read model: the sign-offs that stand, hours, entries and
-progress, as of any day (:mod:`apprentice.records.record`), and the loading of
-evidence and progress for one person or a cohort (:mod:`apprentice.records.services`).
+"""A person's record as one read model, and the pages that read it.
 
-Feature packages read the record through here, so ``training`` and ``programmes``
-need not import each other.
+:mod:`apprentice.records.record` builds the record (sign-offs that stand, hours,
+entries, progress, the learning statement) as of any day; :mod:`.services` loads
+evidence and progress for one person or a cohort; :mod:`.dashboards` and :mod:`.views`
+are the home page, the apprentice page and the programme pages. The package sits
+above ``training`` and ``programmes`` (tests/test_layers.py): they never import it.
 """
 
 from apprentice.programmes.progress import CompetencyStatus

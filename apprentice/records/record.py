@@ -26,6 +26,8 @@ from apprentice.programmes.progress import (
     ProgrammeProgress,
 )
 from apprentice.records import services
+from apprentice.statements import services as statements
+from apprentice.training import standing
 from apprentice.training.models import (
     ACTIVITY_LABELS,
     LogEntry,
@@ -170,6 +172,29 @@ class EntryRecord:
 
 
 @dataclass(frozen=True)
+class StatementSectionRecord:
+    area_id: int
+    area_name: str
+    body: str  # Markdown, as written: render it through apprentice.formatting's sanitiser
+
+
+@dataclass(frozen=True)
+class StatementRecord:
+    """The personal learning statement as it stood on the record's day."""
+
+    number: int  # the revision
+    overall: str  # Markdown, as written
+    sections: tuple[StatementSectionRecord, ...]  # per area, in the form's order
+    words: int
+    saved_at: datetime
+    author: PersonRef | None  # None: saved from the command line
+
+    def sections_in(self, areas: frozenset[int] | None) -> tuple[StatementSectionRecord, ...]:
+        """The sections a reader limited to ``areas`` may see (None: all)."""
+        return tuple(s for s in self.sections if areas is None or s.area_id in areas)
+
+
+@dataclass(frozen=True)
 class Record:
     """Everything on a person's record by the end of ``as_of``."""
 
@@ -181,6 +206,7 @@ class Record:
     sign_offs: tuple[SignOffRecord, ...]  # every one made by then, newest first
     entries: tuple[EntryRecord, ...] | None  # logged by then, newest first (None: not loaded)
     newest_sign_off_hash: str | None  # the audit hash of the newest sign-off made by then
+    statement: StatementRecord | None  # the learning statement by then (None: none yet)
 
     @property
     def standing(self) -> tuple[SignOffRecord, ...]:
@@ -265,14 +291,26 @@ def _enrolments(person: StaffProfile, day: date, as_of: date | None,
     return tuple(enrolments)
 
 
+def _statement(person_id: int, as_of: date | None) -> StatementRecord | None:
+    revision = statements.newest(person_id, before=standing.end_of(as_of) if as_of else None)
+    if revision is None:
+        return None
+    return StatementRecord(
+        number=revision.number, overall=revision.overall,
+        sections=tuple(StatementSectionRecord(s.area_id, s.area.name, s.body)
+                       for s in revision.sections),
+        words=revision.words, saved_at=revision.created_at,
+        author=_person(revision.author) if revision.author is not None else None)
+
+
 def _entries(person_id: int, as_of: date | None) -> tuple[EntryRecord, ...]:
     entries = db_session().scalars(
-        select(LogEntry).where(LogEntry.person_id == person_id, services.logged_clause(as_of))
+        select(LogEntry).where(LogEntry.person_id == person_id, standing.logged_clause(as_of))
         .order_by(LogEntry.occurred_on.desc(), LogEntry.id.desc()))
     return tuple(
         EntryRecord(e.id, e.occurred_on, e.minutes,
                     ACTIVITY_LABELS[SupervisionLevel(e.activity)], e.description,
-                    services.verified_by(e, as_of),
+                    standing.verified_by(e, as_of),
                     tuple(link.competency_id for link in e.competency_links))
         for e in entries)
 
@@ -290,7 +328,7 @@ def record_of(person_id: int, as_of: date | None = None, *,
     if person is None:
         return None
     day = as_of or date.today()
-    cutoff = services.end_of(as_of) if as_of else None
+    cutoff = standing.end_of(as_of) if as_of else None
 
     made = [s for s in session.scalars(
         select(SignOff).where(SignOff.person_id == person_id)
@@ -299,12 +337,12 @@ def record_of(person_id: int, as_of: date | None = None, *,
                  selectinload(SignOff.evidence_links).selectinload(SignOffEvidence.entry),
                  selectinload(SignOff.revocation).selectinload(Revocation.revoked_by)))
         if cutoff is None or s.signed_at < cutoff]
-    corrections = [c for c in services.corrections_of([person_id])
+    corrections = [c for c in standing.corrections_of([person_id])
                    if cutoff is None or c.signed_at < cutoff]
     corrected_by = {c.corrects_id: c.id for c in corrections}
     corrected = set(corrected_by)
     sign_offs = tuple(
-        _sign_off(s, stands=services.stands(s, corrected, as_of),
+        _sign_off(s, stands=standing.stands(s, corrected, as_of),
                   corrected_by=corrected_by.get(s.id),
                   revoked=s.revocation is not None
                   and (cutoff is None or s.revocation.revoked_at < cutoff))
@@ -321,5 +359,5 @@ def record_of(person_id: int, as_of: date | None = None, *,
         person=_person(person), job_title=person.job_title, branch=person.branch,
         as_of=day, enrolments=_enrolments(person, day, as_of, _best(sign_offs)),
         sign_offs=sign_offs, entries=_entries(person_id, as_of) if entries else None,
-        newest_sign_off_hash=newest_hash,
+        newest_sign_off_hash=newest_hash, statement=_statement(person_id, as_of),
     )

@@ -82,11 +82,12 @@ def area_field(area_id: int) -> str:
 
 # -- reading ------------------------------------------------------------------------------
 
-def newest(person_id: int, as_of: datetime | None = None) -> StatementRevision | None:
-    """The statement as it stands (``as_of``: as it stood then), with its sections."""
+def newest(person_id: int, before: datetime | None = None) -> StatementRevision | None:
+    """The statement as it stands (``before``: as it stood just before then), with its
+    sections."""
     query = select(StatementRevision).where(StatementRevision.person_id == person_id)
-    if as_of is not None:
-        query = query.where(StatementRevision.created_at <= as_of)
+    if before is not None:
+        query = query.where(StatementRevision.created_at < before)
     return db_session().scalar(query.order_by(StatementRevision.number.desc()).limit(1))
 
 

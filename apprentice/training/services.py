@@ -27,12 +27,7 @@ from apprentice.forms import id_number, ids_from
 from apprentice.kb.models import Procedure, ProcedureCompetency, ProcedureStatus
 from apprentice.kb.permissions import citable_procedures_clause
 from apprentice.people.models import Role, StaffProfile, acts_as
-from apprentice.records.services import (
-    is_corrected,
-    programme_competencies,
-    standing_sign_offs,
-    standing_sign_offs_citing,
-)
+from apprentice.programmes.services import programme_competencies
 from apprentice.training.models import (
     EntryCompetency,
     EntryProcedure,
@@ -53,6 +48,11 @@ from apprentice.training.permissions import (
     may_unlock,
     mentor_covers,
     signed_or_coordinates,
+)
+from apprentice.training.standing import (
+    is_corrected,
+    standing_sign_offs,
+    standing_sign_offs_citing,
 )
 from apprentice.validation import Invalid
 

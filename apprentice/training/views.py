@@ -31,12 +31,11 @@ from apprentice.forms import (
     already_saved,
     id_number,
     once,
-    page_number,
     saved_record,
 )
 from apprentice.people import services as people
-from apprentice.records import services as records
-from apprentice.training import dashboards, permissions, services
+from apprentice.programmes import services as programmes
+from apprentice.training import permissions, services, standing
 from apprentice.training.forms import (
     ChangePairingForm,
     EntryForm,
@@ -73,8 +72,7 @@ def log():
     entries = services.entries_of(staff.id)
     order = [EntryState.RETURNED, EntryState.DRAFT, EntryState.SUBMITTED, EntryState.VERIFIED]
     grouped = {state: [e for e in entries if e.state == state.value] for state in order}
-    return render_template("apprentice/training/log.html", grouped=grouped,
-                           programmes=records.programmes_of(staff))
+    return render_template("apprentice/training/log.html", grouped=grouped)
 
 
 def _entry_form(staff, entry=None, formdata=None) -> EntryForm:
@@ -86,7 +84,7 @@ def _entry_form(staff, entry=None, formdata=None) -> EntryForm:
         mentors.add(entry.mentor)
     form.mentor_id.choices = [SelectChoice(m.id, m.name)
                               for m in sorted(mentors, key=lambda m: m.name)]
-    competencies = records.programme_competencies(staff.id)
+    competencies = programmes.programme_competencies(staff.id)
     form.competency_ids.choices = [SelectChoice(c.id, f"{c.code} {c.statement}")
                                    for c in competencies]
     form.programme_competencies = competencies
@@ -154,7 +152,7 @@ def _entry_page(entry, staff, *, status: int = 200, return_form: ReturnForm | No
         may_unlock=entry.state == EntryState.VERIFIED.value
         and permissions.may_unlock(staff, entry),
         return_form=return_form or ReturnForm(), reason_form=reason_form or ReasonForm(),
-        sign_offs=[s for s in records.standing_sign_offs_citing(entry.id)
+        sign_offs=[s for s in standing.standing_sign_offs_citing(entry.id)
                    if permissions.may_view_sign_off(staff, s, mentor_pairings=viewer_pairings)],
     ), status
 
@@ -283,24 +281,6 @@ def return_entry(entry_id: int):
 
 # -- an apprentice seen by a mentor, and sign-offs -----------------------------------------
 
-@bp.route(f"/apprentices/<{ID}:person_id>")
-@requires(permissions.may_see_apprentices)
-def apprentice(person_id: int):
-    """The mentor's view: progress with a Sign off button for each competency in the
-    viewer's paired areas, the evidence timeline (a page at a time), the sign-offs; a
-    mentor paired for some areas sees those areas only (dashboards.apprentice_record)."""
-    staff = current_staff()
-    person = people.get_person(person_id)
-    viewer_pairings = services.pairings(mentor_id=staff.id, apprentice_id=person_id)
-    if person is None or not permissions.may_view_apprentice(staff, person_id, date.today(),
-                                                             viewer_pairings):
-        abort(404)
-    page = page_number(request.args.get("page"))
-    record = dashboards.apprentice_record(staff, person, page, viewer_pairings)
-    return render_template("apprentice/training/apprentice.html", person=person,
-                           record=record, page=page, per_page=services.TIMELINE_PAGE_SIZE)
-
-
 @bp.route("/sign-offs/new", methods=["GET", "POST"])
 @restores_kept_form
 @requires(permissions.may_see_apprentices)
@@ -314,7 +294,7 @@ def new_sign_off():
     if corrects is not None:
         # The current wording of the corrected competency, if still in the programme.
         person = corrects.person
-        competency = next((c for c in records.programme_competencies(corrects.person_id)
+        competency = next((c for c in programmes.programme_competencies(corrects.person_id)
                            if c.lineage == corrects.lineage), corrects.competency)
         allowed = permissions.may_correct(staff, corrects)
     else:
@@ -358,7 +338,7 @@ def new_sign_off():
                 exc.attach_to(form)
             else:
                 flash(f"{competency.code} signed off for {person.name}.", "success")
-                return redirect(url_for("apprentice.training.apprentice", person_id=person.id))
+                return redirect(url_for("apprentice.records.apprentice", person_id=person.id))
     return render_template("apprentice/training/sign_off_form.html", form=form, person=person,
                            competency=competency, corrects=corrects, candidates=candidates,
                            reached=services.entries_reaching(candidates),

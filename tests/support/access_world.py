@@ -16,6 +16,7 @@ from apprentice.kb import glossary
 from apprentice.kb import services as kb
 from apprentice.people.services import get_person
 from apprentice.programmes import services as programmes
+from apprentice.sharing import services as sharing
 from apprentice.statements import services as statements
 from apprentice.training import services
 from tests.support import tables
@@ -27,7 +28,9 @@ ROLES = (ANON, A, B, MENTOR, AREA_MENTOR, UNPAIRED, COORDINATOR, DEACTIVATED)
 
 # A visitor's own typing, kept across an ended sign-in (apprentice.core.kept): stored
 # for anyone who sends a form, and never acted upon, so not a change a refusal forbids.
-NOT_COMPARED = {"apprentice_kept_forms"}
+# A share link's view counter: every visit to a working link counts, by design
+# (apprentice/sharing/models.py keeps it in a table of its own for this).
+NOT_COMPARED = {"apprentice_kept_forms", "apprentice_share_link_views"}
 
 TODAY = date.today()
 
@@ -93,6 +96,13 @@ def build_world(app, make_person) -> dict:
         statements.save(a, statements.StatementDraft(
             "I learned to run the issue desk.", {area_y.id: "Catalogued the new arrivals."}),
             a, based_on=0)
+        # A's share links: one working, one revoked (its token opens nothing).
+        share = sharing.create(a, label="Riverside Library hiring panel",
+                               expires_on=TODAY + timedelta(days=30), signed_only=False, by=a)
+        withdrawn = sharing.create(a, label="An old application",
+                                   expires_on=TODAY + timedelta(days=30), signed_only=True,
+                                   by=a)
+        sharing.revoke(withdrawn.link, a)
         ids = {
             "framework": framework.id, "area_x": area_x.id, "area_y": area_y.id,
             "competency_x": cx.id, "competency_y": cy.id, "area_spare": area_spare.id,
@@ -103,6 +113,8 @@ def build_world(app, make_person) -> dict:
             "entry_y": entry_y.id, "sign_off": sign_off.id,
             "procedure_draft": procedure_draft.id, "procedure_published": published.id,
             "glossary_version": version.id,
+            "share_link": share.link.id, "share_token": share.token,
+            "share_token_revoked": withdrawn.token,
         }
     return {"people": people, "ids": ids,
             "person_ids": {role: person.id for role, person in people.items()}}

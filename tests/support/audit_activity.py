@@ -15,6 +15,7 @@ from apprentice.people import services as people
 from apprentice.people.models import StaffProfile
 from apprentice.programmes import services as programmes
 from apprentice.programmes.models import EnrolmentStatus
+from apprentice.sharing import services as sharing
 from apprentice.statements import services as statements
 from apprentice.training import services as training
 from apprentice.training.services import EntryDetails
@@ -48,7 +49,8 @@ class Activity:
 def every_kind_of_record(app, make_person, coordinator) -> Activity:
     """People, a programme, a pairing, entries through review, sign-offs corrected and
     revoked, an unlock, role and account changes, failed and throttled sign-ins, the
-    search vocabulary saved, restored and reset, and a learning statement saved."""
+    search vocabulary saved, restored and reset, a learning statement saved, and a share
+    link made and revoked."""
     apprentice = make_person(name="Jordan Lee", email="jordan@library.example",
                              roles=["apprentice"])
     mentor = make_person(name="Marian Okafor", roles=["mentor"])
@@ -134,6 +136,13 @@ def every_kind_of_record(app, make_person, coordinator) -> Activity:
         person = get(apprentice)
         statements.save(person, statements.StatementDraft("I learned to run the desk."),
                         person, based_on=0)
+
+    with app.app_context():  # a share link made by Jordan, revoked by the coordinator
+        person = get(apprentice)
+        made = sharing.create(person, label="Riverside Library hiring panel",
+                              expires_on=today + timedelta(days=30), signed_only=True,
+                              by=person)
+        sharing.revoke(made.link, get(coordinator))
 
     with app.app_context():
         by = get(coordinator)

@@ -25,7 +25,7 @@ from apprentice.kb import services as kb
 from apprentice.kb.models import ProcedureRevision
 from apprentice.people.models import StaffProfile
 from apprentice.programmes import services as programmes
-from apprentice.records import services as records
+from apprentice.sharing import services as sharing
 from apprentice.statements import services as statements
 from apprentice.training import services as training
 from apprentice.training.services import EntryDetails
@@ -170,7 +170,7 @@ class World:
                 self.cast["framework"].id), start=date.today() - timedelta(days=30))
             training.create_pairing(self.staff(self.other), self.staff(self.cast["other"]),
                                     starts_on=date.today() - timedelta(days=30))
-            self.competencies = [c.id for c in records.programme_competencies(
+            self.competencies = [c.id for c in programmes.programme_competencies(
                 self.cast["apprentice"].id)]
             framework = frameworks.get_framework(self.cast["framework"].id)
             self.areas = [a.id for a in framework.current_areas]
@@ -609,6 +609,26 @@ def statement_edit(world: World) -> Target:
         stored=world.read(read), normalise={"overall": _textarea, f"area_{area}": _textarea})
 
 
+def share_link_new(world: World) -> Target:
+    """A link made by a fresh apprentice (each has at most sharing.services.MAX_ACTIVE
+    working links), shown once on a page of its own: a 200, not a redirect."""
+    person = world.person()
+    return Target(f"/apprentices/{person.id}/sharing", {
+        "label": "Riverside Library hiring panel", "shows": "signed",
+        "expires_on": (date.today() + timedelta(days=30)).isoformat(),
+        "form_token": receipts.new_token()}, client=as_person(world.app, person))
+
+
+def share_link_revoke(world: World) -> Target:
+    person = world.person()
+    with world.app.app_context():
+        made = sharing.create(world.staff(person), label="Branch manager",
+                              expires_on=date.today() + timedelta(days=7), signed_only=False,
+                              by=world.staff(person))
+    return Target(f"/apprentices/{person.id}/sharing/{made.link.id}/revoke", {},
+                  client=as_person(world.app, person))
+
+
 def _fixed(path: Callable[[World], str], form: dict | None = None):
     return lambda world: Target(path(world), dict(form or {}))
 
@@ -700,6 +720,11 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("/sign-offs/<int(max=2147483647):sign_off_id>", "POST"): Endpoint("coordinator", revoke),
     ("/apprentices/<int(max=2147483647):person_id>/statement/edit", "POST"):
         Endpoint("apprentice", statement_edit),
+    # share links: a fresh apprentice makes and revokes their own
+    ("/apprentices/<int(max=2147483647):person_id>/sharing", "POST"):
+        Endpoint("self", share_link_new),
+    ("/apprentices/<int(max=2147483647):person_id>/sharing/<int(max=2147483647):link_id>"
+     "/revoke", "POST"): Endpoint("self", share_link_revoke),
     # procedures
     ("/procedures/new", "POST"): Endpoint("apprentice", new_procedure, examples=TAG_CASES),
     ("/procedures/<int(max=2147483647):procedure_id>/edit", "POST"):
@@ -741,6 +766,12 @@ QUERIES: dict[str, tuple[str, list[str]]] = {
     "/audit/": ("coordinator", ["person", "kind", "since", "until", "page"]),
     "/audit/records.csv": ("coordinator", ["person", "kind", "since", "until"]),
     "/programmes/": ("coordinator", ["framework", "status"]),
+    # reports: filters (a bad one is a message by its field), one person by id (else 404)
+    **{f"/reports/{name}": ("coordinator", ["framework", "mentor", "since", "until", "page"])
+       for name in ("cohort", "cohort.csv", "hours", "hours.csv")},
+    **{f"/reports/{name}": ("coordinator", ["person", "framework", "since", "until"])
+       for name in ("activity", "activity.csv")},
+    "/reports/health": ("coordinator", ["framework"]),
     "/programmes/enrol": ("coordinator", ["person", "form"]),
     "/pairings/": ("coordinator", ["apprentice", "area", "form"]),
     "/sign-offs/new": ("mentor", ["person", "competency", "corrects", "form"]),
@@ -755,6 +786,8 @@ QUERY_EXAMPLES: dict[str, tuple[list[tuple[str, str]], ...]] = {
     "/api/search": ([("q", "desk\x00")],),
     "/log/procedure-suggestions": ([("competency", "1\x00")],),
     "/people/": ([("role", " ")], [("role", "\t"), ("q", "Jordan")]),
+    # A blank framework passed Optional unchecked and was read as an id (a 500).
+    "/reports/activity": ([("framework", " ")],),
 }
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from apprentice.competencies.models import Competency
 from apprentice.db import db_session, utcnow
 from apprentice.people.models import StaffProfile
+from apprentice.programmes import services as programmes
 from apprentice.records import CompetencyStatus, record_of
 from apprentice.records import services as records
 from apprentice.records.record import EnrolmentRecord, SignOffRecord
@@ -35,7 +36,7 @@ class PractiseNext:
 
 @dataclass
 class ApprenticeDashboard:
-    rows: list  # EnrolmentProgress
+    programmes: tuple[EnrolmentRecord, ...]  # the active ones, from the person's record
     returned: list[LogEntry]
     verified_minutes: int
     unverified_minutes: int
@@ -44,28 +45,31 @@ class ApprenticeDashboard:
 
 def apprentice_dashboard(person: StaffProfile, today: date | None = None,
                          limit: int = 6) -> ApprenticeDashboard:
+    """The apprentice's home: their record's active programmes, time logged, entries to
+    fix, and what to practise next (with the mentors paired for its area)."""
     today = today or date.today()
-    rows = [r for r in records.programmes_of(person, today) if r.enrolment.active]
+    record = record_of(person.id, entries=False)
+    programmes = tuple(e for e in record.enrolments if e.active)
     current = services.pairings(apprentice_id=person.id, current_on=today)
     suggestions: list[PractiseNext] = []
-    verified = unverified = 0
-    for row in rows:
-        for area in row.progress.areas:
-            verified += area.verified_minutes
-            unverified += area.unverified_minutes
-            helpers = [p.mentor.name for p in current if p.covers_area(area.area.id)]
-            for cp in area.competencies:
-                if cp.status != CompetencyStatus.SIGNED_OFF:
-                    suggestions.append(PractiseNext(cp.competency.code, cp.competency.statement,
-                                                    cp.competency.id, cp.status, helpers))
+    verified = logged = 0
+    for enrolment in programmes:
+        for area in enrolment.areas:
+            verified += area.hours.verified_minutes
+            logged += area.hours.logged_minutes
+            helpers = [p.mentor.name for p in current if p.covers_area(area.id)]
+            for c in area.competencies:
+                if c.status != CompetencyStatus.SIGNED_OFF:
+                    suggestions.append(PractiseNext(c.code, c.statement, c.id, c.status,
+                                                    helpers))
     # Finish what is started first, then what is below the level, then the rest in order.
     rank = {CompetencyStatus.IN_PROGRESS: 0, CompetencyStatus.BELOW_LEVEL: 1,
             CompetencyStatus.NOT_STARTED: 2}
     suggestions.sort(key=lambda s: rank[s.status])
     return ApprenticeDashboard(
-        rows=rows,
+        programmes=programmes,
         returned=services.entries_of(person.id, states=[EntryState.RETURNED.value]),
-        verified_minutes=verified, unverified_minutes=unverified,
+        verified_minutes=verified, unverified_minutes=logged - verified,
         practise_next=suggestions[:limit],
     )
 
@@ -94,7 +98,7 @@ def mentor_dashboard(mentor: StaffProfile, today: date | None = None) -> MentorD
     current = services.pairings(mentor_id=mentor.id, current_on=today)
     apprentice_ids = {p.apprentice_id for p in current}
     enrolments = list(db_session().scalars(
-        records.enrolments_query(status="active", person_ids=apprentice_ids)
+        programmes.enrolments_query(status="active", person_ids=apprentice_ids)
     )) if apprentice_ids else []
     rows = records.progress_of(enrolments, today)
     # Verified entries of these apprentices: the best activity level per competency lineage.

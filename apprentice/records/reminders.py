@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from apprentice.db import db_session
 from apprentice.people.models import Role, StaffProfile, StaffRole
-from apprentice.training import dashboards
+from apprentice.records import dashboards
 from apprentice.training.models import ReminderSent
 
 log = logging.getLogger("apprentice.mail")

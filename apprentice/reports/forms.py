@@ -1,0 +1,88 @@
+"""The filters above the reports (GET forms: no CSRF token). A value that is not
+right gets its message next to its field and is left out of the filter; the report
+is then shown without it, never a 500."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice
+from wtforms.validators import Optional, ValidationError
+
+from apprentice.audit.forms import DayField
+from apprentice.forms import ChoiceField
+
+MAX_DAYS = 3 * 366 + 7  # the longest range a report is asked for: about three years
+
+
+EARLIEST = date(2000, 1, 1)  # nobody logged anything in apprentice before
+
+
+def _within_the_log(day: date | None) -> None:
+    if day and day > date.today():
+        raise ValidationError("Choose a day up to today: nothing is logged ahead.")
+    if day and day < EARLIEST:
+        raise ValidationError(f"Choose a day from {EARLIEST.isoformat()} on.")
+
+
+class _Range:
+    """From and to: to on or after from, and not years apart."""
+
+    def validate_until(self, field):
+        if field.data and self.since.data:
+            if field.data < self.since.data:
+                raise ValidationError("The end date must be on or after the start date.")
+            if (field.data - self.since.data).days > MAX_DAYS:
+                raise ValidationError("Choose at most three years.")
+
+
+class _Frameworks:
+    def offer_frameworks(self, frameworks: list[tuple[int, str]]) -> None:
+        self.framework.choices = [SelectChoice("", "All frameworks")] + [
+            SelectChoice(str(id_), name) for id_, name in frameworks]
+
+
+class CohortFilterForm(_Range, _Frameworks, FlaskForm):
+    """Active programmes, of a framework, of people paired (with a mentor) between dates."""
+
+    class Meta:
+        csrf = False
+
+    framework = ChoiceField("Framework", validators=[Optional()])
+    mentor = ChoiceField("Mentor", validators=[Optional()],
+                         description="People paired with them.")
+    since = DayField("Paired from", validators=[Optional()],
+                     description="People with a pairing on or after this day.")
+    until = DayField("Paired until", validators=[Optional()],
+                     description="... and on or before this one.")
+
+    def offer_mentors(self, mentors: list[tuple[int, str]]) -> None:
+        self.mentor.choices = [SelectChoice("", "Any mentor")] + [
+            SelectChoice(str(id_), name) for id_, name in mentors]
+
+
+class ActivityFilterForm(_Range, _Frameworks, FlaskForm):
+    """The weeks shown, and the cohort's framework (for one person: their weeks)."""
+
+    class Meta:
+        csrf = False
+
+    framework = ChoiceField("Framework", validators=[Optional()])
+    since = DayField("From", validators=[Optional()])
+    until = DayField("To", validators=[Optional()],
+                     description="Up to today; twelve weeks unless you choose.")
+
+    def validate_since(self, field):
+        _within_the_log(field.data)
+
+    def validate_until(self, field):
+        _within_the_log(field.data)
+        super().validate_until(field)
+
+
+class HealthFilterForm(_Frameworks, FlaskForm):
+    class Meta:
+        csrf = False
+
+    framework = ChoiceField("Framework", validators=[Optional()])
