@@ -1,5 +1,5 @@
 """CSV cells a spreadsheet will not run as formulas: every CSV the app writes goes
-through ``safe_row`` (the audit trail, framework exports).
+through ``safe_row`` (the audit trail, framework exports), most by ``csv_lines``.
 
 The rule (OWASP, "CSV injection"): a text cell starting with = + - @, a tab or a
 carriage return gets a leading apostrophe, which spreadsheets read as "this is text".
@@ -16,7 +16,9 @@ characters is read as "=1": write "''=1".)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import csv
+import io
+from collections.abc import Iterable, Iterator, Sequence
 
 # A spreadsheet reads a cell starting with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -47,3 +49,21 @@ def from_spreadsheet(value: str) -> str:
     if value.startswith("'") and _formula_like(value):
         return value[1:]
     return value
+
+
+def csv_lines(header: Sequence, rows: Iterable[Sequence]) -> Iterator[str]:
+    """A CSV download a line at a time (a download streams and holds no whole file):
+    the byte-order mark that tells spreadsheets the file is UTF-8, the header, then the
+    rows, every cell spreadsheet-safe."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(cells) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(safe_row(cells))
+        return buffer.getvalue()
+
+    yield "\ufeff" + line(header)
+    for row in rows:
+        yield line(row)

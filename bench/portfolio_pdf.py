@@ -104,7 +104,6 @@ def measure(app, person_id: int) -> dict:
     """Build, render and lay out the PDF after a warm-up PDF (WeasyPrint and the fonts
     loaded), so the figures are the document's own: once for the time and the RSS, once
     more under tracemalloc (which slows Python down several times) for its peak."""
-    from flask import render_template
     from pypdf import PdfReader  # the test extra's
 
     from apprentice.portfolios import pdf
@@ -113,9 +112,7 @@ def measure(app, person_id: int) -> dict:
     def build() -> tuple[int, bytes]:
         with app.test_request_context(f"/apprentices/{person_id}/portfolio.pdf"):
             portfolio = portfolio_of(person_id, entries=False)
-            html = render_template("apprentice/portfolios/pdf.html", portfolio=portfolio,
-                                   asset_base=pdf.ASSET_BASE, stylesheets=pdf.STYLESHEETS)
-            return len(portfolio.sign_offs), pdf.write_pdf(html)
+            return len(portfolio.sign_offs), pdf.portfolio_pdf(portfolio)
 
     pdf.write_pdf('<!doctype html><html lang="en"><title>warm-up</title><p>Warm-up.</p>')
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -446,6 +446,39 @@ def test_a_mentor_paired_for_one_area_sees_only_that_area_in_every_format(app, w
     assert [e.message for e in validator.iter_errors(document)] == []
 
 
+def test_portfolio_for_holds_the_rule_the_pages_follow(app, world):
+    """The service answers None (the views' 404) for whoever may not see the record, and
+    cuts it to the areas a mentor's pairing covers."""
+    from apprentice.portfolios.services import portfolio_for
+
+    with app.app_context():
+        def areas_for(key):
+            found = portfolio_for(get_person(world[key].id), world["jordan"].id)
+            return None if found is None else (
+                [a.area.name for p in found.programmes for a in p.areas], found.limited_to)
+
+        everything = [world["area_one"], world["area_two"]]
+        for key in ("jordan", "marian", "carmen"):
+            names, limited_to = areas_for(key)
+            assert names[:2] == everything and limited_to is None, key
+        assert areas_for("samuel") == ([world["area_two"]], (world["area_two"],))
+        assert areas_for("blake") is None and areas_for("unpaired") is None
+        assert portfolio_for(get_person(world["carmen"].id), 999999) is None
+
+
+def test_the_statement_is_the_records_as_of_the_portfolios_day(app, world):
+    """The statement comes from the record (apprentice.records), as of the same day."""
+    from apprentice.records import record_of
+
+    jordan = world["jordan"]
+    with app.app_context():
+        today = portfolio_of(jordan.id)
+        assert today.statement.revision == record_of(jordan.id).statement.number
+        assert [p.title for p in today.statement.areas] == [world["area_one"],
+                                                           world["area_two"]]
+        assert portfolio_of(jordan.id, as_of=TODAY - timedelta(days=1)).statement is None
+
+
 # -- the read model's cost ------------------------------------------------------------------
 
 @pytest.mark.parametrize("areas", [pytest.param(None, id="every-area"),

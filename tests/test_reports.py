@@ -21,9 +21,11 @@ from apprentice.people.services import PersonDetails, create_person, find_by_ema
 from apprentice.programmes import services as programmes
 from apprentice.programmes.models import Enrolment
 from apprentice.records import dashboards, record_of
+from apprentice.reports import charts
 from apprentice.reports import services as reports
 from apprentice.training import services as training
 from apprentice.training.models import SignOff
+from apprentice.validation import Invalid
 from tests.factories import sql_statements
 from tests.loop import as_person
 
@@ -320,6 +322,26 @@ def test_only_coordinators_read_the_reports(app, busy, url):
     assert anonymous.status_code == 302 and "/sign-in" in anonymous.headers["Location"]
 
 
+def test_the_services_ask_again_who_may_read_them(app, busy):
+    """The views gate the pages; the services hold the rule too (reports.permissions)."""
+    week = reports.default_weeks()
+    with app.app_context():
+        apprentice, mentor = get_person(busy["apprentice"].id), get_person(busy["mentor"].id)
+        own = reports.activity(since=week[0], until=week[1], person_id=apprentice.id,
+                               viewer=apprentice)
+        assert own.person.name == "Jordan Lee" and not own.empty  # one's own weeks
+        for viewer, person_id in ((apprentice, busy["quiet"].id), (apprentice, None),
+                                  (mentor, apprentice.id)):
+            with pytest.raises(Invalid):
+                reports.activity(since=week[0], until=week[1], person_id=person_id,
+                                 viewer=viewer)
+        with pytest.raises(Invalid):  # asked at once, not when the CSV starts to stream
+            reports.cohort_cells(reports.CohortFilter(), viewer=mentor)
+        with pytest.raises(Invalid):
+            reports.hours_rows(reports.CohortFilter(), viewer=mentor)
+        assert reports.progress_over_time(apprentice.id, viewer=mentor) is None
+
+
 def test_the_reports_are_in_the_navigation_of_coordinators_only(app, busy):
     assert 'href="/reports/"' in as_person(app, busy["coordinator"]).get("/").get_data(
         as_text=True)
@@ -392,6 +414,38 @@ def test_the_activity_chart_shows_the_demo_weeks(app):
     assert "Jordan Lee" in client.get("/reports/cohort").get_data(as_text=True)
 
 
+@pytest.mark.parametrize(("largest", "step", "top"), [
+    pytest.param(0, 1, 1, id="nothing"), pytest.param(7, 2, 8, id="small"),
+    pytest.param(230, 50, 250, id="hundreds"), pytest.param(1, 0.2, 1, id="one"),
+])
+def test_the_y_axis_steps_are_round_and_reach_the_largest_value(largest, step, top):
+    assert charts.nice_step(largest) == pytest.approx(step)
+    assert charts.scale_top(largest, charts.nice_step(largest)) == pytest.approx(top)
+
+
+def test_labels_under_the_axis_are_thinned_only_when_they_would_touch():
+    weeks = [f"W{n}" for n in range(38, 50)]
+    assert charts.label_step(weeks, 43) == 1  # twelve weeks: every one
+    assert charts.label_step(weeks, 20) == 2
+    assert charts.label_step(["Aug 2026", "Sep 2026"], 43) == 2  # months need more room
+
+
+def test_stacked_bars_stack_and_grouped_bars_stand_side_by_side():
+    stacked = charts.bar_chart("c", "T", "D", ["a", "b"], ["x", "y"], [[60, 120], [0, 0]],
+                               unit=60, fmt=lambda v: f"{v:g}")
+    assert [t.label for t in stacked.ticks] == ["0", "60", "120", "180"]  # whole hours
+    low, high = stacked.columns[0].boxes
+    assert high.y + high.height == pytest.approx(low.y)  # y on top of x
+    assert low.y + low.height == pytest.approx(stacked.bottom)
+    assert (high.height, low.height) == pytest.approx((2 * low.height, low.height))
+    assert stacked.columns[0].value_label == "180" and stacked.columns[1].value_label == ""
+    grouped = charts.bar_chart("g", "T", "D", ["a"], ["x", "y"], [[30, 60]], stacked=False)
+    x, y = grouped.columns[0].boxes
+    assert x.x + x.width == pytest.approx(y.x) and x.y > y.y  # side by side, y taller
+    assert (x.pattern, y.pattern) == ("solid", "diagonal")  # not told apart by colour alone
+    assert not charts.bar_chart("e", "T", "D", ["a"], ["x"], [[0]]).columns[0].boxes[0].height
+
+
 def test_the_apprentice_home_page_shows_hours_per_week(app, busy):
     text = as_person(app, busy["apprentice"]).get("/").get_data(as_text=True)
     assert "Hours per week" in text
@@ -437,6 +491,23 @@ def test_queries_stay_flat_as_the_cohort_grows(app, loop, url):
     assert queries() == few
 
 
+def test_progress_over_time_reads_a_fixed_number_of_queries_a_month(app, busy):
+    """Once per month shown, whatever the size of the record."""
+    client = as_person(app, busy["coordinator"])
+    url = f"/reports/progress/{busy['apprentice'].id}"
+    client.get(url)
+
+    def queries() -> int:
+        with sql_statements(app) as sent:
+            assert client.get(url).status_code == 200
+        return len(sent)
+
+    few = queries()
+    for days_ago in (1, 2, 4, 5, 6):  # this month or the last: the months shown stay
+        entry(app, busy, days_ago=days_ago, minutes=30, verify=days_ago % 2 == 0)
+    assert queries() == few
+
+
 def test_the_pages_are_paged_and_the_csv_has_everyone(app, loop):
     app.config["APPRENTICE_PAGE_SIZE"] = 20
     enrol_many(app, loop["framework"].id, 45, 0)
@@ -455,7 +526,11 @@ def test_the_pages_are_paged_and_the_csv_has_everyone(app, loop):
 def test_a_blank_filter_is_no_filter(app, busy, path):
     """Optional lets a blank through unchecked: it was read as an id (a 500)."""
     response = as_person(app, busy["coordinator"]).get(f"{path}?framework=%20&mentor=%09")
-    assert response.status_code == 200
+    if path.endswith(".csv"):
+        assert {r["person"] for r in rows_of(response)} == {"Jordan Lee", "Quinn Quiet"}
+    else:
+        assert response.status_code == 200
+        assert SHOWS[path] in response.get_data(as_text=True)  # everyone, unfiltered
 
 
 def test_nothing_below_the_reports_imports_them():

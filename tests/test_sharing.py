@@ -310,6 +310,20 @@ def test_nobody_else_revokes_a_link(app, loop, make_person, who, address, status
     assert app.test_client().get(f"/shared/{token}").status_code == 200
 
 
+@pytest.mark.parametrize("roles", [pytest.param(["mentor"], id="a mentor"),
+                                   pytest.param(["apprentice"], id="another apprentice")])
+def test_the_service_refuses_to_revoke_for_anyone_else(app, loop, make_person, roles):
+    """The rule is the service's (sharing.permissions.may_revoke_link), not only the page's."""
+    person = make_person(name="Sam Other", roles=roles)
+    link_id, token = make(app, loop["apprentice"])
+    with app.app_context():
+        link = db_session().get(ShareLink, link_id)
+        with pytest.raises(Invalid, match="Only the apprentice or a coordinator"):
+            sharing.revoke(link, get_person(person.id))
+        assert db_session().get(ShareLink, link_id).revoked_at is None
+    assert app.test_client().get(f"/shared/{token}").status_code == 200
+
+
 def test_another_apprentice_cannot_see_or_use_the_list(app, loop, make_person):
     sam = make_person(name="Sam Other", roles=["apprentice"])
     make(app, loop["apprentice"])

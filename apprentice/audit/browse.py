@@ -7,17 +7,15 @@ to find a person's records, so it must not be imported by them.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, func, not_, or_, select
 
+from apprentice import csvsafe
 from apprentice.audit.describe import KIND_BY_SLUG, KINDS, OTHER, Kind, describe, names_for
 from apprentice.audit.models import AuditRecord
-from apprentice.csvsafe import safe_row
 from apprentice.db import db_session
 from apprentice.people.models import StaffProfile
 from apprentice.programmes.models import Enrolment
@@ -138,23 +136,16 @@ def batches(chosen: AuditFilter, size: int = CSV_BATCH) -> Iterator[list[AuditRe
 
 def csv_lines(chosen: AuditFilter) -> Iterator[str]:
     """The matching records as CSV, line by line (a header first), oldest first."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    def rows():
+        for batch in batches(chosen):
+            names = names_for(batch)
+            for record in batch:
+                yield (record.id, record.at.isoformat(), record.actor_name, record.action,
+                       str(describe(record, names)), record.object_type,
+                       "" if record.object_id is None else record.object_id,
+                       record.details, record.hash)
 
-    def line(cells) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(safe_row(cells))  # no cell runs as a formula
-        return buffer.getvalue()
-
-    yield "\ufeff" + line(CSV_COLUMNS)  # the mark tells spreadsheets the file is UTF-8
-    for batch in batches(chosen):
-        names = names_for(batch)
-        for record in batch:
-            yield line((record.id, record.at.isoformat(), record.actor_name, record.action,
-                        str(describe(record, names)), record.object_type,
-                        "" if record.object_id is None else record.object_id,
-                        record.details, record.hash))
+    return csvsafe.csv_lines(CSV_COLUMNS, rows())
 
 
 def kind_from_slug(slug: str | None) -> Kind | None:

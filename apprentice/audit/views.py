@@ -7,12 +7,10 @@ from datetime import UTC, datetime
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 
@@ -20,6 +18,7 @@ from apprentice.audit import browse, describe, permissions, services
 from apprentice.audit.forms import AuditFilterForm
 from apprentice.auth.access import requires
 from apprentice.auth.services import current_staff
+from apprentice.core import downloads
 from apprentice.forms import page_number
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -98,6 +97,4 @@ def download():
         asked = {name: request.args[name] for name in FILTER_FIELDS if name in request.args}
         return redirect(url_for("apprentice.audit.index", **asked))
     name = f"audit-trail-{datetime.now(UTC):%Y-%m-%d}.csv"
-    return Response(stream_with_context(browse.csv_lines(chosen)),
-                    content_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return downloads.attachment(browse.csv_lines(chosen), name, "text/csv")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from apprentice.auth.access import requires
 from apprentice.auth.services import current_staff
@@ -19,7 +19,7 @@ from apprentice.competencies.forms import (
     NewFrameworkForm,
 )
 from apprentice.competencies.models import Competency, CompetencyArea, FrameworkStatus
-from apprentice.core import receipts
+from apprentice.core import downloads, receipts
 from apprentice.db import db_session
 from apprentice.forms import ID, act, already_saved, flash_invalid, once, saved_record
 from apprentice.kb.services import for_competency
@@ -176,10 +176,8 @@ def export(framework_id: int, fmt: str):
         body, mimetype = interchange.write_json(spec), "application/json"
     else:
         body, mimetype = interchange.write_csv(spec), "text/csv"
-    filename = f"framework-{framework.id}-v{framework.version}.{fmt}"
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{filename}"'
-    })
+    return downloads.attachment(
+        body, f"framework-{framework.id}-v{framework.version}.{fmt}", mimetype)
 
 
 @bp.route(f"/<{ID}:framework_id>/edit", methods=["GET", "POST"])

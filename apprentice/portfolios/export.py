@@ -8,8 +8,6 @@ old one, ``SCHEMA_VERSION`` raised); adding an optional field is not.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import unicodedata
@@ -18,13 +16,12 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
-from apprentice.csvsafe import safe_row
+from apprentice import csvsafe
 from apprentice.portfolios.services import Portfolio, PortfolioProgramme, StatementPart
 from apprentice.records.record import CompetencyRecord, SignOffRecord
 
 SCHEMA_VERSION = 1
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
-SCHEMA_FILE = SCHEMA_DIR / f"portfolio-v{SCHEMA_VERSION}.schema.json"
 
 
 @cache
@@ -45,11 +42,6 @@ def filename(portfolio: Portfolio, extension: str) -> str:
     slug = slug.strip("-") or f"person-{portfolio.person.id}"
     signed = "-signed-off" if portfolio.signed_only else ""
     return f"portfolio-{slug}{signed}-{portfolio.as_of.isoformat()}.{extension}"
-
-
-def attachment(name: str) -> dict[str, str]:
-    """The header that makes a browser save the answer as ``name``."""
-    return {"Content-Disposition": f'attachment; filename="{name}"'}
 
 
 # -- JSON ---------------------------------------------------------------------------------
@@ -148,25 +140,18 @@ def _status(s: SignOffRecord) -> str:
 
 def csv_lines(portfolio: Portfolio) -> Iterator[str]:
     """The entries (newest first), then every sign-off, a line at a time (a header first)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    def rows():
+        codes = portfolio.competency_codes
+        for e in portfolio.entries or ():
+            yield ("entry", e.id, e.occurred_on.isoformat(),
+                   " ".join(codes.get(cid, "") for cid in e.competency_ids), e.minutes,
+                   e.activity, "", "verified" if e.verified else "waiting for review",
+                   e.description, "")
+        for s in portfolio.sign_offs:
+            cites = " ".join(f"entry {c.id}" for c in s.cited)
+            if s.corrects_id is not None:
+                cites = f"corrects sign-off {s.corrects_id}; {cites}".rstrip("; ")
+            yield ("sign-off", s.id, s.signed_at.isoformat(), s.competency.code, "",
+                   s.level.label, s.mentor.name, _status(s), s.comment, cites)
 
-    def line(cells) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(safe_row(cells))  # no cell runs as a formula
-        return buffer.getvalue()
-
-    yield "\ufeff" + line(CSV_COLUMNS)  # the mark tells spreadsheets the file is UTF-8
-    codes = portfolio.competency_codes
-    for e in portfolio.entries or ():
-        yield line(("entry", e.id, e.occurred_on.isoformat(),
-                    " ".join(codes.get(cid, "") for cid in e.competency_ids), e.minutes,
-                    e.activity, "", "verified" if e.verified else "waiting for review",
-                    e.description, ""))
-    for s in portfolio.sign_offs:
-        cites = " ".join(f"entry {c.id}" for c in s.cited)
-        if s.corrects_id is not None:
-            cites = f"corrects sign-off {s.corrects_id}; {cites}".rstrip("; ")
-        yield line(("sign-off", s.id, s.signed_at.isoformat(), s.competency.code, "",
-                    s.level.label, s.mentor.name, _status(s), s.comment, cites))
+    return csvsafe.csv_lines(CSV_COLUMNS, rows())

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+from flask import render_template
+
 from apprentice.resources import PACKAGE_DIR
 
 STATIC_DIR = PACKAGE_DIR / "static"
@@ -102,3 +104,11 @@ def write_pdf(html: str, page_size: str = "letter") -> bytes:
                            url_fetcher=fetcher)
     document = weasyprint.HTML(string=html, base_url=ASSET_BASE, url_fetcher=fetcher)
     return document.write_pdf(stylesheets=[paper], **pdf_options(weasyprint))
+
+
+def portfolio_pdf(portfolio, page_size: str = "letter") -> bytes:
+    """The PDF of ``portfolio`` (apprentice.portfolios.services.Portfolio): the page's
+    document in ``templates/apprentice/portfolios/pdf.html``, laid out by :func:`write_pdf`."""
+    html = render_template("apprentice/portfolios/pdf.html", portfolio=portfolio,
+                           asset_base=ASSET_BASE, stylesheets=STYLESHEETS)
+    return write_pdf(html, page_size)

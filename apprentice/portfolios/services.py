@@ -34,10 +34,9 @@ from apprentice.records.record import (
     EntryRecord,
     PersonRef,
     SignOffRecord,
+    StatementRecord,
 )
-from apprentice.statements import services as statements
 from apprentice.training import permissions as training_permissions
-from apprentice.training.standing import end_of
 
 
 @dataclass(frozen=True)
@@ -100,12 +99,6 @@ class Portfolio:
     competency_codes: Mapping[int, str]  # the codes of the competencies entries name
     newest_sign_off_hash: str | None  # None too when some areas are left out
 
-    @property
-    def standing(self) -> tuple[SignOffRecord, ...]:
-        """The standing sign-offs the document lists, one per competency shown."""
-        return tuple(c.standing for p in self.programmes for a in p.areas
-                     for c in a.competencies if c.standing is not None)
-
 
 def _competencies_of(record: Record, entries: Iterable[EntryRecord]
                      ) -> dict[int, tuple[str, int]]:
@@ -124,16 +117,16 @@ def _competencies_of(record: Record, entries: Iterable[EntryRecord]
     return known
 
 
-def _statement(person_id: int, as_of: date | None, areas: frozenset[int] | None,
+def _statement(statement: StatementRecord | None, areas: frozenset[int] | None,
                ) -> PortfolioStatement | None:
-    revision = statements.newest(person_id, end_of(as_of) if as_of else None)
-    if revision is None:
+    """The record's learning statement, with the sections of ``areas`` (None: all)."""
+    if statement is None:
         return None
     return PortfolioStatement(
-        revision=revision.number, saved_at=revision.created_at,
-        overall=StatementPart("Overall", revision.overall),
-        areas=tuple(StatementPart(s.area.name, s.body, s.area_id)
-                    for s in statements.sections_in_view(revision, areas)))
+        revision=statement.number, saved_at=statement.saved_at,
+        overall=StatementPart("Overall", statement.overall),
+        areas=tuple(StatementPart(s.area_name, s.body, s.area_id)
+                    for s in statement.sections_in(areas)))
 
 
 def portfolio_of(person_id: int, *, signed_only: bool = False, as_of: date | None = None,
@@ -143,7 +136,7 @@ def portfolio_of(person_id: int, *, signed_only: bool = False, as_of: date | Non
 
     ``signed_only``: list only competencies with a standing sign-off. ``areas``: only
     these areas' progress, sign-offs, entries and statement sections (the area rule:
-    :func:`apprentice.portfolios.permissions.areas_in_view`); None: every area.
+    :func:`apprentice.training.permissions.areas_in_view`); None: every area.
     ``entries=False`` leaves the log out (the page and the PDF list only the entries
     sign-offs cite). A fixed number of queries, whatever the size of the record.
     """
@@ -177,7 +170,7 @@ def portfolio_of(person_id: int, *, signed_only: bool = False, as_of: date | Non
         library=record.branch or current_app.config["APPRENTICE_SITE_NAME"],
         site_name=current_app.config["APPRENTICE_SITE_NAME"], as_of=record.as_of,
         signed_only=signed_only, limited_to=limited_to, programmes=programmes,
-        statement=_statement(person_id, as_of, in_view),
+        statement=_statement(record.statement, in_view),
         sign_offs=tuple(s for s in record.sign_offs if shown(s.competency.area_id)),
         entries=logged,
         competency_codes=MappingProxyType({cid: code for cid, (code, _) in
@@ -196,8 +189,9 @@ def portfolio_for(viewer: StaffProfile, person_id: int, *, signed_only: bool = F
     pairings = training_permissions.pairings_between(viewer.id, person_id)
     if not permissions.may_see_portfolio(viewer, person_id, today, pairings):
         return None
+    in_view = training_permissions.areas_in_view(viewer, person_id, today, pairings)
     return portfolio_of(person_id, signed_only=signed_only, as_of=as_of, entries=entries,
-                        areas=permissions.areas_in_view(viewer, person_id, today, pairings))
+                        areas=in_view)
 
 
 # -- a programme's certificate ------------------------------------------------------------

@@ -17,6 +17,7 @@ from flask import (
 
 from apprentice.auth.access import requires
 from apprentice.auth.services import current_staff
+from apprentice.core import downloads
 from apprentice.forms import ID
 from apprentice.portfolios import export, pdf, permissions, services
 from apprentice.portfolios.services import Portfolio
@@ -32,6 +33,11 @@ def _portfolio(person_id: int, *, signed_only: bool = False, entries: bool = Fal
     if found is None:
         abort(404)
     return found
+
+
+def _file(portfolio: Portfolio, extension: str, mimetype: str, body) -> Response:
+    """``body`` as a download the browser saves under the portfolio's file name."""
+    return downloads.attachment(body, export.filename(portfolio, extension), mimetype)
 
 
 def _signed_only() -> bool:
@@ -61,11 +67,8 @@ def pdf_download(person_id: int):
         current_app.logger.warning("portfolio PDF not available: %s", exc)
         return render_template("apprentice/portfolios/pdf_unavailable.html",
                                reason=str(exc), person_id=person_id), 503
-    html = render_template("apprentice/portfolios/pdf.html", portfolio=portfolio,
-                           asset_base=pdf.ASSET_BASE, stylesheets=pdf.STYLESHEETS)
-    body = pdf.write_pdf(html, current_app.config["APPRENTICE_PDF_PAGE_SIZE"])
-    return Response(body, mimetype="application/pdf",
-                    headers=export.attachment(export.filename(portfolio, "pdf")))
+    return _file(portfolio, "pdf", "application/pdf", pdf.portfolio_pdf(
+        portfolio, current_app.config["APPRENTICE_PDF_PAGE_SIZE"]))
 
 
 @bp.route(f"/apprentices/<{ID}:person_id>/portfolio.json", endpoint="json")
@@ -73,9 +76,8 @@ def pdf_download(person_id: int):
 def json_download(person_id: int):
     """The whole record, every competency, entries included (schema: :func:`schema`)."""
     portfolio = _portfolio(person_id, entries=True)
-    body = json.dumps(export.to_json(portfolio), ensure_ascii=False, indent=2)
-    return Response(body, mimetype="application/json",
-                    headers=export.attachment(export.filename(portfolio, "json")))
+    return _file(portfolio, "json", "application/json",
+                 json.dumps(export.to_json(portfolio), ensure_ascii=False, indent=2))
 
 
 @bp.route(f"/apprentices/<{ID}:person_id>/portfolio.csv", endpoint="csv")
@@ -83,9 +85,7 @@ def json_download(person_id: int):
 def csv_download(person_id: int):
     """Entries and sign-offs, one per row, safe to open in a spreadsheet."""
     portfolio = _portfolio(person_id, entries=True)
-    return Response(export.csv_lines(portfolio),
-                    content_type="text/csv; charset=utf-8",
-                    headers=export.attachment(export.filename(portfolio, "csv")))
+    return _file(portfolio, "csv", "text/csv", export.csv_lines(portfolio))  # UTF-8
 
 
 @bp.route("/portfolio-schema/v<int(min=1, max=1000):version>.json")

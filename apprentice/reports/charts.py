@@ -20,7 +20,14 @@ PATTERNS = ("solid", "diagonal", "dots", "horizontal", "crosshatch", "vertical",
 
 # The drawing's own units (the SVG's viewBox); the page scales it to its width.
 WIDTH, HEIGHT = 640, 300
-LEFT, RIGHT, TOP, BOTTOM = 76, 12, 20, 48
+LEFT, RIGHT, TOP, BOTTOM = 112, 12, 20, 48  # LEFT: "1 h 30 min" at a phone's text size
+
+
+def label_step(categories: Sequence[str], slot: float) -> int:
+    """Every how many categories a label fits under the axis: a label needs about 9
+    units a character at a phone's text size (apprentice.css), and a gap."""
+    need = 9 * max(len(c) for c in categories) + 8
+    return max(1, math.ceil(need / slot))
 
 
 def nice_step(largest: float, ticks: int = 5) -> float:
@@ -82,11 +89,13 @@ class Column:
 
 
 @dataclass(frozen=True)
-class BarChart:
+class _Plot:
+    """What bar and line charts share: their name and description, the drawing's size,
+    the plot's edges and the ticks of the y axis."""
+
     id: str
     title: str
     description: str
-    kind: str  # "stacked" or "grouped"
     width: int
     height: int
     left: int
@@ -94,6 +103,11 @@ class BarChart:
     bottom: float  # the y of the axis line
     right: float
     ticks: tuple[Tick, ...]
+
+
+@dataclass(frozen=True)
+class BarChart(_Plot):
+    kind: str  # "stacked" or "grouped"
     columns: tuple[Column, ...]
     series: tuple[Series, ...]
     label_every: int  # every how many categories a label is written under the axis
@@ -151,8 +165,7 @@ def bar_chart(chart_id: str, title: str, description: str, categories: Sequence[
             label=label, label_x=LEFT + i * slot + slot / 2, boxes=tuple(boxes),
             value_label=fmt(sum(row) if stacked else total) if total else "",
             value_y=TOP + plot_height - plot_height * total / top - 4))
-    # Labels under the axis need about 44 units each: write every n-th one.
-    label_every = max(1, math.ceil(44 / slot)) if categories else 1
+    label_every = label_step(categories, slot) if categories else 1
     return BarChart(
         id=chart_id, title=title, description=description,
         kind="stacked" if stacked else "grouped", width=width, height=height, left=LEFT,
@@ -179,17 +192,7 @@ class Line:
 
 
 @dataclass(frozen=True)
-class LineChart:
-    id: str
-    title: str
-    description: str
-    width: int
-    height: int
-    left: int
-    top: int
-    bottom: float
-    right: float
-    ticks: tuple[Tick, ...]
+class LineChart(_Plot):
     labels: tuple[tuple[float, str], ...]  # (x, text) under the axis
     lines: tuple[Line, ...]
 
@@ -231,7 +234,7 @@ def step_chart(chart_id: str, title: str, description: str, categories: Sequence
         lines.append(Line(style, path, tuple(points),
                           fmt(last_value) if last is not None else "",
                           (last.x + 6) if last else 0, (last.y + 4) if last else 0))
-    label_every = max(1, math.ceil(44 / slot)) if len(categories) > 1 else 1
+    label_every = label_step(categories, slot) if len(categories) > 1 else 1
     labels = tuple((LEFT + i * slot, c) for i, c in enumerate(categories)
                    if i % label_every == 0 or i == len(categories) - 1)
     return LineChart(id=chart_id, title=title, description=description, width=width,

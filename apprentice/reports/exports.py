@@ -4,14 +4,12 @@ formula in a spreadsheet."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 
-from flask import Response, stream_with_context
+from flask import Response
 
-from apprentice.csvsafe import safe_row
+from apprentice.core import downloads
 from apprentice.reports.services import (
     Activity,
     CohortCell,
@@ -24,23 +22,7 @@ from apprentice.reports.services import (
 
 def csv_response(name: str, header: Sequence[str], rows: Iterable[Sequence]) -> Response:
     """A download named ``name-<today>.csv``; ``rows`` is read while it streams."""
-    def lines() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-
-        def line(cells) -> str:
-            buffer.seek(0)
-            buffer.truncate()
-            writer.writerow(safe_row(cells))
-            return buffer.getvalue()
-
-        yield "\ufeff" + line(header)  # the mark tells spreadsheets the file is UTF-8
-        for row in rows:
-            yield line(row)
-
-    filename = f"{name}-{date.today().isoformat()}.csv"
-    return Response(stream_with_context(lines()), content_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return downloads.csv_download(f"{name}-{date.today().isoformat()}.csv", header, rows)
 
 
 COHORT = ("person_id", "person", "framework", "overall_percent", "expected_percent", "area",
@@ -59,8 +41,10 @@ def activity_table(report: Activity) -> tuple[tuple[str, ...], list[tuple]]:
     and waiting for review; none when nothing was logged (the page says so too)."""
     header = ("week", "week_start", *report.areas, "total_minutes", "verified_minutes",
               "waiting_minutes")
+    if report.empty:
+        return header, []
     return header, [(w.label, w.start.isoformat(), *w.by_area, w.total, w.verified, w.waiting)
-                    for w in report.weeks if not report.empty]
+                    for w in report.weeks]
 
 
 HOURS = ("person_id", "person", "framework", "area", "planned_minutes",

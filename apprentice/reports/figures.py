@@ -35,11 +35,11 @@ def cohort_heat(report: CohortProgress) -> charts.HeatChart:
          for r in report.rows], share_band)
 
 
-def activity_chart(report: Activity, chart_id: str = "ap-chart-activity") -> charts.BarChart:
+def activity_chart(report: Activity) -> charts.BarChart:
     who = report.person.name if report.person else "the cohort"
     busiest = max(report.weeks, key=lambda w: sum(w.by_area), default=None)
     return charts.bar_chart(
-        chart_id, f"Time logged per week by {who}, by area",
+        "ap-chart-activity", f"Time logged per week by {who}, by area",
         f"Stacked bars, one per ISO week from {report.since.isoformat()} to "
         f"{report.until.isoformat()}; each part is an area. "
         + (f"The busiest week was {busiest.label} with {duration(sum(busiest.by_area))}."
@@ -48,11 +48,11 @@ def activity_chart(report: Activity, chart_id: str = "ap-chart-activity") -> cha
         [list(w.by_area) for w in report.weeks], fmt=duration, unit=60)
 
 
-def hours_per_week_chart(report: Activity, chart_id: str = "ap-chart-weeks") -> charts.BarChart:
+def hours_per_week_chart(report: Activity) -> charts.BarChart:
     """The apprentice's own weeks: verified and waiting for review."""
     total = sum(w.total for w in report.weeks)
     return charts.bar_chart(
-        chart_id, "Your hours per week",
+        "ap-chart-weeks", "Your hours per week",
         f"Stacked bars, one per week for the last {len(report.weeks)} weeks: verified time, "
         f"and time waiting for review. {duration(total)} in all.",
         [_week(w.label) for w in report.weeks], ["Verified", "Waiting for review"],

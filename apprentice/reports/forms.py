@@ -37,10 +37,14 @@ class _Range:
                 raise ValidationError("Choose at most three years.")
 
 
+def _choices(blank: str, options: list[tuple[int, str]]) -> list[SelectChoice]:
+    """A select's choices: ``blank`` (no filter), then (id, name) pairs."""
+    return [SelectChoice("", blank)] + [SelectChoice(str(id_), name) for id_, name in options]
+
+
 class _Frameworks:
     def offer_frameworks(self, frameworks: list[tuple[int, str]]) -> None:
-        self.framework.choices = [SelectChoice("", "All frameworks")] + [
-            SelectChoice(str(id_), name) for id_, name in frameworks]
+        self.framework.choices = _choices("All frameworks", frameworks)
 
 
 class CohortFilterForm(_Range, _Frameworks, FlaskForm):
@@ -58,8 +62,7 @@ class CohortFilterForm(_Range, _Frameworks, FlaskForm):
                      description="... and on or before this one.")
 
     def offer_mentors(self, mentors: list[tuple[int, str]]) -> None:
-        self.mentor.choices = [SelectChoice("", "Any mentor")] + [
-            SelectChoice(str(id_), name) for id_, name in mentors]
+        self.mentor.choices = _choices("Any mentor", mentors)
 
 
 class ActivityFilterForm(_Range, _Frameworks, FlaskForm):

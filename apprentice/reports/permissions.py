@@ -23,6 +23,12 @@ def may_see_in_reports(viewer: StaffProfile | None, person: StaffProfile | None)
     return person is not None and may_read_reports(viewer)
 
 
+def may_see_activity(viewer: StaffProfile | None, person_id: int | None) -> bool:
+    """Minutes logged per week: one's own (the home page's chart), or anyone's and the
+    cohort's (``person_id`` None) for a reader of the reports."""
+    return viewer is not None and (person_id == viewer.id or may_read_reports(viewer))
+
+
 def may_see_own_weeks(person: StaffProfile | None) -> bool:
     """The hours-per-week chart on one's own home page: who keeps a log (apprentices)."""
     return training_permissions.may_keep_log(person)

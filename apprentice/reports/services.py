@@ -1,10 +1,11 @@
 """The reports' numbers: one function per report, each returning plain dataclasses.
 
-Progress, hours and sign-offs come from the record model (``records.services.cohort``,
-``progress_of``, ``record_of``) and the mentors' figures from the queries the
-coordinator's dashboard runs, so a report and a dashboard never disagree. Every report
-takes a fixed number of queries whatever the cohort's size (a page at a time, or a
-chunk at a time for the CSV), except progress over time, which reads the record once
+Progress, hours and sign-offs come from the record model (``records.services.cohort``
+and ``progress_of``, as of today or of any past day), the mentors' load from
+``training.suggest_mentors`` as the coordinator's dashboard counts it, so a report and
+a dashboard never disagree (tests/test_reports.py compares them). Every report takes a
+fixed number of queries whatever the cohort's size (a page at a time, or a chunk at a
+time for the CSV), except progress over time, which reads the person's progress once
 per month shown (at most :data:`MAX_MONTHS`).
 """
 
@@ -18,12 +19,12 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from apprentice.competencies.models import Competency, CompetencyArea, Framework
+from apprentice.competencies.models import Competency, CompetencyArea
+from apprentice.competencies.services import list_frameworks
 from apprentice.db import db_session
 from apprentice.people.models import Role, StaffProfile
 from apprentice.programmes.models import Enrolment, EnrolmentStatus
 from apprentice.programmes.services import enrolments_query
-from apprentice.records import record_of
 from apprentice.records import services as records
 from apprentice.records.dashboards import (
     MatrixArea,
@@ -39,7 +40,6 @@ from apprentice.training.standing import end_of, logged_clause
 from apprentice.validation import refuse_unless
 
 DEFAULT_WEEKS = 12  # the activity report's range, unless asked: the demo's weeks fit in it
-MAX_WEEKS = 157  # three years of weeks
 MAX_MONTHS = 36  # progress over time: the last three years at most
 QUIET_DAYS = 30  # programme health: no log for this long
 DRIFT_PERCENT = 10  # hours: drifting when behind the pace by more than this share of the plan
@@ -226,17 +226,24 @@ class CohortCell:
     complete: bool
 
 
-def cohort_cells(chosen: CohortFilter, *, today: date | None = None,
-                 viewer: StaffProfile | None = None) -> Iterator[CohortCell]:
-    """Every person's every area, a chunk of people at a time (for the CSV)."""
-    _check(viewer)
+def _chunked_progress(chosen: CohortFilter, today: date | None
+                      ) -> Iterator[list[records.EnrolmentProgress]]:
+    """The cohort's progress a chunk of people at a time (a CSV of 5,000 people streams)."""
     today = today or date.today()
     for enrolments in _chunks(_cohort_query(chosen, today)):
-        progress = records.progress_of(enrolments, today)
-        for row, cohort_row in zip(progress, _cohort_rows(progress), strict=True):
-            for a in row.progress.areas:
-                yield CohortCell(cohort_row, a.area.name, a.area.required, a.signed_off,
-                                 a.needed, a.percent, a.complete)
+        yield records.progress_of(enrolments, today)
+
+
+def cohort_cells(chosen: CohortFilter, *, today: date | None = None,
+                 viewer: StaffProfile | None = None) -> Iterator[CohortCell]:
+    """Every person's every area, a chunk of people at a time (for the CSV). Asked now,
+    not when the CSV starts to stream."""
+    _check(viewer)
+    return (CohortCell(cohort_row, a.area.name, a.area.required, a.signed_off, a.needed,
+                       a.percent, a.complete)
+            for progress in _chunked_progress(chosen, today)
+            for row, cohort_row in zip(progress, _cohort_rows(progress), strict=True)
+            for a in row.progress.areas)
 
 
 # -- 2. activity over time -------------------------------------------------------------------
@@ -278,17 +285,21 @@ class Activity:
         return {area: sum(w.by_area[i] for w in self.weeks) for i, area in enumerate(self.areas)}
 
 
+def _active_people(framework_id: int | None):
+    """The people on an active programme (of a framework; None: any), as a subquery."""
+    people = select(Enrolment.person_id).where(Enrolment.status == EnrolmentStatus.ACTIVE.value)
+    if framework_id is not None:
+        people = people.where(Enrolment.framework_id == framework_id)
+    return people
+
+
 def _logged(since: date, until: date, person_id: int | None, framework_id: int | None):
     """Entries logged (drafts do not count) on the days, by the person or the cohort."""
     clause = logged_clause(None) & (LogEntry.occurred_on >= since) & (
         LogEntry.occurred_on <= until)
     if person_id is not None:
         return clause & (LogEntry.person_id == person_id)
-    cohort = select(Enrolment.person_id).where(
-        Enrolment.status == EnrolmentStatus.ACTIVE.value)
-    if framework_id is not None:
-        cohort = cohort.where(Enrolment.framework_id == framework_id)
-    return clause & LogEntry.person_id.in_(cohort)
+    return clause & LogEntry.person_id.in_(_active_people(framework_id))
 
 
 def activity(*, since: date, until: date, person_id: int | None = None,
@@ -296,10 +307,8 @@ def activity(*, since: date, until: date, person_id: int | None = None,
              ) -> Activity:
     """Minutes per week for one person or the cohort (active enrolments, of a framework),
     in two grouped queries: their rows grow with the days and areas, not the entries."""
-    # The apprentice's own chart (their home page) asks for their own weeks.
-    refuse_unless(viewer is not None and (person_id == viewer.id
-                                          or permissions.may_read_reports(viewer)),
-                  viewer, "Only your own weeks, or a coordinator's reports.")
+    refuse_unless(permissions.may_see_activity(viewer, person_id), viewer,
+                  "Only your own weeks, or a coordinator's reports.")
     session = db_session()
     person = session.get(StaffProfile, person_id) if person_id is not None else None
     where = _logged(since, until, person_id, framework_id)
@@ -412,11 +421,10 @@ def hours(chosen: CohortFilter, *, page: int = 1, per_page: int = 50,
 
 def hours_rows(chosen: CohortFilter, *, today: date | None = None, drift: int = DRIFT_PERCENT,
                viewer: StaffProfile | None = None) -> Iterator[HoursRow]:
-    """Every person's hours, a chunk of people at a time (for the CSV)."""
+    """Every person's hours, a chunk of people at a time (for the CSV); asked now."""
     _check(viewer)
-    today = today or date.today()
-    for enrolments in _chunks(_cohort_query(chosen, today)):
-        yield from _hours_rows(records.progress_of(enrolments, today), drift)
+    return (row for progress in _chunked_progress(chosen, today)
+            for row in _hours_rows(progress, drift))
 
 
 # -- 4. mentor load ------------------------------------------------------------------------------
@@ -532,10 +540,9 @@ def health(*, framework_id: int | None = None, today: date | None = None,
                r.progress.percent, r.progress.expected_percent, r.enrolment.target_date,
                r.progress.overdue)
         for r in rows if not r.progress.on_track)
-    active = select(Enrolment.person_id).where(Enrolment.status == EnrolmentStatus.ACTIVE.value)
     last = dict(session.execute(
         select(LogEntry.person_id, func.max(LogEntry.occurred_on))
-        .where(logged_clause(None), LogEntry.person_id.in_(active))
+        .where(logged_clause(None), LogEntry.person_id.in_(_active_people(framework_id)))
         .group_by(LogEntry.person_id)).all())
     quiet_since = today - timedelta(days=QUIET_DAYS)
     quiet = []
@@ -589,44 +596,40 @@ def progress_over_time(person_id: int, *, today: date | None = None,
                        max_months: int = MAX_MONTHS, viewer: StaffProfile | None = None
                        ) -> ProgressOverTime | None:
     """The share signed off at the end of each month since the first programme began
-    (the last ``max_months``), read from the record as of each month's end; None for
+    (the last ``max_months``), as the record model counts it as of each month's end
+    (``records.progress_of(..., as_of=)``, what ``record_of(as_of=)`` shows); None for
     nobody (or someone the viewer may not see)."""
     today = today or date.today()
-    session = db_session()
-    person = session.get(StaffProfile, person_id)
-    if viewer is not None and not permissions.may_see_in_reports(viewer, person):
+    person = db_session().get(StaffProfile, person_id)
+    if person is None or (viewer is not None
+                          and not permissions.may_see_in_reports(viewer, person)):
         return None
-    now = record_of(person_id, entries=False)
-    if now is None:
-        return None
-    programmes = tuple(Programme(e.id, e.framework_name, e.start_date)
-                       for e in sorted(now.enrolments, key=lambda e: (e.start_date, e.id)))
+    enrolments = sorted(db_session().scalars(enrolments_query(person_id=person_id, status=None)),
+                        key=lambda e: (e.start_date, e.id))
+    programmes = tuple(Programme(e.id, e.framework.name, e.start_date) for e in enrolments)
+    ref = PersonRef(person.id, person.name)
     if not programmes:
-        return ProgressOverTime(now.person, (), (), False)
-    months = months_between(min(p.start_date for p in programmes), today)
+        return ProgressOverTime(ref, (), (), False)
+    months = months_between(programmes[0].start_date, today)
     cut = len(months) > max_months
-    months = months[-max_months:]
     shown = []
-    for month in months:
+    for month in months[-max_months:]:
         as_of = min(next_month(month) - timedelta(days=1), today)
-        record = record_of(person_id, as_of=as_of, entries=False)
-        enrolments = {e.id: e for e in record.enrolments}
-        begun = [p.start_date <= as_of and p.enrolment_id in enrolments for p in programmes]
+        rows = [row if row.enrolment.start_date <= as_of else None
+                for row in records.progress_of(enrolments, as_of=as_of)]
         shown.append(Month(
             month, as_of,
-            tuple(enrolments[p.enrolment_id].progress.percent if ok else None
-                  for p, ok in zip(programmes, begun, strict=True)),
-            tuple(enrolments[p.enrolment_id].progress.expected_percent if ok else None
-                  for p, ok in zip(programmes, begun, strict=True))))
-    return ProgressOverTime(now.person, programmes, tuple(shown), cut)
+            tuple(row.progress.percent if row else None for row in rows),
+            tuple(row.progress.expected_percent if row else None for row in rows)))
+    return ProgressOverTime(ref, programmes, tuple(shown), cut)
 
 
 # -- what the filters offer -----------------------------------------------------------------------
 
 def frameworks() -> list[tuple[int, str]]:
-    """Every framework, by name: (id, name)."""
-    return [tuple(row) for row in db_session().execute(
-        select(Framework.id, Framework.name).order_by(Framework.name, Framework.id))]
+    """Every framework, drafts and retired ones too, as the programmes page lists them:
+    (id, name)."""
+    return [(f.id, f.name) for f in list_frameworks(include_unpublished=True)]
 
 
 def mentors() -> list[tuple[int, str]]:

@@ -4,7 +4,7 @@ the report is shown without it; a person the viewer may not see is a 404."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
@@ -104,14 +104,11 @@ def cohort(fmt: str):
 
 def _weeks(form: ActivityFilterForm) -> tuple[date, date]:
     """The range asked, or twelve weeks to today (to its end, back from it)."""
-    since, until = _valid(form.since), _valid(form.until)
-    until = until or date.today()
-    if since is None:
-        since = services.week_start(until) - timedelta(weeks=services.DEFAULT_WEEKS - 1)
-    elif (until - since).days > MAX_DAYS:
+    since, until = _valid(form.since), _valid(form.until) or date.today()
+    if since is not None and (until - since).days > MAX_DAYS:  # "to" left blank: today
         form.since.errors = [*form.since.errors, "Choose at most three years."]
-        since = services.week_start(until) - timedelta(weeks=services.DEFAULT_WEEKS - 1)
-    return since, until
+        since = None
+    return since or services.default_weeks(until)[0], until
 
 
 @bp.route("/activity.csv", defaults={"fmt": "csv"})
@@ -129,14 +126,13 @@ def activity(fmt: str):
     form.offer_frameworks(services.frameworks())
     form.validate()
     since, until = _weeks(form)
+    if fmt == "csv" and form.errors:
+        return _csv_refused(form, "apprentice.reports.activity")
     framework = _valid(form.framework) if person is None else None
     report = services.activity(since=since, until=until,
                                person_id=person.id if person else None,
                                framework_id=int(framework) if framework else None, viewer=staff)
     if fmt == "csv":
-        refused = _csv_refused(form, "apprentice.reports.activity")
-        if refused:
-            return refused
         header, rows = exports.activity_table(report)
         name = f"activity-person-{person.id}" if person else "activity"
         return exports.csv_response(name, header, rows)

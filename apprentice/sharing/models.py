@@ -31,8 +31,7 @@ class LinkState(StrEnum):
 
     @property
     def label(self) -> str:
-        return {LinkState.ACTIVE: "Active", LinkState.EXPIRED: "Expired",
-                LinkState.REVOKED: "Revoked"}[self]
+        return self.value.capitalize()
 
 
 class ShareLink(Base):

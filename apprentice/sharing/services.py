@@ -84,7 +84,7 @@ def get_link_by_id(link_id: int) -> ShareLink | None:
 def get_link(person_id: int, link_id: int) -> ShareLink | None:
     """``person_id``'s link ``link_id``; None for another person's, so a link is only
     ever reached through its owner's page."""
-    link = db_session().get(ShareLink, link_id)
+    link = get_link_by_id(link_id)
     return link if link is not None and link.person_id == person_id else None
 
 

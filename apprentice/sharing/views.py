@@ -43,7 +43,7 @@ def _owner(person_id: int):
     return person
 
 
-def _links_page(person, form: ShareLinkForm, status: int = 200):
+def _links_page(person, form: ShareLinkForm):
     staff = current_staff()
     today = date.today()
     return render_template(
@@ -52,7 +52,7 @@ def _links_page(person, form: ShareLinkForm, status: int = 200):
         own=staff.id == person.id,
         may_make=permissions.may_make_link(staff, person.id),
         may_revoke=permissions.may_see_links(staff, person.id),
-        max_days=services.MAX_DAYS, latest=services.latest_expiry(today)), status
+        latest=services.latest_expiry(today))
 
 
 @bp.route(f"/apprentices/<{ID}:person_id>/sharing", methods=["GET", "POST"])
@@ -119,7 +119,6 @@ def shared(token: str):
         portfolio = portfolios.portfolio_of(link.person_id, signed_only=link.signed_only,
                                             entries=False)  # the document cites its own
         response = make_response(render_template(
-            "apprentice/sharing/shared.html", link=link, person=link.person,
-            portfolio=portfolio))
+            "apprentice/sharing/shared.html", link=link, portfolio=portfolio))
     response.headers.update(PUBLIC_HEADERS)
     return response

@@ -30,14 +30,7 @@ def may_write_statement(person: StaffProfile | None, person_id: int) -> bool:
     return may_write_statements(person) and person.id == person_id
 
 
-def may_read_statement(viewer: StaffProfile | None, person_id: int, today: date | None = None,
-                       pairings: Iterable[Pairing] | None = None) -> bool:
-    """The apprentice, a coordinator, or a mentor paired with them today.
-    ``pairings``: the viewer's pairings with the apprentice, when the caller has them."""
-    if not acts(viewer):
-        return False
-    return viewer.id == person_id or training_permissions.may_view_apprentice(
-        viewer, person_id, today or date.today(), pairings)
+may_read_statement = training_permissions.may_view_record  # one rule for the whole record
 
 
 def areas_in_view(viewer: StaffProfile, person_id: int, today: date | None = None,

@@ -17,7 +17,7 @@ from datetime import date
 from sqlalchemy import select
 
 from apprentice.db import db_session
-from apprentice.people.models import Role, StaffProfile, acts_as, is_coordinator
+from apprentice.people.models import Role, StaffProfile, acts, acts_as, is_coordinator
 from apprentice.training.models import EntryState, LogEntry, Pairing, SignOff
 
 # -- the pages' doors (what a page then opens is each object's own predicate) --------------
@@ -90,6 +90,17 @@ def may_view_apprentice(viewer: StaffProfile, apprentice_id: int, day: date,
         pairings = pairings_between(viewer.id, apprentice_id)
     return any(p.mentor_id == viewer.id and p.apprentice_id == apprentice_id
                and p.current_on(day) for p in pairings)
+
+
+def may_view_record(viewer: StaffProfile | None, person_id: int, today: date | None = None,
+                    pairings: Iterable[Pairing] | None = None) -> bool:
+    """A person's record as a whole (their learning statement, their portfolio): the
+    person, a coordinator, or a mentor paired with them today (what of it a mentor sees:
+    :func:`areas_in_view`). ``pairings``: the viewer's pairings with the person."""
+    if not acts(viewer):
+        return False
+    return viewer.id == person_id or may_view_apprentice(
+        viewer, person_id, today or date.today(), pairings)
 
 
 def areas_in_view(viewer: StaffProfile, apprentice_id: int, day: date,
