@@ -393,3 +393,38 @@ def restore(src: str, yes: bool) -> None:
     click.echo(f"Restored {src} (revision {report.revision}) in {report.seconds:.1f} s: "
                f"{backups.summary(report.counts)}. Search index rebuilt "
                f"({indexed} procedures). Everyone signs in again.")
+
+
+# -- the issuer's signing keys (apprentice/credentials/keys.py) ---------------------------
+
+keys_cli = AppGroup("keys", help="The issuer's signing keys (Open Badges credentials).")
+bp.cli.add_command(keys_cli)
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """Show every key: its id, when it was made, and whether it signs or is retired.
+    Private keys are never shown; they stay in the instance folder."""
+    from apprentice.credentials import keys
+
+    try:
+        found = keys.public_keys()
+    except keys.KeyStoreProblem as exc:
+        raise click.ClickException(str(exc)) from None
+    for key in found:
+        state = "current" if key.current else f"retired {key.retired_at:%Y-%m-%d %H:%M:%S} UTC"
+        click.echo(f"{key.kid}  made {key.created_at:%Y-%m-%d %H:%M:%S} UTC  {state}")
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Make a new signing key; the old ones stay published so what they signed verifies."""
+    from apprentice.credentials import keys
+
+    try:
+        new = keys.rotate()
+        retired = [key.kid for key in keys.public_keys() if not key.current]
+    except keys.KeyStoreProblem as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"New signing key {new.kid}. Retired, still published: "
+               f"{', '.join(retired) or 'none'}.")

@@ -38,6 +38,11 @@ DEFAULTS = {
     "APPRENTICE_FRAME_ANCESTORS": "'self'",
     # The paper a portfolio's PDF is laid out for (apprentice/portfolios/pdf.py).
     "APPRENTICE_PDF_PAGE_SIZE": "letter",
+    # The issuer named in Open Badges credentials (apprentice/credentials/issuer.py):
+    # None means the site name, this app's own root URL, and no contact address.
+    "APPRENTICE_ISSUER_NAME": None,
+    "APPRENTICE_ISSUER_URL": None,
+    "APPRENTICE_ISSUER_EMAIL": None,
 }
 
 # Settings of the standalone app only (the plugin never reads them); the mail
@@ -146,6 +151,47 @@ def frame_sources(key: str, value) -> str:
     return " ".join(keywords.get(source.lower(), source) for source in value.split())
 
 
+def display_name(key: str, value) -> str:
+    """A name shown to others (the issuer's, in every credential): one line of text."""
+    if isinstance(value, str) and value.strip() and value.isprintable() \
+            and len(value.strip()) <= 200:
+        return value.strip()
+    raise ConfigError(f"{key} must be a name on one line (up to 200 characters), "
+                      f"got {value!r}")
+
+
+def email_address(key: str, value) -> str:
+    """An e-mail address (a contact published in the issuer's profile), normalised."""
+    from email_validator import EmailNotValidError, validate_email
+
+    if isinstance(value, str):
+        try:
+            return validate_email(value.strip(), check_deliverability=False).normalized
+        except EmailNotValidError:
+            pass
+    raise ConfigError(f"{key} must be an e-mail address such as badges@library.example, "
+                      f"got {value!r}")
+
+
+def web_url(key: str, value) -> str:
+    """An absolute http(s) URL with a host: it is published in credentials, where a
+    relative path or a ``javascript:`` link would mean nothing or worse."""
+    from urllib.parse import urlsplit
+
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isprintable() and " " not in text:
+        try:
+            parts = urlsplit(text)
+            # ``port`` raises ValueError for a port that is not a number.
+            if parts.scheme.lower() in ("http", "https") and parts.hostname \
+                    and parts.port != 0 and parts.username is None and parts.password is None:
+                return text
+        except ValueError:  # a port that is not a number, a broken IPv6 address
+            pass
+    raise ConfigError(f"{key} must be an http:// or https:// address such as "
+                      f"https://library.example/, got {value!r}")
+
+
 def code_only(key: str, value):
     """A setting only Python code can give (an engine, a function), never text."""
     if isinstance(value, str):
@@ -170,6 +216,9 @@ TYPED: dict[str, Callable] = {
     "APPRENTICE_CSRF_ENABLED": flag,
     "APPRENTICE_FRAME_ANCESTORS": frame_sources,
     "APPRENTICE_PDF_PAGE_SIZE": one_of("letter", "a4"),
+    "APPRENTICE_ISSUER_NAME": display_name,
+    "APPRENTICE_ISSUER_URL": web_url,
+    "APPRENTICE_ISSUER_EMAIL": email_address,
     "APPRENTICE_KB_EVERYONE_PUBLISHES": flag,
     "APPRENTICE_MAIL_PORT": whole(1, 65535),
     "APPRENTICE_MAIL_USE_TLS": flag,

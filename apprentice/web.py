@@ -332,6 +332,7 @@ from apprentice import cli  # noqa: E402, F401 - registers the commands on bp.cl
 from apprentice.audit.views import bp as audit_bp  # noqa: E402
 from apprentice.auth.views import bp as auth_bp  # noqa: E402
 from apprentice.competencies.views import bp as frameworks_bp  # noqa: E402
+from apprentice.credentials.views import bp as credentials_bp  # noqa: E402
 from apprentice.kb.views import api as api_bp  # noqa: E402
 from apprentice.kb.views import bp as procedures_bp  # noqa: E402
 from apprentice.people.views import bp as people_bp  # noqa: E402
@@ -345,5 +346,5 @@ from apprentice.training.views import bp as training_bp  # noqa: E402
 
 for feature in (auth_bp, people_bp, frameworks_bp, programmes_bp, records_bp, training_bp,
                 statements_bp, portfolios_bp, sharing_bp, reports_bp, audit_bp, procedures_bp,
-                api_bp):
+                api_bp, credentials_bp):
     bp.register_blueprint(feature)

@@ -98,7 +98,7 @@ DEFAULT_ARGS = {
     "procedure_id": "procedure_published", "enrolment_id": "enrolment_a",
     "sign_off_id": "sign_off", "version_id": "glossary_version", "number": 1,
     "filename": "apprentice.css", "fmt": "csv", "link_id": "share_link",
-    "token": "share_token", "version": 1,
+    "token": "share_token", "version": 1, "kid": "issuer_kid",
 }
 
 SIGN_OFF_X = "?person={person_a}&competency={competency_x}"
@@ -169,6 +169,16 @@ POLICY: list[Case] = [
          args={"token": "share_token_revoked"}),
     Case("/shared/<token>", "unknown", GET={role: "refused" for role in ROLES},
          args={"token": "not-a-token-of-ours"}),
+    # -- the issuer's Profile and public keys: for anyone, signed in or not (a verifier
+    #    elsewhere has no account here); an unknown key id is a 404 for everyone, and the
+    #    did:web document is served only for an https issuer URL on a real domain (none
+    #    here). Private keys have no route at all (tests/test_issuer_keys.py).
+    Case("/issuer", GET=PUBLIC),
+    Case("/issuer/keys", GET=PUBLIC),
+    Case("/issuer/keys/<kid>", GET=PUBLIC),
+    Case("/issuer/keys/<kid>", "unknown", GET={role: "refused" for role in ROLES},
+         args={"kid": "A" * 43}),
+    Case("/.well-known/did.json", "no https issuer URL", GET={role: "refused" for role in ROLES}),
     Case("/review/", GET=only(*MENTORS)),
     Case("/review/verify", POST=only(noop=MENTORS)),  # nothing ticked
     Case("/review/<entry_id>/return", "area X", POST=only(noop=(MENTOR,))),

@@ -20,7 +20,7 @@ PACKAGE = Path(apprentice.__file__).parent
 
 # Lowest first. Each layer may import the ones below it, and nothing above.
 LAYERS = ("programmes", "training", "statements", "records",
-          ("portfolios", "reports", "sharing"))
+          ("portfolios", "reports", "sharing", "credentials"))
 
 
 def imported_modules(path: Path, root: Path = PACKAGE) -> set[str]:

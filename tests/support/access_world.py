@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from apprentice.competencies import services as frameworks
+from apprentice.credentials import keys as issuer_keys
 from apprentice.kb import glossary
 from apprentice.kb import services as kb
 from apprentice.people.services import get_person
@@ -115,6 +116,8 @@ def build_world(app, make_person) -> dict:
             "glossary_version": version.id,
             "share_link": share.link.id, "share_token": share.token,
             "share_token_revoked": withdrawn.token,
+            # The issuer's signing key, made on first use (apprentice/credentials/keys.py).
+            "issuer_kid": issuer_keys.current_key().kid,
         }
     return {"people": people, "ids": ids,
             "person_ids": {role: person.id for role, person in people.items()}}
