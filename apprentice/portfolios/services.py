@@ -154,10 +154,6 @@ def portfolio_of(person_id: int, *, signed_only: bool = False, as_of: date | Non
                                    if not signed_only or c.standing is not None))
             for a in e.areas if shown(a.id)))
         for e in record.enrolments)
-    limited_to = None
-    programme_areas = {a.id: a.name for e in record.enrolments for a in e.areas}
-    if in_view is not None and set(programme_areas) - in_view:
-        limited_to = tuple(name for area, name in programme_areas.items() if area in in_view)
 
     logged = record.entries
     competencies = _competencies_of(record, logged or ())
@@ -169,7 +165,7 @@ def portfolio_of(person_id: int, *, signed_only: bool = False, as_of: date | Non
         person=record.person, job_title=record.job_title,
         library=record.branch or current_app.config["APPRENTICE_SITE_NAME"],
         site_name=current_app.config["APPRENTICE_SITE_NAME"], as_of=record.as_of,
-        signed_only=signed_only, limited_to=limited_to, programmes=programmes,
+        signed_only=signed_only, limited_to=record.limited_to(in_view), programmes=programmes,
         statement=_statement(record.statement, in_view),
         sign_offs=tuple(s for s in record.sign_offs if shown(s.competency.area_id)),
         entries=logged,

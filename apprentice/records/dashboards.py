@@ -148,7 +148,7 @@ class ApprenticeRecord:
     sign_offs: list[SignOffRecord]
     sign_off_areas: set[int]  # areas with a Sign off button
     areas_in_view: frozenset[int] | None
-    limited_to: list[str] | None  # names of the areas shown, when some are left out
+    limited_to: tuple[str, ...] | None  # names of the areas shown, when some are left out
 
     def shows_area(self, area_id: int) -> bool:
         """Whether the area's progress is on the page for this viewer."""
@@ -169,19 +169,15 @@ def apprentice_record(viewer: StaffProfile, person: StaffProfile, page: int,
     entries, total = services.timeline(person.id, page, areas=in_view)
     sign_offs = [s for s in record.sign_offs if permissions.may_view_sign_off(
         viewer, s, today, mentor_pairings=viewer_pairings)]
-    programme_areas = {area.id: area.name for e in record.enrolments if e.active
-                       for area in e.areas}
-    limited_to = None
-    if in_view is not None and set(programme_areas) - in_view:
-        limited_to = [name for area, name in programme_areas.items() if area in in_view]
     return ApprenticeRecord(
         enrolments=record.enrolments, entries=entries, total=total,
         openable={e.id for e in entries
                   if permissions.may_view_entry(viewer, e, mentor_pairings=viewer_pairings)},
         sign_offs=sign_offs,
-        sign_off_areas=services.sign_off_areas(viewer, person.id, set(programme_areas),
+        sign_off_areas=services.sign_off_areas(viewer, person.id,
+                                               set(record.area_names(active_only=True)),
                                                today, mentor_pairings=viewer_pairings),
-        areas_in_view=in_view, limited_to=limited_to,
+        areas_in_view=in_view, limited_to=record.limited_to(in_view, active_only=True),
     )
 
 
@@ -257,23 +253,26 @@ def unique_headers(areas: dict[str, MatrixArea]) -> None:
             areas[name] = MatrixArea(name, f"{area.short}{count}")
 
 
+def matrix_areas(rows: Iterable) -> list[MatrixArea]:
+    """The matrix's columns for these programmes (EnrolmentProgress rows): each area once,
+    in the order met, with a short header no other column has."""
+    areas: dict[str, MatrixArea] = {}
+    for row in rows:
+        for area in row.progress.areas:
+            if area.area.name not in areas:
+                areas[area.area.name] = MatrixArea(area.area.name, area_abbreviation(
+                    area.area.name, (c.code for c in area.area.competencies)))
+    unique_headers(areas)
+    return list(areas.values())
+
+
 def coordinator_dashboard(today: date | None = None) -> CoordinatorDashboard:
     """The cohort as people by areas, what has stalled, and how loaded the mentors are."""
     today = today or date.today()
     session = db_session()
     rows = records.cohort(today=today)
-    areas: dict[str, MatrixArea] = {}
-    matrix = []
-    for row in rows:
-        cells = {}
-        for area in row.progress.areas:
-            name = area.area.name
-            cells[name] = MatrixCell(area.percent, area.complete)
-            if name not in areas:
-                areas[name] = MatrixArea(name, area_abbreviation(
-                    name, (c.code for c in area.area.competencies)))
-        matrix.append((row, cells))
-    unique_headers(areas)
+    matrix = [(row, {a.area.name: MatrixCell(a.percent, a.complete) for a in row.progress.areas})
+              for row in rows]
     stale_since = utcnow() - timedelta(days=STALE_REVIEW_DAYS)
     waiting_long = (LogEntry.state == EntryState.SUBMITTED.value,
                     LogEntry.submitted_at < stale_since)
@@ -299,5 +298,5 @@ def coordinator_dashboard(today: date | None = None) -> CoordinatorDashboard:
     mentors = [MentorLoad(s.mentor.name, s.load, waiting.get(s.mentor.id, 0), s.experience)
                for s in services.suggest_mentors(today=today)]
     mentors.sort(key=lambda m: (-m.waiting, -m.apprentices, m.name))
-    return CoordinatorDashboard(areas=list(areas.values()), matrix=matrix, stale_entries=stale,
+    return CoordinatorDashboard(areas=matrix_areas(rows), matrix=matrix, stale_entries=stale,
                                 stale_count=stale_count, idle_pairings=idle, mentors=mentors)

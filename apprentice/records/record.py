@@ -223,6 +223,20 @@ class Record:
         return MappingProxyType({s.id: s.corrected_by for s in self.sign_offs
                                  if s.corrected_by is not None})
 
+    def area_names(self, *, active_only: bool = False) -> dict[int, str]:
+        """Area id -> name, for the areas of the person's programmes."""
+        return {a.id: a.name for e in self.enrolments if e.active or not active_only
+                for a in e.areas}
+
+    def limited_to(self, in_view: frozenset[int] | None, *,
+                   active_only: bool = False) -> tuple[str, ...] | None:
+        """The names of the areas a reader limited to ``in_view`` sees, when that leaves
+        some of the programmes' areas out (a notice says so); None: nothing is left out."""
+        areas = self.area_names(active_only=active_only)
+        if in_view is None or not set(areas) - in_view:
+            return None
+        return tuple(name for area, name in areas.items() if area in in_view)
+
     def enrolment(self, enrolment_id: int) -> EnrolmentRecord | None:
         return next((e for e in self.enrolments if e.id == enrolment_id), None)
 

@@ -26,12 +26,7 @@ from apprentice.people.models import Role, StaffProfile
 from apprentice.programmes.models import Enrolment, EnrolmentStatus
 from apprentice.programmes.services import enrolments_query
 from apprentice.records import services as records
-from apprentice.records.dashboards import (
-    MatrixArea,
-    MatrixCell,
-    area_abbreviation,
-    unique_headers,
-)
+from apprentice.records.dashboards import MatrixArea, MatrixCell, matrix_areas
 from apprentice.records.record import PersonRef
 from apprentice.reports import permissions
 from apprentice.training import services as training
@@ -204,13 +199,7 @@ def cohort_progress(chosen: CohortFilter, *, page: int = 1, per_page: int = 50,
     today = today or date.today()
     enrolments, paging = _page_of(_cohort_query(chosen, today), page, per_page)
     progress = records.progress_of(enrolments, today)
-    areas: dict[str, MatrixArea] = {}
-    for row in progress:
-        for a in row.progress.areas:
-            areas.setdefault(a.area.name, MatrixArea(a.area.name, area_abbreviation(
-                a.area.name, (c.code for c in a.area.competencies))))
-    unique_headers(areas)
-    return CohortProgress(tuple(areas.values()), tuple(_cohort_rows(progress)), paging)
+    return CohortProgress(tuple(matrix_areas(progress)), tuple(_cohort_rows(progress)), paging)
 
 
 @dataclass(frozen=True)
