@@ -37,6 +37,7 @@ setup(
         "apprentice.competencies": ["data/*"],
         "apprentice.kb": ["data/*", "data/demo_procedures/*"],
         "apprentice.portfolios": ["schema/*.json"],
+        "apprentice.credentials": ["schema/*.json", "schema/*.md"],
         **package_data,
     },
 )

@@ -350,16 +350,24 @@ def backup(dest: str) -> None:
     DEST is a file, or a folder for a new file named by the date and time
     (apprentice-YYYYmmdd-HHMMSS.sqlite3 or .pgdump). SQLite: SQLite's online backup;
     PostgreSQL: pg_dump (custom format) of apprentice's tables. The search index is
-    not copied: restore rebuilds it.
+    not copied: restore rebuilds it. The issuer's signing keys go in a folder beside
+    it, named as the file with .keys added (owner-only): keep the two together, and as
+    safe as the keys.
     """
     from apprentice.core import backup as backups
+    from apprentice.credentials import keys
 
     try:
-        report = backups.backup(Path(dest))
-    except backups.BackupProblem as exc:
+        report = backups.backup(Path(dest), copy_keys=keys.copy_into)
+    except (backups.BackupProblem, keys.KeyStoreProblem) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Backed up the {report.kind} database (revision {report.revision}) to "
                f"{report.path}: {report.size:,} bytes in {report.seconds:.1f} s.")
+    if report.keys is not None:
+        many = report.key_count != 1
+        click.echo(f"The issuer's {report.key_count} signing key{'s' if many else ''} "
+                   f"{'are' if many else 'is'} in {report.keys} (private: keep the folder "
+                   "with the backup, and as safe).")
 
 
 @bp.cli.command("restore")
@@ -370,9 +378,12 @@ def restore(src: str, yes: bool) -> None:
 
     Everything changed since the backup is lost, and everyone signs in again. Works on
     an empty database too (a new server), so it needs no `db upgrade` first; a backup
-    from another version of apprentice's tables is refused.
+    from another version of apprentice's tables is refused. The issuer's keys in the
+    folder beside SRC (SRC.keys) are added to this installation's, so what they signed
+    verifies and the issuer signs as before.
     """
     from apprentice.core import backup as backups
+    from apprentice.credentials import keys
     from apprentice.kb import search
     from apprentice.people import services as people
 
@@ -385,14 +396,20 @@ def restore(src: str, yes: bool) -> None:
                 "Changes made since it was taken are lost"):
             click.echo("Nothing restored.")
             raise SystemExit(1)
-        report = backups.restore(found)
-    except backups.BackupProblem as exc:
+        report = backups.restore(found, take_back_keys=keys.take_back)
+    except (backups.BackupProblem, keys.KeyStoreProblem) as exc:
         raise click.ClickException(str(exc)) from None
     people.end_everyones_sessions()
     indexed = search.rebuild()
     click.echo(f"Restored {src} (revision {report.revision}) in {report.seconds:.1f} s: "
                f"{backups.summary(report.counts)}. Search index rebuilt "
                f"({indexed} procedures). Everyone signs in again.")
+    if report.keys is not None:
+        click.echo(f"Issuer keys from {found.keys}: {report.keys}")
+    else:
+        click.echo(f"No issuer keys beside the backup ({backups.keys_beside(Path(src))}): "
+                   "this installation keeps the keys it has; credentials signed with "
+                   "others verify only where their keys are published.")
 
 
 # -- the issuer's signing keys (apprentice/credentials/keys.py) ---------------------------
@@ -428,3 +445,48 @@ def keys_rotate() -> None:
         raise click.ClickException(str(exc)) from None
     click.echo(f"New signing key {new.kid}. Retired, still published: "
                f"{', '.join(retired) or 'none'}.")
+
+
+# -- verifying a credential (apprentice/credentials/verify.py) ----------------------------
+
+@bp.cli.command("verify-credential")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option("--issuer-key", type=click.Path(dir_okay=False), default=None,
+              help="The issuer's public key: a JWK or a JWK Set file (its /issuer/keys).")
+@click.option("--status-list", type=click.Path(dir_okay=False), default=None,
+              help="The issuer's status list as a file (what the credential's "
+                   "statusListCredential URL serves), to check revocation offline.")
+@click.option("--offline", is_flag=True,
+              help="Fetch nothing: only this installation's keys and the files given.")
+def verify_credential(path: str, issuer_key: str | None, status_list: str | None,
+                      offline: bool) -> None:
+    """Check the Open Badges credential in FILE (a VC-JWT, or the .json handed over) and
+    say what each check found. Exit 0 when valid, 1 when invalid or unverified, 2 when a
+    file cannot be read."""
+    from apprentice.credentials import verify
+
+    def read(name: str) -> bytes:
+        try:
+            with open(name, "rb") as file:
+                # One byte over the limit is enough for the verifier to refuse it unread.
+                return file.read(verify.MAX_INPUT_BYTES + 1)
+        except OSError as exc:
+            click.echo(f"Cannot read {name}: {exc.strerror or exc}", err=True)
+            raise SystemExit(2) from None
+
+    data = read(path)
+    key_file = read(issuer_key) if issuer_key else None
+    if key_file is not None:
+        try:
+            verify.read_key_file(key_file)
+        except ValueError as exc:
+            click.echo(f"Cannot use {issuer_key}: {exc}", err=True)
+            raise SystemExit(2) from None
+    # The list must still be signed by the issuer and be the one the credential names.
+    listed = read(status_list) if status_list else None
+    report = verify.verify_credential(
+        data, key_file=key_file, online=not offline,
+        status_lookup=(lambda url: listed) if listed is not None else None)
+    for line in report.lines():
+        click.echo(line)
+    raise SystemExit(0 if report.valid else 1)

@@ -43,6 +43,10 @@ DEFAULTS = {
     "APPRENTICE_ISSUER_NAME": None,
     "APPRENTICE_ISSUER_URL": None,
     "APPRENTICE_ISSUER_EMAIL": None,
+    # Private networks (CIDR) the online credential verifier may fetch keys and status
+    # lists from, e.g. a consortium's intranet; none by default: public addresses only
+    # (apprentice/credentials/fetch.py).
+    "APPRENTICE_CREDENTIAL_FETCH_ALLOW": (),
 }
 
 # Settings of the standalone app only (the plugin never reads them); the mail
@@ -192,6 +196,24 @@ def web_url(key: str, value) -> str:
                       f"https://library.example/, got {value!r}")
 
 
+def networks(key: str, value) -> tuple[str, ...]:
+    """IP networks in CIDR form: a list, or text as ``10.20.0.0/16, fd00::/8``."""
+    import ipaddress
+
+    if isinstance(value, str):
+        value = [part.strip() for part in value.replace(",", " ").split() if part.strip()]
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise ConfigError(f"{key} must list networks such as 10.20.0.0/16, got {value!r}")
+    found = []
+    for item in value:
+        try:
+            found.append(str(ipaddress.ip_network(str(item).strip(), strict=False)))
+        except ValueError:
+            raise ConfigError(f"{key} holds {item!r}, which is not a network such as "
+                              f"10.20.0.0/16") from None
+    return tuple(found)
+
+
 def code_only(key: str, value):
     """A setting only Python code can give (an engine, a function), never text."""
     if isinstance(value, str):
@@ -219,6 +241,7 @@ TYPED: dict[str, Callable] = {
     "APPRENTICE_ISSUER_NAME": display_name,
     "APPRENTICE_ISSUER_URL": web_url,
     "APPRENTICE_ISSUER_EMAIL": email_address,
+    "APPRENTICE_CREDENTIAL_FETCH_ALLOW": networks,
     "APPRENTICE_KB_EVERYONE_PUBLISHES": flag,
     "APPRENTICE_MAIL_PORT": whole(1, 65535),
     "APPRENTICE_MAIL_USE_TLS": flag,

@@ -94,10 +94,19 @@ DEMO_ENTRIES = [
      "cleared a block after a lost-item payment.", "verified"),
     (26, 90, 5, ["ACC-01", "ACC-05"], "Covered the desk on my own for the lunch hour, "
      "including holds pick-up.", "verified"),
+    (24, 120, 5, ["ACC-02", "ACC-03", "ACC-04"], "Registered three new patrons, filled "
+     "and shelved the morning's holds, and sent two interlibrary loan requests on my own.",
+     "verified"),
+    (22, 150, 5, ["ACC-06", "ACC-07", "ACC-08", "ACC-09"], "Closed the cash drawer and "
+     "balanced it, explained renewal limits and fees, chased overdue notices, and kept an "
+     "account private when a caller asked about their partner's loans.", "verified"),
     (21, 60, 2, ["REF-01"], "Assisted with reference interviews: a genealogy question and "
      "a tax form request.", "verified"),
     (14, 30, 2, ["TEC-01"], "Helped Samuel troubleshoot the public printers and the "
      "print release station.", "verified"),
+    (12, 120, 5, ["ACC-10", "ACC-11", "ACC-12"], "Opened and closed the branch from the "
+     "checklists, walked the fire evacuation route, and sent in the week's visitor counts.",
+     "verified"),
     (9, 75, 3, ["REF-01", "REF-02"], "Led two reference interviews with Marian listening, "
      "then found sources in the databases together.", "submitted"),
     (6, 45, 4, ["YTH-02"], "Read at baby storytime while Marian was in the building.",
@@ -106,14 +115,22 @@ DEMO_ENTRIES = [
      "submitted"),
     (1, 20, 1, ["COM-01"], "Phone messages and holds calls.", "draft"),
 ]
-DEMO_SIGN_OFFS = [("ACC-01", 5), ("ACC-05", 5), ("TEC-01", 2)]
+# Every Access Services competency is signed off at "independent": a complete area, so
+# the demo coordinator can issue Jordan a credential for it (apprentice.credentials).
+DEMO_SIGN_OFFS = [*((f"ACC-{n:02}", 5) for n in range(1, 13)), ("TEC-01", 2)]
+DEMO_COMPLETE_AREA = "Access Services"
 # Procedures (demo files) Jordan followed, by the entry's days ago.
 DEMO_ENTRY_PROCEDURES = {
     40: ["check-out-and-renewals.md", "patron-registration-and-library-cards.md"],
     33: ["check-out-and-renewals.md", "check-in-and-sorting-returns.md"],
     26: ["check-out-and-renewals.md", "shelving-and-shelf-reading.md"],
+    24: ["patron-registration-and-library-cards.md", "placing-and-pulling-holds.md",
+         "interlibrary-loan-borrowing.md"],
+    22: ["fines-fees-and-cash-drawer.md", "patron-privacy-and-law-enforcement-requests.md"],
     21: ["reference-interview-at-the-desk.md"],
     14: ["public-computers-and-printing.md"],
+    12: ["circulation-desk-opening-checklist.md", "circulation-desk-closing-checklist.md",
+         "incident-reports-and-emergencies.md"],
     9: ["reference-interview-at-the-desk.md"],
     6: ["baby-and-toddler-storytime.md"],
     3: ["patron-privacy-and-law-enforcement-requests.md"],
@@ -121,7 +138,8 @@ DEMO_ENTRY_PROCEDURES = {
 
 
 def _demo_training(framework, jordan) -> None:
-    """Pairings, a few weeks of Jordan's log in every state, and some sign-offs."""
+    """Pairings, a few weeks of Jordan's log in every state, and sign-offs: every one of
+    Access Services (complete, so a credential can be issued) and a few others."""
     from apprentice.training import services as training
 
     marian = find_by_email("mentor@example.org")

@@ -22,6 +22,8 @@ class ApprenticeState:
     url_prefix: str
     # The database was found at the newest migration (apprentice.migrate.ready_problem).
     schema_ready: bool = False
+    # Parts of a portfolio that features above portfolios add (portfolios.sections).
+    portfolio_sections: tuple = ()
 
 
 class Apprentice:
@@ -34,6 +36,7 @@ class Apprentice:
 
     def init_app(self, app: Flask, url_prefix: str | None = None) -> None:
         from apprentice import models  # noqa: F401 - every table on the metadata
+        from apprentice.credentials.handover import portfolio_section
         from apprentice.web import bp
 
         prefix = self.url_prefix if url_prefix is None else url_prefix
@@ -46,7 +49,8 @@ class Apprentice:
         if not url and engine_source is None:
             url = settings.default_database_url(app)
         app.extensions["apprentice"] = ApprenticeState(
-            database=Database(url, engine_source), url_prefix=prefix
+            database=Database(url, engine_source), url_prefix=prefix,
+            portfolio_sections=(portfolio_section,),
         )
         app.teardown_appcontext(close_db_session)
         app.register_blueprint(bp, url_prefix=prefix or None)

@@ -9,6 +9,7 @@ from apprentice.competencies.models import (
     FrameworkChange,
 )
 from apprentice.core.models import FormReceipt, KeptForm
+from apprentice.credentials.models import CredentialRevocation, IssuedCredential
 from apprentice.kb.models import (
     GlossaryVersion,
     IndexOutbox,
@@ -37,6 +38,7 @@ __all__ = [
     "AuditRecord",
     "Competency",
     "CompetencyArea",
+    "CredentialRevocation",
     "ElectiveChoice",
     "Enrolment",
     "EntryCompetency",
@@ -46,6 +48,7 @@ __all__ = [
     "FrameworkChange",
     "GlossaryVersion",
     "IndexOutbox",
+    "IssuedCredential",
     "KeptForm",
     "LogEntry",
     "Pairing",

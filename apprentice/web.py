@@ -35,6 +35,7 @@ from apprentice.auth.services import current_staff, local_sign_in, signed_in, wh
 from apprentice.core.answers import answers_json_now
 from apprentice.core.headers import add_security_headers
 from apprentice.core.kept import Kept, keep_submitted_form, remember_keeper
+from apprentice.credentials import permissions as credential_permissions
 from apprentice.formatting import duration
 from apprentice.kb import permissions as kb_permissions
 from apprentice.people import permissions as people_permissions
@@ -208,6 +209,10 @@ def template_context():
         # The apprentice page links to the person's share links for whoever may list them.
         "may_see_share_links": lambda person_id: sharing_permissions.may_see_links(
             staff, person_id),
+        # -- credentials (apprentice/credentials/permissions.py) --
+        # The apprentice page links to the person's Credentials page for coordinators.
+        "may_manage_credentials": lambda person_id: credential_permissions
+        .may_manage_credentials(staff),
         # -- reports (apprentice/reports) --
         # The apprentice's hours per week on their home page, computed only there.
         "ap_own_weeks": lambda: report_figures.own_weeks(staff),

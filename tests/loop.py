@@ -98,3 +98,18 @@ def statements_sent(app, build) -> int:
     with sql_statements(app) as sent:
         build()
     return len(sent)
+
+
+def sign_off_after_practice(app, apprentice_id: int, mentor_id: int, competency_id: int,
+                            level: int = 5) -> None:
+    """An hour's entry two days ago, verified by the mentor and signed off at ``level``
+    (Independent by default): the shortest real path to a signed-off competency."""
+    with app.app_context():
+        apprentice, mentor = get_person(apprentice_id), get_person(mentor_id)
+        entry = services.save_entry(apprentice, services.EntryDetails(
+            occurred_on=date.today() - timedelta(days=2), minutes=60, activity=level,
+            mentor_id=mentor.id, competency_ids=[competency_id],
+            description="Ran the desk alone all afternoon."), submit=True)
+        services.verify_entries([entry], mentor)
+        services.sign_off(mentor, apprentice, frameworks.get_competency(competency_id),
+                          level=level, entry_ids=[entry.id])

@@ -99,6 +99,8 @@ DEFAULT_ARGS = {
     "sign_off_id": "sign_off", "version_id": "glossary_version", "number": 1,
     "filename": "apprentice.css", "fmt": "csv", "link_id": "share_link",
     "token": "share_token", "version": 1, "kid": "issuer_kid",
+    "credential_uuid": "credential_uuid_a", "credential_id": "credential_a",
+    "list_number": 1,
 }
 
 SIGN_OFF_X = "?person={person_a}&competency={competency_x}"
@@ -179,6 +181,30 @@ POLICY: list[Case] = [
     Case("/issuer/keys/<kid>", "unknown", GET={role: "refused" for role in ROLES},
          args={"kid": "A" * 43}),
     Case("/.well-known/did.json", "no https issuer URL", GET={role: "refused" for role in ROLES}),
+    # -- A's credential as files (apprentice/credentials/handover.py): A, a coordinator,
+    #    and a mentor who may read A's whole record; not the area-only mentor (a
+    #    credential may speak for areas beyond theirs); an unknown id is a 404 for all
+    *(Case(f"/credentials/<credential_uuid>{suffix}", GET=only(A, MENTOR, COORDINATOR))
+      for suffix in (".jwt", ".json")),
+    *(Case(f"/credentials/<credential_uuid>{suffix}", "unknown",
+           GET=only(), args={"credential_uuid": "00000000-0000-4000-8000-000000000000"})
+      for suffix in (".jwt", ".json")),
+    # -- issuing and revoking A's credentials: coordinators only (A's areas are not
+    #    complete, so issuing is refused on the page; a revocation without a reason too);
+    #    the status list for anyone, and an unused list number is a 404 for everyone
+    Case("/apprentices/<person_id>/credentials", GET=only(COORDINATOR)),
+    Case("/apprentices/<person_id>/credentials/issue", POST=only(noop=(COORDINATOR,))),
+    Case("/apprentices/<person_id>/credentials/<credential_id>/revoke",
+         POST=only(noop=(COORDINATOR,))),
+    Case("/apprentices/<person_id>/credentials/<credential_id>/revoke",
+         "A's credential, B's address", POST=NOBODY, args={"person_id": "person_b"}),
+    Case("/issuer/status/<list_number>", GET=PUBLIC),
+    Case("/issuer/status/<list_number>", "unused", GET={role: "refused" for role in ROLES},
+         args={"list_number": 2}),
+    # -- the credential verifier: anyone, signed in or not; what is checked is forgotten,
+    #    so a POST changes no row
+    Case("/verify", GET=PUBLIC, POST={role: "noop" for role in ROLES},
+         data={"credential": "not a credential"}),
     Case("/review/", GET=only(*MENTORS)),
     Case("/review/verify", POST=only(noop=MENTORS)),  # nothing ticked
     Case("/review/<entry_id>/return", "area X", POST=only(noop=(MENTOR,))),
@@ -507,6 +533,16 @@ def attempts(kind: str, ids: dict, person_ids: dict) -> list[tuple[str, str, dic
                        for suffix in ("", ".pdf", ".json", ".csv")],
         # A's link, revoked through the attacker's own address.
         "share link ids": [("POST", "/apprentices/{me}/sharing/{id}/revoke", {})],
+        "credentials": [
+            ("GET", "/apprentices/{id}/credentials", {}),
+            ("POST", "/apprentices/{id}/credentials/issue",
+             {"framework_id": str(ids["framework"]), "area_id": str(ids["area_x"])}),
+            ("POST", f"/apprentices/{{id}}/credentials/{ids['credential_a']}/revoke",
+             {f"c{ids['credential_a']}-reason": "Revoked by someone else."}),
+        ],
+        # A's credential, revoked through the attacker's own address.
+        "credential ids": [("POST", "/apprentices/{me}/credentials/{id}/revoke",
+                            {"c{id}-reason": "Revoked by someone else."})],
         "people": [
             ("GET", "/apprentices/{id}", {}),
             ("GET", "/sign-offs/new?person={id}&competency=" + str(ids["competency_x"]), {}),
@@ -532,6 +568,8 @@ CROSS_OWNER = {
     "portfolios": (("person_a",), (B, UNPAIRED)),
     "share links": (("person_a",), (B, MENTOR, UNPAIRED)),
     "share link ids": (("share_link",), (B, MENTOR, UNPAIRED, COORDINATOR)),
+    "credentials": (("person_a",), (B, MENTOR, UNPAIRED)),
+    "credential ids": (("credential_a",), (B, MENTOR, UNPAIRED, COORDINATOR)),
     "people": (("person_a",), (B, UNPAIRED)),
 }
 

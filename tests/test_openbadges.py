@@ -17,14 +17,13 @@ from types import SimpleNamespace
 
 import jsonschema
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.api_jws import PyJWS
 
 from apprentice.competencies.models import SupervisionLevel
 from apprentice.credentials import jwt as vcjwt
 from apprentice.credentials import openbadges as ob
 from apprentice.credentials.jwt import Outcome
+from tests.support.credentials import b64url, make_key
 
 DATA = Path(__file__).parent / "data" / "openbadges"
 SCHEMA = json.loads((DATA / "ob_v3p0_achievementcredential_schema.json").read_text())
@@ -70,19 +69,6 @@ def programme_credential() -> dict:
 
 
 # -- keys, made here ----------------------------------------------------------------------
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def make_key(kid: str) -> SimpleNamespace:
-    """A signing key shaped like ``keys.current_key()``, and its public JWK."""
-    private = Ed25519PrivateKey.generate()
-    x = b64url(private.public_key().public_bytes(serialization.Encoding.Raw,
-                                                 serialization.PublicFormat.Raw))
-    return SimpleNamespace(kid=kid, private_key=private, public_jwk={
-        "kid": kid, "kty": "OKP", "crv": "Ed25519", "x": x, "use": "sig", "alg": "EdDSA"})
-
 
 KEY = make_key("key-one")
 OTHER_KEY = make_key("key-two")
@@ -418,11 +404,17 @@ def test_hs256_signed_with_the_public_key_is_refused():
 
 
 def test_not_yet_valid_and_expired_are_reported_with_their_dates():
+    """Beyond the clock-skew leeway either side; within it, two servers' clocks may
+    differ by that much (a status list made a moment after the verifier's clock read)."""
     token = vcjwt.sign(area_credential(valid_until=ISSUED + timedelta(days=30)), KEY)
-    early = vcjwt.verify(token, LOOKUP, now=ISSUED - timedelta(seconds=1))
+    skew, second = vcjwt.CLOCK_SKEW, timedelta(seconds=1)
+    early = vcjwt.verify(token, LOOKUP, now=ISSUED - skew - second)
     assert early.check("dates").detail == "not yet valid: valid from 2026-11-02 09:30:00 UTC"
-    late = vcjwt.verify(token, LOOKUP, now=ISSUED + timedelta(days=30))
+    late = vcjwt.verify(token, LOOKUP, now=ISSUED + timedelta(days=30) + skew)
     assert late.check("dates").detail == "expired on 2026-12-02 09:30:00 UTC"
+    assert vcjwt.verify(token, LOOKUP, now=ISSUED - skew).check("dates").passed
+    assert vcjwt.verify(token, LOOKUP, now=ISSUED + timedelta(days=30) + skew - second
+                        ).check("dates").passed
     for result in (early, late):
         assert not result.ok
         assert {n for n, o in outcomes(result).items() if o is not Outcome.PASSED} == {"dates"}

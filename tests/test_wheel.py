@@ -47,6 +47,7 @@ def test_wheel_installs_migrates_and_renders_outside_the_source_tree(tmp_path):
     assert "apprentice/competencies/data/lssc.json" in names
     assert "apprentice/kb/data/glossary.txt" in names
     assert "apprentice/portfolios/schema/portfolio-v1.schema.json" in names
+    assert "apprentice/credentials/schema/ob_v3p0_achievementcredential_schema.json" in names
     assert "apprentice/static/portfolio-print.css" in names
     assert any(n.startswith("apprentice/kb/data/demo_procedures/") for n in names)
     assert not any(n.startswith(("tests/", "examples/")) for n in names)

@@ -67,6 +67,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("frameworks", "Frameworks", "Framework", ("framework.",)),
     Kind("statements", "Learning statements", "Learning statement", ("statement.",)),
     Kind("share-links", "Share links", "Share link", ("sharelink.",)),
+    Kind("credentials", "Credentials", "Credential", ("credential.",)),
 )
 # Everything no group above holds (a code added later, a test's own records).
 OTHER = Kind("other", "Anything else", "Other", ())
@@ -88,7 +89,7 @@ def kind_label(action: str) -> str:
 @dataclass(frozen=True)
 class Link:
     """Words naming something with a page: ``page`` is person, entry, sign_off, pairing,
-    enrolment, statement or share_links (``id``: the person's) or glossary; ``id`` the
+    enrolment, statement, share_links or credentials (``id``: the person's) or glossary; ``id`` the
     object's id (None for the glossary)."""
 
     text: str
@@ -603,6 +604,30 @@ def _share_link_revoked(s: _Said) -> Sentence:
                     _quoted(s.details.get("label")))
 
 
+def _credential(s: _Said) -> tuple[Part, ...]:
+    """"Jordan Lee's credential 'Access Services (...)'", linked to their Credentials
+    page, and its id (urn:uuid), which is what a verifier reports."""
+    person_id = _int(s.details.get("person"))
+    link: Part = (Link("credential", "credentials", person_id)
+                  if person_id in s.names.people else "credential")
+    credential_id = str(s.details.get("credential") or "")
+    return (s.person(person_id), "'s ", link, " ", _quoted(s.details.get("name")),
+            f" ({credential_id[:45]})" if credential_id else "")
+
+
+def _credential_issued(s: _Said) -> Sentence:
+    """"Carmen Ortiz issued Jordan Lee's credential 'Access Services (Library Support
+    Staff Competencies)' (urn:uuid:...)"."""
+    return Sentence(s.actor(), " issued ", *_credential(s))
+
+
+def _credential_revoked(s: _Said) -> Sentence:
+    """"Carmen Ortiz revoked Jordan Lee's credential '...' (urn:uuid:...): 'Issued to
+    the wrong person.'"."""
+    return Sentence(s.actor(), " revoked ", *_credential(s), ": ",
+                    _quoted(s.details.get("reason")))
+
+
 RULES: dict[str, Callable[[_Said], Sentence]] = {
     "signoff.created": _sign_off_created,
     "signoff.corrected": _sign_off_corrected,
@@ -631,6 +656,8 @@ RULES: dict[str, Callable[[_Said], Sentence]] = {
     "statement.saved": _statement_saved,
     "sharelink.created": _share_link_created,
     "sharelink.revoked": _share_link_revoked,
+    "credential.issued": _credential_issued,
+    "credential.revoked": _credential_revoked,
 }
 
 

@@ -34,6 +34,7 @@ LINK_PAGES = {
     "glossary": ("apprentice.procedures.glossary_history", None),
     "statement": ("apprentice.statements.show", "person_id"),
     "share_links": ("apprentice.sharing.links", "person_id"),
+    "credentials": ("apprentice.credentials.person_credentials", "person_id"),
 }
 
 

@@ -96,6 +96,9 @@ class Framework(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # Stable across renaming and new versions, and never a row id: what an Open Badges
+    # achievement's id is made from (credentials.openbadges.achievement_id).
+    lineage: Mapped[str] = mapped_column(String(32), default=new_lineage, unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(10), default=FrameworkStatus.DRAFT.value)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -145,6 +148,7 @@ class CompetencyArea(Base):
         ForeignKey("apprentice_frameworks.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(200))
+    lineage: Mapped[str] = mapped_column(String(32), default=new_lineage, unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     kind: Mapped[str] = mapped_column(String(10), default=AreaKind.REQUIRED.value)
     position: Mapped[int] = mapped_column(Integer, default=0)

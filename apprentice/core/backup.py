@@ -11,6 +11,14 @@ while the app keeps serving:
 - PostgreSQL: a ``pg_dump`` archive (custom format) of the ``apprentice_*`` tables only,
   so a host's own tables in the same database are neither copied nor overwritten.
 
+Beside it, in a folder of the same name ending ``.keys`` (0700, each file 0600): the
+issuer's signing keys (``<instance>/apprentice-keys``), so that a restored installation
+signs credentials as the same issuer and the credentials it issued still verify. The
+caller hands the copying and the taking back to the keys' own module
+(apprentice.credentials.keys, :data:`KeysHook`): this module only places the folder,
+keeps its permissions, and never reads a key. Keep the two together, and as safe as the
+keys themselves: whoever holds the folder can sign as the issuer.
+
 Not in a backup, on purpose: the search index (restore rebuilds it from the database,
 the source of truth) and the secret key (it only signs cookies; restored elsewhere,
 people sign in again). Uploaded procedure files are read into the database when they
@@ -27,6 +35,7 @@ import sqlite3
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +50,7 @@ PG_DUMP_MAGIC = b"PGDMP"
 # Where Debian and Ubuntu keep the PostgreSQL client tools when they are not on PATH.
 PG_TOOL_FOLDERS = "/usr/lib/postgresql/*/bin"
 PG_TABLES = f"{migrate.TABLE_PREFIX}*"  # apprentice's tables (and their sequences) only
+KEYS_SUFFIX = ".keys"  # the issuer's keys, beside the backup: apprentice-....sqlite3.keys/
 
 # What a person wants to hear was backed up or restored, by table.
 SUMMARY = {
@@ -65,6 +75,7 @@ class BackupFile:
     kind: str  # "sqlite" or "postgresql"
     revision: str | None
     counts: dict[str, int] = field(default_factory=dict)  # SQLite only: read from the file
+    keys: Path | None = None  # the issuer's keys beside it, when they are there
 
 
 @dataclass
@@ -74,6 +85,8 @@ class BackupReport:
     revision: str | None
     size: int  # bytes
     seconds: float
+    keys: Path | None = None  # the issuer's keys, copied beside the backup
+    key_count: int = 0
 
 
 @dataclass
@@ -82,6 +95,12 @@ class RestoreReport:
     revision: str | None
     counts: dict[str, int]
     seconds: float
+    keys: str | None = None  # what taking the keys back did, in a sentence
+
+
+# The issuer keys' own module does the copying (apprentice/credentials/keys.py): backing
+# up, copy_into(folder) -> how many keys; restoring, take_back(folder) -> a sentence.
+KeysHook = Callable[[Path], object]
 
 
 def summary(counts: dict[str, int]) -> str:
@@ -118,6 +137,63 @@ def _written_atomically(target: Path, write) -> None:
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+# -- the issuer's keys beside it ------------------------------------------------------------
+
+def keys_beside(path: Path) -> Path:
+    """Where a backup's issuer keys are: ``<backup file>.keys``, a folder beside it."""
+    path = Path(path)
+    return path.with_name(path.name + KEYS_SUFFIX)
+
+
+def _owner_only(folder: Path) -> None:
+    """The folder 0700 and every file in it 0600, written to disk."""
+    os.chmod(folder, 0o700)
+    for path in folder.iterdir():
+        if path.is_symlink() or not path.is_file():
+            raise BackupProblem(f"{path} is not a plain file: the key folder was not copied.")
+        os.chmod(path, 0o600)
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _copy_keys(target: Path, copy_keys: KeysHook) -> tuple[Path | None, int]:
+    """The keys copied into a new owner-only folder beside ``target`` (mkdtemp makes it
+    0700), not yet under its name: (the folder, how many keys); (None, 0) for none."""
+    folder = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}{KEYS_SUFFIX}."))
+    try:
+        count = int(copy_keys(folder))
+        _owner_only(folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    if count == 0:
+        shutil.rmtree(folder, ignore_errors=True)
+        return None, 0
+    return folder, count
+
+
+def _place_keys(folder: Path, target: Path) -> Path:
+    """Put the copied keys under ``target``'s name, replacing an older copy there (a
+    backup written over an older one gets its keys replaced too)."""
+    place = keys_beside(target)
+    if place.is_symlink() or place.is_file():
+        raise BackupProblem(f"{place} is in the way of the backup's keys: move it, then "
+                            "back up again.")
+    old = None
+    if place.exists():
+        old = place.with_name(f".{place.name}.old.{os.getpid()}")
+        os.replace(place, old)
+    os.replace(folder, place)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return place
 
 
 # -- SQLite ------------------------------------------------------------------------------
@@ -281,17 +357,27 @@ def _kind(engine: Engine) -> str:
     return name
 
 
-def backup(dest: Path) -> BackupReport:
+def backup(dest: Path, copy_keys: KeysHook | None = None) -> BackupReport:
     """A consistent copy of the database, taken while the app serves, at DEST (a file, or
-    a folder for a new dated file)."""
+    a folder for a new dated file); with ``copy_keys``, the issuer's keys beside it
+    (:func:`keys_beside`), copied first so that a failure leaves no backup without them."""
     engine = database().engine
     kind = _kind(engine)
     target = backup_path(Path(dest), kind)
     started = time.monotonic()
-    (_sqlite_backup if kind == "sqlite" else _pg_backup)(engine, target)
+    keys, key_count = _copy_keys(target, copy_keys) if copy_keys else (None, 0)
+    try:
+        (_sqlite_backup if kind == "sqlite" else _pg_backup)(engine, target)
+    except BaseException:
+        if keys is not None:
+            shutil.rmtree(keys, ignore_errors=True)
+        raise
+    if keys is not None:
+        keys = _place_keys(keys, target)
     seconds = time.monotonic() - started
     made = read_backup(target)
-    return BackupReport(target, kind, made.revision, target.stat().st_size, seconds)
+    return BackupReport(target, kind, made.revision, target.stat().st_size, seconds,
+                        keys, key_count)
 
 
 def read_backup(path: Path) -> BackupFile:
@@ -302,10 +388,11 @@ def read_backup(path: Path) -> BackupFile:
         raise BackupProblem(f"There is no backup file at {path}.")
     with open(path, "rb") as handle:
         start = handle.read(len(SQLITE_MAGIC))
-    if start.startswith(SQLITE_MAGIC):
-        return _read_sqlite_backup(path)
-    if start.startswith(PG_DUMP_MAGIC):
-        return _read_pg_backup(path)
+    if start.startswith(SQLITE_MAGIC) or start.startswith(PG_DUMP_MAGIC):
+        found = (_read_sqlite_backup if start.startswith(SQLITE_MAGIC) else _read_pg_backup)(path)
+        keys = keys_beside(path)
+        found.keys = keys if keys.is_dir() and not keys.is_symlink() else None
+        return found
     raise BackupProblem(f"{path} is not an apprentice backup (neither an SQLite database nor "
                         "a pg_dump archive in custom format).")
 
@@ -336,13 +423,18 @@ def table_counts() -> dict[str, int]:
             for table in SUMMARY}
 
 
-def restore(backup_file: BackupFile) -> RestoreReport:
-    """Bring the database back to the backup's moment. What depends on the database
+def restore(backup_file: BackupFile, take_back_keys: KeysHook | None = None) -> RestoreReport:
+    """Bring the database back to the backup's moment, and with ``take_back_keys`` the
+    issuer's keys beside it (first: they only add keys, and a key that cannot be read
+    stops the restore before the database is touched). What depends on the database
     (the search index, everyone's sessions) is the caller's to renew: ``flask apprentice
     restore`` does both."""
     check_restorable(backup_file)
     engine = database().engine
     started = time.monotonic()
+    keys = None
+    if take_back_keys is not None and backup_file.keys is not None:
+        keys = str(take_back_keys(backup_file.keys))
     session = db_session()
     session.close()  # hold nothing open on the live database while it is replaced
     (_sqlite_restore if backup_file.kind == "sqlite" else _pg_restore)(engine, backup_file)
@@ -350,4 +442,4 @@ def restore(backup_file: BackupFile) -> RestoreReport:
     counts = table_counts()
     session.commit()
     return RestoreReport(backup_file.kind, backup_file.revision, counts,
-                         time.monotonic() - started)
+                         time.monotonic() - started, keys)

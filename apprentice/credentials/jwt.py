@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -40,6 +40,10 @@ CLAIMS = ("iss", "sub", "nbf", "jti", "exp")
 OB_CONTEXT_PATTERN = re.compile(r"^https://purl\.imsglobal\.org/spec/ob/v3p0/context(-3\.\d\.\d)*\.json$")
 BASE64URL = re.compile(r"^[A-Za-z0-9_-]+$")
 CHECKS = ("shape", "key", "signature", "claims", "dates")
+# Clocks of two servers differ, and a status list is dated the second it is made (maybe
+# just after the verifier read its clock): dates are compared with this much leeway, as
+# RFC 7519 section 4.1.5 allows.
+CLOCK_SKEW = timedelta(minutes=2)
 NOT_READ = "not checked: the token could not be read"
 
 
@@ -101,6 +105,11 @@ class Unreadable(ValueError):
     """The token is not a JWS this module reads; the message says why."""
 
 
+class KeyUnavailable(LookupError):
+    """A key lookup could not reach the key (offline, or its URL refused or down): the
+    key and the signature are *not checked*, which is not the same as a wrong key."""
+
+
 # -- signing -----------------------------------------------------------------------
 
 def claims_for(credential: Mapping) -> dict:
@@ -138,20 +147,23 @@ def sign(credential: Mapping, key, *, kid: str | None = None) -> str:
 # -- verifying ---------------------------------------------------------------------
 
 def verify(token: str | bytes, key_lookup: KeyLookup, *,
-           now: datetime | None = None) -> Verification:
+           now: datetime | None = None, credential_type: str = "OpenBadgeCredential"
+           ) -> Verification:
     """Every check on ``token``, each with its reason; never raises for bad input.
 
     Claims and dates are read even when the signature fails, so the report says all
-    that is wrong; the verdict (``ok``) still needs every check to pass."""
+    that is wrong; the verdict (``ok``) still needs every check to pass.
+    ``credential_type`` "BitstringStatusListCredential" verifies a status list (VC 2.0,
+    no Open Badges context) with the same rules."""
     now = now or datetime.now(UTC)
     try:
-        text, header, payload = _read(token)
+        text, header, payload = _read(token, credential_type)
     except Unreadable as problem:
         return Verification(checks=(Check("shape", Outcome.FAILED, str(problem)),
                                     *(Check(name, Outcome.NOT_CHECKED, NOT_READ)
                                       for name in CHECKS[1:])))
     credential = {k: v for k, v in payload.items() if k not in CLAIMS}
-    shape = Check("shape", Outcome.PASSED, "a compact JWS (EdDSA) of an OpenBadgeCredential")
+    shape = Check("shape", Outcome.PASSED, f"a compact JWS (EdDSA) of an {credential_type}")
     key_check, public_key, source = _find_key(header, key_lookup)
     signature = _check_signature(text, public_key)
     return Verification(
@@ -191,7 +203,8 @@ def key_set(jwks: Mapping, source: str) -> KeyLookup:
     return lookup
 
 
-def _read(token: str | bytes) -> tuple[str, dict, dict]:
+def _read(token: str | bytes, credential_type: str = "OpenBadgeCredential"
+          ) -> tuple[str, dict, dict]:
     """The token's text, header and payload, or :class:`Unreadable` with the reason."""
     if not isinstance(token, str | bytes):
         raise Unreadable("not a token: expected text")
@@ -225,7 +238,7 @@ def _read(token: str | bytes) -> tuple[str, dict, dict]:
     payload = _json_object(parts[1], "payload")
     if "vc" in payload:
         raise Unreadable("a VC 1.1 token (the credential in a 'vc' claim) is not supported")
-    _check_credential_shape(payload)
+    _check_credential_shape(payload, credential_type)
     return text, header, payload
 
 
@@ -255,19 +268,24 @@ def _no_constant(name: str):
     raise Unreadable(f"JSON with {name}, which JSON does not allow")
 
 
-def _check_credential_shape(payload: Mapping) -> None:
+def _check_credential_shape(payload: Mapping,
+                            credential_type: str = "OpenBadgeCredential") -> None:
+    badge = credential_type == "OpenBadgeCredential"
     context = payload.get("@context")
-    if not isinstance(context, list) or len(context) < 2 or context[0] != VC_CONTEXT:
+    if not isinstance(context, list) or len(context) < (2 if badge else 1) \
+            or context[0] != VC_CONTEXT:
         raise Unreadable(f"the payload is not a VC 2.0 credential: @context must start "
                          f"with {VC_CONTEXT}")
-    if not any(isinstance(c, str) and OB_CONTEXT_PATTERN.fullmatch(c) for c in context):
+    if badge and not any(isinstance(c, str) and OB_CONTEXT_PATTERN.fullmatch(c)
+                         for c in context):
         raise Unreadable("the payload is not an Open Badges 3.0 credential: no OB context")
     types = payload.get("type")
     types = [types] if isinstance(types, str) else types
-    if not isinstance(types, list) or CREDENTIAL_TYPE[0] not in types or not (
-            {"OpenBadgeCredential", "AchievementCredential"} & set(types)):
-        raise Unreadable("the payload's type is not VerifiableCredential and "
-                         "OpenBadgeCredential")
+    wanted = {"OpenBadgeCredential", "AchievementCredential"} if badge else {credential_type}
+    if not isinstance(types, list) or not all(isinstance(t, str) for t in types) \
+            or CREDENTIAL_TYPE[0] not in types or not wanted & set(types):
+        raise Unreadable(f"the payload's type is not VerifiableCredential and "
+                         f"{credential_type}")
     for name in ("id", "validFrom"):
         if not isinstance(payload.get(name), str):
             raise Unreadable(f"the credential has no {name}")
@@ -290,6 +308,9 @@ def _find_key(header: Mapping, key_lookup: KeyLookup
                       "looked up (a key carried in the token proves nothing)"), None, None)
     try:
         found = key_lookup(kid)
+    except KeyUnavailable as problem:
+        return (Check("key", Outcome.NOT_CHECKED, f"key {_clip(kid)} not checked: "
+                      f"{problem}"), None, None)
     except (LookupError, ValueError, OSError, RuntimeError) as problem:
         return (Check("key", Outcome.FAILED, f"key {_clip(kid)} could not be looked up: "
                       f"{problem}"), None, None)
@@ -361,6 +382,11 @@ def _check_claims(payload: Mapping, credential: Mapping) -> Check:
                  "credential")
 
 
+def check_dates(credential: Mapping, now: datetime) -> Check:
+    """The dates of a credential read without a JWT (its validFrom and validUntil)."""
+    return _check_dates({}, credential, now)
+
+
 def _check_dates(payload: Mapping, credential: Mapping, now: datetime) -> Check:
     """Valid from the later of nbf and validFrom, until the earlier of exp and validUntil."""
     try:
@@ -374,9 +400,9 @@ def _check_dates(payload: Mapping, credential: Mapping, now: datetime) -> Check:
     except Unreadable as problem:
         return Check("dates", Outcome.FAILED, str(problem))
     start, end = max(starts), min(ends) if ends else None
-    if now < start:
+    if now + CLOCK_SKEW < start:
         return Check("dates", Outcome.FAILED, f"not yet valid: valid from {_show(start)}")
-    if end is not None and now >= end:
+    if end is not None and now - CLOCK_SKEW >= end:
         return Check("dates", Outcome.FAILED, f"expired on {_show(end)}")
     until = f" until {_show(end)}" if end is not None else ", with no end date"
     return Check("dates", Outcome.PASSED, f"valid from {_show(start)}{until}")

@@ -317,3 +317,69 @@ def rotate() -> IssuerKey:
                                  json.dumps(meta, indent=2).encode("utf-8"))
     log.info("Rotated the issuer's signing key: %s signs now, %s is retired", key.kid, old)
     return key
+
+
+# -- backup and restore (``flask apprentice backup`` / ``restore``, apprentice/core/backup.py)
+
+def copy_into(folder: Path) -> int:
+    """Copy every key (both halves) and ``current`` into ``folder``, an empty folder the
+    backup made: under the lock, so a rotation is never caught half done. How many keys
+    were copied (0: this installation has not made one yet)."""
+    source = key_folder()
+    if not source.is_dir() or _current_kid(source) is None:
+        return 0
+    with _locked(source):
+        kids = sorted(path.stem for path in source.glob("*.pem") if KID.fullmatch(path.stem))
+        for kid in kids:
+            _load(source, kid)  # both halves there, and one key: else KeyStoreProblem
+            for suffix in (".pem", ".json"):
+                _write_new(folder / f"{kid}{suffix}", (source / f"{kid}{suffix}").read_bytes())
+        _write_new(folder / CURRENT, (source / CURRENT).read_bytes())
+    _sync_folder(folder)
+    return len(kids)
+
+
+def take_back(folder: Path) -> str:
+    """Bring the keys of a backup (``folder``, written by :func:`copy_into`) back into this
+    installation, so what they signed verifies and the issuer signs as before; a sentence
+    saying what happened.
+
+    Every key in the backup is checked before anything is written, and added if missing;
+    keys here are never removed or overwritten (one may have signed credentials since
+    the backup). Which key signs afterwards: if this folder already holds the backup's
+    signing key, it is the same installation and its own current key (newer, after a
+    rotation since the backup, perhaps one made because a key leaked) goes on signing;
+    otherwise (a new server, or one that made a key of its own) the backup's signing
+    key signs again, and the key made here stays published, retired."""
+    wanted = _current_kid(folder)
+    if wanted is None:
+        raise KeyStoreProblem(f"{folder} names no signing key: not a backup of issuer keys")
+    kids = sorted(path.stem for path in folder.glob("*.pem") if KID.fullmatch(path.stem))
+    if wanted not in kids:
+        raise KeyStoreProblem(f"the backup's signing key {wanted} is missing from {folder}")
+    for kid in kids:
+        _load(folder, kid)
+    target = key_folder()
+    _ensure_folder(target)
+    with _locked(target):
+        live = _current_kid(target)
+        same_installation = (target / f"{wanted}.pem").exists()
+        added = [kid for kid in kids if not (target / f"{kid}.pem").exists()]
+        for kid in added:
+            for suffix in (".pem", ".json"):
+                if not (target / f"{kid}{suffix}").exists():
+                    _write_new(target / f"{kid}{suffix}", (folder / f"{kid}{suffix}").read_bytes())
+        _sync_folder(target)
+        signing = live if live is not None and same_installation else wanted
+        if signing != live:
+            _write_replacing(target / CURRENT, signing.encode("ascii"))
+            meta = _read_meta(target, live) if live is not None else None
+            if meta is not None and meta.get("retired_at") is None:
+                meta["retired_at"] = _stamp(datetime.now(UTC))
+                _write_replacing(target / f"{live}.json",
+                                 json.dumps(meta, indent=2).encode("utf-8"))
+    log.info("Took back %d issuer keys from %s (%d new); %s signs", len(kids), folder,
+             len(added), signing)
+    kept = "" if signing == wanted else " (this installation's newer key)"
+    return (f"{len(kids)} issuer key{'s' if len(kids) != 1 else ''} in the backup, "
+            f"{len(added)} added; key {signing} signs{kept}.")

@@ -24,6 +24,7 @@ from apprentice.db import db_session
 from apprentice.kb.rendering import render
 from apprentice.people.models import StaffProfile
 from apprentice.portfolios import permissions
+from apprentice.portfolios.sections import Section, sections_for
 from apprentice.programmes import services as programmes
 from apprentice.programmes.models import EnrolmentStatus
 from apprentice.records import Record, record_of
@@ -98,6 +99,8 @@ class Portfolio:
     entries: tuple[EntryRecord, ...] | None  # in view, newest first (None: not loaded)
     competency_codes: Mapping[int, str]  # the codes of the competencies entries name
     newest_sign_off_hash: str | None  # None too when some areas are left out
+    # What features above portfolios add (the credentials issued): portfolios.sections.
+    sections: tuple[Section, ...] = ()
 
 
 def _competencies_of(record: Record, entries: Iterable[EntryRecord]
@@ -130,15 +133,18 @@ def _statement(statement: StatementRecord | None, areas: frozenset[int] | None,
 
 
 def portfolio_of(person_id: int, *, signed_only: bool = False, as_of: date | None = None,
-                 areas: Iterable[int] | None = None, entries: bool = True
-                 ) -> Portfolio | None:
+                 areas: Iterable[int] | None = None, entries: bool = True,
+                 viewer: StaffProfile | None = None) -> Portfolio | None:
     """``person_id``'s portfolio by the end of ``as_of`` (None: today); None for nobody.
 
     ``signed_only``: list only competencies with a standing sign-off. ``areas``: only
     these areas' progress, sign-offs, entries and statement sections (the area rule:
     :func:`apprentice.training.permissions.areas_in_view`); None: every area.
     ``entries=False`` leaves the log out (the page and the PDF list only the entries
-    sign-offs cite). A fixed number of queries, whatever the size of the record.
+    sign-offs cite). ``viewer``: who reads it, for the parts other features add
+    (:mod:`apprentice.portfolios.sections`); None for a reader without an account (a
+    share link), who is offered no download. A fixed number of queries, whatever the
+    size of the record.
     """
     record = record_of(person_id, as_of, entries=entries)
     if record is None:
@@ -172,6 +178,7 @@ def portfolio_of(person_id: int, *, signed_only: bool = False, as_of: date | Non
         competency_codes=MappingProxyType({cid: code for cid, (code, _) in
                                            competencies.items()}),
         newest_sign_off_hash=record.newest_sign_off_hash if in_view is None else None,
+        sections=sections_for(person_id, viewer, in_view, record.as_of),
     )
 
 
@@ -187,7 +194,7 @@ def portfolio_for(viewer: StaffProfile, person_id: int, *, signed_only: bool = F
         return None
     in_view = training_permissions.areas_in_view(viewer, person_id, today, pairings)
     return portfolio_of(person_id, signed_only=signed_only, as_of=as_of, entries=entries,
-                        areas=in_view)
+                        areas=in_view, viewer=viewer)
 
 
 # -- a programme's certificate ------------------------------------------------------------

@@ -9,10 +9,13 @@ paired with nobody, a coordinator, and a deactivated coordinator.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 
 from apprentice.competencies import services as frameworks
 from apprentice.credentials import keys as issuer_keys
+from apprentice.credentials.models import IssuedCredential
+from apprentice.db import db_session
 from apprentice.kb import glossary
 from apprentice.kb import services as kb
 from apprentice.people.services import get_person
@@ -104,6 +107,16 @@ def build_world(app, make_person) -> dict:
                                    expires_on=TODAY + timedelta(days=30), signed_only=True,
                                    by=a)
         sharing.revoke(withdrawn.link, a)
+        # A credential of A's for area X, stored as issuing stores one (the matrix asks
+        # who may download it, and who may revoke it; its token is never verified here).
+        credential_a = IssuedCredential(
+            credential_id=f"urn:uuid:{uuid.uuid4()}", person_id=a.id,
+            framework_id=framework.id, area_id=area_x.id,
+            achievement_id=f"urn:example:achievement:{area_x.id}", name=area_x.name,
+            issued_by_id=coordinator.id, kid=issuer_keys.current_key().kid,
+            token="eyJhbGciOiJFZERTQSJ9.e30.c2lnbmF0dXJl", status_list=1, status_index=7)
+        db_session().add(credential_a)
+        db_session().commit()
         ids = {
             "framework": framework.id, "area_x": area_x.id, "area_y": area_y.id,
             "competency_x": cx.id, "competency_y": cy.id, "area_spare": area_spare.id,
@@ -118,6 +131,8 @@ def build_world(app, make_person) -> dict:
             "share_token_revoked": withdrawn.token,
             # The issuer's signing key, made on first use (apprentice/credentials/keys.py).
             "issuer_kid": issuer_keys.current_key().kid,
+            "credential_a": credential_a.id,
+            "credential_uuid_a": credential_a.credential_id.removeprefix("urn:uuid:"),
         }
     return {"people": people, "ids": ids,
             "person_ids": {role: person.id for role, person in people.items()}}

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from apprentice.auth.services import attempt_sign_in
 from apprentice.competencies import services as frameworks
 from apprentice.competencies.models import SupervisionLevel
+from apprentice.credentials import services as credential_services
 from apprentice.db import db_session
 from apprentice.kb import glossary
 from apprentice.people import services as people
@@ -19,6 +20,7 @@ from apprentice.sharing import services as sharing
 from apprentice.statements import services as statements
 from apprentice.training import services as training
 from apprentice.training.services import EntryDetails
+from tests.support.credentials import issue_for_area
 
 ADDRESS = "192.0.2.7"
 
@@ -49,8 +51,8 @@ class Activity:
 def every_kind_of_record(app, make_person, coordinator) -> Activity:
     """People, a programme, a pairing, entries through review, sign-offs corrected and
     revoked, an unlock, role and account changes, failed and throttled sign-ins, the
-    search vocabulary saved, restored and reset, a learning statement saved, and a share
-    link made and revoked."""
+    search vocabulary saved, restored and reset, a learning statement saved, a share
+    link made and revoked, and a credential issued and revoked."""
     apprentice = make_person(name="Jordan Lee", email="jordan@library.example",
                              roles=["apprentice"])
     mentor = make_person(name="Marian Okafor", roles=["mentor"])
@@ -143,6 +145,12 @@ def every_kind_of_record(app, make_person, coordinator) -> Activity:
                               expires_on=today + timedelta(days=30), signed_only=True,
                               by=person)
         sharing.revoke(made.link, get(coordinator))
+
+    with app.app_context():  # a credential issued to Jordan, then revoked
+        area = frameworks.get_framework(framework.id).current_areas[0]
+        issued = issue_for_area(get(apprentice), area, get(coordinator))
+        credential_services.revoke(issued, get(coordinator), "Issued before the last "
+                                                             "sign-off stood.")
 
     with app.app_context():
         by = get(coordinator)

@@ -19,6 +19,7 @@ from werkzeug.test import encode_multipart
 from apprentice.competencies import services as frameworks
 from apprentice.competencies.models import SupervisionLevel
 from apprentice.core import receipts
+from apprentice.credentials import services as credential_services
 from apprentice.db import db_session
 from apprentice.kb import glossary
 from apprentice.kb import services as kb
@@ -33,6 +34,7 @@ from tests.factories import DEFAULT_PASSWORD
 from tests.loop import as_person, make_loop
 from tests.support import tables
 from tests.support.clients import form_token
+from tests.support.credentials import issue_for_area
 
 # -- the values ------------------------------------------------------------------------
 
@@ -629,6 +631,33 @@ def share_link_revoke(world: World) -> Target:
                   client=as_person(world.app, person))
 
 
+def credential_issue(world: World) -> Target:
+    """The cast apprentice's first area, not complete: every form is refused with a flash
+    (issuing itself: tests/test_credential_issuing.py), and odd values must be too."""
+    person = world.cast["apprentice"].id
+    return Target(f"/apprentices/{person}/credentials/issue", {
+        "framework_id": str(world.cast["framework"].id), "area_id": str(world.areas[0]),
+        "form_token": receipts.new_token()})
+
+
+def credential_revoke(world: World) -> Target:
+    """A fresh apprentice's standing credential, revoked by the coordinator with a reason
+    (kept as sent: LF line breaks, trimmed)."""
+    person = world.person()
+    with world.app.app_context():
+        area = frameworks.get_framework(world.cast["framework"].id).current_areas[0]
+        made = issue_for_area(world.staff(person), area, world.staff(world.cast["coordinator"]))
+        credential_id = made.id
+    field_name = f"c{credential_id}-reason"
+
+    def read():
+        revocation = credential_services.get_credential(credential_id).revocation
+        return None if revocation is None else {field_name: revocation.reason}
+    return Target(f"/apprentices/{person.id}/credentials/{credential_id}/revoke",
+                  {field_name: "Issued to the wrong person."}, stored=world.read(read),
+                  normalise={field_name: _textarea})
+
+
 def _fixed(path: Callable[[World], str], form: dict | None = None):
     return lambda world: Target(path(world), dict(form or {}))
 
@@ -725,6 +754,11 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
         Endpoint("self", share_link_new),
     ("/apprentices/<int(max=2147483647):person_id>/sharing/<int(max=2147483647):link_id>"
      "/revoke", "POST"): Endpoint("self", share_link_revoke),
+    # credentials: the coordinator issues (refused here: nothing is complete) and revokes
+    ("/apprentices/<int(max=2147483647):person_id>/credentials/issue", "POST"):
+        Endpoint("coordinator", credential_issue),
+    ("/apprentices/<int(max=2147483647):person_id>/credentials/<int(max=2147483647):"
+     "credential_id>/revoke", "POST"): Endpoint("coordinator", credential_revoke),
     # procedures
     ("/procedures/new", "POST"): Endpoint("apprentice", new_procedure, examples=TAG_CASES),
     ("/procedures/<int(max=2147483647):procedure_id>/edit", "POST"):
@@ -749,6 +783,9 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("/procedures/import", "POST"): Endpoint("coordinator", procedure_import),
     # the audit trail: "check the chain" is a POST
     ("/audit/", "POST"): Endpoint("coordinator", _fixed(lambda w: "/audit/")),
+    # the public credential verifier: checks what is pasted, stores nothing
+    ("/verify", "POST"): Endpoint("anonymous", _fixed(lambda w: "/verify", {
+        "credential": "eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCJ9.e30.AAAA"})),
 }
 
 # Fields no form has, that a forger might add.
