@@ -43,10 +43,18 @@ DEFAULTS = {
     "APPRENTICE_ISSUER_NAME": None,
     "APPRENTICE_ISSUER_URL": None,
     "APPRENTICE_ISSUER_EMAIL": None,
+    # The public address of apprentice's home page that credentials name (the issuer's
+    # profile, keys and status lists, the verify page); None: the address the page that
+    # issued them was opened at.
+    "APPRENTICE_CREDENTIAL_BASE_URL": None,
     # Private networks (CIDR) the online credential verifier may fetch keys and status
     # lists from, e.g. a consortium's intranet; none by default: public addresses only
     # (apprentice/credentials/fetch.py).
     "APPRENTICE_CREDENTIAL_FETCH_ALLOW": (),
+    # Other issuers (their profile URLs, a credential's issuer.id) whose credentials the
+    # verifier may call valid once their key is fetched from their own site; any other
+    # issuer is "unknown", so its credentials are at best unverified.
+    "APPRENTICE_KNOWN_ISSUERS": (),
 }
 
 # Settings of the standalone app only (the plugin never reads them); the mail
@@ -214,6 +222,16 @@ def networks(key: str, value) -> tuple[str, ...]:
     return tuple(found)
 
 
+def web_urls(key: str, value) -> tuple[str, ...]:
+    """Several http(s) URLs: a list, or text separated by commas or spaces."""
+    if isinstance(value, str):
+        value = [part for part in value.replace(",", " ").split() if part]
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise ConfigError(f"{key} must list addresses such as "
+                          f"https://library.example/issuer, got {value!r}")
+    return tuple(web_url(key, item) for item in value)
+
+
 def code_only(key: str, value):
     """A setting only Python code can give (an engine, a function), never text."""
     if isinstance(value, str):
@@ -241,7 +259,9 @@ TYPED: dict[str, Callable] = {
     "APPRENTICE_ISSUER_NAME": display_name,
     "APPRENTICE_ISSUER_URL": web_url,
     "APPRENTICE_ISSUER_EMAIL": email_address,
+    "APPRENTICE_CREDENTIAL_BASE_URL": web_url,
     "APPRENTICE_CREDENTIAL_FETCH_ALLOW": networks,
+    "APPRENTICE_KNOWN_ISSUERS": web_urls,
     "APPRENTICE_KB_EVERYONE_PUBLISHES": flag,
     "APPRENTICE_MAIL_PORT": whole(1, 65535),
     "APPRENTICE_MAIL_USE_TLS": flag,

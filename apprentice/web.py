@@ -36,6 +36,7 @@ from apprentice.core.answers import answers_json_now
 from apprentice.core.headers import add_security_headers
 from apprentice.core.kept import Kept, keep_submitted_form, remember_keeper
 from apprentice.credentials import permissions as credential_permissions
+from apprentice.credentials import services as credential_services
 from apprentice.formatting import duration
 from apprentice.kb import permissions as kb_permissions
 from apprentice.people import permissions as people_permissions
@@ -213,6 +214,8 @@ def template_context():
         # The apprentice page links to the person's Credentials page for coordinators.
         "may_manage_credentials": lambda person_id: credential_permissions
         .may_manage_credentials(staff),
+        # The apprentice's own credentials on their home page, read only there.
+        "ap_own_credentials": lambda: credential_services.credentials_of(staff.id),
         # -- reports (apprentice/reports) --
         # The apprentice's hours per week on their home page, computed only there.
         "ap_own_weeks": lambda: report_figures.own_weeks(staff),

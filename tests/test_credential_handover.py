@@ -146,6 +146,15 @@ def test_a_revoked_credential_still_downloads_and_says_so(app, world, issued):
     assert report.check("status").detail.startswith("revoked")
 
 
+def test_the_holders_home_page_points_to_a_standing_credential(app, world, issued):
+    client = as_person(app, world.apprentice)
+    home = " ".join(client.get("/").get_data(as_text=True).split())
+    assert f"Your credential: <strong>{issued['name']}</strong>" in home
+    assert "/portfolio#portfolio-credentials" in home
+    revoke(app, world, issued)
+    assert "Your credential" not in client.get("/").get_data(as_text=True)
+
+
 # -- the portfolio --------------------------------------------------------------------------
 
 def credentials_part(page: str) -> str:

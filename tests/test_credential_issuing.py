@@ -94,9 +94,9 @@ def stored(app, person_id: int | None = None) -> list[IssuedCredential]:
         return found
 
 
-def payload(token: str) -> dict:
-    part = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+def payload(token: str, part: int = 1) -> dict:
+    text = token.split(".")[part]
+    return json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
 
 
 def schema_errors(document: dict) -> list[str]:
@@ -442,3 +442,23 @@ def test_in_the_demo_carmen_can_issue_jordan_a_credential(app):
     with app.app_context():
         assert vcjwt.verify(credential.token, vcjwt.installation_keys()).ok
     assert schema_errors(payload(credential.token)) == []
+
+
+def test_a_configured_base_address_is_named_whatever_address_the_page_was_opened_at(
+        app, loop):
+    """APPRENTICE_CREDENTIAL_BASE_URL: a coordinator on an intranet name, or a request
+    with a forged Host header, still issues and publishes under the public address."""
+    app.config["APPRENTICE_CREDENTIAL_BASE_URL"] = "https://badges.library.example/"
+    area = complete_area(app, loop)
+    client = as_person(app, loop["coordinator"])
+    client.environ_base["HTTP_HOST"] = "intranet-pc-42"
+    issue_through_page(client, loop, area)
+    credential = payload(stored(app)[0].token)
+    public = "https://badges.library.example/"
+    assert credential["issuer"]["id"] == public + "issuer"
+    assert credential["credentialStatus"]["statusListCredential"] == public + "issuer/status/1"
+    assert payload(stored(app)[0].token, part=0)["kid"].startswith(public + "issuer/keys/")
+    forged = app.test_client().get("/issuer/status/1", headers={"Host": "evil.example"})
+    listed = payload(forged.get_data(as_text=True))
+    assert listed["id"] == public + "issuer/status/1"
+    assert listed["issuer"]["id"] == public + "issuer"

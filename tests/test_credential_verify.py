@@ -7,11 +7,14 @@ connects to a private address (a socket spy and a local server that counts its h
 from __future__ import annotations
 
 import base64
+import html
 import json
+import logging
 import re
 import socket
 import threading
 import time
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -73,10 +76,11 @@ class Issuer:
         return vcjwt.sign(credential or self.credential(), key or self.key,
                           kid=kid or self.kid)
 
-    def status_list(self, revoked=(), key=None, issuer=None, list_url=None) -> str:
+    def status_list(self, revoked=(), key=None, issuer=None, list_url=None,
+                    valid_until="2026-12-02T00:00:00Z") -> str:
         document = statuslist.list_credential(
             list_url=list_url or self.list_url, issuer=issuer or self.profile(),
-            valid_from="2026-11-01T00:00:00Z", revoked=revoked)
+            valid_from="2026-11-01T00:00:00Z", valid_until=valid_until, revoked=revoked)
         return vcjwt.sign(document, key or self.key, kid=self.kid)
 
     def key_file(self, *jwks) -> str:
@@ -310,11 +314,14 @@ class Site:
     def __init__(self):
         self.documents: dict[str, tuple[int, dict, bytes]] = {}
         self.hits: list[str] = []
+        self.held = threading.Event()  # /hold is answered once this is set
         site = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 site.hits.append(self.path)
+                if self.path == "/hold":
+                    site.held.wait(10)
                 if self.path == "/slow":  # a header line now and then, never the end
                     self.wfile.write(b"HTTP/1.1 200 OK\r\n")
                     for _ in range(50):
@@ -372,14 +379,23 @@ LOCAL = ("127.0.0.0/8",)
 
 
 def test_online_the_key_profile_and_status_list_are_fetched(app, site):
+    """Fetched from the issuer's own site; valid only for an issuer this installation
+    knows: anyone can publish a key and a profile on a site of their own."""
     issuer = publish(site)
     app.config["APPRENTICE_CREDENTIAL_FETCH_ALLOW"] = LOCAL
+    with app.app_context():
+        stranger = verify_credential(issuer.token(), online=True, now=NOW)
+    assert stranger.verdict is Verdict.UNVERIFIED, stranger.lines()
+    assert stranger.check("signature").passed and stranger.check("status").passed
+    assert stranger.check("issuer").detail.startswith(f"unknown issuer {issuer.id}: its key "
+                                                      "and profile are published on 127.0.0.1")
+    app.config["APPRENTICE_KNOWN_ISSUERS"] = (issuer.id,)
     with app.app_context():
         report = verify_credential(issuer.token(), online=True, now=NOW)
     assert report.verdict is Verdict.VALID, report.lines()
     assert report.check("key").detail == \
         f"key {issuer.kid} from the issuer's site (fetched from the kid URL)"
-    assert "published profile and key were fetched" in report.check("issuer").detail
+    assert "a known issuer (APPRENTICE_KNOWN_ISSUERS)" in report.check("issuer").detail
     assert report.check("status").detail.startswith("not revoked (list fetched at ")
     assert sorted(set(site.hits)) == ["/issuer", f"/issuer/keys/{KEY.kid}", "/issuer/status/1"]
     site.serve("/issuer/status/1", issuer.status_list([INDEX]), "application/vc+jwt")
@@ -481,6 +497,180 @@ def test_the_allow_setting_is_checked_at_start(tmp_path):
         create_app({**base, "APPRENTICE_CREDENTIAL_FETCH_ALLOW": "intranet"})
 
 
+def resolves_to(monkeypatch, *addresses: str) -> None:
+    """Every name resolves to ``addresses`` (IPv4 or IPv6), as a DNS answer would."""
+    def answer(host, port, *args, **kwargs):
+        return [(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM,
+                 6, "", (address, port, 0, 0) if ":" in address else (address, port))
+                for address in addresses]
+
+    monkeypatch.setattr(socket, "getaddrinfo", answer)
+
+
+def refuse_connections(monkeypatch) -> list:
+    """Every address a connection is tried to; none is made (these are not ours)."""
+    tried = []
+
+    def refuse(address, *args, **kwargs):
+        tried.append(address[0])
+        raise ConnectionRefusedError(address)
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    return tried
+
+
+@pytest.mark.parametrize("address, why", [
+    pytest.param("64:ff9b::a00:1", "NAT64 for 10.0.0.1", id="nat64"),
+    pytest.param("64:ff9b::7f00:1", "NAT64 for 127.0.0.1", id="nat64-loopback"),
+    pytest.param("64:ff9b:1::a9fe:a9fe", "NAT64 for 169.254.169.254", id="nat64-local-use"),
+    pytest.param("2002:a00:1::1", "6to4 for 10.0.0.1", id="6to4"),
+    pytest.param("2001:0:4136:e378:8000:63bf:3fff:fdd2", "a Teredo tunnel", id="teredo"),
+    pytest.param("fec0::1", "site-local, deprecated", id="site-local"),
+    pytest.param("::a00:1", "IPv4-compatible, deprecated", id="ipv4-compatible"),
+])
+def test_ipv6_addresses_that_lead_to_a_private_network_are_refused(monkeypatch, address, why):
+    connections = refuse_connections(monkeypatch)
+    resolves_to(monkeypatch, address)
+    with pytest.raises(fetch.FetchRefused,
+                       match=re.escape(f"is at {address} ({why}), not a public address")):
+        fetch.fetch("https://tunnel.example/issuer/keys/k")
+    assert connections == []
+
+
+def test_nat64_and_6to4_addresses_of_a_public_host_are_fetched(monkeypatch):
+    for address in ("64:ff9b::808:808", "2002:808:808::1", "2606:4700::1111"):
+        resolves_to(monkeypatch, address)
+        assert fetch.check_url("https://issuer.example/k") == \
+            ("https", "issuer.example", 443, address)
+
+
+@pytest.mark.parametrize("url", ["https://issuer.example:8443/issuer/keys/k",
+                                 "http://issuer.example:22/", "http://issuer.example:443/",
+                                 "https://issuer.example:80/"])
+def test_only_port_80_or_443_is_fetched_from_a_public_host(monkeypatch, url):
+    connections = refuse_connections(monkeypatch)
+    resolves_to(monkeypatch, "93.184.216.34")
+    for allow in ((), fetch.allowed_networks(LOCAL)):  # 127.0.0.0/8 allowed: not this host
+        with pytest.raises(fetch.FetchRefused, match=r"is on port \d+: only port (80|443) is "
+                                                     r"fetched for https?"):
+            fetch.fetch(url, allow=allow)
+    assert connections == []
+    assert fetch.check_url("https://issuer.example:443/k")[2] == 443
+    assert fetch.check_url("http://issuer.example/k")[2] == 80
+    # A host in the allowed networks may use another port, as the local site here does.
+    assert fetch.check_url(url, fetch.allowed_networks(["93.184.216.0/24"]))[3] == \
+        "93.184.216.34"
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (just released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_connection_error_shows_a_visitor_no_system_reason(app, client, caplog):
+    port = closed_port()
+    issuer = Issuer(f"http://127.0.0.1:{port}")
+    app.config["APPRENTICE_CREDENTIAL_FETCH_ALLOW"] = LOCAL
+    with caplog.at_level(logging.INFO, logger="apprentice.credentials.fetch"):
+        text = client.submit("/verify", {"credential": issuer.token()}).get_data(as_text=True)
+    assert f"{issuer.kid} could not be fetched: the issuer&#39;s site could not be reached" \
+        in text
+    assert "refused" not in text.lower() and "errno" not in text.lower()
+    assert "Connection refused" in caplog.text  # the operator still learns why
+
+
+def test_another_services_greeting_is_not_shown_to_the_visitor(caplog):
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def greet():
+        with listener, listener.accept()[0] as conversation:
+            conversation.sendall(b"SSH-2.0-OpenSSH_9.6 internal-build-host\r\n")
+            conversation.recv(1024)
+
+    greeter = threading.Thread(target=greet, daemon=True)
+    greeter.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/issuer/keys/k"
+    with caplog.at_level(logging.INFO, logger="apprentice.credentials.fetch"), \
+            pytest.raises(fetch.FetchRefused) as refused:
+        fetch.fetch(url, allow=fetch.allowed_networks(LOCAL))
+    greeter.join(5)
+    assert str(refused.value) == \
+        f"{url} could not be fetched: the issuer's site could not be reached"
+    assert "SSH-2.0-OpenSSH_9.6" in caplog.text
+
+
+def test_a_name_lookup_that_hangs_is_cut_off_at_the_deadline(monkeypatch):
+    connections = refuse_connections(monkeypatch)
+    answered = threading.Event()
+
+    def slow_lookup(host, port, *args, **kwargs):
+        answered.wait(10)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_lookup)
+    try:
+        with pytest.raises(fetch.FetchRefused,
+                           match=re.escape("slow-dns.example could not be resolved in time")):
+            fetch.fetch("https://slow-dns.example/issuer/keys/k", timeout=0.3)
+    finally:
+        answered.set()  # the lookup's worker ends
+    assert connections == []
+
+
+def test_when_the_fetches_at_once_are_used_up_the_check_is_not_checked(app, site, monkeypatch):
+    issuer = publish(site)
+    site.serve("/hold", {})
+    app.config["APPRENTICE_CREDENTIAL_FETCH_ALLOW"] = LOCAL
+    monkeypatch.setattr(fetch, "BUSY_WAIT", 0.05, raising=False)
+    allow = fetch.allowed_networks(LOCAL)
+    # Four fetches at once (fetch.MAX_CONCURRENT), each held by the site until told.
+    holders = [threading.Thread(target=lambda: suppress_refusal(f"{site.url}/hold", allow))
+               for _ in range(4)]
+    try:
+        for holder in holders:
+            holder.start()
+        for _ in range(500):  # until the site holds every one of them
+            if site.hits.count("/hold") == 4:
+                break
+            time.sleep(0.01)
+        assert site.hits.count("/hold") == 4
+        with app.app_context():
+            busy = verify_credential(issuer.token(), online=True, now=NOW)
+    finally:
+        site.held.set()
+        for holder in holders:
+            holder.join(10)
+    assert busy.check("key").outcome is Outcome.NOT_CHECKED
+    assert "the verifier is busy: try again in a minute" in busy.check("key").detail
+    assert busy.verdict is Verdict.UNVERIFIED
+    assert f"/issuer/keys/{KEY.kid}" not in site.hits
+    with app.app_context():
+        again = verify_credential(issuer.token(), online=True, now=NOW)
+    assert again.check("key").outcome is Outcome.PASSED  # the places are free again
+
+
+def suppress_refusal(url: str, allow) -> None:
+    with suppress(fetch.FetchRefused):
+        fetch.fetch(url, allow=allow)
+
+
+def test_a_redirect_to_something_not_a_url_is_refused(site):
+    site.serve("/key", b"", status=302, Location="http://[::1")
+    with pytest.raises(fetch.FetchRefused,
+                       match=re.escape("redirected to 'http://[::1', not a URL")):
+        fetch.fetch(f"{site.url}/key", allow=fetch.allowed_networks(LOCAL))
+    assert site.hits == ["/key"]
+
+
+def test_a_path_beyond_ascii_is_sent_percent_encoded(site):
+    site.serve("/issuer/keys/cl%C3%A9", KEY.public_jwk, "application/jwk+json")
+    fetched = fetch.fetch(f"{site.url}/issuer/keys/clé", allow=fetch.allowed_networks(LOCAL))
+    assert json.loads(fetched.body) == KEY.public_jwk
+    assert site.hits == ["/issuer/keys/cl%C3%A9"]
+
+
 # -- this installation ------------------------------------------------------------------------
 
 def test_this_installations_credential_uses_its_own_key_and_records(app):
@@ -553,6 +743,7 @@ def test_the_command_prints_each_check_and_exits_by_verdict(app, tmp_path, site)
 def test_an_anonymous_visitor_verifies_a_pasted_credential(app, client, site):
     issuer = publish(site)
     app.config["APPRENTICE_CREDENTIAL_FETCH_ALLOW"] = LOCAL
+    app.config["APPRENTICE_KNOWN_ISSUERS"] = (issuer.id,)
     page = client.get("/verify")
     assert page.status_code == 200
     assert "Paste the credential" in page.get_data(as_text=True)
@@ -697,3 +888,52 @@ def test_a_status_list_made_just_after_the_verifiers_clock_read_is_still_read(ap
             now=datetime.now(UTC) - timedelta(seconds=1))  # the clock read a moment ago
     assert report.check("status").outcome is Outcome.PASSED, report.lines()
     assert report.verdict is Verdict.VALID
+
+
+def test_a_status_list_kept_past_its_date_vouches_for_nothing(app):
+    """A list saved long ago (the verifier's --status-list file, a cached copy) may miss a
+    revocation: once expired it leaves the status not checked, never "not revoked"."""
+    with app.app_context():
+        report = verify_credential(
+            ELSEWHERE.token(), key_file=ELSEWHERE.key_file(), online=False, now=NOW,
+            status_lookup=ELSEWHERE.lookup(valid_until="2026-11-20T00:00:00Z"))
+    assert report.verdict is Verdict.UNVERIFIED, report.lines()
+    assert report.check("status").detail == "could not be checked: the status list's dates " \
+        "check: expired on 2026-11-20 00:00:00 UTC"
+
+
+def test_lone_surrogates_and_odd_digits_are_reported_not_raised(app, client):
+    """Found by review: text that cannot be written back out, an index in "²", a date
+    before the first UTC moment: each a reason on the page, never a 500."""
+    base = ELSEWHERE.credential()
+    cases = {
+        "surrogate": json.dumps({**base, "name": "\ud800"}, ensure_ascii=True),
+        "index": vcjwt.sign({**base, "credentialStatus": {
+            **base["credentialStatus"], "statusListIndex": "\u00b2"}}, KEY, kid=ELSEWHERE.kid),
+        "date": json.dumps({**base, "validFrom": "0001-01-01T00:00:00+01:00"}),
+    }
+    reasons = {"surrogate": "it holds a lone surrogate",
+               "index": "statusListIndex is not a whole number",
+               "date": "validFrom is out of range"}
+    for name, text in cases.items():
+        answer = client.submit("/verify", {"credential": text})
+        assert answer.status_code == 200, name
+        page = html.unescape(answer.get_data(as_text=True))
+        assert reasons[name] in page, name
+        assert "could not finish on this input" not in page, name  # not the last resort
+
+
+def test_a_verifier_that_breaks_says_so_and_never_says_valid(app, client, monkeypatch):
+    """The last line: an error nobody foresaw in a check is logged, and the page answers
+    "not verified" instead of a 500."""
+    from apprentice.credentials import verify as verifier
+
+    def broken(*_args, **_kwargs):
+        raise KeyError("a case nobody foresaw")
+
+    monkeypatch.setattr(verifier, "_check_schema", broken)
+    answer = client.submit("/verify", {"credential": ELSEWHERE.token()})
+    assert answer.status_code == 200
+    page = html.unescape(answer.get_data(as_text=True))
+    assert "could not finish on this input" in page
+    assert "Not verified" in page and "Valid: every check passed" not in page

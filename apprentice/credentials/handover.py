@@ -27,15 +27,15 @@ from datetime import date
 
 from flask import url_for
 
-from apprentice.credentials import permissions, services
+from apprentice.credentials import issuer, permissions, services
 from apprentice.credentials.models import IssuedCredential
+from apprentice.credentials.openbadges import VC_CONTEXT
 from apprentice.people.models import StaffProfile
 from apprentice.portfolios.sections import Section
 from apprentice.training.standing import end_of
 
 JWT_MEDIA_TYPE = "application/vc+jwt"
 JSON_MEDIA_TYPE = "application/vc"  # VC Data Model 2.0's media type for a credential
-VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 
 
 # -- the files --------------------------------------------------------------------------
@@ -125,6 +125,5 @@ def portfolio_section(person_id: int, viewer: StaffProfile | None,
         template="apprentice/credentials/_portfolio.html",
         tools="apprentice/credentials/_portfolio_downloads.html",
         data=CredentialsPart(lines=lines,
-                             verify_url=url_for("apprentice.credentials.verify", _external=True),
-                             issuer_keys_url=url_for("apprentice.credentials.key_set",
-                                                     _external=True)))
+                             verify_url=issuer.public_url("apprentice.credentials.verify"),
+                             issuer_keys_url=issuer.key_set_url()))

@@ -11,8 +11,20 @@ from __future__ import annotations
 
 from flask import current_app, url_for
 
-VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
-OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+from apprentice.credentials.openbadges import OB_CONTEXT, VC_CONTEXT
+
+
+def public_url(endpoint: str, **values) -> str:
+    """The address a credential names for one of this app's pages: under
+    APPRENTICE_CREDENTIAL_BASE_URL when set, so every credential names the same issuer,
+    keys and status lists whichever address (an intranet name, a proxy, a forged Host
+    header) the page was reached at; else the address of this request."""
+    base = current_app.config.get("APPRENTICE_CREDENTIAL_BASE_URL")
+    if not base:
+        return url_for(endpoint, _external=True, **values)
+    home, path = url_for("apprentice.records.home"), url_for(endpoint, **values)
+    relative = path[len(home):] if path.startswith(home) else path.lstrip("/")
+    return base.rstrip("/") + "/" + relative
 
 
 def issuer_name() -> str:
@@ -21,11 +33,10 @@ def issuer_name() -> str:
 
 
 def issuer_url() -> str:
-    """The issuer's home page; by default this app's own root (a request, or SERVER_NAME,
-    gives its host: set APPRENTICE_ISSUER_URL so it never depends on how the app was
-    reached)."""
+    """The issuer's home page (APPRENTICE_ISSUER_URL: the library's own site, say); by
+    default this app's home page (:func:`public_url`)."""
     return current_app.config.get("APPRENTICE_ISSUER_URL") \
-        or url_for("apprentice.records.home", _external=True)
+        or public_url("apprentice.records.home")
 
 
 def issuer_email() -> str | None:
@@ -34,18 +45,18 @@ def issuer_email() -> str | None:
 
 def profile_url() -> str:
     """The Profile's id: the URL it is published at (``/issuer``)."""
-    return url_for("apprentice.credentials.issuer", _external=True)
+    return public_url("apprentice.credentials.issuer")
 
 
 def key_set_url() -> str:
     """Where every public key is published, as a JWK Set."""
-    return url_for("apprentice.credentials.key_set", _external=True)
+    return public_url("apprentice.credentials.key_set")
 
 
 def key_url(kid: str) -> str:
     """Where the public key ``kid`` is published, as one JWK: what a VC-JWT's ``kid``
     header or a proof's verification method points a verifier at."""
-    return url_for("apprentice.credentials.key", kid=kid, _external=True)
+    return public_url("apprentice.credentials.key", kid=kid)
 
 
 def issuer_reference() -> dict:

@@ -247,13 +247,24 @@ def _json_object(part: str, what: str) -> dict:
         raise Unreadable(f"not a compact JWS: the {what} is empty or not base64url")
     try:
         raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-        value = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates,
-                           parse_constant=_no_constant)
+        value = read_json(raw.decode("utf-8"))
     except (binascii.Error, UnicodeDecodeError, ValueError, RecursionError) as problem:
         detail = str(problem) if isinstance(problem, Unreadable) else "not JSON"
         raise Unreadable(f"the {what} is {detail}") from None
     if not isinstance(value, dict):
         raise Unreadable(f"the {what} is not a JSON object")
+    return value
+
+
+def read_json(text: str | bytes):
+    """JSON as a verifier reads it: no name given twice, no NaN or Infinity, and only
+    text that can be written back out (a lone surrogate such as "\\ud800" cannot, and
+    would break the page that reports it); ValueError (or RecursionError) if not."""
+    value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise Unreadable("not valid Unicode text (it holds a lone surrogate)") from None
     return value
 
 
@@ -421,7 +432,10 @@ def _moment(value, field: str) -> datetime:
         moment = None
     if moment is None or moment.tzinfo is None:
         raise Unreadable(f"{field} is not a date and time with a time zone: {_short(value)}")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first UTC moment
+        raise Unreadable(f"{field} is out of range: {_short(value)}") from None
 
 
 def _from_numeric(value, claim: str) -> datetime:

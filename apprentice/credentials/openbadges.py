@@ -236,7 +236,7 @@ def _credential(award: Award, achievement: dict, competencies: tuple[CompetencyR
     if valid_until is not None:
         credential["validUntil"] = _timestamp(valid_until)
     if status is not None:
-        # The hook for revocation (a BitstringStatusListEntry), next increment.
+        # Its place in the issuer's revocation list (statuslist.entry).
         credential["credentialStatus"] = dict(status)
     return credential
 

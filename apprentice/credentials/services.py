@@ -17,9 +17,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from flask import url_for
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -36,6 +35,10 @@ from apprentice.records.record import AreaRecord, EnrolmentRecord, record_of
 from apprentice.validation import Invalid, refuse_unless
 
 MAX_REASON = 500
+# How long a copy of a status list vouches that a credential is not revoked: a verifier
+# offline with an older file is told the list expired, and fetches a fresh one.
+STATUS_LIST_LIFETIME = timedelta(days=2)
+STAMP = "%Y-%m-%dT%H:%M:%SZ"
 NO_REASON = "Say why the credential is revoked: whoever checks it may ask."
 # Issuing reads which places and achievements are taken, then takes one: one worker at a
 # time (PostgreSQL advisory lock; SQLite's write lock does the same).
@@ -310,8 +313,7 @@ def revoke(credential: IssuedCredential, by: StaffProfile,
 
 def status_list_url(list_number: int) -> str:
     """Where status list ``list_number`` is published (public, no sign-in)."""
-    return url_for("apprentice.credentials.status_list", list_number=list_number,
-                   _external=True)
+    return issuer.public_url("apprentice.credentials.status_list", list_number=list_number)
 
 
 def status_list_token(list_number: int) -> str | None:
@@ -327,6 +329,7 @@ def status_list_token(list_number: int) -> str | None:
     now = utcnow().astimezone(UTC).replace(microsecond=0)
     document = statuslist.list_credential(
         list_url=url, issuer=issuer.issuer_reference(),
-        valid_from=now.strftime("%Y-%m-%dT%H:%M:%SZ"), revoked=list(revoked))
+        valid_from=now.strftime(STAMP),
+        valid_until=(now + STATUS_LIST_LIFETIME).strftime(STAMP), revoked=list(revoked))
     key = keys.current_key()
     return jwt.sign(document, key, kid=issuer.key_url(key.kid))

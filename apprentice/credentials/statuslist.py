@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
+import re
 import zlib
 from collections.abc import Iterable, Mapping
 
@@ -27,6 +28,8 @@ LIST_TYPE = "BitstringStatusList"
 # A list from elsewhere may be longer than ours; beyond this it is refused unread.
 MAX_LIST_BYTES = 16 * 1024 * 1024
 MAX_ENCODED_CHARS = 4 * 1024 * 1024
+# ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+DIGITS = re.compile(r"[0-9]{1,12}")
 
 
 class BadStatusList(ValueError):
@@ -93,20 +96,22 @@ def index_of(status: Mapping) -> tuple[str, int]:
     url, index = status.get("statusListCredential"), status.get("statusListIndex")
     if not isinstance(url, str) or not url.startswith(("https://", "http://")):
         raise BadStatusList("credentialStatus names no status list URL")
-    if not isinstance(index, str) or not index.isdigit() or len(index) > 12:
+    if not isinstance(index, str) or not DIGITS.fullmatch(index):
         raise BadStatusList("statusListIndex is not a whole number")
     return url, int(index)
 
 
-def list_credential(*, list_url: str, issuer: Mapping, valid_from: str,
+def list_credential(*, list_url: str, issuer: Mapping, valid_from: str, valid_until: str,
                     revoked: Iterable[int]) -> dict:
-    """The BitstringStatusListCredential the issuer signs and publishes at ``list_url``."""
+    """The BitstringStatusListCredential the issuer signs and publishes at ``list_url``;
+    it expires at ``valid_until``, so a copy kept too long stops vouching for anything."""
     return {
         "@context": [VC_CONTEXT],
         "id": list_url,
         "type": list(LIST_CREDENTIAL_TYPE),
         "issuer": {"id": issuer["id"], "name": issuer["name"]},
         "validFrom": valid_from,
+        "validUntil": valid_until,
         "credentialSubject": {"id": f"{list_url}#list", "type": LIST_TYPE,
                               "statusPurpose": PURPOSE, "encodedList": encode(revoked)},
     }

@@ -21,6 +21,7 @@ its key folder and database, never over HTTP.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cache
 from importlib import resources
+from itertools import islice
 from urllib.parse import urlsplit
 
 from apprentice.credentials import fetch as remote
@@ -37,6 +39,8 @@ from apprentice.credentials.jwt import Check, FoundKey, KeyUnavailable, Outcome
 from apprentice.credentials.openbadges import VC_CONTEXT
 
 MAX_INPUT_BYTES = vcjwt.MAX_TOKEN_BYTES  # 1 MB: a credential is a few kilobytes
+MAX_SCHEMA_ERRORS = 50
+logger = logging.getLogger(__name__)
 ENVELOPE_TYPE = "EnvelopedVerifiableCredential"
 ENVELOPE_PREFIX = "data:application/vc+jwt,"
 STATUS_LIST_TYPE = "BitstringStatusListCredential"
@@ -237,7 +241,22 @@ def read_key_file(data: bytes | str) -> FoundKeySet:
 def verify_credential(data: bytes | str, *, key_file: bytes | str | None = None,
                       online: bool, now: datetime | None = None,
                       status_lookup: StatusLookup | None = None) -> Report:
-    """Every check on ``data``; never raises for bad input (the report says why)."""
+    """Every check on ``data``; never raises for bad input (the report says why).
+
+    Input nobody foresaw that still breaks a check is logged and reported as *not
+    verified*: a verifier that fails says so, and never shows a credential as fine."""
+    try:
+        return _verify_credential(data, key_file=key_file, online=online, now=now,
+                                  status_lookup=status_lookup)
+    except Exception:  # the last line: a public page must answer, and never "valid"
+        logger.exception("verifying a credential failed")
+        return Report((Check("shape", Outcome.NOT_CHECKED, "not checked: the verifier could "
+                             "not finish on this input (the error is logged)"),
+                       *_not_read().values()))
+
+
+def _verify_credential(data: bytes | str, *, key_file: bytes | str | None, online: bool,
+                       now: datetime | None, status_lookup: StatusLookup | None) -> Report:
     now = now or datetime.now(UTC)
     if not isinstance(data, bytes | str):
         return _unread("not a credential: expected text or bytes")
@@ -342,7 +361,9 @@ def _validator():
 
 def _check_schema(credential: Mapping) -> Check:
     try:
-        errors = sorted(_validator().iter_errors(credential), key=lambda e: list(e.path))
+        # At most MAX_SCHEMA_ERRORS: unsigned input from anyone costs no more than that.
+        errors = sorted(islice(_validator().iter_errors(credential), MAX_SCHEMA_ERRORS),
+                        key=lambda e: [str(part) for part in e.path])
     except RecursionError:
         return Check("schema", Outcome.FAILED, "too deeply nested to be checked")
     if not errors:
@@ -350,7 +371,8 @@ def _check_schema(credential: Mapping) -> Check:
                      "AchievementCredential JSON Schema")
     shown = "; ".join(f"{'/'.join(map(str, error.absolute_path)) or 'the credential'}: "
                       f"{vcjwt._clip(error.message, 120)}" for error in errors[:3])
-    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    more = f" (and {'at least ' if len(errors) == MAX_SCHEMA_ERRORS else ''}" \
+        f"{len(errors) - 3} more)" if len(errors) > 3 else ""
     return Check("schema", Outcome.FAILED, f"does not match the Open Badges 3.0 schema: "
                  f"{shown}{more}")
 
@@ -360,6 +382,10 @@ def _check_status(credential: Mapping, finder: _Keys, origin: str | None, online
     """Revoked or not, from the issuer's signed list; *not checked* whenever the list
     could not be fetched or trusted."""
     status = credential.get("credentialStatus")
+    if isinstance(status, list):  # VC 2.0 allows several; ours is the revocation one
+        status = next((entry for entry in status if isinstance(entry, Mapping)
+                       and entry.get("statusPurpose") == statuslist.PURPOSE),
+                      status[0] if status else None)
     if status is None:
         return Check("status", Outcome.NOT_CHECKED, "not checked: the credential names "
                      "no status list")
@@ -455,17 +481,31 @@ def _check_issuer(credential: Mapping, finder: _Keys, origin: str | None, online
         except (remote.FetchRefused, ValueError) as problem:
             return Check("issuer", Outcome.NOT_CHECKED, f"unknown issuer {shown}: its "
                          f"profile could not be read ({problem})")
-        if isinstance(profile, Mapping) and profile.get("id") == issuer_id:
-            name = profile.get("name")
-            named = f" ({vcjwt._clip(name)})" if isinstance(name, str) else ""
-            return Check("issuer", Outcome.PASSED, f"{shown}{named}: its published profile "
-                         "and key were fetched from its site")
-        return Check("issuer", Outcome.NOT_CHECKED, f"unknown issuer {shown}: the "
-                     "document at its id is not its profile")
+        if not isinstance(profile, Mapping) or profile.get("id") != issuer_id:
+            return Check("issuer", Outcome.NOT_CHECKED, f"unknown issuer {shown}: the "
+                         "document at its id is not its profile")
+        if not _known_issuer(issuer_id):
+            # Anyone can publish a key and a profile on their own site: that proves who
+            # controls the site, not that it is a library this installation trusts.
+            return Check("issuer", Outcome.NOT_CHECKED, f"unknown issuer {shown}: its key "
+                         f"and profile are published on {urlsplit(issuer_id).hostname}, "
+                         "but it is not among the issuers this installation knows "
+                         "(APPRENTICE_KNOWN_ISSUERS); find out who runs that site first")
+        return Check("issuer", Outcome.PASSED, f"{shown}: a known issuer "
+                     "(APPRENTICE_KNOWN_ISSUERS), its profile and key fetched from its site")
     return Check("issuer", Outcome.NOT_CHECKED, f"unknown issuer {shown}")
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+def _known_issuer(issuer_id: str) -> bool:
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return False
+    known = current_app.config.get("APPRENTICE_KNOWN_ISSUERS") or ()
+    return issuer_id.rstrip("/") in {url.rstrip("/") for url in known}
+
 
 def _own_key(kid: str) -> FoundKey | None:
     """This installation's published key ``kid`` (a thumbprint, or a URL ending in one),
@@ -489,7 +529,8 @@ def _own_list_number(url: str) -> int | None:
     a credential signed with this installation's key names its own lists)."""
     path = urlsplit(url).path.rstrip("/")
     head, _, number = path.rpartition("/")
-    if head.endswith("/issuer/status") and number.isdigit() and len(number) < 10:
+    if head.endswith("/issuer/status") and statuslist.DIGITS.fullmatch(number) \
+            and len(number) < 10:
         return int(number)
     return None
 
@@ -536,8 +577,7 @@ def _issuer_of_token(token: str) -> str | None:
 def _json(data: bytes | str):
     """JSON as the verifier reads it: no name given twice, no NaN; ValueError if not."""
     try:
-        return json.loads(data, object_pairs_hook=vcjwt._no_duplicates,
-                          parse_constant=vcjwt._no_constant)
+        return vcjwt.read_json(data)
     except RecursionError:
         raise ValueError("nested too deeply") from None
     except ValueError as problem:
