@@ -410,6 +410,10 @@ def restore(src: str, yes: bool) -> None:
         click.echo(f"No issuer keys beside the backup ({backups.keys_beside(Path(src))}): "
                    "this installation keeps the keys it has; credentials signed with "
                    "others verify only where their keys are published.")
+    # The status lists are built from the database: what happened after the backup is
+    # not in them any more (README, Backup and restore).
+    click.echo("Credentials issued or revoked after this backup was made are not in it: "
+               "revoke again any credential withdrawn since, so its status list says so.")
 
 
 # -- the issuer's signing keys (apprentice/credentials/keys.py) ---------------------------
@@ -428,6 +432,9 @@ def keys_list() -> None:
         found = keys.public_keys()
     except keys.KeyStoreProblem as exc:
         raise click.ClickException(str(exc)) from None
+    if not found:
+        click.echo("No signing key yet: the first credential issued makes one "
+                   "(`keys rotate` makes one now).")
     for key in found:
         state = "current" if key.current else f"retired {key.retired_at:%Y-%m-%d %H:%M:%S} UTC"
         click.echo(f"{key.kid}  made {key.created_at:%Y-%m-%d %H:%M:%S} UTC  {state}")

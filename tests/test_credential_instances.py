@@ -265,6 +265,7 @@ def test_a_backup_takes_the_keys_to_a_new_installation(one, two, tmp_path):
     assert restored.exit_code == 0, restored.output
     two.base_url = ONE  # the new server now answers at the library's address
     assert f"key {kid} signs" in restored.output
+    assert "revoke again any credential withdrawn since" in restored.output
     assert two.current_kid() == kid  # it signs as the first did
     folder = two.instance / keys.KEY_FOLDER
     assert mode(folder) == 0o700

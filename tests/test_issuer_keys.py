@@ -291,10 +291,12 @@ def test_anyone_reads_the_issuer_and_nobody_downloads_a_private_key(app, coordin
 
 def test_the_command_line_lists_and_rotates_keys(app):
     runner = app.test_cli_runner()
-    listed = runner.invoke(args=["apprentice", "keys", "list"])
-    assert listed.exit_code == 0, listed.output
+    none_yet = runner.invoke(args=["apprentice", "keys", "list"])
+    assert none_yet.exit_code == 0 and none_yet.output.startswith("No signing key yet")
     with app.app_context():
         first = keys.current_key()
+    listed = runner.invoke(args=["apprentice", "keys", "list"])
+    assert listed.exit_code == 0, listed.output
     assert listed.output.count("\n") == 1
     assert first.kid in listed.output and "current" in listed.output
     rotated = runner.invoke(args=["apprentice", "keys", "rotate"])
@@ -318,3 +320,22 @@ def test_the_key_files_hold_what_the_public_pages_read(app):
         meta = json.loads((keys.key_folder() / f"{key.kid}.json").read_text())
     assert meta["public_jwk"] == keys.public_jwk_of(key.private_key.public_key())
     assert "d" not in meta["public_jwk"]
+
+
+def test_reading_the_keys_makes_none(app, tmp_path):
+    """Only signing makes the first key: the public pages, `keys list` and a verifier run
+    as another user (root, say) leave no key file the web server could not read."""
+    folder = keys.key_folder(app)
+    anonymous = app.test_client()
+    assert anonymous.get("/issuer/keys").get_json() == {"keys": []}
+    assert anonymous.get("/issuer/keys/" + "A" * keys.KID_LENGTH).status_code == 404
+    token = tmp_path / "credential.jwt"
+    token.write_text("not.a.token", encoding="ascii")
+    app.test_cli_runner().invoke(args=["apprentice", "verify-credential", str(token),
+                                       "--offline"])
+    app.test_cli_runner().invoke(args=["apprentice", "keys", "list"])
+    assert not folder.exists()
+    with app.app_context():
+        made = keys.current_key()
+    assert [key["kid"] for key in anonymous.get("/issuer/keys").get_json()["keys"]] == \
+        [made.kid]

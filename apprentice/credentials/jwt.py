@@ -118,7 +118,7 @@ def claims_for(credential: Mapping) -> dict:
     if not isinstance(subject, Mapping) or not subject.get("id"):
         raise ValueError("the credential subject needs an id: it is the JWT's sub")
     claims = {
-        "iss": _issuer_id(credential),
+        "iss": issuer_id(credential),
         "sub": subject["id"],
         "nbf": _numeric_date(credential["validFrom"]),
         "jti": credential["id"],
@@ -157,7 +157,7 @@ def verify(token: str | bytes, key_lookup: KeyLookup, *,
     no Open Badges context) with the same rules."""
     now = now or datetime.now(UTC)
     try:
-        text, header, payload = _read(token, credential_type)
+        text, header, payload = read(token, credential_type)
     except Unreadable as problem:
         return Verification(checks=(Check("shape", Outcome.FAILED, str(problem)),
                                     *(Check(name, Outcome.NOT_CHECKED, NOT_READ)
@@ -203,7 +203,7 @@ def key_set(jwks: Mapping, source: str) -> KeyLookup:
     return lookup
 
 
-def _read(token: str | bytes, credential_type: str = "OpenBadgeCredential"
+def read(token: str | bytes, credential_type: str = "OpenBadgeCredential"
           ) -> tuple[str, dict, dict]:
     """The token's text, header and payload, or :class:`Unreadable` with the reason."""
     if not isinstance(token, str | bytes):
@@ -232,13 +232,13 @@ def _read(token: str | bytes, credential_type: str = "OpenBadgeCredential"
                          "base64url")
     extra = sorted(set(header) - HEADER_FIELDS)
     if extra:
-        raise Unreadable(f"the header has fields OB 3.0 does not allow: {_clip(', '.join(extra))}")
+        raise Unreadable(f"the header has fields OB 3.0 does not allow: {clip(', '.join(extra))}")
     if "typ" in header and header["typ"] != "JWT":
         raise Unreadable(f"the header's typ is {_short(header['typ'])}, not 'JWT'")
     payload = _json_object(parts[1], "payload")
     if "vc" in payload:
         raise Unreadable("a VC 1.1 token (the credential in a 'vc' claim) is not supported")
-    _check_credential_shape(payload, credential_type)
+    check_credential_shape(payload, credential_type)
     return text, header, payload
 
 
@@ -279,7 +279,7 @@ def _no_constant(name: str):
     raise Unreadable(f"JSON with {name}, which JSON does not allow")
 
 
-def _check_credential_shape(payload: Mapping,
+def check_credential_shape(payload: Mapping,
                             credential_type: str = "OpenBadgeCredential") -> None:
     badge = credential_type == "OpenBadgeCredential"
     context = payload.get("@context")
@@ -302,7 +302,7 @@ def _check_credential_shape(payload: Mapping,
             raise Unreadable(f"the credential has no {name}")
     if not isinstance(payload.get("credentialSubject"), dict):
         raise Unreadable("the credential has no credentialSubject")
-    if _issuer_id(payload) is None:
+    if issuer_id(payload) is None:
         raise Unreadable("the credential has no issuer id")
 
 
@@ -320,19 +320,19 @@ def _find_key(header: Mapping, key_lookup: KeyLookup
     try:
         found = key_lookup(kid)
     except KeyUnavailable as problem:
-        return (Check("key", Outcome.NOT_CHECKED, f"key {_clip(kid)} not checked: "
+        return (Check("key", Outcome.NOT_CHECKED, f"key {clip(kid)} not checked: "
                       f"{problem}"), None, None)
     except (LookupError, ValueError, OSError, RuntimeError) as problem:
-        return (Check("key", Outcome.FAILED, f"key {_clip(kid)} could not be looked up: "
+        return (Check("key", Outcome.FAILED, f"key {clip(kid)} could not be looked up: "
                       f"{problem}"), None, None)
     if found is None:
-        return Check("key", Outcome.FAILED, f"unknown key {_clip(kid)}"), None, None
+        return Check("key", Outcome.FAILED, f"unknown key {clip(kid)}"), None, None
     try:
         public_key = _ed25519(found.jwk)
     except Unreadable as problem:
-        return (Check("key", Outcome.FAILED, f"key {_clip(kid)} from {found.source}: {problem}"),
+        return (Check("key", Outcome.FAILED, f"key {clip(kid)} from {found.source}: {problem}"),
                 None, found.source)
-    return (Check("key", Outcome.PASSED, f"key {_clip(kid)} from {found.source}"), public_key,
+    return (Check("key", Outcome.PASSED, f"key {clip(kid)} from {found.source}"), public_key,
             found.source)
 
 
@@ -368,7 +368,7 @@ def _check_signature(text: str, public_key: Ed25519PublicKey | None) -> Check:
 def _check_claims(payload: Mapping, credential: Mapping) -> Check:
     """OB 3.0's rules: each claim present and equal to the credential's own value."""
     problems = []
-    expected = {"iss": ("issuer.id", _issuer_id(credential)),
+    expected = {"iss": ("issuer.id", issuer_id(credential)),
                 "sub": ("credentialSubject.id", credential["credentialSubject"].get("id")),
                 "jti": ("id", credential["id"])}
     for claim, (field, value) in expected.items():
@@ -419,7 +419,7 @@ def _check_dates(payload: Mapping, credential: Mapping, now: datetime) -> Check:
     return Check("dates", Outcome.PASSED, f"valid from {_show(start)}{until}")
 
 
-def _issuer_id(credential: Mapping) -> str | None:
+def issuer_id(credential: Mapping) -> str | None:
     issuer = credential.get("issuer")
     value = issuer.get("id") if isinstance(issuer, Mapping) else issuer
     return value if isinstance(value, str) and value else None
@@ -461,13 +461,13 @@ def _same_second(numeric, text) -> bool:
         return False
 
 
-def _clip(text: str, limit: int = 200) -> str:
+def clip(text: str, limit: int = 200) -> str:
     """Text from the token, cut to a length a report can show."""
     return text if len(text) <= limit else f"{text[:limit]}..."
 
 
 def _short(value) -> str:
-    return _clip(repr(value))
+    return clip(repr(value))
 
 
 def _show(moment: datetime) -> str:

@@ -273,9 +273,13 @@ def current_key() -> IssuerKey:
 
 
 def public_keys() -> list[PublicKey]:
-    """Every key ever made, oldest first: the current one and the retired ones."""
+    """Every key ever made, oldest first: the current one and the retired ones. Reading
+    makes no key: a verifier run as another user (root, say) must not leave a key file
+    the web server cannot read; the first credential issued makes the first key."""
     folder = key_folder()
-    current = _ensure_current(folder)
+    current = _current_kid(folder) if folder.is_dir() else None
+    if current is None:
+        return []
     found = []
     for path in folder.glob("*.json"):
         if KID.fullmatch(path.stem):

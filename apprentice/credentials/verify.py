@@ -128,7 +128,7 @@ class Report:
                  "issuer": issuer.get("name"), "issuer_id": issuer.get("id"),
                  "id": credential.get("id"), "valid_from": credential.get("validFrom"),
                  "valid_until": credential.get("validUntil")}
-        return {name: vcjwt._clip(value) for name, value in found.items()
+        return {name: vcjwt.clip(value) for name, value in found.items()
                 if isinstance(value, str) and value}
 
     def lines(self) -> list[str]:
@@ -184,7 +184,7 @@ class _Keys:
                                  "issuer's key file")
         if not _same_site(kid, self.issuer_id):
             raise KeyUnavailable(f"the key URL is not on the issuer's site "
-                                 f"({vcjwt._clip(str(self.issuer_id))}): a key from "
+                                 f"({vcjwt.clip(str(self.issuer_id))}): a key from "
                                  f"elsewhere would prove nothing about the issuer")
         try:
             document = _json(self.fetch(kid).body)
@@ -328,10 +328,10 @@ def _verify_plain(document: dict, now: datetime) -> Report:
                     if isinstance(p, Mapping) and isinstance(p.get("cryptosuite")
                                                              or p.get("type"), str)})
     shape = Check("shape", Outcome.PASSED, "a JSON credential" + (
-        f" with an embedded proof ({vcjwt._clip(', '.join(kinds))})" if kinds
+        f" with an embedded proof ({vcjwt.clip(', '.join(kinds))})" if kinds
         else " without a proof"))
     try:
-        vcjwt._check_credential_shape(document)
+        vcjwt.check_credential_shape(document)
     except vcjwt.Unreadable as problem:
         shape = Check("shape", Outcome.FAILED, str(problem))
     checks = {"shape": shape, "schema": _check_schema(document),
@@ -370,7 +370,7 @@ def _check_schema(credential: Mapping) -> Check:
         return Check("schema", Outcome.PASSED, "matches the Open Badges 3.0 "
                      "AchievementCredential JSON Schema")
     shown = "; ".join(f"{'/'.join(map(str, error.absolute_path)) or 'the credential'}: "
-                      f"{vcjwt._clip(error.message, 120)}" for error in errors[:3])
+                      f"{vcjwt.clip(error.message, 120)}" for error in errors[:3])
     more = f" (and {'at least ' if len(errors) == MAX_SCHEMA_ERRORS else ''}" \
         f"{len(errors) - 3} more)" if len(errors) > 3 else ""
     return Check("schema", Outcome.FAILED, f"does not match the Open Badges 3.0 schema: "
@@ -405,7 +405,7 @@ def _check_status(credential: Mapping, finder: _Keys, origin: str | None, online
         failed = next(check for check in listed.checks if not check.passed)
         return _unchecked(f"the status list's {failed.name} check: {failed.detail}")
     list_credential = listed.credential
-    if vcjwt._issuer_id(list_credential) != vcjwt._issuer_id(credential):
+    if vcjwt.issuer_id(list_credential) != vcjwt.issuer_id(credential):
         return _unchecked("the status list was issued by someone else")
     if list_credential.get("id") != url:
         return _unchecked("the status list is not the one the credential names")
@@ -420,7 +420,7 @@ def _check_status(credential: Mapping, finder: _Keys, origin: str | None, online
     dated = list_credential.get("validFrom")
     if isinstance(dated, str) and dated:
         # A list handed over as a file may be old: say when the issuer made it.
-        when += f", made by the issuer at {vcjwt._clip(dated)}"
+        when += f", made by the issuer at {vcjwt.clip(dated)}"
     if revoked:
         return Check("status", Outcome.FAILED, f"revoked ({when})")
     return Check("status", Outcome.PASSED, f"not revoked ({when})")
@@ -464,8 +464,8 @@ def _check_issuer(credential: Mapping, finder: _Keys, origin: str | None, online
                   signed: bool) -> Check:
     """Who vouches for the issuer: this installation, the key file given, or the
     issuer's own site (its key and its published Profile)."""
-    issuer_id = vcjwt._issuer_id(credential)
-    shown = vcjwt._clip(str(issuer_id))
+    issuer_id = vcjwt.issuer_id(credential)
+    shown = vcjwt.clip(str(issuer_id))
     if not signed:
         return Check("issuer", Outcome.NOT_CHECKED, f"{shown}: not checked, the signature "
                      "was not verified")
@@ -568,10 +568,10 @@ def _same_site(url: str, issuer_id: str | None) -> bool:
 def _issuer_of_token(token: str) -> str | None:
     """The issuer id a token claims (unverified: only to know where its key may live)."""
     try:
-        _, _, payload = vcjwt._read(token)
+        _, _, payload = vcjwt.read(token)
     except vcjwt.Unreadable:
         return None
-    return vcjwt._issuer_id(payload)
+    return vcjwt.issuer_id(payload)
 
 
 def _json(data: bytes | str):
@@ -581,7 +581,7 @@ def _json(data: bytes | str):
     except RecursionError:
         raise ValueError("nested too deeply") from None
     except ValueError as problem:
-        raise ValueError(vcjwt._clip(str(problem), 120)) from None
+        raise ValueError(vcjwt.clip(str(problem), 120)) from None
 
 
 def _types(document: Mapping) -> list:
