@@ -3,11 +3,20 @@ for the Content-Disposition header, and for streaming a body made while it is se
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 
 from flask import Response, stream_with_context
 
 from apprentice import csvsafe
+
+
+def file_slug(text: str, limit: int = 60) -> str:
+    """``text`` as part of a file name: ASCII, lower case, hyphens, so every browser and
+    file system keeps it as it is ("" when nothing is left: callers have a fallback)."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:limit].strip("-")
 
 
 def attachment(body: bytes | str | Iterator[str], filename: str, mimetype: str) -> Response:

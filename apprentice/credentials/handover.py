@@ -20,13 +20,12 @@ among the portfolio's sections (apprentice/portfolios/sections.py).
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
 from flask import url_for
 
+from apprentice.core.downloads import file_slug
 from apprentice.credentials import issuer, permissions, services
 from apprentice.credentials.models import IssuedCredential
 from apprentice.credentials.openbadges import VC_CONTEXT
@@ -52,16 +51,10 @@ def json_file(credential: IssuedCredential) -> str:
     return json.dumps(enveloped(credential.token), indent=2) + "\n"
 
 
-def _slug(text: str, limit: int = 60) -> str:
-    """ASCII, lower case, hyphens: a file name every browser and file system keeps."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:limit].strip("-")
-
-
 def filename(credential: IssuedCredential, extension: str) -> str:
     """``jordan-lee-circulation-desk.jwt``: the holder, then the achievement."""
-    person = _slug(credential.person.name) or f"person-{credential.person_id}"
-    achievement = _slug(credential.name) or "credential"
+    person = file_slug(credential.person.name) or f"person-{credential.person_id}"
+    achievement = file_slug(credential.name) or "credential"
     return f"{person}-{achievement}.{extension}"
 
 

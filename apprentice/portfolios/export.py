@@ -9,14 +9,13 @@ old one, ``SCHEMA_VERSION`` raised); adding an optional field is not.
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from collections.abc import Iterator
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
 from apprentice import csvsafe
+from apprentice.core.downloads import file_slug
 from apprentice.portfolios.services import Portfolio, PortfolioProgramme, StatementPart
 from apprentice.records.record import CompetencyRecord, SignOffRecord
 
@@ -37,9 +36,7 @@ def schema_id(version: int = SCHEMA_VERSION) -> str:
 def filename(portfolio: Portfolio, extension: str) -> str:
     """``portfolio-jordan-lee-2026-12-01.pdf``: ASCII only, so every browser and file
     system keeps it as it is."""
-    folded = unicodedata.normalize("NFKD", portfolio.person.name).encode("ascii", "ignore")
-    slug = re.sub(r"[^a-z0-9]+", "-", folded.decode("ascii").lower()).strip("-")[:60]
-    slug = slug.strip("-") or f"person-{portfolio.person.id}"
+    slug = file_slug(portfolio.person.name) or f"person-{portfolio.person.id}"
     signed = "-signed-off" if portfolio.signed_only else ""
     return f"portfolio-{slug}{signed}-{portfolio.as_of.isoformat()}.{extension}"
 
