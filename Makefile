@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test lint serve migrate demo clean
+.PHONY: run test lint serve migrate demo bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "apprentice needs Python 3.11 or newer"'
@@ -40,17 +40,35 @@ $(AXE): package.json package-lock.json
 		echo "npm not found: the browser journeys will be skipped (apt-get install npm)."; \
 	fi
 
-# The whole suite on SQLite, browser journeys included (they need /usr/bin/chromium);
-# then again on PostgreSQL when a server is given (.ci/run starts one and sets
-# APPRENTICE_TEST_POSTGRES_URL), without the slow tests and the browser journeys.
+# The whole suite on SQLite, browser journeys included (they need /usr/bin/chromium).
+# When a PostgreSQL server is given (.ci/run starts one and sets
+# APPRENTICE_TEST_POSTGRES_URL), the suite runs on it at the same time, one pass per core:
+# without the slow, browser and load suites, which prove nothing more there (the
+# several-servers tests, which need PostgreSQL, kill servers mid-write on it instead).
+# Its output follows the SQLite pass's.
+PG_LOG := .pytest-postgresql.log
 test: lint $(AXE)
-	$(BIN)/python -m pytest
 	@if [ -n "$$APPRENTICE_TEST_POSTGRES_URL" ]; then \
-		echo "== the suite again on PostgreSQL =="; \
-		$(BIN)/python -m pytest --db postgresql -m "not slow and not browser"; \
+		$(BIN)/python -m pytest --db postgresql -p no:cacheprovider \
+			-m "not slow and not browser and not load" > $(PG_LOG) 2>&1 & pg=$$!; \
+		$(BIN)/python -m pytest -m "not multiserver"; sqlite=$$?; \
+		wait $$pg; postgresql=$$?; \
+		echo "== the suite on PostgreSQL (run alongside; $(PG_LOG)) =="; cat $(PG_LOG); \
+		test $$sqlite -eq 0 -a $$postgresql -eq 0; \
 	else \
+		$(BIN)/python -m pytest -m "not multiserver" || exit 1; \
 		echo "PostgreSQL pass skipped: APPRENTICE_TEST_POSTGRES_URL is not set (.ci/run sets it)."; \
 	fi
+
+# The benchmarks (bench/README.md): each size generated, served by gunicorn and loaded
+# with wrk beside a bare Flask endpoint, then the search latency; the figures go to
+# docs/benchmarks.md. About 10 minutes on 2 cores. SIZES: demo, N apprentices, or N:P
+# with P procedures (e.g. make bench SIZES="demo 500 5000"); BENCH_SECONDS: each wrk run.
+SIZES         ?= demo 500
+BENCH_SECONDS ?= 5
+bench: $(VENV)/.installed
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
+	$(BIN)/python bench/report.py --sizes $(SIZES) --seconds $(BENCH_SECONDS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache node_modules

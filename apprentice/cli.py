@@ -288,27 +288,41 @@ def reindex() -> None:
 @bp.cli.command("index-sync")
 @needs_database()
 def index_sync() -> None:
-    """Apply changes waiting for the search index (after a crash, or from cron)."""
-    from apprentice.kb import search
+    """Bring this server's search index up to the database: apply every change saved on any
+    server since it last did, or rebuild it when it was never built here, was lost, or
+    the glossary changed; then prune the changes every live server has applied. (Each
+    app process also does this every APPRENTICE_INDEX_SYNC_SECONDS.)"""
+    from datetime import timedelta
 
-    reason = search.outdated()
-    rebuilt = search.sync_glossary()
-    if rebuilt is not None:
-        click.echo(f"{reason}: rebuilt the index ({rebuilt} procedures).")
-        return
-    total = 0
-    while applied := search.sync():
-        total += applied
-    click.echo(f"Brought {total} procedures up to date in the search index.")
+    from whoosh.index import LockError
+
+    from apprentice.kb import changelog, search
+
+    try:
+        done = search.catch_up()
+    except (LockError, search.SearchUnavailable) as exc:
+        raise click.ClickException(f"The search index was not brought up to date: {exc}") \
+            from None
+    if done.rebuilt:
+        click.echo(f"{done.rebuilt}: rebuilt the index ({done.indexed} procedures).")
+    else:
+        click.echo(f"Brought {done.applied} procedures up to date in the search index.")
+    days = current_app.config["APPRENTICE_INDEX_REPLICA_TTL_DAYS"]
+    pruned = changelog.prune(timedelta(days=days))
+    if pruned.changes or pruned.replicas:
+        click.echo(f"Pruned {pruned.changes} changes every live server had applied; forgot "
+                   f"{pruned.replicas} servers' indexes not seen for {days} days.")
 
 
 @bp.cli.command("check-index")
 @needs_database()
 def check_index() -> None:
-    """Compare the search index with the database; exit 1 if they disagree."""
+    """Compare this server's search index with the database, and say where it stands in
+    the change log; exit 1 if they disagree."""
     from apprentice.kb import search
 
     report = search.check()
+    click.echo(_where(report))
     if report.old_glossary:
         click.echo("The index was built with an earlier search glossary: searches still find "
                    "the new terms, more slowly, until `flask apprentice index-sync` rebuilds it.")
@@ -319,16 +333,32 @@ def check_index() -> None:
         click.echo("The search index agrees with the database.")
         return
     # A worker stopped between a save's commit and the index (killed, say) leaves its
-    # change in the outbox: index-sync applies just those; otherwise rebuild.
-    waiting = search.waiting()
-    fix = (f"{waiting} changes wait for the index (a save stopped before it reached it): "
-           "run `flask apprentice index-sync`" if waiting else "Run `flask apprentice reindex`")
+    # change beyond the cursor: index-sync applies just those; otherwise rebuild.
+    fix = (f"{report.behind} changes wait for the index (a save stopped before it reached "
+           "it, or made on another server): run `flask apprentice index-sync`"
+           if report.behind else "Run `flask apprentice reindex`")
+    if not report.built:
+        fix = "Run `flask apprentice index-sync` (it builds this server's index)"
     if report.unreadable:  # then every procedure counts as missing: say why
         click.echo(f"The search index could not be read: {report.unreadable}", err=True)
         fix = "Run `flask apprentice reindex`"
     click.echo(f"Missing: {_some(report.missing)}; out of date: {_some(report.stale)}; "
                f"extra: {_some(report.extra)}. {fix}.", err=True)
     raise SystemExit(1)
+
+
+def _where(report) -> str:
+    """Which replica this server's index is and how far it has applied the change log."""
+    if report.replica is None:
+        return "This server's index folder is not a replica yet (never built here)."
+    at = report.position
+    name = f"replica {report.replica.id} ({report.replica.location})"
+    if not report.built:
+        return f"This server's index, {name}, is registered but not built yet."
+    seen = at.last_seen_at.strftime("%Y-%m-%d %H:%M UTC") if at.last_seen_at else "never"
+    # The log is pruned once every server has applied it, so its newest id may be gone.
+    return (f"This server's index, {name}: applied the change log up to change "
+            f"{at.applied_upto}, {report.behind} waiting; last seen {seen}.")
 
 
 def _some(ids: list[int], shown: int = 20) -> str:
@@ -384,7 +414,7 @@ def restore(src: str, yes: bool) -> None:
     """
     from apprentice.core import backup as backups
     from apprentice.credentials import keys
-    from apprentice.kb import search
+    from apprentice.kb import changelog, search
     from apprentice.people import services as people
 
     try:
@@ -400,6 +430,9 @@ def restore(src: str, yes: bool) -> None:
     except (backups.BackupProblem, keys.KeyStoreProblem) as exc:
         raise click.ClickException(str(exc)) from None
     people.end_everyones_sessions()
+    # The change log and every server's index are from another moment than the data:
+    # every server rebuilds (this one now, the others on their next round).
+    changelog.forget_all()
     indexed = search.rebuild()
     click.echo(f"Restored {src} (revision {report.revision}) in {report.seconds:.1f} s: "
                f"{backups.summary(report.counts)}. Search index rebuilt "

@@ -55,6 +55,18 @@ DEFAULTS = {
     # verifier may call valid once their key is fetched from their own site; any other
     # issuer is "unknown", so its credentials are at best unverified.
     "APPRENTICE_KNOWN_ISSUERS": (),
+    # The folder holding the issuer's signing keys (apprentice/credentials/keys.py);
+    # None: ``<instance>/apprentice-keys``. Several app servers name one shared folder
+    # here, so they sign as one issuer and publish one key set.
+    "APPRENTICE_CREDENTIAL_KEYS_DIR": None,
+    # Every this many seconds each app process applies the search changes saved on any
+    # server to this server's index (apprentice/kb/applier.py); 0: only after its own
+    # saves and `flask apprentice index-sync`. None: 2, or 0 in an app with TESTING set
+    # (a test that wants the timer sets it).
+    "APPRENTICE_INDEX_SYNC_SECONDS": None,
+    # A server's search index not seen for this many days is forgotten: the changes it
+    # had not applied may be pruned, and it rebuilds if it comes back.
+    "APPRENTICE_INDEX_REPLICA_TTL_DAYS": 7,
 }
 
 # Settings of the standalone app only (the plugin never reads them); the mail
@@ -232,6 +244,16 @@ def web_urls(key: str, value) -> tuple[str, ...]:
     return tuple(web_url(key, item) for item in value)
 
 
+def absolute_folder(key: str, value) -> str:
+    """A folder given by its absolute path: a relative one would name another folder for
+    each working directory (gunicorn's, a command's), so the two would disagree."""
+    if isinstance(value, str | os.PathLike) and os.path.isabs(value) \
+            and str(value).isprintable():
+        return str(value)
+    raise ConfigError(f"{key} must be an absolute path such as /srv/apprentice/keys, "
+                      f"got {value!r}")
+
+
 def code_only(key: str, value):
     """A setting only Python code can give (an engine, a function), never text."""
     if isinstance(value, str):
@@ -262,6 +284,9 @@ TYPED: dict[str, Callable] = {
     "APPRENTICE_CREDENTIAL_BASE_URL": web_url,
     "APPRENTICE_CREDENTIAL_FETCH_ALLOW": networks,
     "APPRENTICE_KNOWN_ISSUERS": web_urls,
+    "APPRENTICE_CREDENTIAL_KEYS_DIR": absolute_folder,
+    "APPRENTICE_INDEX_SYNC_SECONDS": whole(0),
+    "APPRENTICE_INDEX_REPLICA_TTL_DAYS": whole(1),
     "APPRENTICE_KB_EVERYONE_PUBLISHES": flag,
     "APPRENTICE_MAIL_PORT": whole(1, 65535),
     "APPRENTICE_MAIL_USE_TLS": flag,

@@ -8,6 +8,8 @@ context, stored on ``g`` under an ``apprentice_`` name and closed on teardown.
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from flask import current_app, g, has_request_context, request
@@ -85,9 +87,25 @@ def _begin_statement() -> str:
     writers queue for it instead. Page views (GET) only read, and keep reading
     in parallel.
     """
-    if has_request_context() and request.method in SAFE_METHODS:
+    if _reading_only.get() or (has_request_context() and request.method in SAFE_METHODS):
         return "BEGIN"
     return "BEGIN IMMEDIATE"
+
+
+_reading_only = ContextVar("apprentice_reading_only", default=False)
+
+
+@contextmanager
+def reading_only():
+    """Transactions begun inside start as a page view's do (plain ``BEGIN`` on SQLite):
+    work outside a request that only reads (the search index's applier, every few
+    seconds) never holds the write lock. Commit before writing: a write in such a
+    transaction fails at once when another process wrote meanwhile."""
+    token = _reading_only.set(True)
+    try:
+        yield
+    finally:
+        _reading_only.reset(token)
 
 
 def _configure_sqlite(engine: Engine) -> None:

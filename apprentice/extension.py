@@ -6,7 +6,7 @@ the extension object itself holds no app, so one instance may serve several.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Flask
 
@@ -24,6 +24,11 @@ class ApprenticeState:
     schema_ready: bool = False
     # Parts of a portfolio that features above portfolios add (portfolios.sections).
     portfolio_sections: tuple = ()
+    # Per-process caches of data that never changes once written, by name (e.g.
+    # records.services' published framework versions): each feature owns its entry.
+    caches: dict = field(default_factory=dict)
+    # This process's search index applier (apprentice.kb.applier), once a page started it.
+    index_applier: object = None
 
 
 class Apprentice:

@@ -12,7 +12,8 @@ from apprentice.core.models import FormReceipt, KeptForm
 from apprentice.credentials.models import CredentialRevocation, IssuedCredential
 from apprentice.kb.models import (
     GlossaryVersion,
-    IndexOutbox,
+    IndexChange,
+    IndexReplica,
     Procedure,
     ProcedureArea,
     ProcedureCompetency,
@@ -47,7 +48,8 @@ __all__ = [
     "Framework",
     "FrameworkChange",
     "GlossaryVersion",
-    "IndexOutbox",
+    "IndexChange",
+    "IndexReplica",
     "IssuedCredential",
     "KeptForm",
     "LogEntry",

@@ -38,6 +38,7 @@ from apprentice.core.kept import Kept, keep_submitted_form, remember_keeper
 from apprentice.credentials import permissions as credential_permissions
 from apprentice.credentials import services as credential_services
 from apprentice.formatting import duration
+from apprentice.kb import applier
 from apprentice.kb import permissions as kb_permissions
 from apprentice.people import permissions as people_permissions
 from apprentice.people.models import StaffProfile
@@ -129,6 +130,13 @@ def _database_ready():
         return None
     problem = migrate.ready_problem()
     return None if problem is None else _database_not_ready(problem)
+
+
+@bp.before_request
+def _index_applier():
+    """This process's search index applier (apprentice/kb/applier.py) starts with its first
+    page: in the worker, after gunicorn forked it, and only on a database that is ready."""
+    applier.ensure_started(current_app._get_current_object())
 
 
 def _database_not_ready(problem: str):

@@ -88,13 +88,9 @@ from datetime import time as clock
 URLS = ("/reports/cohort", "/reports/cohort.csv", "/reports/activity",
         "/reports/activity.csv", "/reports/hours", "/reports/hours.csv", "/reports/mentors",
         "/reports/health", "/reports/health.csv")
-FIRST = ["Alex", "Sam", "Jordan", "Priya", "Chen", "Maria", "Tomás", "Aisha", "Olu", "Kim",
-         "Noor", "Ravi", "Lena", "Mateo", "Yusuf", "Hannah", "Ines", "Kofi", "Mei", "Owen"]
-LAST = ["Okafor", "Nguyen", "Smith", "García", "Kowalski", "Haddad", "Brown", "Ivanova",
-        "Mensah", "Tanaka", "O'Brien", "Patel", "Rossi", "Jones", "Müller", "Silva", "Khan",
-        "Larsen", "Moreau", "Evans", "Cohen", "Ali", "Dubois", "Reyes", "Novak"]
-WORDS = ["patron", "desk", "catalogue", "holds", "renewals", "shelving", "storytime",
-         "reference", "interview", "collection", "weeding", "outreach", "privacy", "policy"]
+# The generator's names and words (bench/generate.py), one list for every bench.
+from generate import FIRST, LAST, WORDS  # noqa: E402
+
 BATCH = 20_000
 
 

@@ -7,9 +7,16 @@ the app's search (parsing, glossary, permissions, snippets, facets: what the
 page does), the app's search without facets (what the API does), and bare
 Whoosh with the same schema and parser: Whoosh's own results page
 (``search_page``: top 10, total, titles), the same with Whoosh's facets, and
-the top 10 alone. The app's own overhead is the difference.
+the top 10 alone. The app's own overhead is the difference. In the same process, on
+the same documents: the app through ``GET /api/search`` (a test client signed in as an
+apprentice: the sign-in guard, the visibility filter, the JSON, what a user's request
+runs, less the network), and SQLite FTS5 (porter stemmer, bm25 with the title weighted
+as the app weights it; the query's words OR-ed): its top 10 and total, and the same with
+``snippet()``. FTS5 has no fuzzy terms and no "did you mean": it only runs the short
+queries.
 
     .venv/bin/python bench/search_speed.py [--sizes 1000 10000] [--data DIR]
+        [--markdown FILE]
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import argparse
 import random
 import re
+import sqlite3
 import tempfile
 import time
 from pathlib import Path
@@ -58,11 +66,82 @@ def timed(function, queries, rounds=5):
     return percentile(times, 0.5), percentile(times, 0.95)
 
 
+def fts5_index(rows: list[dict]):
+    """The same procedures in an SQLite FTS5 table (in memory); its two searches."""
+    database = sqlite3.connect(":memory:")
+    database.execute("CREATE VIRTUAL TABLE docs USING fts5(title, body, tags, "
+                     "tokenize='porter unicode61')")
+    database.executemany("INSERT INTO docs(rowid, title, body, tags) VALUES (?, ?, ?, ?)",
+                         [(r["id"], r["title"], r["body"], r["tags"]) for r in rows])
+    database.commit()
+
+    def match(text: str) -> str:
+        return " OR ".join(f'"{word}"' for word in re.findall(r"\w+", text.lower()))
+
+    def page(text: str):
+        """Top 10 titles by bm25 (title x3, tags x2, as the app) and the total."""
+        query = match(text)
+        total = database.execute("SELECT count(*) FROM docs WHERE docs MATCH ?",
+                                 (query,)).fetchone()[0]
+        top = database.execute("SELECT title FROM docs WHERE docs MATCH ? "
+                               "ORDER BY bm25(docs, 3.0, 1.0, 2.0) LIMIT 10",
+                               (query,)).fetchall()
+        return total, top
+
+    def with_snippets(text: str):
+        query = match(text)
+        total = database.execute("SELECT count(*) FROM docs WHERE docs MATCH ?",
+                                 (query,)).fetchone()[0]
+        top = database.execute("SELECT title, snippet(docs, 1, '<mark>', '</mark>', '…', 24) "
+                               "FROM docs WHERE docs MATCH ? "
+                               "ORDER BY bm25(docs, 3.0, 1.0, 2.0) LIMIT 10",
+                               (query,)).fetchall()
+        return total, top
+
+    return database, page, with_snippets
+
+
+def api_client(instance: str):
+    """A test client signed in as an apprentice, through the sign-in form. Its own app
+    on the same instance: requests made inside another app's context would share that
+    context's ``g`` (and whoever it says is signed in)."""
+    from apprentice import create_app
+    from apprentice.people.services import PersonDetails, create_person
+
+    app = create_app({"APPRENTICE_INSTANCE_PATH": instance, "APPRENTICE_INDEX_SYNC_SECONDS": 0})
+    password = "bench-password-1"  # noqa: S105  (a made-up person in a throw-away instance)
+    with app.app_context():
+        create_person(PersonDetails("Sam Search", "sam@bench.example", "Library Assistant",
+                                    "Central Library", ["apprentice"]),
+                      password=password, must_change_password=False)
+    client = app.test_client()
+    page = client.get("/sign-in").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    answer = client.post("/sign-in", data={"csrf_token": token, "email": "sam@bench.example",
+                                          "password": password})
+    assert answer.status_code == 302, answer.status_code
+    return client
+
+
+def markdown(results: list[tuple[int, float, list]]) -> str:
+    """One table: a row per search, a column per size, p50 / p95 in ms."""
+    lines = ["| search | " + " | ".join(f"{size:,} procedures" for size, _, _ in results) + " |",
+             "|---|" + "---|" * len(results),
+             "| indexing (procedures/s) | " + " | ".join(f"{rate:.0f}" for _, rate, _ in results)
+             + " |"]
+    for i, (label, _) in enumerate(results[0][2]):
+        cells = [f"{rows[i][1][0]:.1f} / {rows[i][1][1]:.1f}" for _, _, rows in results]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--markdown", type=Path, help="also write the table here")
     args = parser.parse_args()
+    results = []
     corpus = sections(args.data)
     print(f"corpus: {len(corpus)} sections from {args.data}")
 
@@ -77,22 +156,25 @@ def main() -> None:
     random.seed(7)
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as instance:
-            app = create_app({"APPRENTICE_INSTANCE_PATH": instance})
+            # The index is built whole: an applier thread would only compete for the
+            # CPU and for SQLite's lock while the documents are written.
+            app = create_app({"APPRENTICE_INSTANCE_PATH": instance,
+                              "APPRENTICE_INDEX_SYNC_SECONDS": 0})
             with app.app_context():
                 migrate.upgrade(database().engine)
                 now = utcnow()
-                rows = []
+                documents = []
                 for n in range(size):
                     title, body = corpus[n % len(corpus)]
                     copy = n // len(corpus)
-                    rows.append({"id": n + 1, "title": f"{title} ({copy})" if copy else title,
+                    documents.append({"id": n + 1, "title": f"{title} ({copy})" if copy else title,
                                  "body": body, "status": "published", "revision_number": 1,
                                  "tags": random.choice(["circulation", "acquisitions",  # noqa: S311
                                                         "desk", "inventory", "users"]),
                                  "review_interval_days": 90, "created_at": now,
                                  "updated_at": now})
                 db_session().execute(delete(Procedure))
-                db_session().execute(insert(Procedure), rows)
+                db_session().execute(insert(Procedure), documents)
                 db_session().commit()
                 started = time.perf_counter()
                 search.rebuild()
@@ -126,12 +208,26 @@ def main() -> None:
                     return search.search(text, viewer_id=None, sees_everything=True,
                                          facets=False)
 
-                for function in (bare, bare_top, bare_facets, app_search, app_no_facets):
+                client = api_client(instance)
+
+                def app_api(text, client=client):
+                    """The app through its API, as a signed-in user asks it."""
+                    answer = client.get("/api/search", query_string={"q": text})
+                    assert answer.status_code == 200, answer.status_code
+                    return answer.get_json()["total"]
+
+                fts, fts_page, fts_snippets = fts5_index(documents)
+                for function in (bare, bare_top, bare_facets, app_search, app_no_facets,
+                                 app_api, fts_page, fts_snippets):
                     function("loan")  # warm caches
                 rows = [
                     ("1-3 words, bare Whoosh: top 10 only", timed(bare_top, QUERIES_SHORT)),
                     ("1-3 words, bare Whoosh: page + total", timed(bare, QUERIES_SHORT)),
-                    ("1-3 words, app (API: no facets)", timed(app_no_facets, QUERIES_SHORT)),
+                    ("1-3 words, SQLite FTS5: top 10 + total", timed(fts_page, QUERIES_SHORT)),
+                    ("1-3 words, FTS5 + snippet()", timed(fts_snippets, QUERIES_SHORT)),
+                    ("1-3 words, app search() (API: no facets)",
+                     timed(app_no_facets, QUERIES_SHORT)),
+                    ("1-3 words, app: GET /api/search", timed(app_api, QUERIES_SHORT)),
                     ("1-3 words, bare Whoosh with facets", timed(bare_facets, QUERIES_SHORT)),
                     ("1-3 words, app with facets (page)", timed(app_search, QUERIES_SHORT)),
                     ("fuzzy word~, bare Whoosh: page + total", timed(bare, QUERIES_FUZZY)),
@@ -139,12 +235,22 @@ def main() -> None:
                     ("typos (did you mean), app with facets", timed(app_search, QUERIES_TYPO)),
                 ]
                 bare_searcher.close()
+                fts.close()
             print(f"\n{size} procedures: indexing {rate:.0f} procedures/s")
             for label, (p50, p95) in rows:
                 print(f"  {label:42s} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms")
-            ratio = rows[2][1][1] / rows[1][1][1]
-            print(f"  app (no facets) / bare page at p95: {ratio:.2f}x; "
-                  f"app / bare with facets: {rows[4][1][1] / rows[3][1][1]:.2f}x")
+            at95 = {label: figures[1] for label, figures in rows}
+            api = at95["1-3 words, app: GET /api/search"]
+            whoosh = at95["1-3 words, bare Whoosh: page + total"]
+            fts5 = at95["1-3 words, SQLite FTS5: top 10 + total"]
+            snippets = at95["1-3 words, FTS5 + snippet()"]
+            print(f"  GET /api/search at p95: {api / whoosh:.2f}x bare Whoosh's page + total, "
+                  f"{api / fts5:.2f}x FTS5's top 10 + total, "
+                  f"{api / snippets:.2f}x FTS5 with snippets")
+            results.append((size, rate, rows))
+    if args.markdown:
+        args.markdown.write_text(markdown(results) + "\n")
+
 
 if __name__ == "__main__":
     main()

@@ -200,3 +200,21 @@ def postgres_url():
     yield databases.url(name)
     databases.drop(name)
     databases.admin.dispose()
+
+
+@pytest.fixture
+def two_servers(app, tmp_path, monkeypatch):
+    """Two more app servers on the ``app`` fixture's database, as a multi-server
+    installation runs them: each its own instance folder (``server-a``, ``server-b``:
+    its search index), both given the same secret key and issuer-key folder through the
+    environment (APPRENTICE_SECRET_KEY, APPRENTICE_CREDENTIAL_KEYS_DIR)."""
+    from apprentice.config import default_database_url
+
+    url = app.config.get("APPRENTICE_DATABASE_URL") or default_database_url(app)
+    monkeypatch.setenv("APPRENTICE_SECRET_KEY", f"shared-{uuid.uuid4()}")
+    monkeypatch.setenv("APPRENTICE_CREDENTIAL_KEYS_DIR", str(tmp_path / "shared-keys"))
+    servers = [served(build_app(tmp_path / f"server-{name}", SECRET_KEY=None,
+                                APPRENTICE_DATABASE_URL=url)) for name in "ab"]
+    yield servers
+    for server in servers:
+        server.extensions["apprentice"].database.dispose()

@@ -41,12 +41,14 @@ def cli(runner, *args, **kwargs):
 
 
 def all_counts(app) -> dict[str, int]:
-    """Rows in every apprentice table (the outbox aside: a rebuild empties it)."""
+    """Rows in every apprentice table (the search index's change log and replicas aside:
+    a restore makes every server rebuild)."""
     with app.app_context():
         session = db_session()
         return {table.name: session.scalar(select(func.count()).select_from(table))
                 for table in Base.metadata.sorted_tables
-                if table.name != "apprentice_index_outbox"}
+                if table.name not in ("apprentice_index_changes",
+                                      "apprentice_index_replicas")}
 
 
 def sign_off_content(app) -> list[tuple]:

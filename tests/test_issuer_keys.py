@@ -339,3 +339,44 @@ def test_reading_the_keys_makes_none(app, tmp_path):
         made = keys.current_key()
     assert [key["kid"] for key in anonymous.get("/issuer/keys").get_json()["keys"]] == \
         [made.kid]
+
+
+# -- several app servers (issue 13) --------------------------------------------------------
+
+def test_servers_sharing_a_key_folder_sign_as_one_issuer(two_servers, tmp_path):
+    """Two servers with their own instance folders and APPRENTICE_CREDENTIAL_KEYS_DIR:
+    the key the first makes signs on the second, a rotation on the second signs on the
+    first, and both publish the same key set; no key lands in either instance folder."""
+    server_a, server_b = two_servers
+    with server_a.app_context():
+        first = keys.current_key()
+    with server_b.app_context():
+        assert keys.key_folder() == tmp_path / "shared-keys"
+        signature = keys.current_key().sign(b"a credential")
+        rotated = keys.rotate()
+    keys.ed25519_public_key(first.public_jwk).verify(signature, b"a credential")
+    with server_a.app_context():
+        assert keys.current_key().kid == rotated.kid
+    key_sets = [server.test_client().get("/issuer/keys").get_json() for server in two_servers]
+    assert key_sets[0] == key_sets[1]
+    assert [jwk["kid"] for jwk in key_sets[0]["keys"]] == [first.kid, rotated.kid]
+    for server in two_servers:
+        assert not (Path(server.instance_path) / keys.KEY_FOLDER).exists()
+
+
+def test_without_the_setting_each_instance_keeps_its_own_keys(app):
+    with app.app_context():
+        assert keys.key_folder() == Path(app.instance_path) / keys.KEY_FOLDER
+
+
+@pytest.mark.parametrize("value", [
+    pytest.param("keys", id="relative"),
+    pytest.param("./instance/keys", id="dot-relative"),
+])
+def test_the_key_folder_must_be_an_absolute_path(tmp_path, value):
+    """A relative folder would differ between gunicorn's working directory and a
+    command's, so the two would sign with different keys."""
+    with pytest.raises(ConfigError, match="APPRENTICE_CREDENTIAL_KEYS_DIR must be an "
+                                          "absolute path"):
+        create_app({"APPRENTICE_INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x",
+                    "APPRENTICE_CREDENTIAL_KEYS_DIR": value})

@@ -108,3 +108,37 @@ def test_two_areas_never_share_a_header():
              ("Reference Services", "Reader Services", "Research Support")}
     unique_headers(areas)
     assert [a.short for a in areas.values()] == ["RS", "RS2", "RS3"]
+
+
+def test_idle_pairings_are_those_with_nothing_logged_for_30_days(app, loop, make_person):
+    """Counted by the database, the newest ten named: a pairing 30 days old or more with
+    nothing logged by the pair since; not one with a recent entry, nor one too new or
+    ended."""
+    from datetime import date, timedelta
+
+    from apprentice.db import db_session
+    from apprentice.people.services import get_person
+    from apprentice.training import services
+    from apprentice.training.models import LogEntry
+
+    today = date.today()
+    quiet, busy, new, ended = (make_person(name=name) for name in
+                               ("Quiet Quinn", "Busy Bea", "New Nia", "Ended Eli"))
+    with app.app_context():
+        mentor = get_person(loop["mentor"].id)
+        for person, start, end in ((quiet, 40, None), (busy, 40, None), (new, 10, None),
+                                   (ended, 60, 35)):
+            services.create_pairing(get_person(person.id), mentor,
+                                     starts_on=today - timedelta(days=start),
+                                     ends_on=today - timedelta(days=end) if end else None)
+        # Any entry of the pair counts, a draft too (Bea is not enrolled: written directly).
+        db_session().add(LogEntry(person_id=busy.id, mentor_id=mentor.id, minutes=30,
+                                  occurred_on=today - timedelta(days=3), activity=3,
+                                  description="Desk.", state="draft", form_token="busy"))
+        db_session().commit()
+    page = as_person(app, loop["coordinator"]).get("/").get_data(as_text=True)
+    [line] = [li for li in parse(page).find_all("li") if "with no activity" in li.text]
+    assert line.text.split()[0] == "2"  # Quinn, and the loop's Jordan (30 days, nothing)
+    assert "Quiet Quinn with Marian Okafor" in line.text
+    assert "Jordan Lee with Marian Okafor" in line.text
+    assert not any(name in line.text for name in ("Busy Bea", "New Nia", "Ended Eli"))

@@ -163,8 +163,9 @@ def test_hours_per_area_are_planned_logged_and_verified(app, loop):
     add_entries(app, loop, 4)
     with app.app_context():
         area = frameworks.get_framework(loop["framework"].id).current_areas[0]
-        area.min_hours = 3
-        db_session().commit()
+        frameworks.save_area(area.framework, area, name=area.name,
+                             description=area.description, kind=area.kind, min_hours=3,
+                             by=get_person(loop["coordinator"].id))
         record = record_of(loop["apprentice"].id)
         [enrolment] = record.enrolments
         hours = {a.id: a.hours for a in enrolment.areas}

@@ -8,6 +8,7 @@ import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 
 import pytest
 
@@ -214,7 +215,9 @@ def test_checking_the_session_costs_no_query_beyond_loading_the_person(app, clie
         assert client.get("/").status_code == 200
     tables = [re.search(r"\bFROM (\w+)", statement).group(1) for statement in sent
               if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
-    assert tables == ["apprentice_staff", "apprentice_staff_roles"]  # nothing written
+    # One statement: the person with their roles (auth.services.load_user); nothing written.
+    assert tables == ["apprentice_staff"]
+    assert "apprentice_staff_roles" in sent[-1]
 
 
 @pytest.mark.parametrize(
@@ -286,3 +289,25 @@ def test_with_secure_cookies_both_cookies_are_secure(https_app):
     for name in (SESSION, REMEMBER):
         header = set_cookie_header(response, name)
         assert "Secure" in header and "HttpOnly" in header and "SameSite=Lax" in header
+
+
+# -- several app servers (issue 13) --------------------------------------------------------
+
+def test_a_sign_in_on_one_server_holds_on_another_sharing_the_secret_key(app, two_servers,
+                                                                         jordan):
+    """Behind a load balancer the next request may reach another server: with one
+    APPRENTICE_SECRET_KEY its session cookie and CSRF token are good there too, while a
+    server with a key of its own (the ``app`` fixture's) refuses the same cookie."""
+    server_a, server_b = two_servers
+    on_a = server_a.test_client()
+    sign_in(on_a)
+    token = on_a.csrf_token()  # a form opened on A ...
+    session_cookie = on_a.get_cookie(SESSION).value
+    on_b = browser_with(server_b, session=session_cookie)
+    assert is_signed_in(on_b)
+    assert not is_signed_in(browser_with(app, session=session_cookie))
+    # ... sent to B: B takes A's CSRF token, and the sign-out ends the session on A too.
+    assert on_b.post("/sign-out", data={"csrf_token": token}).status_code == 302
+    assert not is_signed_in(on_a)
+    for server in two_servers:  # the shared key came from the environment, not a file
+        assert not (Path(server.instance_path) / "secret_key").exists()

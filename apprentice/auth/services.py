@@ -11,12 +11,14 @@ import hmac
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 import flask_login
 from flask import current_app, g
 from flask import session as browser_session
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from apprentice.audit import services as audit
 from apprentice.auth import sessions
@@ -40,6 +42,14 @@ def local_sign_in() -> bool:
 
 # -- who is signed in --------------------------------------------------------
 
+@cache
+def _staff_query():
+    """A person with their roles, by id: built once per process (building it each
+    request cost more than running it); the id is bound when run."""
+    return (select(StaffProfile).options(joinedload(StaffProfile.role_grants))
+            .where(StaffProfile.id == bindparam("id")))
+
+
 def load_user(user_id: str) -> StaffProfile | None:
     """Flask-Login's user loader for standalone mode, run on every request:
     ``"<id>:<session token>:<signed-in time>"`` (apprentice/auth/sessions.py)."""
@@ -48,7 +58,8 @@ def load_user(user_id: str) -> StaffProfile | None:
         sessions.end_here()
         return None
     staff_id, token, started = parsed
-    staff = db_session().get(StaffProfile, staff_id)
+    # One statement: the person and their roles together (every page asks for both).
+    staff = db_session().execute(_staff_query(), {"id": staff_id}).unique().scalar()
     if (staff is None or not staff.active
             or not hmac.compare_digest(staff.session_token, token)):
         sessions.end_here()

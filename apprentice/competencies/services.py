@@ -423,8 +423,9 @@ def retire_area(area: CompetencyArea, *, by: StaffProfile | None = None) -> None
 
 def move(item: CompetencyArea | Competency, step: int, *,
          by: StaffProfile | None = None) -> None:
-    """Move an area or competency one place up (-1) or down (+1) among its siblings.
-    A retired one has no place to move from: nothing happens."""
+    """Move an area or competency one place up (-1) or down (+1) among its siblings (on
+    a published framework, a new version). A retired one has no place to move from:
+    nothing happens."""
     _may_change(by)
     if isinstance(item, CompetencyArea):
         parent, collection, framework = item.framework, "areas", item.framework
@@ -442,6 +443,12 @@ def move(item: CompetencyArea | Competency, step: int, *,
     siblings[index], siblings[other] = siblings[other], siblings[index]
     for position, sibling in enumerate(siblings):
         sibling.position = position
+    if framework.state == FrameworkStatus.ACTIVE:
+        # The order is part of what a published version shows: a new version, so the
+        # copies of the old one that servers keep (programmes.shapes) are left behind.
+        what = (f"Area {item.name!r}" if isinstance(item, CompetencyArea)
+                else f"Competency {item.code}")
+        _bump(framework, f"{what} moved {'up' if step < 0 else 'down'}", by)
     db_session().commit()
     db_session().expire(parent, [collection])  # reload in the new order
 

@@ -12,7 +12,8 @@ while the app keeps serving:
   so a host's own tables in the same database are neither copied nor overwritten.
 
 Beside it, in a folder of the same name ending ``.keys`` (0700, each file 0600): the
-issuer's signing keys (``<instance>/apprentice-keys``), so that a restored installation
+issuer's signing keys (``<instance>/apprentice-keys``, or the folder
+``APPRENTICE_CREDENTIAL_KEYS_DIR`` names), so that a restored installation
 signs credentials as the same issuer and the credentials it issued still verify. The
 caller hands the copying and the taking back to the keys' own module
 (apprentice.credentials.keys, :data:`KeysHook`): this module only places the folder,

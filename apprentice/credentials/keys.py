@@ -1,8 +1,10 @@
-"""The issuer's Ed25519 signing keys, kept in the instance folder and never served.
+"""The issuer's Ed25519 signing keys, kept in a folder on the server and never served.
 
 A key is made on first use; :func:`rotate` makes a new one that signs from then on,
 while every older public key stays published (retired) so credentials it signed still
-verify. The folder ``<instance>/apprentice-keys/`` (0700) holds, for each key:
+verify. The folder ``<instance>/apprentice-keys/`` (0700), or the one
+``APPRENTICE_CREDENTIAL_KEYS_DIR`` names (shared by several app servers, on a file system
+with working ``flock``, such as NFSv4), holds, for each key:
 
 - ``<kid>.pem``: the private key, PKCS8 PEM, 0600, read only to sign;
 - ``<kid>.json``: its public half and dates, all that the public pages ever read;
@@ -123,8 +125,11 @@ def ed25519_public_key(jwk: dict) -> Ed25519PublicKey:
 # -- the folder -----------------------------------------------------------------------
 
 def key_folder(app=None) -> Path:
-    """``<instance>/apprentice-keys``."""
-    return instance_path(app or current_app) / KEY_FOLDER
+    """``APPRENTICE_CREDENTIAL_KEYS_DIR`` (one folder every app server of an installation
+    shares), else ``<instance>/apprentice-keys``."""
+    app = app or current_app
+    shared = app.config.get("APPRENTICE_CREDENTIAL_KEYS_DIR")
+    return Path(shared) if shared else instance_path(app) / KEY_FOLDER
 
 
 def _ensure_folder(folder: Path) -> None:

@@ -18,8 +18,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -71,14 +72,21 @@ class Awardable:
 def credentials_of(person_id: int) -> list[IssuedCredential]:
     """Every credential issued to ``person_id``, newest first, with who issued it and its
     revocation (a fixed number of queries, however many)."""
-    return list(db_session().scalars(
-        select(IssuedCredential).where(IssuedCredential.person_id == person_id)
-        .options(selectinload(IssuedCredential.issued_by),
-                 selectinload(IssuedCredential.area),
-                 selectinload(IssuedCredential.framework),
-                 selectinload(IssuedCredential.revocation)
-                 .selectinload(CredentialRevocation.by))
-        .order_by(IssuedCredential.issued_at.desc(), IssuedCredential.id.desc())))
+    return list(db_session().scalars(_credentials_query(), {"person_id": person_id}))
+
+
+@cache
+def _credentials_query():
+    """The statement of :func:`credentials_of`, built once per process (building it
+    cost more than running it on the apprentice's home page)."""
+    return (select(IssuedCredential)
+            .where(IssuedCredential.person_id == bindparam("person_id"))
+            .options(selectinload(IssuedCredential.issued_by),
+                     selectinload(IssuedCredential.area),
+                     selectinload(IssuedCredential.framework),
+                     selectinload(IssuedCredential.revocation)
+                     .selectinload(CredentialRevocation.by))
+            .order_by(IssuedCredential.issued_at.desc(), IssuedCredential.id.desc()))
 
 
 def get_credential(credential) -> IssuedCredential | None:

@@ -313,8 +313,9 @@ def _write(text: str, summary: str, author: StaffProfile | None, action: str, *,
 
 
 def _reindex_quietly() -> None:
-    """Rebuild a small library's index with the new list; never fail the save for it
-    (a larger library's index is rebuilt by ``flask apprentice index-sync``)."""
+    """Rebuild a small library's index on this server with the new list; never fail the
+    save for it (a larger library's index, and every other server's, is rebuilt by the
+    timer, apprentice/kb/applier.py, or ``flask apprentice index-sync``)."""
     from apprentice.kb import search  # search imports this module
 
     try:

@@ -114,19 +114,44 @@ class ProcedureArea(Base):
     area: Mapped[CompetencyArea] = relationship(lazy="joined")
 
 
-class IndexOutbox(Base):
-    """A procedure whose search entry must be brought up to date.
+class IndexChange(Base):
+    """A procedure whose search entry must be brought up to date: one row per change, in
+    an append-only log that every server's index replica reads (apprentice/kb/changelog.py).
 
-    Written in the same transaction as the change, and removed only once the
-    index has it: a worker that dies right after the commit loses nothing;
-    ``flask apprentice index-sync`` (or the next save) finishes the job.
+    Written in the same transaction as the change. The id comes from the database and
+    only grows (SQLite's AUTOINCREMENT never hands out an id again, even after the
+    oldest rows are pruned); a replica's cursor is an id, never a time.
     """
 
-    __tablename__ = "apprentice_index_outbox"
+    __tablename__ = "apprentice_index_changes"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    procedure_id: Mapped[int] = mapped_column(Integer, index=True)
-    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    procedure_id: Mapped[int] = mapped_column(Integer)
+
+
+class IndexReplica(Base):
+    """One server's search index (its index folder) and how far it has read the log.
+
+    ``applied_upto``: every change up to this id is in the index; for a replica being
+    built for the first time (``glossary_id`` None), only a floor that keeps pruning off
+    the changes its build will need. ``rebuild_floor``: while a rebuild runs, the cursor
+    it started from, so that pruning keeps what the new index will need although
+    the old one keeps moving on. ``last_seen_at`` tells live replicas from servers gone
+    for good (the server's clock, compared only with a time-to-live of days).
+    """
+
+    __tablename__ = "apprentice_index_replicas"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # in the folder's file
+    location: Mapped[str] = mapped_column(String(500), default="")  # host:folder, for people
+    applied_upto: Mapped[int] = mapped_column(Integer, default=0)
+    # The glossary version the index was built with (0: the shipped list; None: not built).
+    glossary_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    rebuild_floor: Mapped[int | None] = mapped_column(Integer, default=None)
+    built_from: Mapped[int | None] = mapped_column(Integer, default=None)  # the log's newest id
+    built_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class GlossaryVersion(Base):

@@ -1,10 +1,12 @@
 """Procedure search: the one module that knows Whoosh (index, remove, query, rebuild).
 
-The database is the source of truth. Changes reach the index through an outbox
-written in the same transaction as the change and applied after the commit,
-one writer at a time; ``rebuild`` builds a new index folder and swaps it in at
-once, so searches never see a half-built index. A missing or broken index
-makes search say it is unavailable; nothing else in the app notices.
+The database is the source of truth. Each server keeps its own index (a replica);
+changes reach every replica through a log written in the same transaction as the
+change (apprentice/kb/changelog.py), which each server applies after its own saves
+and on a timer (apprentice/kb/applier.py), one writer at a time. ``rebuild``
+builds a new index folder and swaps it in at once, so searches never see a
+half-built index. A missing or broken index makes search say it is unavailable;
+nothing else in the app notices.
 """
 
 from __future__ import annotations
@@ -18,31 +20,31 @@ import secrets
 import shutil
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app
 from markupsafe import Markup
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from whoosh import index, sorting
 from whoosh.analysis import Filter, StemmingAnalyzer
-from whoosh.codec.whoosh3 import W3Codec, W3Segment
+from whoosh.codec.whoosh3 import W3Codec, W3PerDocReader, W3Segment
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.index import LockError
 from whoosh.lang.porter import stem
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.qparser import FieldAliasPlugin, FuzzyTermPlugin, MultifieldParser, OrGroup
-from whoosh.query import And, Every, FuzzyTerm, Or, Term
-from whoosh.reading import IndexReader
+from whoosh.query import And, Every, FuzzyTerm, MultiTerm, Or, Term
+from whoosh.reading import IndexReader, SegmentReader
 
 from apprentice.config import index_dir
-from apprentice.db import db_session, utcnow
+from apprentice.db import db_session, reading_only
+from apprentice.kb import changelog
 from apprentice.kb import glossary as vocabulary
-from apprentice.kb.models import IndexOutbox, Procedure, ProcedureStatus
+from apprentice.kb.models import Procedure, ProcedureStatus
 from apprentice.kb.rendering import plain_text, sanitise
 
 MAX_QUERY = 200  # characters: Whoosh's parser slows sharply on very long input
@@ -283,6 +285,21 @@ class _Codec(W3Codec):
     def new_segment(self, storage, indexname):
         return W3Segment(W3Codec(), indexname, segid=secrets.token_hex(8))
 
+    def per_document_reader(self, storage, segment):
+        return _LengthsReader(storage, segment)
+
+
+class _LengthsReader(W3PerDocReader):
+    """The new segment's field lengths as a commit reads them for each term: Whoosh asked
+    the file system whether a field has a lengths file once per term of a field without
+    one (the spelling fields, ids, keywords), a sixth of a one-procedure commit."""
+
+    def has_column(self, fieldname):
+        known = self.__dict__.setdefault("_known_columns", {})
+        if fieldname not in known:
+            known[fieldname] = super().has_column(fieldname)
+        return known[fieldname]
+
 
 CODEC = _Codec()  # every writer's
 
@@ -290,9 +307,12 @@ CODEC = _Codec()  # every writer's
 _local = threading.local()
 
 
+PARSED_KEPT = 256  # parsed queries a thread keeps per version of the index
+
+
 class _Reading:
     """What a thread keeps between searches for one version of the index: the
-    searcher, its query parser and the facet values read so far.
+    searcher, its query parser, the queries parsed and the facet values read so far.
 
     Opening a searcher per query re-read the segments' lengths each time;
     checking for a change costs a directory listing. (Whoosh's ``refresh()``
@@ -306,6 +326,20 @@ class _Reading:
         # table of contents from disk again, and a reindex may have just removed it.
         self.parser = _parser(self.searcher.schema)
         self.facet_values: dict[str, list[list[str]]] = {}
+        # Parsed queries by their text, newest used last: staff search the same few
+        # words all day, and parsing costs more than reading a short query's postings.
+        self.parsed: OrderedDict[str, object] = OrderedDict()
+
+    def parse(self, text: str):
+        """``text`` parsed (Whoosh's queries are not changed by searching them)."""
+        query = self.parsed.get(text)
+        if query is None:
+            query = self.parsed[text] = _union_matching(self.parser.parse(text))
+            if len(self.parsed) > PARSED_KEPT:
+                self.parsed.popitem(last=False)
+        else:
+            self.parsed.move_to_end(text)
+        return query
 
     def current(self, ix) -> bool:
         return ix is self.ix and ix.latest_generation() == self.searcher.reader().generation()
@@ -357,68 +391,231 @@ def _document(procedure: Procedure) -> dict:
 
 
 def queue(procedure: Procedure) -> None:
-    """Note in the current transaction that this procedure's entry must be refreshed."""
-    db_session().add(IndexOutbox(procedure_id=procedure.id))
+    """Note in the current transaction that this procedure's entry must be refreshed: a
+    change in the log every server's index reads (apprentice/kb/changelog.py)."""
+    changelog.record(procedure.id)
 
 
-def sync(limit: int = 500, upto: int | None = None) -> int:
-    """Apply one batch of the outbox (its oldest ``limit`` rows, none newer than ``upto``)
-    to the index, one writer at a time; how many procedures were applied.
+# -- this server's replica: one writer at a time -------------------------------------------
 
-    Rows are removed only after the index committed, so a crash in between
-    only means the same procedures are indexed again next time. A lost index is
-    rebuilt (small libraries), never replaced by one holding only these rows.
+_held = threading.local()  # how deep this thread is inside the apply lock
+LOCK_PAUSE = 0.01  # seconds between tries for a busy lock
+
+
+@contextmanager
+def _file_lock(name: str, wait: float | None):
+    """An fcntl lock on a file in the index folder, for processes and threads alike (each
+    opens the file itself); yields whether it is held. ``wait``: seconds (None: as long
+    as it takes). The lock goes with a process that is killed."""
+    _root().mkdir(parents=True, exist_ok=True)
+    with open(_root() / name, "a+b") as handle:
+        deadline = None if wait is None else time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if deadline is None else fcntl.LOCK_NB))
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+                time.sleep(LOCK_PAUSE)
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# In the index root: a save found the apply lock busy, and left its change to the holder.
+PENDING = ".apply-pending"
+PENDING_ROUNDS = 5  # rounds a process runs for changes left to it, before the timer's turn
+
+
+def _leave_to_holder() -> None:
+    """Say, before trying the apply lock, that a change is in the log: a holder that read
+    the log before it was committed sees this after letting go, and applies it."""
+    _root().mkdir(parents=True, exist_ok=True)
+    (_root() / PENDING).touch()
+
+
+def _left_for_me() -> bool:
+    return (_root() / PENDING).exists()
+
+
+def _take_left() -> bool:
+    """Take on the changes left to the holder (only while holding the apply lock, and
+    reading the log after: whoever left one committed before)."""
+    try:
+        (_root() / PENDING).unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+@contextmanager
+def _applying(wait: float = WRITE_TIMEOUT):
+    """Hold this replica's apply lock: reading the changes, writing them to the live index
+    and moving the cursor, one process (or thread) of this server at a time. Two applying the
+    same changes could otherwise commit the older text last, or a sync could move the
+    cursor past a rebuild that had just set it back. Re-entrant within a thread (a save
+    made while a rebuild swaps in); LockError when it stays busy for ``wait`` seconds."""
+    if getattr(_held, "depth", 0):
+        _held.depth += 1
+        try:
+            yield
+        finally:
+            _held.depth -= 1
+        return
+    with _file_lock(".apply-lock", wait) as held:
+        if not held:
+            raise LockError("another process of this server kept the search index busy")
+        _held.depth = 1
+        try:
+            yield
+        finally:
+            _held.depth = 0
+
+
+def _rebuild_running() -> bool:
+    """Whether a process of this server is rebuilding its index now."""
+    with _file_lock(".rebuild-lock", 0) as free:
+        return not free
+
+
+BATCH = 500  # changes applied per writer commit
+MISSING = "it is missing"
+NEVER = -1  # rebuild_limit: never rebuild (a rebuild catching up after itself)
+
+
+def _documents(ids: list[int]) -> dict[int, dict | None]:
+    """The index documents of procedures ``ids`` as the database has them (None: gone)."""
+    found = {p.id: _document(p) for p in
+             db_session().scalars(select(Procedure).where(Procedure.id.in_(ids)))}
+    return {procedure_id: found.get(procedure_id) for procedure_id in ids}
+
+
+def sync(limit: int = BATCH, upto: int | None = None,
+         rebuild_limit: int | None = None, wait: float = WRITE_TIMEOUT) -> int:
+    """Apply this server's next ``limit`` changes from the log (none newer than ``upto``)
+    to its index; how many procedures were indexed.
+
+    The cursor moves only after the index committed, so a process killed in between
+    only means the same procedures are indexed again next time. An index not built here
+    yet, or lost, is rebuilt from the database (not replaced by one holding only these
+    changes) when there are at most ``rebuild_limit`` procedures (None: any number);
+    otherwise search stays unavailable until ``index-sync`` or the timer rebuilds it.
+    ``wait``: seconds for the apply lock (LockError after).
     """
     session = db_session()
-    waiting = select(IndexOutbox).order_by(IndexOutbox.id).limit(limit)
-    if upto is not None:
-        waiting = waiting.where(IndexOutbox.id <= upto)
-    rows = list(session.scalars(waiting))
-    if not rows:
+    session.commit()  # one left open by the caller would hold SQLite's write lock meanwhile
+    replica = changelog.this_replica()
+    with _applying(wait):
+        if _take_left():  # changes left to the holder: all of them are read now
+            upto, _held.took = None, True
+        with reading_only():  # read, then let go before the index work
+            at = changelog.position(replica.id if replica else None)
+            changes = changelog.changes_after(at.applied_upto, limit, upto) if at.built else []
+            ids = sorted({procedure_id for _, procedure_id in changes})
+            documents = _documents(ids) if ids else {}
+            session.commit()
+        if at.rebuild_floor is not None and not _rebuild_running():
+            changelog.clear_floor(replica)
+        reason = "it was not built on this server yet" if not at.built else None
+        if at.built and changes:
+            try:
+                _write(_open(create=False), documents)
+            except SearchUnavailable:
+                reason = MISSING
+            else:
+                if not changelog.advance(replica, changes[-1][0]):
+                    current_app.logger.warning(
+                        "this server's search index was forgotten (not seen for long, or a "
+                        "restore): the timer or index-sync rebuilds it")
+                return len(ids)
+    if reason is None:
         return 0
-    ix = _live_or_new()
-    if ix is None:
-        return _replace_missing()
-    ids = sorted({row.procedure_id for row in rows})
-    procedures = {p.id: p for p in session.scalars(select(Procedure).where(Procedure.id.in_(ids)))}
+    return _rebuild_for(reason, rebuild_limit)
+
+
+# Segments at which a writer's commit merges small ones itself (:func:`_merge_tiers`);
+# below it adds its own segment only. Each commit used to merge (Whoosh's MERGE_SMALL):
+# at the demo's 41 procedures that rewrote the whole index (up to 1.5 s) every fifth
+# save. The timer merges in the background (:func:`tidy`); this bounds the segments
+# when it is off or behind: each costs every search about 1.5 ms at the demo's size.
+MERGE_AT = 5
+# A segment joins a merge while it holds at most this many times what is merged before it:
+# a save merges equal tiers only (each document rewritten about log2(n) times, never
+# the largest segment); the timer, in the background, merges more for faster searches.
+MERGE_FACTOR = 1
+TIDY_FACTOR = 4
+
+
+def _to_merge(segments: list, largest: bool = True, factor: int = TIDY_FACTOR,
+              least: int = 1) -> list:
+    """The smallest segments, and each next larger one holding at most ``factor``
+    times as many documents as those before it: a document is rewritten a few times
+    over its life (logarithmic tiers), not at every merge; none when under two.
+    ``largest``: the largest segment may be merged too (the timer, not a save).
+    ``least``: merge at least that many smallest (2: a save at ``MERGE_AT`` segments)."""
+    ordered = sorted(segments, key=lambda segment: segment.doc_count_all())
+    if not largest:
+        ordered = ordered[:-1]
+    merged = ordered[:least]
+    size = sum(segment.doc_count_all() for segment in merged)
+    for segment in ordered[least:]:
+        if segment.doc_count_all() > factor * max(size, 1):
+            break
+        merged.append(segment)
+        size += segment.doc_count_all()
+    return merged if len(merged) > 1 else []
+
+
+def _merge_tiers(writer, segments: list, largest: bool = True,
+                 factor: int = TIDY_FACTOR, least: int = 1) -> list:
+    """A Whoosh merge policy: merge :func:`_to_merge`'s segments, keep the others."""
+    merging = _to_merge(segments, largest, factor, least)
+    for segment in merging:
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        writer.add_reader(reader)
+        reader.close()
+    return [segment for segment in segments if segment not in merging]
+
+
+def _write(ix, documents: dict[int, dict | None]) -> None:
+    """Write ``documents`` in one commit, merging nothing below ``MERGE_AT`` segments: a
+    commit of one procedure then costs its own postings only (a few tens of ms)."""
     writer = ix.writer(timeout=WRITE_TIMEOUT, codec=CODEC)
     names = set(writer.schema.names())  # an index built by an earlier version has fewer
     try:
-        for procedure_id in ids:
-            procedure = procedures.get(procedure_id)
-            if procedure is None:
+        for procedure_id, document in documents.items():
+            if document is None:
                 writer.delete_by_term("id", str(procedure_id))
             else:
-                document = _document(procedure)
                 writer.update_document(**{k: v for k, v in document.items() if k in names})
-        writer.commit()
+        if len(writer.segments) + 1 >= MERGE_AT:  # the timer is off or behind
+            writer.commit(mergetype=lambda writer_, segments: _merge_tiers(
+                writer_, segments, largest=False, factor=MERGE_FACTOR, least=2))
+        else:
+            writer.commit(merge=False)
     except BaseException:
         _abandon(writer)
         raise
-    session.execute(delete(IndexOutbox).where(IndexOutbox.id.in_([r.id for r in rows])))
-    session.commit()
-    return len(ids)
 
 
-# -- a missing index (deleted, or lost with a disk) ------------------------------------------
-
-# Procedures up to which the next save rebuilds a missing index itself (a second or two);
-# a bigger library waits for `flask apprentice reindex` or `index-sync`.
+# Procedures up to which a save rebuilds a missing index itself (a second or two); a bigger
+# library waits for the timer (apprentice/kb/applier.py), `index-sync` or `reindex`.
 AUTO_REBUILD_LIMIT = 500
 
 
-def _live_or_new():
-    """The live index for a sync; a new, empty one when there is none and every procedure
-    waits in the outbox (a new install's first saves queue every one); None when the
-    index was lost: applying the outbox to an empty index would leave the others
-    unfindable, and search would answer "no matches" as if that were true."""
-    try:
-        return _open(create=False)
-    except SearchUnavailable:
-        pass
-    outside = select(func.count(Procedure.id)).where(
-        Procedure.id.not_in(select(IndexOutbox.procedure_id)))
-    return None if db_session().scalar(outside) else _open()
+def _rebuild_for(reason: str, rebuild_limit: int | None) -> int:
+    """Rebuild this server's index because ``reason``, if it is small enough here."""
+    if rebuild_limit is not None and (rebuild_limit == NEVER or db_session().scalar(
+            select(func.count(Procedure.id))) > rebuild_limit):
+        raise SearchUnavailable(f"This server's search index is not up to date ({reason}): "
+                                "run `flask apprentice index-sync`.")
+    # A new server's first build is routine; a lost index is worth a warning.
+    say = current_app.logger.warning if reason == MISSING else current_app.logger.info
+    say("search index: %s; rebuilding it from the database", reason)
+    return rebuild(wait=False) or 0
 
 
 def _abandon(writer) -> None:
@@ -434,77 +631,139 @@ def _abandon(writer) -> None:
             lock.release()
 
 
-def _replace_missing() -> int:
-    """Rebuild a lost index from the database (small libraries, at the next save), or
-    keep search "unavailable" and the changes waiting until a reindex."""
-    if db_session().scalar(select(func.count(Procedure.id))) > AUTO_REBUILD_LIMIT:
-        raise SearchUnavailable("The search index is missing: run `flask apprentice reindex`.")
-    current_app.logger.warning("search index missing: rebuilding it from the database")
-    return rebuild()
-
-
-def sync_all() -> int:
-    """Apply everything waiting in the outbox now, a batch at a time; how many were applied.
+def sync_all(rebuild_limit: int | None = None, wait: float = WRITE_TIMEOUT) -> int:
+    """Apply every change this server's index has not applied yet, a batch at a time; how
+    many procedures were indexed (a rebuild's count when it had to be rebuilt).
 
     One batch was not enough: an import of 1,400 files left 900 out of the index
-    until a reindex. Rows queued meanwhile by others wait for their own sync, so
+    until a reindex. Changes logged meanwhile by others wait for the next sync, so
     this ends even while saves keep coming.
     """
     session = db_session()
-    upto = session.scalar(select(func.max(IndexOutbox.id)))
-    total = 0
-    while upto is not None and (applied := sync(upto=upto)):
-        total += applied
-    # End the last (empty) read: left open, it would hold SQLite's write lock (outside a
-    # page view every transaction begins IMMEDIATE).
     session.commit()
-    return total
+    with reading_only():
+        upto = changelog.position(None).newest_change
+        session.commit()
+    total = 0
+    while True:
+        _held.took = False
+        applied = sync(upto=upto, rebuild_limit=rebuild_limit, wait=wait)
+        if not applied:
+            return total
+        total += applied
+        if _held.took:  # changes left to it: up to the newest, not just the first batch
+            with reading_only():
+                upto = changelog.position(None).newest_change
+                session.commit()
 
 
 def waiting() -> int:
-    """How many changes wait for the index (after a sync that could not finish)."""
-    return db_session().scalar(select(func.count(IndexOutbox.id))) or 0
+    """How many changes this server's index has not applied (after a sync that could not
+    finish); every procedure when the index was never built here."""
+    replica = changelog.this_replica()
+    at = changelog.position(replica.id if replica else None)
+    if not at.built:
+        return db_session().scalar(select(func.count(Procedure.id))) or 0
+    return changelog.count_after(at.applied_upto)
 
 
-def sync_quietly() -> None:
-    """After a save or an import: bring the index up to date with everything waiting,
-    but never fail the save for it."""
+def sync_quietly(rebuild_limit: int | None = AUTO_REBUILD_LIMIT, wait: float = 0) -> None:
+    """After a save or an import: bring this server's index up to date with every change
+    logged, but never fail the save for it (the timer or ``index-sync`` finishes).
+
+    A save does not wait (``wait`` 0) for another process applying or merging: its
+    change is in the log, and it says so (:func:`_leave_to_holder`) before trying, so
+    the holder applies it after letting go, whether or not it read the log before the
+    change was committed. Waiting had the workers and the timer queue on the lock, a
+    second or more per save under load. With the lock free, the change is applied here,
+    so the editor finds it at once."""
     try:
-        sync_all()
-    except (LockError, OSError, SearchUnavailable) as exc:
+        for _ in range(PENDING_ROUNDS):
+            _leave_to_holder()
+            sync_all(rebuild_limit, wait)
+            if not _left_for_me():
+                break
+            wait = 0
+    except LockError:
+        pass  # the holder applies it (above); the timer or index-sync otherwise
+    except (OSError, SearchUnavailable) as exc:
         current_app.logger.warning("search index not updated yet (%s); index-sync will", exc)
     except Exception:  # a broken index must not take the app down
         current_app.logger.exception("search index update failed; index-sync will retry")
 
 
-def rebuild() -> int:
-    """Index every procedure into a new folder, then swap it in at once.
+def segment_count() -> int:
+    """How many segments the live index has (each costs every search a little)."""
+    return len(_open(create=False)._segments())
 
-    Saves made meanwhile may have gone into the old folder only: after the
-    swap, every procedure changed since the start is indexed again, and only
-    the outbox rows older than the start are dropped.
+
+def tidy() -> bool:
+    """Merge the index's small segments (:func:`_to_merge`; the timer, in the background,
+    so that saves need not), then apply changes left to this process meanwhile; whether
+    it merged. Never waits for the lock: it is busy applying."""
+    merged = False
+    try:
+        with _applying(wait=0):
+            writer = _open(create=False).writer(timeout=0, codec=CODEC)
+            try:
+                if _to_merge(writer.segments):
+                    writer.commit(mergetype=_merge_tiers)
+                    merged = True
+                else:
+                    writer.cancel()
+            except BaseException:
+                _abandon(writer)
+                raise
+    except (LockError, SearchUnavailable):
+        pass
+    if _left_for_me():
+        sync_quietly(rebuild_limit=NEVER)
+    return merged
+
+
+def rebuild(wait: bool = True) -> int | None:
+    """Index every procedure into a new folder, swap it in at once, and record it as this
+    server's replica; then apply what was logged meanwhile. How many were indexed (None:
+    another process of this server was rebuilding and ``wait`` is False; what it
+    builds covers this call's).
+
+    No clock decides what the new index holds: the log's newest id is read first,
+    so every change up to it is in the procedures read after it, and becomes the
+    cursor. Saves made meanwhile reached the old folder only, and are applied again.
     """
     session = db_session()
-    started = utcnow() - timedelta(seconds=1)  # timestamps may be a little coarse
-    covered = session.scalar(select(func.max(IndexOutbox.id))) or 0
-    generation = _new_generation()
-    ix = index.create_in(generation, _schema(_current_filter()))
-    writer = ix.writer(codec=CODEC)
-    count = 0
-    for procedure in session.scalars(select(Procedure).execution_options(yield_per=500)):
-        writer.add_document(**_document(procedure))
-        count += 1
-    writer.commit()
-    # Swapped in before the outbox is cleared: a process killed in between leaves rows
-    # that are applied again, never changes that are in neither index nor outbox.
-    _swap_in(generation)
-    session.execute(delete(IndexOutbox).where(IndexOutbox.id <= covered))
     session.commit()
-    changed = session.scalars(select(Procedure).where(Procedure.updated_at >= started)).all()
-    if changed:
-        session.add_all(IndexOutbox(procedure_id=procedure.id) for procedure in changed)
-        session.commit()
-    sync_quietly()
+    with _file_lock(".rebuild-lock", None if wait else 0) as mine:
+        if not mine:
+            return None
+        replica = changelog.this_replica(create=True)
+        with _applying():
+            changelog.start_rebuild(replica)
+        generation = _new_generation()
+        try:
+            with reading_only():  # a long read that must not keep SQLite's writers out
+                at = changelog.position(None)  # the log's and the glossary's newest ids, first
+                ix = index.create_in(generation, _schema(_current_filter()))
+                writer = ix.writer(codec=CODEC)
+                count = 0
+                try:
+                    for procedure in session.scalars(
+                            select(Procedure).execution_options(yield_per=500)):
+                        writer.add_document(**_document(procedure))
+                        count += 1
+                    writer.commit()
+                except BaseException:
+                    _abandon(writer)
+                    raise
+                session.commit()
+            with _applying():
+                if not _swap_in(generation):
+                    raise OSError("a newer search index was swapped in meanwhile")
+                changelog.built(replica, at.newest_change, at.newest_glossary)
+        except BaseException:
+            shutil.rmtree(generation, ignore_errors=True)
+            raise
+    sync_quietly(rebuild_limit=NEVER, wait=WRITE_TIMEOUT)
     return count
 
 
@@ -537,13 +796,60 @@ def sync_glossary(limit: int | None = None) -> int | None:
     of apprentice built it (:func:`outdated`); how many were indexed.
 
     With ``limit``, only when there are at most that many procedures (a save of
-    the glossary in a small library); larger ones wait for ``index-sync``.
+    the glossary in a small library); larger ones wait for the timer or ``index-sync``.
     """
     if outdated() is None:
         return None
     if limit is not None and db_session().scalar(select(func.count(Procedure.id))) > limit:
         return None
-    return rebuild()
+    return rebuild(wait=limit is None)
+
+
+@dataclass
+class CatchUp:
+    """What :func:`catch_up` did."""
+
+    rebuilt: str | None = None  # why the index was rebuilt (None: it was not)
+    indexed: int = 0  # procedures the rebuild indexed
+    applied: int = 0  # procedures brought up to date from the log
+
+
+_layout_checked: set[str] = set()  # generations whose layout and glossary this process read
+
+
+def catch_up(wait: bool = True, thorough: bool = True) -> CatchUp:
+    """Bring this server's index up to the database, whatever its size: rebuilt when it
+    was never built here, was lost, carries another glossary than the newest (every
+    server notices a glossary saved on any server) or an earlier layout; otherwise
+    the changes beyond its cursor applied. ``index-sync`` runs it, and the timer.
+
+    ``thorough``: read the index's glossary every time (``index-sync``); the timer
+    reads it once per index generation and when the glossary's version moved on.
+    ``wait``: for another process rebuilding (else leave it to that one).
+    """
+    session = db_session()
+    session.commit()
+    replica = changelog.this_replica()
+    with reading_only():
+        at = changelog.position(replica.id if replica else None)
+        session.commit()
+    reason = None
+    if not at.built:
+        reason = "This server's search index was not built here yet"
+    elif not _current_dir().exists():
+        reason = "The search index was missing"
+    else:
+        generation = str(_current_dir().resolve())
+        if thorough or at.glossary_id != at.newest_glossary \
+                or generation not in _layout_checked:
+            reason = outdated()
+            _layout_checked.add(generation)
+            if reason is None and at.glossary_id != at.newest_glossary:
+                changelog.set_glossary(replica, at.newest_glossary)  # same groups
+    if reason is not None:
+        indexed = rebuild(wait=wait)
+        return CatchUp() if indexed is None else CatchUp(rebuilt=reason, indexed=indexed)
+    return CatchUp(applied=sync_all() if at.newest_change > at.applied_upto else 0)
 
 
 @dataclass
@@ -554,16 +860,30 @@ class IndexCheck:
     old_glossary: bool = False  # still right, only slower: index-sync rebuilds it
     old_layout: bool = False  # built by an earlier version: right, snippets slower
     unreadable: str | None = None  # why the index could not be read (then all "missing")
+    # This server's replica (apprentice/kb/changelog.py): None when the index folder is
+    # not one yet (never built here).
+    replica: changelog.Replica | None = None
+    position: changelog.Position | None = None
+    behind: int = 0  # changes in the log beyond its cursor
+
+    @property
+    def built(self) -> bool:
+        return self.replica is not None and self.position is not None and self.position.built
 
     @property
     def healthy(self) -> bool:
-        return not (self.missing or self.stale or self.extra or self.unreadable)
+        return self.built and not (self.missing or self.stale or self.extra or self.unreadable)
 
 
 def check() -> IndexCheck:
-    """Compare the index with the database: missing, out-of-date and extra entries."""
-    expected = {p.id: (p.revision_number, p.status)
-                for p in db_session().scalars(select(Procedure))}
+    """Compare this server's index with the database: missing, out-of-date and extra
+    entries, and where its replica stands in the change log."""
+    with reading_only():  # check-index may run while the servers save
+        replica = changelog.this_replica()
+        at = changelog.position(replica.id if replica else None)
+        behind = changelog.count_after(at.applied_upto) if at.built else 0
+        expected = {p.id: (p.revision_number, p.status)
+                    for p in db_session().scalars(select(Procedure))}
     old_layout, unreadable = False, None
     try:
         ix = _open(create=False)
@@ -580,6 +900,7 @@ def check() -> IndexCheck:
         missing=sorted(expected.keys() - indexed.keys()),
         stale=sorted(i for i in expected.keys() & indexed.keys() if expected[i] != indexed[i]),
         extra=sorted(indexed.keys() - expected.keys()),
+        replica=replica, position=at, behind=behind,
     )
 
 
@@ -766,6 +1087,23 @@ def expand(text: str, concepts: dict[str, str] | None = None,
     return re.sub("\x01(\\d+)\x01", lambda m: placeholders[int(m.group(1))], expanded)
 
 
+def _union_matching(query):
+    """``query`` with its ORs of words scored by Whoosh's union matchers (changed in
+    place; ORs holding fuzzy, prefix or wildcard words are left as they were).
+
+    Below 5,000 documents Whoosh scores an OR through an array of 2,048 scores that it
+    clears and fills for every search, whatever the index holds: half a short search's
+    time at the demo's size. The union matchers give the same scores and skip the
+    documents that cannot reach the page.
+    """
+    if isinstance(query, Or) and not any(isinstance(leaf, MultiTerm)
+                                         for leaf in query.leaves()):
+        query.matcher_type = Or.DEFAULT_MATCHER
+    for child in query.children():
+        _union_matching(child)
+    return query
+
+
 def _only_terms(query) -> bool:
     """An OR of plain terms (what most searches parse to)."""
     if type(query) is Term:
@@ -833,12 +1171,12 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
             _open_indexes.clear()
             if attempt:
                 raise SearchUnavailable(str(exc)) from exc
-    searcher, parser = reading.searcher, reading.parser
+    searcher = reading.searcher
     synonyms = vocabulary.synonyms()  # one query: the glossary's newest version
     glossary = _current_filter(synonyms)
     built = _index_glossary(searcher.schema)
     concepts = glossary.concepts if built and built.signature == glossary.signature else None
-    query = Every() if browsing else parser.parse(expand(cleaned, concepts, synonyms))
+    query = Every() if browsing else reading.parse(expand(cleaned, concepts, synonyms))
     filters = []
     if not sees_everything:
         visible = [Term("status", ProcedureStatus.PUBLISHED.value)]
@@ -886,7 +1224,7 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
                     if facets else {})
     suggestion = None
     if total < 3 and not browsing:  # few results: perhaps a typo
-        typed = parser.parse(cleaned)
+        typed = reading.parse(cleaned)
         try:
             # Suggestions share the first letter (prefix=1): most typos are later in
             # the word, and it makes correcting ten times faster at 10,000 pages.

@@ -158,8 +158,9 @@ def _next_number(procedure: Procedure) -> int:
 
 def _commit(procedure: Procedure | None, *, sync: bool = True,
             receipt: tuple | None = None) -> None:
-    """Commit; with ``procedure``, its search entry goes into the outbox in the same
-    transaction and (unless the caller batches, ``sync=False``) into the index after.
+    """Commit; with ``procedure``, its change goes into the search index's log in the same
+    transaction and (unless the caller batches, ``sync=False``) into this server's index
+    after (the other servers' take it on their next round, apprentice/kb/applier.py).
     ``receipt``: (token, person, kind, record) of the form saved (apprentice.core.receipts)."""
     if procedure is not None:
         search.queue(procedure)
@@ -173,7 +174,7 @@ def _commit(procedure: Procedure | None, *, sync: bool = True,
 
 def finish_indexing() -> None:
     """Before answering "already saved": the first try may have been cut short between its
-    commit and the index (its worker killed), leaving the change in the outbox. Applied
+    commit and the index (its worker killed), leaving the change waiting in the log. Applied
     now, the procedure is findable, as a saved one is."""
     search.sync_quietly()
 

@@ -272,7 +272,7 @@ def search_api():
     """The search page's results as JSON, ranked exactly as the page."""
     _staff, _filters, options, text = _search_args()
     try:
-        results = search.search(text, **options)
+        results = search.search(text, **options, facets=False)  # the answer has none
     except search.SearchUnavailable:
         return jsonify({"error": "Search is unavailable for a moment; try again soon."}), 503
     return jsonify({

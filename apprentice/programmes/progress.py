@@ -2,7 +2,8 @@
 
 Pages, exports and reports all ask these functions; loading the data they
 need (a whole cohort in a fixed number of queries) is done in
-:mod:`apprentice.programmes.services`.
+:mod:`apprentice.records.services`, the frameworks' structure coming from
+:mod:`apprentice.programmes.shapes` (published versions kept per process).
 
 Evidence is keyed by competency *lineage*, so a sign-off recorded against an
 older wording of a competency still counts for its current wording.

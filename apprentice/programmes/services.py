@@ -9,19 +9,22 @@ from __future__ import annotations
 import calendar
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from apprentice.audit import services as audit
-from apprentice.competencies.models import Competency, Framework, FrameworkStatus
+from apprentice.competencies.models import Framework, FrameworkStatus
 from apprentice.core import receipts
 from apprentice.db import db_session, utcnow
 from apprentice.people.models import Role, StaffProfile, acts_as
 from apprentice.programmes import permissions
 from apprentice.programmes.models import ElectiveChoice, Enrolment, EnrolmentStatus
+from apprentice.programmes.shapes import shapes_of
 from apprentice.validation import Invalid, refuse_unless
 
 
@@ -172,37 +175,57 @@ def enrolments_query(*, framework_id: int | None = None, status: str | None = "a
     return query
 
 
+@cache
+def _electives_query():
+    """The statement of :func:`electives_of`, built once per process."""
+    return (select(ElectiveChoice.enrolment_id, ElectiveChoice.area_id)
+            .where(ElectiveChoice.enrolment_id.in_(bindparam("ids", expanding=True))))
+
+
 def electives_of(enrolment_ids: Iterable[int]) -> dict[int, set[int]]:
     """The chosen elective areas of each enrolment (one query)."""
     chosen: dict[int, set[int]] = defaultdict(set)
     ids = sorted(set(enrolment_ids))
     if ids:
-        for enrolment_id, area_id in db_session().execute(
-            select(ElectiveChoice.enrolment_id, ElectiveChoice.area_id)
-            .where(ElectiveChoice.enrolment_id.in_(ids))
-        ):
+        for enrolment_id, area_id in db_session().execute(_electives_query(), {"ids": ids}):
             chosen[enrolment_id].add(area_id)
     return chosen
 
 
-def programme_competencies(person_id: int) -> list[Competency]:
+@dataclass(frozen=True)
+class ProgrammeCompetency:
+    """A competency someone may log against and be signed off for, in its current
+    wording (plain data, from the published framework kept per process)."""
+
+    id: int
+    code: str
+    statement: str
+    lineage: str
+    area_id: int
+
+
+def programme_competencies(person_id: int) -> list[ProgrammeCompetency]:
     """Current competencies of the person's active programmes: every required area,
     and the chosen electives (all electives until enough are chosen): what they may
-    log against and be signed off for."""
-    session = db_session()
-    enrolments = list(session.scalars(select(Enrolment).where(
-        Enrolment.person_id == person_id, Enrolment.status == EnrolmentStatus.ACTIVE.value)))
+    log against and be signed off for. Three small queries; the frameworks' structure
+    comes from programmes.shapes."""
+    enrolments = db_session().execute(
+        select(Enrolment.id, Enrolment.framework_id)
+        .where(Enrolment.person_id == person_id,
+               Enrolment.status == EnrolmentStatus.ACTIVE.value)
+        .order_by(Enrolment.start_date, Enrolment.id)).all()
     if not enrolments:
         return []
     chosen = electives_of(e.id for e in enrolments)
-    frameworks = {f.id: f for f in session.scalars(
-        select(Framework).where(Framework.id.in_({e.framework_id for e in enrolments})))}
-    competencies: list[Competency] = []
+    shapes = shapes_of(e.framework_id for e in enrolments)
+    competencies: list[ProgrammeCompetency] = []
     for enrolment in enrolments:
-        framework = frameworks[enrolment.framework_id]
+        shape = shapes[enrolment.framework_id]
         picked = chosen[enrolment.id]
-        all_electives = len(picked) < framework.electives_required
-        for area in framework.current_areas:
+        all_electives = len(picked) < shape.rule.electives_required
+        for area in shape.areas:
             if area.required or all_electives or area.id in picked:
-                competencies.extend(area.current_competencies)
+                competencies.extend(
+                    ProgrammeCompetency(c.id, c.code, c.statement, c.lineage, area.id)
+                    for c in area.competencies)
     return competencies

@@ -7,9 +7,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, exists, func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from apprentice.competencies.models import Competency
 from apprentice.db import db_session, utcnow
@@ -37,7 +38,7 @@ class PractiseNext:
 @dataclass
 class ApprenticeDashboard:
     programmes: tuple[EnrolmentRecord, ...]  # the active ones, from the person's record
-    returned: list[LogEntry]
+    returned: list  # (id, occurred_on) of the entries returned to fix, newest first
     verified_minutes: int
     unverified_minutes: int
     practise_next: list[PractiseNext]
@@ -68,7 +69,11 @@ def apprentice_dashboard(person: StaffProfile, today: date | None = None,
     suggestions.sort(key=lambda s: rank[s.status])
     return ApprenticeDashboard(
         programmes=programmes,
-        returned=services.entries_of(person.id, states=[EntryState.RETURNED.value]),
+        returned=list(db_session().execute(  # a link per entry: its id and day
+            select(LogEntry.id, LogEntry.occurred_on)
+            .where(LogEntry.person_id == person.id,
+                   LogEntry.state == EntryState.RETURNED.value)
+            .order_by(LogEntry.occurred_on.desc(), LogEntry.id.desc()))),
         verified_minutes=verified, unverified_minutes=logged - verified,
         practise_next=suggestions[:limit],
     )
@@ -94,8 +99,10 @@ def mentor_dashboard(mentor: StaffProfile, today: date | None = None) -> MentorD
     """The review queue's size and age, each paired apprentice's progress, and the
     competencies with verified evidence at the required level but no sign-off yet."""
     today = today or date.today()
-    queue = services.review_queue(mentor, today)
-    current = services.pairings(mentor_id=mentor.id, current_on=today)
+    mentor_pairings = services.pairings(mentor_id=mentor.id)
+    queue = services.review_queue(mentor, today, procedures=False,
+                                  mentor_pairings=mentor_pairings)
+    current = [p for p in mentor_pairings if p.current_on(today)]
     apprentice_ids = {p.apprentice_id for p in current}
     enrolments = list(db_session().scalars(
         programmes.enrolments_query(status="active", person_ids=apprentice_ids)
@@ -237,11 +244,18 @@ class MatrixCell:
 @dataclass
 class CoordinatorDashboard:
     areas: list[MatrixArea]
-    matrix: list[tuple]  # (EnrolmentProgress, {area name: MatrixCell})
+    matrix: list[tuple]  # (EnrolmentProgress, {area name: MatrixCell}), a page of them
     stale_entries: list[LogEntry]  # the oldest ten
     stale_count: int
-    idle_pairings: list[Pairing]
+    idle_pairings: list[Pairing]  # the newest ten
     mentors: list[MentorLoad] = field(default_factory=list)
+    idle_count: int = 0
+    page: int = 1  # of the matrix
+    pages: int = 1
+    enrolled: int = 0  # active programmes on every page of the matrix
+
+
+IDLE_SHOWN = 10  # idle pairings named on the dashboard (all are counted)
 
 
 def unique_headers(areas: dict[str, MatrixArea]) -> None:
@@ -266,37 +280,71 @@ def matrix_areas(rows: Iterable) -> list[MatrixArea]:
     return list(areas.values())
 
 
-def coordinator_dashboard(today: date | None = None) -> CoordinatorDashboard:
-    """The cohort as people by areas, what has stalled, and how loaded the mentors are."""
+@dataclass(frozen=True)
+class _CoordinatorQueries:
+    stale_count: object
+    stale: object
+    idle_count: object
+    idle: object
+    waiting: object
+
+
+@cache
+def _coordinator_queries() -> _CoordinatorQueries:
+    """The statements of :func:`coordinator_dashboard` beside the cohort, built once per
+    process (building them cost more than running them); the days are bound when run
+    (``stale_since``, ``today``, ``idle_since``)."""
+    waiting_long = (LogEntry.state == EntryState.SUBMITTED.value,
+                    LogEntry.submitted_at
+                    < bindparam("stale_since", type_=LogEntry.submitted_at.type))
+    # Current pairings at least 30 days old with nothing logged by the pair since: found
+    # and counted by the database, not by loading every pairing.
+    day = Pairing.starts_on.type
+    today, idle_since = bindparam("today", type_=day), bindparam("idle_since", type_=day)
+    idle_where = (
+        Pairing.starts_on <= idle_since,
+        Pairing.ends_on.is_(None) | (Pairing.ends_on >= today),
+        ~exists().where(LogEntry.person_id == Pairing.apprentice_id,
+                        LogEntry.mentor_id == Pairing.mentor_id,
+                        LogEntry.occurred_on >= idle_since),
+    )
+    return _CoordinatorQueries(
+        stale_count=select(func.count(LogEntry.id)).where(*waiting_long),
+        stale=select(LogEntry).where(*waiting_long).order_by(LogEntry.submitted_at).limit(10)
+        .options(selectinload(LogEntry.person), selectinload(LogEntry.mentor)),
+        idle_count=select(func.count(Pairing.id)).where(*idle_where),
+        idle=select(Pairing).where(*idle_where)
+        .order_by(Pairing.starts_on.desc(), Pairing.id.desc()).limit(IDLE_SHOWN)
+        .options(joinedload(Pairing.apprentice).lazyload(StaffProfile.role_grants),
+                 joinedload(Pairing.mentor).lazyload(StaffProfile.role_grants)),
+        waiting=select(LogEntry.mentor_id, func.count(LogEntry.id))
+        .where(LogEntry.state == EntryState.SUBMITTED.value).group_by(LogEntry.mentor_id),
+    )
+
+
+def coordinator_dashboard(today: date | None = None, *, page: int = 1,
+                          per_page: int = 50) -> CoordinatorDashboard:
+    """The cohort as people by areas (a page of them), what has stalled, and how loaded
+    the mentors are: a fixed number of queries and a page's worth of rows, whatever the
+    cohort's size."""
     today = today or date.today()
     session = db_session()
-    rows = records.cohort(today=today)
+    cohort = records.cohort_page(page, per_page, today=today)
+    rows = cohort.rows
     matrix = [(row, {a.area.name: MatrixCell(a.percent, a.complete) for a in row.progress.areas})
               for row in rows]
-    stale_since = utcnow() - timedelta(days=STALE_REVIEW_DAYS)
-    waiting_long = (LogEntry.state == EntryState.SUBMITTED.value,
-                    LogEntry.submitted_at < stale_since)
-    stale_count = session.scalar(select(func.count(LogEntry.id)).where(*waiting_long))
-    stale = list(session.scalars(
-        select(LogEntry).where(*waiting_long).order_by(LogEntry.submitted_at).limit(10)
-        .options(selectinload(LogEntry.person), selectinload(LogEntry.mentor))
-    ))
-    current = services.pairings(current_on=today)
-    idle_since = today - timedelta(days=IDLE_PAIRING_DAYS)
-    # Only the current pairings' people, and only the recent log: not the whole table.
-    active = set(session.execute(
-        select(LogEntry.person_id, LogEntry.mentor_id).distinct()
-        .where(LogEntry.person_id.in_({p.apprentice_id for p in current}),
-               LogEntry.occurred_on >= idle_since)
-    ).all()) if current else set()
-    idle = [p for p in current
-            if p.starts_on <= idle_since and (p.apprentice_id, p.mentor_id) not in active]
-    waiting = dict(session.execute(
-        select(LogEntry.mentor_id, func.count(LogEntry.id))
-        .where(LogEntry.state == EntryState.SUBMITTED.value).group_by(LogEntry.mentor_id)
-    ).all())
+    queries = _coordinator_queries()
+    params = {"stale_since": utcnow() - timedelta(days=STALE_REVIEW_DAYS), "today": today,
+              "idle_since": today - timedelta(days=IDLE_PAIRING_DAYS)}
+    stale_count = session.scalar(queries.stale_count, params)
+    stale = list(session.scalars(queries.stale, params))
+    idle_count = session.scalar(queries.idle_count, params)
+    idle = list(session.scalars(queries.idle, params))
+    waiting = dict(session.execute(queries.waiting).all())
     mentors = [MentorLoad(s.mentor.name, s.load, waiting.get(s.mentor.id, 0), s.experience)
                for s in services.suggest_mentors(today=today)]
     mentors.sort(key=lambda m: (-m.waiting, -m.apprentices, m.name))
     return CoordinatorDashboard(areas=matrix_areas(rows), matrix=matrix, stale_entries=stale,
-                                stale_count=stale_count, idle_pairings=idle, mentors=mentors)
+                                stale_count=stale_count, idle_pairings=idle, mentors=mentors,
+                                idle_count=idle_count, page=cohort.page, pages=cohort.pages,
+                                enrolled=cohort.total)

@@ -8,16 +8,18 @@ record by accident, and nothing here writes.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from types import MappingProxyType
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import aliased
 
 from apprentice.audit.models import AuditRecord
-from apprentice.competencies.models import SupervisionLevel
+from apprentice.competencies.models import Competency, SupervisionLevel
 from apprentice.db import db_session
 from apprentice.people.models import StaffProfile
 from apprentice.programmes.progress import (
@@ -245,22 +247,78 @@ def _person(person: StaffProfile) -> PersonRef:
     return PersonRef(person.id, person.name)
 
 
-def _sign_off(sign_off: SignOff, *, stands: bool, corrected_by: int | None,
+@cache
+def _sign_offs_query(before_cutoff: bool):
+    """The statement of :func:`_sign_offs_made`, built once per process (building it
+    costs more than running it); ``person_id`` and ``cutoff`` are bound when run."""
+    signer, revoker = aliased(StaffProfile), aliased(StaffProfile)
+    query = (
+        select(SignOff.id, SignOff.person_id, SignOff.lineage, SignOff.level,
+               SignOff.comment, SignOff.signed_at, SignOff.corrects_id,
+               Competency.id.label("competency_id"), Competency.code, Competency.statement,
+               Competency.area_id, signer.id.label("signer_id"),
+               signer.name.label("signer_name"), Revocation.reason, Revocation.revoked_at,
+               revoker.id.label("revoker_id"), revoker.name.label("revoker_name"))
+        .join(Competency, Competency.id == SignOff.competency_id)
+        .join(signer, signer.id == SignOff.signed_by_id)
+        .outerjoin(Revocation, Revocation.sign_off_id == SignOff.id)
+        .outerjoin(revoker, revoker.id == Revocation.revoked_by_id)
+        .where(SignOff.person_id == bindparam("person_id"))
+        .order_by(SignOff.signed_at.desc(), SignOff.id.desc()))
+    if before_cutoff:
+        query = query.where(SignOff.signed_at < bindparam("cutoff", type_=SignOff.signed_at.type))
+    return query
+
+
+def _sign_offs_made(person_id: int, cutoff) -> list:
+    """The person's sign-offs made before ``cutoff`` (None: all), newest first, as rows
+    with their wording, signer and revocation (one statement, no object graphs)."""
+    return list(db_session().execute(_sign_offs_query(cutoff is not None),
+                                     {"person_id": person_id, "cutoff": cutoff}))
+
+
+@cache
+def _cited_query():
+    """The statement of :func:`_cited`, built once per process."""
+    return (select(SignOffEvidence.sign_off_id, LogEntry.id, LogEntry.occurred_on,
+                   LogEntry.description, LogEntry.minutes)
+            .join(LogEntry, LogEntry.id == SignOffEvidence.entry_id)
+            .join(SignOff, SignOff.id == SignOffEvidence.sign_off_id)
+            .where(SignOff.person_id == bindparam("person_id"))
+            .order_by(LogEntry.occurred_on, LogEntry.id))
+
+
+def _cited(person_id: int) -> dict[int, list[CitedEntry]]:
+    """Sign-off id -> the entries it cites, oldest first (one statement)."""
+    cited: dict[int, list[CitedEntry]] = defaultdict(list)
+    for sign_off_id, entry_id, occurred_on, description, minutes in db_session().execute(
+        _cited_query(), {"person_id": person_id}
+    ):
+        cited[sign_off_id].append(CitedEntry(entry_id, occurred_on, description, minutes))
+    return cited
+
+
+@cache
+def _newest_hash_query():
+    """The audit hash of a sign-off being made, built once per process."""
+    return (select(AuditRecord.hash)
+            .where(AuditRecord.object_type == SignOff.__name__,
+                   AuditRecord.object_id == bindparam("sign_off_id"),
+                   AuditRecord.action.in_(SIGN_OFF_ACTIONS))
+            .order_by(AuditRecord.id).limit(1))
+
+
+def _sign_off(row, cited: list[CitedEntry], *, stands: bool, corrected_by: int | None,
               revoked: bool) -> SignOffRecord:
-    cited = sorted((link.entry for link in sign_off.evidence_links),
-                   key=lambda e: (e.occurred_on, e.id))
-    competency = sign_off.competency
-    revocation = sign_off.revocation if revoked else None
     return SignOffRecord(
-        id=sign_off.id, person_id=sign_off.person_id,
-        competency=CompetencyRef(competency.id, competency.code, competency.statement,
-                                 sign_off.lineage, competency.area_id),
-        level=SupervisionLevel(sign_off.level), mentor=_person(sign_off.signed_by),
-        signed_at=sign_off.signed_at, comment=sign_off.comment,
-        cited=tuple(CitedEntry(e.id, e.occurred_on, e.description, e.minutes) for e in cited),
-        corrects_id=sign_off.corrects_id,
-        revocation=RevocationRecord(revocation.reason, _person(revocation.revoked_by),
-                                    revocation.revoked_at) if revocation else None,
+        id=row.id, person_id=row.person_id,
+        competency=CompetencyRef(row.competency_id, row.code, row.statement, row.lineage,
+                                 row.area_id),
+        level=SupervisionLevel(row.level), mentor=PersonRef(row.signer_id, row.signer_name),
+        signed_at=row.signed_at, comment=row.comment, cited=tuple(cited),
+        corrects_id=row.corrects_id,
+        revocation=RevocationRecord(row.reason, PersonRef(row.revoker_id, row.revoker_name),
+                                    row.revoked_at) if revoked else None,
         corrected_by=corrected_by, stands=stands,
     )
 
@@ -277,8 +335,11 @@ def _best(sign_offs: tuple[SignOffRecord, ...]) -> dict[str, SignOffRecord]:
 
 def _enrolments(person: StaffProfile, day: date, as_of: date | None,
                 best: dict[str, SignOffRecord]) -> tuple[EnrolmentRecord, ...]:
+    # ``best`` holds the levels progress counts, by the same rule (training.standing):
+    # passed on, the sign-offs are not read a second time.
+    levels = {lineage: s.level for lineage, s in best.items()}
     enrolments = []
-    for row in services.programmes_of(person, day, as_of=as_of):
+    for row in services.programmes_of(person, day, as_of=as_of, levels=levels):
         e, progress = row.enrolment, row.progress
         areas = tuple(
             AreaRecord(
@@ -306,15 +367,18 @@ def _enrolments(person: StaffProfile, day: date, as_of: date | None,
 
 
 def _statement(person_id: int, as_of: date | None) -> StatementRecord | None:
-    revision = statements.newest(person_id, before=standing.end_of(as_of) if as_of else None)
-    if revision is None:
+    rows = statements.newest_rows(person_id,
+                                  before=standing.end_of(as_of) if as_of else None)
+    if rows is None:
         return None
+    revision = rows.revision
     return StatementRecord(
         number=revision.number, overall=revision.overall,
-        sections=tuple(StatementSectionRecord(s.area_id, s.area.name, s.body)
-                       for s in revision.sections),
+        sections=tuple(StatementSectionRecord(s.area_id, s.area_name, s.body)
+                       for s in rows.sections),
         words=revision.words, saved_at=revision.created_at,
-        author=_person(revision.author) if revision.author is not None else None)
+        author=PersonRef(revision.author_id, revision.author_name)
+        if revision.author_id is not None else None)
 
 
 def _entries(person_id: int, as_of: date | None) -> tuple[EntryRecord, ...]:
@@ -344,31 +408,22 @@ def record_of(person_id: int, as_of: date | None = None, *,
     day = as_of or date.today()
     cutoff = standing.end_of(as_of) if as_of else None
 
-    made = [s for s in session.scalars(
-        select(SignOff).where(SignOff.person_id == person_id)
-        .order_by(SignOff.signed_at.desc(), SignOff.id.desc())
-        .options(selectinload(SignOff.competency), selectinload(SignOff.signed_by),
-                 selectinload(SignOff.evidence_links).selectinload(SignOffEvidence.entry),
-                 selectinload(SignOff.revocation).selectinload(Revocation.revoked_by)))
-        if cutoff is None or s.signed_at < cutoff]
-    corrections = [c for c in standing.corrections_of([person_id])
-                   if cutoff is None or c.signed_at < cutoff]
-    corrected_by = {c.corrects_id: c.id for c in corrections}
+    made = _sign_offs_made(person_id, cutoff)
+    cited = _cited(person_id) if made else {}
+    # The corrections made by then are among the sign-offs made by then.
+    corrected_by = {s.corrects_id: s.id for s in made if s.corrects_id is not None}
     corrected = set(corrected_by)
     sign_offs = tuple(
-        _sign_off(s, stands=standing.stands(s, corrected, as_of),
+        _sign_off(s, cited.get(s.id, []),
+                  stands=standing.stands_on(s.id, s.signed_at, s.revoked_at, corrected, as_of),
                   corrected_by=corrected_by.get(s.id),
-                  revoked=s.revocation is not None
-                  and (cutoff is None or s.revocation.revoked_at < cutoff))
+                  revoked=s.revoked_at is not None
+                  and (cutoff is None or s.revoked_at < cutoff))
         for s in made)
 
     newest_hash = None
     if made:
-        newest_hash = session.scalar(
-            select(AuditRecord.hash).where(AuditRecord.object_type == SignOff.__name__,
-                                           AuditRecord.object_id == made[0].id,
-                                           AuditRecord.action.in_(SIGN_OFF_ACTIONS))
-            .order_by(AuditRecord.id).limit(1))
+        newest_hash = session.scalar(_newest_hash_query(), {"sign_off_id": made[0].id})
     return Record(
         person=_person(person), job_title=person.job_title, branch=person.branch,
         as_of=day, enrolments=_enrolments(person, day, as_of, _best(sign_offs)),

@@ -12,34 +12,65 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, case, func, select
 
 from apprentice.competencies.models import (
     Competency,
-    CompetencyArea,
-    Framework,
     SupervisionLevel,
 )
 from apprentice.db import db_session
 from apprentice.people.models import StaffProfile
 from apprentice.programmes.models import Enrolment
-from apprentice.programmes.progress import (
-    AreaShape,
-    CompetencyShape,
-    Evidence,
-    FrameworkShape,
-    ProgrammeProgress,
-    Rule,
-    programme_progress,
-)
+from apprentice.programmes.progress import Evidence, ProgrammeProgress, programme_progress
 from apprentice.programmes.services import electives_of, enrolments_query
+from apprentice.programmes.shapes import shapes_of
 from apprentice.training import standing
 from apprentice.training.models import EntryCompetency, LogEntry, Revocation, SignOff
 
 
-def load_evidence(person_ids: Iterable[int], as_of: date | None = None) -> dict[int, Evidence]:
+@cache
+def _evidence_queries(past: bool):
+    """The three statements :func:`load_evidence` runs, built once per process (building
+    a statement costs more than running it here); the people (``ids``) and, for a past
+    day, the day (``as_of``, ``end``) are bound when run. Shapes only, never data."""
+    logged = standing.logged_clause(
+        bindparam("as_of", type_=LogEntry.occurred_on.type) if past else None,
+        end=bindparam("end", type_=LogEntry.created_at.type) if past else None)
+    people = LogEntry.person_id.in_(bindparam("ids", expanding=True))
+    entries = (
+        select(LogEntry.person_id, Competency.lineage, func.count(func.distinct(LogEntry.id)))
+        .join(EntryCompetency, EntryCompetency.entry_id == LogEntry.id)
+        .join(Competency, Competency.id == EntryCompetency.competency_id)
+        .where(people, logged)
+        .group_by(LogEntry.person_id, Competency.lineage))
+    sign_offs = (
+        select(SignOff.id, SignOff.person_id, SignOff.lineage, SignOff.level,
+               SignOff.signed_at, Revocation.revoked_at)
+        .outerjoin(Revocation, Revocation.sign_off_id == SignOff.id)
+        .where(SignOff.person_id.in_(bindparam("ids", expanding=True))))
+    verified = standing.verified_clause(
+        bindparam("as_of", type_=LogEntry.occurred_on.type) if past else None,
+        end=bindparam("end", type_=LogEntry.created_at.type) if past else None)
+    # Each entry once per area it touched, then summed by the database: years of
+    # entries come back as a row per person, area and verified-or-not.
+    touched = (
+        select(LogEntry.person_id, LogEntry.id, Competency.area_id, LogEntry.minutes,
+               case((verified, 1), else_=0).label("verified")).distinct()
+        .join(EntryCompetency, EntryCompetency.entry_id == LogEntry.id)
+        .join(Competency, Competency.id == EntryCompetency.competency_id)
+        .where(people, logged)).subquery()
+    minutes = (
+        select(touched.c.person_id, touched.c.area_id, touched.c.verified,
+               func.sum(touched.c.minutes))
+        .group_by(touched.c.person_id, touched.c.area_id, touched.c.verified))
+    return entries, sign_offs, minutes
+
+
+def load_evidence(person_ids: Iterable[int], as_of: date | None = None, *,
+                  levels: dict[int, dict[str, SupervisionLevel]] | None = None
+                  ) -> dict[int, Evidence]:
     """Everyone's evidence as of a day (None: now) in four queries, whatever the number
     of people or entries.
 
@@ -47,49 +78,38 @@ def load_evidence(person_ids: Iterable[int], as_of: date | None = None) -> dict[
     unless revoked or corrected; a competency's level is the best standing one
     (a lower later sign-off does not undo a higher one: a correction does).
     Minutes count once per area an entry touched, verified and not yet verified apart.
+    ``levels``: person id -> the best standing level per lineage, when the caller has
+    already read the sign-offs by the same rule (the record model); two queries fewer.
     """
     ids = sorted(set(person_ids))
     if not ids:
         return {}
     session = db_session()
-    logged = standing.logged_clause(as_of)
+    entries_query, sign_offs_query, minutes_query = _evidence_queries(as_of is not None)
+    params = {"ids": ids}
+    if as_of is not None:
+        params.update(as_of=as_of, end=standing.end_of(as_of))
     entries: dict[int, dict[str, int]] = defaultdict(dict)
-    for person_id, lineage, count in session.execute(
-        select(LogEntry.person_id, Competency.lineage, func.count(func.distinct(LogEntry.id)))
-        .join(EntryCompetency, EntryCompetency.entry_id == LogEntry.id)
-        .join(Competency, Competency.id == EntryCompetency.competency_id)
-        .where(LogEntry.person_id.in_(ids), logged)
-        .group_by(LogEntry.person_id, Competency.lineage)
-    ):
+    for person_id, lineage, count in session.execute(entries_query, params):
         entries[person_id][lineage] = count
-    levels: dict[int, dict[str, SupervisionLevel]] = defaultdict(dict)
-    corrected = standing.corrected_ids(standing.corrections_of(ids), as_of)
-    for sign_off_id, person_id, lineage, level, signed_at, revoked_at in session.execute(
-        select(SignOff.id, SignOff.person_id, SignOff.lineage, SignOff.level,
-               SignOff.signed_at, Revocation.revoked_at)
-        .outerjoin(Revocation, Revocation.sign_off_id == SignOff.id)
-        .where(SignOff.person_id.in_(ids))
-    ):
-        if not standing.stands_on(sign_off_id, signed_at, revoked_at, corrected, as_of):
-            continue
-        best = levels[person_id].get(lineage)
-        if best is None or level > best:
-            levels[person_id][lineage] = SupervisionLevel(level)
+    if levels is None:
+        levels = defaultdict(dict)
+        corrected = standing.corrected_ids(standing.corrections_of(ids), as_of)
+        for sign_off_id, person_id, lineage, level, signed_at, revoked_at in session.execute(
+            sign_offs_query, {"ids": ids}
+        ):
+            if not standing.stands_on(sign_off_id, signed_at, revoked_at, corrected, as_of):
+                continue
+            best = levels[person_id].get(lineage)
+            if best is None or level > best:
+                levels[person_id][lineage] = SupervisionLevel(level)
     minutes: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for entry in session.execute(
-        select(LogEntry.person_id, LogEntry.id, Competency.area_id, LogEntry.minutes,
-               LogEntry.state, LogEntry.verified_at, LogEntry.submitted_at,
-               LogEntry.created_at).distinct()
-        .join(EntryCompetency, EntryCompetency.entry_id == LogEntry.id)
-        .join(Competency, Competency.id == EntryCompetency.competency_id)
-        .where(LogEntry.person_id.in_(ids), logged)
-    ):
-        minutes[entry.person_id][entry.area_id][0 if standing.verified_by(entry, as_of) else 1] += (
-            entry.minutes)
+    for person_id, area_id, verified, total in session.execute(minutes_query, params):
+        minutes[person_id][area_id][0 if verified else 1] += total or 0
     return {
         person_id: Evidence(
             entries=dict(entries[person_id]),
-            levels=dict(levels[person_id]),
+            levels=dict(levels.get(person_id, {})),
             minutes={area: (v, u) for area, (v, u) in minutes[person_id].items()},
         )
         for person_id in ids
@@ -104,58 +124,22 @@ class EnrolmentProgress:
     progress: ProgrammeProgress
 
 
-def rule_of(framework: Framework) -> Rule:
-    return Rule(
-        electives_required=framework.electives_required,
-        level_required=framework.level,
-        area_completion_percent=framework.area_completion_percent,
-        time_allowed_months=framework.time_allowed_months,
-    )
-
-
-def shape_of(framework: Framework) -> FrameworkShape:
-    """The current structure, as the progress engine reads it."""
-    return FrameworkShape(
-        id=framework.id,
-        name=framework.name,
-        rule=rule_of(framework),
-        areas=tuple(
-            AreaShape(
-                id=area.id,
-                name=area.name,
-                required=area.required,
-                min_hours=area.min_hours,
-                competencies=tuple(
-                    CompetencyShape(c.id, c.lineage, c.code, c.statement)
-                    for c in area.current_competencies
-                ),
-            )
-            for area in framework.current_areas
-        ),
-    )
-
-
-def shapes_of(framework_ids: Iterable[int]) -> dict[int, FrameworkShape]:
-    """The current structure of each framework, as the engine reads it (three queries)."""
-    frameworks = db_session().scalars(
-        select(Framework).where(Framework.id.in_(sorted(set(framework_ids)))).options(
-            selectinload(Framework.areas).selectinload(CompetencyArea.competencies)))
-    return {f.id: shape_of(f) for f in frameworks}
-
-
 def progress_of(enrolments: list[Enrolment], today: date | None = None, *,
-                as_of: date | None = None) -> list[EnrolmentProgress]:
+                as_of: date | None = None,
+                levels: dict[int, dict[str, SupervisionLevel]] | None = None
+                ) -> list[EnrolmentProgress]:
     """Progress of many enrolments at once: a fixed number of queries whatever their count.
 
     ``today`` sets the pace the progress is measured against; ``as_of`` counts only the
-    evidence of that day and before (and is then the pace's day too).
+    evidence of that day and before (and is then the pace's day too); ``levels``: as
+    :func:`load_evidence` takes them.
     """
     today = today or as_of or date.today()
     if not enrolments:
         return []
     shapes = shapes_of(e.framework_id for e in enrolments)
     electives = electives_of(e.id for e in enrolments)
-    evidence = load_evidence({e.person_id for e in enrolments}, as_of)
+    evidence = load_evidence({e.person_id for e in enrolments}, as_of, levels=levels)
     return [
         EnrolmentProgress(
             enrolment=e,
@@ -177,13 +161,48 @@ def cohort(*, framework_id: int | None = None, status: str | None = "active",
     return progress_of(enrolments, today)
 
 
+@dataclass(frozen=True)
+class CohortPage:
+    """One page of the cohort's programmes, by the person's name."""
+
+    rows: list[EnrolmentProgress]
+    total: int  # programmes on every page
+    page: int
+    pages: int
+
+
+def cohort_page(page: int, per_page: int, *, framework_id: int | None = None,
+                status: str | None = "active", today: date | None = None) -> CohortPage:
+    """A page of everyone's progress (pages listing people page, whatever the cohort's
+    size): the count, the page's enrolments and their progress, in a fixed number of
+    queries. A page past the last shows the last."""
+    session = db_session()
+    query = enrolments_query(framework_id=framework_id, status=status)
+    total = session.scalar(select(func.count()).select_from(
+        query.with_only_columns(Enrolment.id).order_by(None).subquery()))
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    enrolments = list(session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    return CohortPage(progress_of(enrolments, today), total, page, pages)
+
+
+@cache
+def _enrolments_query():
+    """A person's enrolments, oldest first: built once per process."""
+    return (select(Enrolment).where(Enrolment.person_id == bindparam("person_id"))
+            .order_by(Enrolment.start_date, Enrolment.id))
+
+
 def programmes_of(person: StaffProfile, today: date | None = None, *,
-                  as_of: date | None = None) -> list[EnrolmentProgress]:
-    """A person's programmes, active first, finished ones kept."""
-    enrolments = list(db_session().scalars(
-        enrolments_query(person_id=person.id, status=None)
-    ))
+                  as_of: date | None = None,
+                  levels: dict[str, SupervisionLevel] | None = None
+                  ) -> list[EnrolmentProgress]:
+    """A person's programmes, active first, finished ones kept (the enrolments' own rows:
+    the record needs neither the person nor the framework objects). ``levels``: the
+    person's best standing level per lineage, when the caller has read the sign-offs."""
+    enrolments = list(db_session().scalars(_enrolments_query(), {"person_id": person.id}))
     enrolments.sort(key=lambda e: (not e.active, e.start_date))
-    return progress_of(enrolments, today, as_of=as_of)
+    return progress_of(enrolments, today, as_of=as_of,
+                       levels=None if levels is None else {person.id: levels})
 
 

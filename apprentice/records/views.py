@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 
 from apprentice.auth.access import requires
 from apprentice.auth.services import current_staff
@@ -39,7 +39,9 @@ def home():
         if training_permissions.may_keep_log(staff) else None,
         mentor=dashboards.mentor_dashboard(staff)
         if training_permissions.may_review_entries(staff) else None,
-        coordinator=dashboards.coordinator_dashboard()
+        coordinator=dashboards.coordinator_dashboard(
+            page=page_number(request.args.get("page")),
+            per_page=current_app.config["APPRENTICE_PAGE_SIZE"])
         if programme_permissions.may_see_cohort(staff) else None,
     )
 
@@ -77,9 +79,11 @@ def cohort():
     status = request.args.get("status", "active")
     if status not in {s.value for s in EnrolmentStatus} | {""}:
         status = "active"
+    cohort = services.cohort_page(page_number(request.args.get("page")),
+                                  current_app.config["APPRENTICE_PAGE_SIZE"],
+                                  framework_id=framework_id, status=status or None)
     return render_template(
-        "apprentice/programmes/index.html",
-        rows=services.cohort(framework_id=framework_id, status=status or None),
+        "apprentice/programmes/index.html", rows=cohort.rows, cohort=cohort,
         frameworks=frameworks.list_frameworks(include_unpublished=True),
         framework_id=framework_id, status=status,
     )

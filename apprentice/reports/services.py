@@ -16,8 +16,9 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from apprentice.competencies.models import Competency, CompetencyArea
 from apprentice.competencies.services import list_frameworks
@@ -291,6 +292,28 @@ def _logged(since: date, until: date, person_id: int | None, framework_id: int |
     return clause & LogEntry.person_id.in_(_active_people(framework_id))
 
 
+@cache
+def _activity_queries(one_person: bool, one_framework: bool):
+    """The two statements of :func:`activity`, built once per process (building them
+    costs more than running them); the days, the person and the framework are bound
+    when run (``since``, ``until``, ``person_id``, ``framework_id``). Shapes only."""
+    day = LogEntry.occurred_on.type
+    where = _logged(bindparam("since", type_=day), bindparam("until", type_=day),
+                    bindparam("person_id") if one_person else None,
+                    bindparam("framework_id") if one_framework else None)
+    per_area = (select(LogEntry.id, LogEntry.occurred_on, LogEntry.minutes,
+                       Competency.area_id).distinct()
+                .join(EntryCompetency, EntryCompetency.entry_id == LogEntry.id)
+                .join(Competency, Competency.id == EntryCompetency.competency_id)
+                .where(where).subquery())
+    by_area = (select(per_area.c.occurred_on, CompetencyArea.name, func.sum(per_area.c.minutes))
+               .join(CompetencyArea, CompetencyArea.id == per_area.c.area_id)
+               .group_by(per_area.c.occurred_on, CompetencyArea.name))
+    by_state = (select(LogEntry.occurred_on, LogEntry.state, func.sum(LogEntry.minutes))
+                .where(where).group_by(LogEntry.occurred_on, LogEntry.state))
+    return by_area, by_state
+
+
 def activity(*, since: date, until: date, person_id: int | None = None,
              framework_id: int | None = None, viewer: StaffProfile | None = None
              ) -> Activity:
@@ -300,24 +323,14 @@ def activity(*, since: date, until: date, person_id: int | None = None,
                   "Only your own weeks, or a coordinator's reports.")
     session = db_session()
     person = session.get(StaffProfile, person_id) if person_id is not None else None
-    where = _logged(since, until, person_id, framework_id)
-    per_area = (select(LogEntry.id, LogEntry.occurred_on, LogEntry.minutes,
-                       Competency.area_id).distinct()
-                .join(EntryCompetency, EntryCompetency.entry_id == LogEntry.id)
-                .join(Competency, Competency.id == EntryCompetency.competency_id)
-                .where(where).subquery())
+    by_area, by_state = _activity_queries(person_id is not None, framework_id is not None)
+    params = {"since": since, "until": until, "person_id": person_id,
+              "framework_id": framework_id}
     area_minutes: dict[tuple[date, str], int] = defaultdict(int)
-    for day, area, minutes in session.execute(
-        select(per_area.c.occurred_on, CompetencyArea.name, func.sum(per_area.c.minutes))
-        .join(CompetencyArea, CompetencyArea.id == per_area.c.area_id)
-        .group_by(per_area.c.occurred_on, CompetencyArea.name)
-    ):
+    for day, area, minutes in session.execute(by_area, params):
         area_minutes[(week_start(day), area)] += minutes
     state_minutes: dict[tuple[date, bool], int] = defaultdict(int)
-    for day, state, minutes in session.execute(
-        select(LogEntry.occurred_on, LogEntry.state, func.sum(LogEntry.minutes))
-        .where(where).group_by(LogEntry.occurred_on, LogEntry.state)
-    ):
+    for day, state, minutes in session.execute(by_state, params):
         state_minutes[(week_start(day), state == EntryState.VERIFIED.value)] += minutes
     areas = tuple(sorted({area for _, area in area_minutes}))
     weeks, monday = [], week_start(since)

@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from apprentice import forms
 from apprentice.audit import services as audit
@@ -85,10 +86,64 @@ def area_field(area_id: int) -> str:
 def newest(person_id: int, before: datetime | None = None) -> StatementRevision | None:
     """The statement as it stands (``before``: as it stood just before then), with its
     sections."""
-    query = select(StatementRevision).where(StatementRevision.person_id == person_id)
-    if before is not None:
-        query = query.where(StatementRevision.created_at < before)
-    return db_session().scalar(query.order_by(StatementRevision.number.desc()).limit(1))
+    return db_session().scalar(_newest_query(before is not None),
+                               {"person_id": person_id, "before": before})
+
+
+def _newest_of(query, before: bool):
+    """``query`` narrowed to the newest revision (by then: ``before``), the person and
+    the day bound when run (``person_id``, ``before``)."""
+    query = query.where(StatementRevision.person_id == bindparam("person_id"))
+    if before:
+        query = query.where(StatementRevision.created_at
+                            < bindparam("before", type_=StatementRevision.created_at.type))
+    return query.order_by(StatementRevision.number.desc()).limit(1)
+
+
+@cache
+def _newest_query(before: bool):
+    """The statement of :func:`newest`, built once per process (building it costs more
+    than running it)."""
+    return _newest_of(select(StatementRevision), before)
+
+
+@dataclass(frozen=True)
+class NewestRows:
+    """The newest revision as plain rows, for readers that need no objects (the record
+    model): the revision with its author's name, and its sections with their area's
+    name, in the form's order."""
+
+    revision: object  # id, number, overall, words, created_at, author_id, author_name
+    sections: list  # area_id, area_name, body
+
+
+@cache
+def _newest_rows_queries(before: bool):
+    """The two statements of :func:`newest_rows`, built once per process."""
+    author = aliased(StaffProfile)
+    revision = _newest_of(
+        select(StatementRevision.id, StatementRevision.number, StatementRevision.overall,
+               StatementRevision.words, StatementRevision.created_at,
+               StatementRevision.author_id, author.name.label("author_name"))
+        .outerjoin(author, author.id == StatementRevision.author_id), before)
+    sections = (select(StatementSection.area_id, CompetencyArea.name.label("area_name"),
+                       StatementSection.body)
+                .join(CompetencyArea, CompetencyArea.id == StatementSection.area_id)
+                .where(StatementSection.revision_id == bindparam("revision_id"))
+                .order_by(StatementSection.position))
+    return revision, sections
+
+
+def newest_rows(person_id: int, before: datetime | None = None) -> NewestRows | None:
+    """:func:`newest` as rows (two statements, no object graphs); None: none yet."""
+    revision_query, sections_query = _newest_rows_queries(before is not None)
+    session = db_session()
+    revision = session.execute(revision_query,
+                               {"person_id": person_id, "before": before}).first()
+    if revision is None:
+        return None
+    return NewestRows(revision, list(session.execute(sections_query,
+                                                     {"revision_id": revision.id})))
 
 
 def newest_number(person_id: int) -> int:

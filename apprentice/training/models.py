@@ -110,6 +110,9 @@ class LogEntry(Base):
         CheckConstraint("minutes > 0 AND minutes <= 1440", name="minutes_in_a_day"),
         CheckConstraint("activity BETWEEN 1 AND 6", name="activity_known"),
         Index("ix_apprentice_log_entries_state_submitted", "state", "submitted_at"),
+        # "Logged anything with this mentor lately?" for every pairing (coordinator's home).
+        Index("ix_apprentice_log_entries_person_mentor_day", "person_id", "mentor_id",
+              "occurred_on"),
         # The same form sent twice creates one entry, not two.
         UniqueConstraint("person_id", "form_token", name="uq_apprentice_log_entries_form"),
     )

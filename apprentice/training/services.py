@@ -10,10 +10,11 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from apprentice.audit import services as audit
 from apprentice.competencies.models import (
@@ -153,16 +154,31 @@ def change_pairing(pairing: Pairing, *, ends_on: date | None, area_ids: Iterable
 
 def pairings(*, mentor_id: int | None = None, apprentice_id: int | None = None,
              current_on: date | None = None) -> list[Pairing]:
+    """Pairings, newest first, with both people (one statement, their roles read only
+    if asked for) and the areas they cover."""
+    query = _pairings_query(mentor_id is not None, apprentice_id is not None,
+                            current_on is not None)
+    return list(db_session().scalars(query, {"mentor_id": mentor_id,
+                                             "apprentice_id": apprentice_id,
+                                             "current_on": current_on}))
+
+
+@cache
+def _pairings_query(by_mentor: bool, by_apprentice: bool, current: bool):
+    """The statement of :func:`pairings`, built once per process (building it costs more
+    than running it); the ids and the day are bound when run."""
     query = (select(Pairing).order_by(Pairing.starts_on.desc(), Pairing.id.desc())
-             .options(selectinload(Pairing.apprentice), selectinload(Pairing.mentor)))
-    if mentor_id is not None:
-        query = query.where(Pairing.mentor_id == mentor_id)
-    if apprentice_id is not None:
-        query = query.where(Pairing.apprentice_id == apprentice_id)
-    if current_on is not None:
-        query = query.where(Pairing.starts_on <= current_on).where(
-            (Pairing.ends_on.is_(None)) | (Pairing.ends_on >= current_on))
-    return list(db_session().scalars(query))
+             .options(joinedload(Pairing.apprentice).lazyload(StaffProfile.role_grants),
+                      joinedload(Pairing.mentor).lazyload(StaffProfile.role_grants)))
+    if by_mentor:
+        query = query.where(Pairing.mentor_id == bindparam("mentor_id"))
+    if by_apprentice:
+        query = query.where(Pairing.apprentice_id == bindparam("apprentice_id"))
+    if current:
+        day = bindparam("current_on", type_=Pairing.starts_on.type)
+        query = query.where(Pairing.starts_on <= day).where(
+            (Pairing.ends_on.is_(None)) | (Pairing.ends_on >= day))
+    return query
 
 
 @dataclass(frozen=True)
@@ -172,28 +188,35 @@ class MentorSuggestion:
     experience: int        # sign-offs they made in the area (or in all areas)
 
 
+@cache
+def _suggestion_queries(in_area: bool):
+    """The statements of :func:`suggest_mentors`, built once per process (building them
+    costs more than running them); the day and the area are bound when run."""
+    mentors = select(StaffProfile).where(StaffProfile.active.is_(True),
+                                         StaffProfile.role_grants.any(role=Role.MENTOR.value))
+    today = bindparam("today", type_=Pairing.starts_on.type)
+    load = (select(Pairing.mentor_id, func.count(func.distinct(Pairing.apprentice_id)))
+            .where(Pairing.starts_on <= today,
+                   (Pairing.ends_on.is_(None)) | (Pairing.ends_on >= today))
+            .group_by(Pairing.mentor_id))
+    experience = select(SignOff.signed_by_id, func.count(SignOff.id)).group_by(
+        SignOff.signed_by_id)
+    if in_area:
+        experience = experience.join(
+            Competency, Competency.id == SignOff.competency_id
+        ).where(Competency.area_id == bindparam("area_id"))
+    return mentors, load, experience
+
+
 def suggest_mentors(area_id: int | None = None, today: date | None = None
                     ) -> list[MentorSuggestion]:
     """Active mentors, most experienced in the area first, then the least loaded."""
     today = today or date.today()
     session = db_session()
-    mentors = list(session.scalars(
-        select(StaffProfile).where(StaffProfile.active.is_(True),
-                                   StaffProfile.role_grants.any(role=Role.MENTOR.value))
-    ))
-    load = dict(session.execute(
-        select(Pairing.mentor_id, func.count(func.distinct(Pairing.apprentice_id)))
-        .where(Pairing.starts_on <= today,
-               (Pairing.ends_on.is_(None)) | (Pairing.ends_on >= today))
-        .group_by(Pairing.mentor_id)
-    ).all())
-    experience_query = select(SignOff.signed_by_id, func.count(SignOff.id)).group_by(
-        SignOff.signed_by_id)
-    if area_id is not None:
-        experience_query = experience_query.join(
-            Competency, Competency.id == SignOff.competency_id
-        ).where(Competency.area_id == area_id)
-    experience = dict(session.execute(experience_query).all())
+    mentors_query, load_query, experience_query = _suggestion_queries(area_id is not None)
+    mentors = list(session.scalars(mentors_query))
+    load = dict(session.execute(load_query, {"today": today}).all())
+    experience = dict(session.execute(experience_query, {"area_id": area_id}).all())
     suggestions = [MentorSuggestion(m, load.get(m.id, 0), experience.get(m.id, 0))
                    for m in mentors]
     suggestions.sort(key=lambda s: (-s.experience, s.load, s.mentor.name))
@@ -513,18 +536,27 @@ def unlock_entry(entry: LogEntry, coordinator: StaffProfile, reason: str) -> Non
     db_session().commit()
 
 
-def review_queue(mentor: StaffProfile, today: date | None = None) -> list[LogEntry]:
-    """Submitted entries the mentor may review, oldest first."""
+def review_queue(mentor: StaffProfile, today: date | None = None, *,
+                 procedures: bool = True,
+                 mentor_pairings: list[Pairing] | None = None) -> list[LogEntry]:
+    """Submitted entries the mentor may review, oldest first. ``procedures=False``: the
+    procedures each entry followed are not loaded (a count of the queue needs none).
+    ``mentor_pairings``: every pairing of the mentor's (:func:`pairings`), when the
+    caller has them already."""
     today = today or date.today()
-    mentor_pairings = pairings(mentor_id=mentor.id)
+    if mentor_pairings is None:
+        mentor_pairings = pairings(mentor_id=mentor.id)
     apprentice_ids = {p.apprentice_id for p in mentor_pairings}
     if not apprentice_ids:
         return []
+    options = [selectinload(LogEntry.person).lazyload(StaffProfile.role_grants)]
+    if not procedures:
+        options.append(lazyload(LogEntry.procedure_links))
     waiting = db_session().scalars(
         select(LogEntry).where(LogEntry.state == EntryState.SUBMITTED.value,
                                LogEntry.person_id.in_(apprentice_ids))
         .order_by(LogEntry.submitted_at, LogEntry.id)
-        .options(selectinload(LogEntry.person))
+        .options(*options)
     )
     return [entry for entry in waiting if may_review(mentor, entry, today, mentor_pairings)]
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import selectinload
 
 from apprentice.db import db_session
@@ -43,9 +44,17 @@ def corrections_of(person_ids: Iterable[int]) -> list[Correction]:
     ids = sorted(set(person_ids))
     if not ids:
         return []
-    return [Correction(*row) for row in db_session().execute(
-        select(SignOff.id, SignOff.corrects_id, SignOff.signed_at)
-        .where(SignOff.person_id.in_(ids), SignOff.corrects_id.is_not(None)))]
+    return [Correction(*row) for row in db_session().execute(_corrections_query(),
+                                                             {"ids": ids})]
+
+
+@cache
+def _corrections_query():
+    """The statement of :func:`corrections_of`, built once per process; the people are
+    bound when run."""
+    return (select(SignOff.id, SignOff.corrects_id, SignOff.signed_at)
+            .where(SignOff.person_id.in_(bindparam("ids", expanding=True)),
+                   SignOff.corrects_id.is_not(None)))
 
 
 def corrected_ids(corrections: Iterable[Correction], as_of: date | None = None) -> set[int]:
@@ -109,23 +118,37 @@ def is_corrected(sign_off: SignOff) -> bool:
 
 # -- evidence, as the progress engine counts it -----------------------------------------
 
-def logged_clause(as_of: date | None):
+def logged_clause(as_of, *, end=None):
     """Entries that count as logged by the day: not drafts and, as of a past day,
-    practised and sent in by then."""
+    practised and sent in by then. ``as_of`` and ``end`` may be bound parameters (a
+    statement built once, the day bound when run): ``end`` then stands for ``end_of``."""
     clause = LogEntry.state != EntryState.DRAFT.value
     if as_of is not None:
         clause &= (LogEntry.occurred_on <= as_of) & (
-            func.coalesce(LogEntry.submitted_at, LogEntry.created_at) < end_of(as_of))
+            func.coalesce(LogEntry.submitted_at, LogEntry.created_at)
+            < (end if end is not None else end_of(as_of)))
     return clause
 
 
 def verified_by(entry: LogEntry, as_of: date | None = None) -> bool:
-    """Whether the entry was verified by the end of the day (None: now)."""
+    """Whether the entry was verified by the end of the day (None: now);
+    :func:`verified_clause` is the same rule for the database to apply."""
     if entry.state != EntryState.VERIFIED.value:
         return False
     if as_of is None:
         return True
     when = entry.verified_at or entry.submitted_at or entry.created_at
     return when < end_of(as_of)
+
+
+def verified_clause(as_of, *, end=None):
+    """:func:`verified_by` as SQL, so totals over years of entries are summed by the
+    database instead of read row by row. ``as_of`` and ``end`` as for
+    :func:`logged_clause` (None: now)."""
+    clause = LogEntry.state == EntryState.VERIFIED.value
+    if as_of is not None:
+        clause &= func.coalesce(LogEntry.verified_at, LogEntry.submitted_at,
+                                LogEntry.created_at) < (end if end is not None else end_of(as_of))
+    return clause
 
 

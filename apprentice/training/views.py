@@ -294,7 +294,8 @@ def new_sign_off():
     if corrects is not None:
         # The current wording of the corrected competency, if still in the programme.
         person = corrects.person
-        competency = next((c for c in programmes.programme_competencies(corrects.person_id)
+        competency = next((frameworks.get_competency(c.id)
+                           for c in programmes.programme_competencies(corrects.person_id)
                            if c.lineage == corrects.lineage), corrects.competency)
         allowed = permissions.may_correct(staff, corrects)
     else:

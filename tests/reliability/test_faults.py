@@ -258,13 +258,15 @@ def test_workers_killed_mid_write_lose_no_acknowledged_write(instance, server, s
     assert verified.returncode == 0, verified.stdout + verified.stderr
     # The index right after the kills: every acknowledged procedure in it (its save indexed
     # it before answering). Only a save cut short by a kill may be behind, its change
-    # waiting in the outbox; check-index names exactly those and index-sync applies them.
+    # waiting beyond the server's cursor in the change log; check-index names those and
+    # index-sync applies them (the server's timer may apply them first).
     # Never an unreadable index, never "every procedure missing".
     ids = dict(instance.rows("SELECT title, id FROM apprentice_procedures "
                              "WHERE title LIKE :like", like=f"Fault run procedure {tag}%"))
     acknowledged = {ids[f"Fault run procedure {marker}"] for marker in procedures.acknowledged()}
     waiting = [row.procedure_id for row in instance.rows(
-        "SELECT procedure_id FROM apprentice_index_outbox")]
+        "SELECT procedure_id FROM apprentice_index_changes WHERE id > "
+        "(SELECT coalesce(min(applied_upto), 0) FROM apprentice_index_replicas)")]
     checked = instance.check_index()
     report = checked.stdout + checked.stderr
     assert "could not be read" not in report, report
@@ -273,7 +275,7 @@ def test_workers_killed_mid_write_lose_no_acknowledged_write(instance, server, s
     assert behind <= set(waiting), f"behind with nothing waiting: {report}"
     assert not behind & acknowledged, f"acknowledged but not findable: {report}"
     if behind:
-        assert f"{len(waiting)} changes wait for the index" in report, report
+        assert "changes wait for the index" in report, report
         assert "Brought" in instance.flask("index-sync")
         repaired = instance.check_index()
         assert repaired.returncode == 0, repaired.stdout + repaired.stderr
@@ -325,7 +327,15 @@ def says_unavailable(client: WebClient, query: str) -> None:
     assert "unavailable" in json.loads(answer.text)["error"]
 
 
-def test_a_deleted_index_is_said_and_comes_back(instance, server, sign_in):
+@pytest.fixture
+def without_index_timer(instance):
+    """The server's workers apply the index's change log only after their own saves (no
+    timer, apprentice/kb/applier.py), which would otherwise rebuild a deleted index
+    within seconds, before the test has seen search say it is unavailable."""
+    instance.settings["APPRENTICE_INDEX_SYNC_SECONDS"] = "0"
+
+
+def test_a_deleted_index_is_said_and_comes_back(instance, without_index_timer, server, sign_in):
     coordinator = sign_in(COORDINATOR)
     before = api_titles(coordinator, "returns")
     assert before, "the demo library has procedures about returns"
