@@ -109,7 +109,51 @@ def targets(results: list[tuple[str, dict]]) -> list[str]:
     return lines
 
 
-def document(results, search_table: str | None, commands: dict, started: float) -> str:
+def captured(title: str, about: str, command: list[str]) -> list[str]:
+    """A section made of what a bench script prints (its own table or lines) and the
+    command that printed it, run here exactly as written."""
+    print(f"== {title}", flush=True)
+    done = subprocess.run([sys.executable, *command], capture_output=True, text=True,  # noqa: S603
+                          cwd=ROOT)
+    if done.returncode:
+        body = f"It failed (exit {done.returncode}):\n\n    " + "\n    ".join(
+            (done.stderr or done.stdout).strip().splitlines()[-5:])
+    else:
+        lines = done.stdout.strip().splitlines()
+        body = "\n".join(lines if lines and lines[-1].startswith("|") else
+                         ["    " + line for line in lines])
+    return [f"## {title}", "", about, "", body, "", "Command:", "",
+            "    " + " ".join([".venv/bin/python", *command]), ""]
+
+
+def extra_sections() -> list[str]:
+    """Saving a procedure (every server's index after its own saves), and two servers on
+    one PostgreSQL when one is given (APPRENTICE_TEST_POSTGRES_URL, as for the tests)."""
+    parts = captured(
+        "Saving a procedure",
+        "In-process, the demo's 41 procedures, the index applier on as in a server (it "
+        "merges segments in the background): each save's time (the revision, the change "
+        "log and this server's index), then a search, to show saves leave no pile of "
+        "segments behind.",
+        ["bench/save_speed.py", "--saves", "100", "--searches", "100", "--timer", "2"])
+    if os.environ.get("APPRENTICE_TEST_POSTGRES_URL"):
+        parts += captured(
+            "Several servers, one PostgreSQL",
+            "Two gunicorn servers (2 workers each, own instance folder and index) on one "
+            "database; four browsers edit procedures, each form opened on one server and "
+            "saved on the other; then how long an edit on one takes to be found by search "
+            "on the other.",
+            ["bench/multi_server.py", "--edits", "200", "--probes", "20"])
+    else:
+        parts += ["## Several servers, one PostgreSQL", "",
+                  "Not run: no PostgreSQL given. `eval \"$(scripts/postgres-for-tests.sh "
+                  "start /tmp/apprentice-pg)\"` first, then `make bench`, or "
+                  "`.venv/bin/python bench/multi_server.py --edits 200 --probes 20`.", ""]
+    return parts
+
+
+def document(results, search_table: str | None, commands: dict, started: float,
+             extra: list[str] = ()) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
         "# Benchmarks",
@@ -174,7 +218,7 @@ def document(results, search_table: str | None, commands: dict, started: float) 
             f"    {commands['search']}",
             "",
         ]
-    return "\n".join(parts)
+    return "\n".join([*parts, *extra])
 
 
 def main() -> None:
@@ -226,8 +270,9 @@ def main() -> None:
                            check=True, cwd=ROOT)
             search_table = table_file.read_text().strip()
             commands["search"] = f"{python} bench/search_speed.py --sizes {' '.join(sizes)}"
+    extra = extra_sections()
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(document(results, search_table, commands, started))
+    args.output.write_text(document(results, search_table, commands, started, extra))
     print(f"wrote {args.output} ({time.monotonic() - started:.0f} s)")
 
 

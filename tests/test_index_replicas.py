@@ -284,6 +284,24 @@ def test_each_process_applies_other_servers_changes_on_a_timer(app, tmp_path, me
     assert not running.thread.is_alive()
 
 
+def test_an_applier_thread_that_died_is_started_again_at_the_next_page(app, tmp_path):
+    timed = served(build_app(tmp_path / "timed-server",
+                             APPRENTICE_DATABASE_URL=app.extensions["apprentice"].database.url,
+                             APPRENTICE_INDEX_SYNC_SECONDS=1))
+    try:
+        timed.test_client().get("/sign-in")
+        first = timed.extensions["apprentice"].index_applier
+        first.stop.set()  # as if it had died
+        first.thread.join(WAIT)
+        assert not first.thread.is_alive()
+        timed.test_client().get("/sign-in")
+        again = timed.extensions["apprentice"].index_applier
+        assert again is not first and again.thread.is_alive()
+    finally:
+        applier.stop(timed)
+        timed.extensions["apprentice"].database.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_database(request, tmp_path):
     if request.param == "sqlite":

@@ -227,3 +227,26 @@ def test_lists_of_apprentices_come_a_page_at_a_time(world, url):
     last = client.get(f"{url}?page=9").get_data(as_text=True)  # past the end: the last
     assert [n for n in range(LARGE) if f"Apprentice {n:02}" in last] == [10, 11]
     assert "Page 3 of 3" in last and 'rel="next"' not in last
+
+
+def test_pages_of_namesakes_show_each_programme_once_and_any_page_number_answers(world):
+    """Namesakes who started on the same day still come in one fixed order, so paging
+    shows each once; a page number of any kind answers (the first or the last page)."""
+    namesakes = [world.make_person(name="Sam Lee") for _ in range(5)]
+    with world.app.app_context():
+        framework = frameworks.get_framework(world.framework_id)
+        for made in namesakes:
+            programmes.enrol(get_person(made.id), framework, start=TODAY - timedelta(days=30),
+                             electives=world.electives)
+    world.app.config["APPRENTICE_PAGE_SIZE"] = 2
+    client = as_person(world.app, world.coordinator)
+    seen, page, html = [], 0, 'rel="next"'
+    while 'rel="next"' in html:  # every page, first to last
+        page += 1
+        html = client.get(f"/programmes/?page={page}").get_data(as_text=True)
+        seen += re.findall(r'href="([^"]+)">Sam Lee</a>', html)
+    assert len(seen) == len(set(seen)) == len(namesakes), seen
+    for typed in ["abc", "-1", "0", "2.5", "", "9" * 40]:
+        response = client.get(f"/?page={typed}")
+        assert response.status_code == 200, typed
+        assert "Page 1 of" in response.get_data(as_text=True) or typed == "9" * 40

@@ -27,6 +27,7 @@ from apprentice.kb import changelog
 SYNC_SECONDS = 2  # APPRENTICE_INDEX_SYNC_SECONDS when not set (0 in a testing app)
 TOUCH_EVERY = 600  # seconds: how often an idle replica says it is still live
 PRUNE_EVERY = 600  # seconds: how often a process prunes the log
+SAY_AGAIN = 600  # seconds: a problem that lasts is logged again this often
 
 
 @dataclass
@@ -48,11 +49,10 @@ def ensure_started(app: Flask) -> None:
     if seconds is None:
         seconds = 0 if app.testing else SYNC_SECONDS
     state = app.extensions["apprentice"]
-    if not seconds or (state.index_applier is not None
-                       and state.index_applier.pid == os.getpid()):
+    if not seconds or _running_here(state.index_applier):
         return
     with _starting:
-        if state.index_applier is not None and state.index_applier.pid == os.getpid():
+        if _running_here(state.index_applier):
             return
         stop = threading.Event()
         # A weak reference: the thread never keeps an app alive (tests make many).
@@ -60,6 +60,13 @@ def ensure_started(app: Flask) -> None:
                                   name="apprentice-index-applier", daemon=True)
         state.index_applier = Applier(os.getpid(), thread, stop)
         thread.start()
+
+
+def _running_here(applier: Applier | None) -> bool:
+    """Started in this process (a forked worker starts its own) and still alive (a
+    thread that died is started again at the next page, not left dead for ever)."""
+    return (applier is not None and applier.pid == os.getpid()
+            and applier.thread.is_alive())
 
 
 def stop(app: Flask, timeout: float = 30) -> None:
@@ -72,7 +79,9 @@ def stop(app: Flask, timeout: float = 30) -> None:
 
 
 def _run(app_ref, seconds: float, stop: threading.Event) -> None:
-    said = None  # the last problem logged: said once, not every few seconds
+    # The last problem logged and when: said again only every SAY_AGAIN seconds while
+    # it lasts, not every few seconds, nor once and then never.
+    said, said_at = None, -math.inf
     while not stop.wait(seconds):
         app = app_ref()
         if app is None:
@@ -83,10 +92,10 @@ def _run(app_ref, seconds: float, stop: threading.Event) -> None:
             said = None
         except Exception as exc:  # the next round tries again
             problem = f"{type(exc).__name__}: {exc}"
-            if problem != said:
+            if problem != said or time.monotonic() - said_at >= SAY_AGAIN:
                 app.logger.warning("search index not brought up to date: %s", problem,
                                    exc_info=not isinstance(exc, OSError))
-            said = problem
+                said, said_at = problem, time.monotonic()
         finally:
             del app
 

@@ -636,25 +636,35 @@ def sync_all(rebuild_limit: int | None = None, wait: float = WRITE_TIMEOUT) -> i
     many procedures were indexed (a rebuild's count when it had to be rebuilt).
 
     One batch was not enough: an import of 1,400 files left 900 out of the index
-    until a reindex. Changes logged meanwhile by others wait for the next sync, so
-    this ends even while saves keep coming.
+    until a reindex. Changes that saves left to this holder (they found the lock busy:
+    :func:`sync_quietly`), taken while it held the lock or left after it let go, get a
+    few more rounds (``PENDING_ROUNDS``); after those the marker stays for the next
+    holder or the timer, so this ends even while saves keep coming.
     """
     session = db_session()
     session.commit()
-    with reading_only():
-        upto = changelog.position(None).newest_change
-        session.commit()
-    total = 0
+
+    def newest() -> int:
+        with reading_only():
+            upto = changelog.position(None).newest_change
+            session.commit()
+        return upto
+
+    upto, total, rounds = newest(), 0, 0
     while True:
         _held.took = False
         applied = sync(upto=upto, rebuild_limit=rebuild_limit, wait=wait)
-        if not applied:
-            return total
         total += applied
-        if _held.took:  # changes left to it: up to the newest, not just the first batch
-            with reading_only():
-                upto = changelog.position(None).newest_change
-                session.commit()
+        if applied and not _held.took:
+            continue  # the next batch up to ``upto``
+        if not (_held.took or _left_for_me()):
+            return total
+        if rounds == PENDING_ROUNDS:
+            if _held.took:  # taken but perhaps not all applied: the next holder's
+                _leave_to_holder()
+            return total
+        rounds += 1
+        upto = newest()
 
 
 def waiting() -> int:
@@ -842,7 +852,9 @@ def catch_up(wait: bool = True, thorough: bool = True) -> CatchUp:
         generation = str(_current_dir().resolve())
         if thorough or at.glossary_id != at.newest_glossary \
                 or generation not in _layout_checked:
-            reason = outdated()
+            with reading_only():  # it reads the glossary: never hold SQLite's write lock
+                reason = outdated()
+                session.commit()
             _layout_checked.add(generation)
             if reason is None and at.glossary_id != at.newest_glossary:
                 changelog.set_glossary(replica, at.newest_glossary)  # same groups

@@ -162,7 +162,7 @@ def enrolments_query(*, framework_id: int | None = None, status: str | None = "a
         select(Enrolment)
         .join(StaffProfile, StaffProfile.id == Enrolment.person_id)
         .options(selectinload(Enrolment.person), selectinload(Enrolment.framework))
-        .order_by(StaffProfile.name, Enrolment.start_date)
+        .order_by(StaffProfile.name, Enrolment.start_date, Enrolment.id)  # a fixed order to page by
     )
     if framework_id is not None:
         query = query.where(Enrolment.framework_id == framework_id)
