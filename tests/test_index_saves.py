@@ -123,3 +123,33 @@ def test_saves_leave_few_segments_and_the_timer_merges_them(app, make_person):
         assert not search.tidy()  # nothing left to merge
         assert search.check().healthy
     assert found(app, "pelican") == [f"Shelving round {n}" for n in range(4)]
+
+
+def test_the_timer_skips_a_round_while_another_process_applies(app, make_person):
+    """The timer's round never waits for the apply lock (under load it waited 10 s, then
+    logged a failure): it leaves the work to the holder and the next round does the rest."""
+    from apprentice.kb import applier
+
+    mentor = make_person(roles=["mentor"]).id
+    create(app, mentor, "Opening the branch", "Unlock the returns chute.")
+    create(app, mentor, "Closing the branch", "Lock the returns chute.", sync=False)
+    holding, let_go = threading.Event(), threading.Event()
+
+    def hold():
+        with app.app_context(), search._applying():
+            holding.set()
+            let_go.wait(WAIT)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(WAIT)
+        with app.app_context():
+            assert applier.tick().applied == 0  # at once, no LockError
+            assert search.waiting() == 1
+    finally:
+        let_go.set()
+        holder.join(WAIT)
+    with app.app_context():
+        assert applier.tick().applied == 1
+        assert search.waiting() == 0

@@ -835,7 +835,8 @@ def catch_up(wait: bool = True, thorough: bool = True) -> CatchUp:
 
     ``thorough``: read the index's glossary every time (``index-sync``); the timer
     reads it once per index generation and when the glossary's version moved on.
-    ``wait``: for another process rebuilding (else leave it to that one).
+    ``wait``: for another process rebuilding or applying (else leave it to that one:
+    a rebuild returns, applying raises LockError at once).
     """
     session = db_session()
     session.commit()
@@ -861,7 +862,9 @@ def catch_up(wait: bool = True, thorough: bool = True) -> CatchUp:
     if reason is not None:
         indexed = rebuild(wait=wait)
         return CatchUp() if indexed is None else CatchUp(rebuilt=reason, indexed=indexed)
-    return CatchUp(applied=sync_all() if at.newest_change > at.applied_upto else 0)
+    if at.newest_change <= at.applied_upto:
+        return CatchUp(applied=0)
+    return CatchUp(applied=sync_all(wait=WRITE_TIMEOUT if wait else 0))
 
 
 @dataclass
