@@ -28,6 +28,7 @@ from apprentice.kb import changelog
 SYNC_SECONDS = 2  # APPRENTICE_INDEX_SYNC_SECONDS when not set (0 in a testing app)
 TOUCH_EVERY = 600  # seconds: how often an idle replica says it is still live
 PRUNE_EVERY = 600  # seconds: how often a process prunes the log
+TIDY_WAIT = 1  # seconds the timer waits for the lock to merge (saves never wait)
 SAY_AGAIN = 600  # seconds: a problem that lasts is logged again this often
 
 
@@ -119,7 +120,7 @@ def tick():
         # it reads every change beyond the cursor, and this timer's next round the rest.
         # Waiting here held the timer up to 10 s under load, then logged it as a failure.
         done = search.CatchUp()
-    search.tidy()  # merges what saves left unmerged, here rather than in a request
+    search.tidy(wait=TIDY_WAIT)  # merges what saves left unmerged, not in a request
     replica = changelog.this_replica()
     if replica is not None:
         now = time.monotonic()

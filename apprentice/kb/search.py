@@ -707,13 +707,14 @@ def segment_count() -> int:
     return len(_open(create=False)._segments())
 
 
-def tidy() -> bool:
+def tidy(wait: float = 0) -> bool:
     """Merge the index's small segments (:func:`_to_merge`; the timer, in the background,
     so that saves need not), then apply changes left to this process meanwhile; whether
-    it merged. Never waits for the lock: it is busy applying."""
+    it merged. Waits ``wait`` seconds at most for the lock (the timer's thread a little,
+    so that a burst of saves holding it in turn does not keep it from merging for ever)."""
     merged = False
     try:
-        with _applying(wait=0):
+        with _applying(wait=wait):
             writer = _open(create=False).writer(timeout=0, codec=CODEC)
             try:
                 if _to_merge(writer.segments):
