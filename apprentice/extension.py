@@ -25,7 +25,7 @@ class ApprenticeState:
     # Parts of a portfolio that features above portfolios add (portfolios.sections).
     portfolio_sections: tuple = ()
     # Per-process caches of data that never changes once written, by name (e.g.
-    # records.services' published framework versions): each feature owns its entry.
+    # programmes.shapes' published framework versions): each feature owns its entry.
     caches: dict = field(default_factory=dict)
     # This process's search index applier (apprentice.kb.applier), once a page started it.
     index_applier: object = None

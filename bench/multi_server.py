@@ -53,10 +53,8 @@ from tests.support.cluster import (  # noqa: E402
 )
 from tests.support.demo_accounts import COORDINATOR  # noqa: E402
 
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from search_speed import percentile  # noqa: E402  (milliseconds)
 
 
 def burst(cluster: Cluster, edits_wanted: int, browsers: int) -> tuple[Edits, float]:
@@ -161,15 +159,15 @@ def main() -> None:
           f"{saved / seconds:.1f} |")
     if edits.seconds:
         print(f"| one edit as a browser waits for it, p50 / p95 | "
-              f"{percentile(edits.seconds, 0.5) * 1000:.0f} ms / "
-              f"{percentile(edits.seconds, 0.95) * 1000:.0f} ms |")
+              f"{percentile(edits.seconds, 0.5):.0f} ms / "
+              f"{percentile(edits.seconds, 0.95):.0f} ms |")
     print("| both replicas agree after the burst (check-index 0) | "
           + ", ".join(f"{server}: {'never' if t is None else f'{t:.1f} s'}"
                       for server, t in agreed.items()) + " |")
     if delays:
         print(f"| edit on one server found on the other, p50 / p95 / max "
-              f"({len(delays)} probes) | {percentile(delays, 0.5):.2f} s / "
-              f"{percentile(delays, 0.95):.2f} s / {max(delays):.2f} s "
+              f"({len(delays)} probes) | {percentile(delays, 0.5) / 1000:.2f} s / "
+              f"{percentile(delays, 0.95) / 1000:.2f} s / {max(delays):.2f} s "
               f"(mean {statistics.mean(delays):.2f} s) |")
     if missed:
         print(f"| probes never found on the other server (60 s) | {missed} |")

@@ -195,14 +195,16 @@ def csrf_token(client) -> str:
     return CSRF.search(client.get("/log/").get_data()).group(1).decode()
 
 
-def build(instance: str):
+def build(instance: str, timer: float = 0):
+    """The demo, migrated, in ``instance``: an app for in-process benches (also
+    bench/save_speed.py); ``timer``: APPRENTICE_INDEX_SYNC_SECONDS (0: no applier)."""
     from apprentice import create_app, migrate
     from apprentice.db import database
     from apprentice.demo import load_demo
 
     app = create_app({"APPRENTICE_INSTANCE_PATH": instance,
-                      "SECRET_KEY": "bench-profile-pages",
-                      "APPRENTICE_INDEX_SYNC_SECONDS": 0})
+                      "SECRET_KEY": "bench-in-process",
+                      "APPRENTICE_INDEX_SYNC_SECONDS": timer})
     with app.app_context():
         migrate.upgrade(database().engine)
         load_demo()

@@ -25,18 +25,8 @@ import statistics
 import tempfile
 import time
 
-
-def build(instance: str, timer: float = 0):
-    from apprentice import create_app, migrate
-    from apprentice.db import database
-    from apprentice.demo import load_demo
-
-    app = create_app({"APPRENTICE_INSTANCE_PATH": instance, "SECRET_KEY": "bench-save-speed",
-                      "APPRENTICE_INDEX_SYNC_SECONDS": timer})
-    with app.app_context():
-        migrate.upgrade(database().engine)
-        load_demo()
-    return app
+from profile_pages import build  # the demo, migrated, in an instance folder
+from search_speed import percentile as ms  # milliseconds
 
 
 def segments(app) -> int:
@@ -80,11 +70,6 @@ def searches(app, count: int) -> list[float]:
             search.search("circulation desk", viewer_id=None, sees_everything=True)
             took.append(time.perf_counter() - started)
     return took
-
-
-def ms(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return 1000 * ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from whoosh.writing import SegmentWriter
 from apprentice.config import index_dir
 from apprentice.kb import search, services
 from apprentice.people.services import get_person
+from tests.support.procedures import found
 
 DRAFTS = [services.ProcedureDraft(title=f"Closing the branch, part {n}",
                                   body=f"Step {n}: lock the returns chute.\n", tags="closing")
@@ -35,12 +36,6 @@ def library(app, make_person):
         ids = [services.create(draft, author, publish=True).id for draft in DRAFTS]
         assert search.check().healthy
     return {"ids": ids, "mentor": mentor.id}
-
-
-def found(app, text: str) -> list[str]:
-    with app.app_context():
-        return sorted(hit.title for hit in search.search(
-            text, viewer_id=None, sees_everything=True, pagelen=50).hits)
 
 
 def test_check_index_reads_through_a_commit_replacing_the_table_of_contents(

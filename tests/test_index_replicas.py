@@ -16,13 +16,13 @@ import pytest
 from sqlalchemy import select, text, update
 from whoosh.writing import SegmentWriter
 
-from apprentice import migrate
 from apprentice.config import index_dir
-from apprentice.db import db_session, make_engine, utcnow
-from apprentice.kb import applier, changelog, glossary, search, services
+from apprentice.db import db_session, utcnow
+from apprentice.kb import applier, changelog, glossary, search
 from apprentice.kb.models import IndexChange, IndexReplica, Procedure
 from apprentice.people.services import get_person
 from tests.conftest import build_app, served
+from tests.support.procedures import create, edit, found
 
 WAIT = 60  # seconds at most for another thread to reach a point (never a measured time)
 
@@ -41,25 +41,6 @@ def other(app, tmp_path):
 @pytest.fixture
 def mentor(make_person) -> int:
     return make_person(roles=["mentor"]).id
-
-
-def create(app, mentor: int, title: str, body: str) -> int:
-    with app.app_context():
-        return services.create(services.ProcedureDraft(title=title, body=body),
-                               get_person(mentor), publish=True).id
-
-
-def edit(app, mentor: int, procedure_id: int, body: str) -> None:
-    with app.app_context():
-        procedure = services.get_procedure(procedure_id)
-        services.save(procedure, services.ProcedureDraft(title=procedure.title, body=body),
-                      get_person(mentor), based_on=procedure.revision_number)
-
-
-def found(app, word: str) -> list[str]:
-    with app.app_context():
-        return sorted(hit.title for hit in search.search(
-            word, viewer_id=None, sees_everything=True, pagelen=50).hits)
 
 
 def cli(app, *args: str):
@@ -300,33 +281,3 @@ def test_an_applier_thread_that_died_is_started_again_at_the_next_page(app, tmp_
     finally:
         applier.stop(timed)
         timed.extensions["apprentice"].database.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
-
-
-def test_the_upgrade_moves_the_waiting_outbox_rows_into_the_log(empty_database):
-    engine = empty_database
-    migrate.upgrade(engine, "0010")
-    with engine.begin() as connection:
-        for procedure_id in (7, 3, 7):
-            connection.execute(text(
-                "INSERT INTO apprentice_index_outbox (procedure_id, queued_at) "
-                "VALUES (:id, CURRENT_TIMESTAMP)"), {"id": procedure_id})
-    migrate.upgrade(engine)
-    with engine.connect() as connection:
-        assert [tuple(row) for row in connection.execute(text(
-            "SELECT id, procedure_id FROM apprentice_index_changes ORDER BY id"))] == [
-            (1, 7), (2, 3), (3, 7)]
-    migrate.downgrade(engine, "0010")
-    with engine.connect() as connection:
-        assert list(connection.scalars(text(
-            "SELECT procedure_id FROM apprentice_index_outbox ORDER BY id"))) == [7, 3, 7]

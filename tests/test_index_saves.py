@@ -6,32 +6,17 @@ commits without merging, and leaves merging small segments to the timer
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
-from apprentice.kb import search, services
-from apprentice.people.services import get_person
+from apprentice.kb import search
+from tests.support.procedures import create, edit, found
 
 WAIT = 60  # seconds at most for another thread to reach a point (never a measured time)
 
 
-def create(app, mentor, title: str, body: str, **kwargs) -> int:
-    with app.app_context():
-        return services.create(services.ProcedureDraft(title=title, body=body),
-                               get_person(mentor), publish=True, **kwargs).id
-
-
-def edit(app, mentor, procedure_id: int, body: str) -> None:
-    with app.app_context():
-        procedure = services.get_procedure(procedure_id)
-        services.save(procedure, services.ProcedureDraft(title=procedure.title, body=body),
-                      get_person(mentor), based_on=procedure.revision_number)
-
-
-def found(app, word: str) -> list[str]:
-    with app.app_context():
-        return sorted(hit.title for hit in search.search(
-            word, viewer_id=None, sees_everything=True, pagelen=50).hits)
 
 
 @pytest.mark.parametrize("holder_runs", ["sync_quietly", "sync_all"])  # a save; index-sync
@@ -77,28 +62,37 @@ def test_a_save_committed_after_the_lock_holder_read_the_log_is_applied_by_it(
     assert found(app, "chute") == ["Closing the branch", "Opening the branch"]
 
 
+@contextmanager
+def apply_lock_held_elsewhere(app) -> Iterator[None]:
+    """This server's apply lock held by another thread (a merge, another worker's sync)
+    for as long as the block runs."""
+    holding, let_go = threading.Event(), threading.Event()
+
+    def hold():
+        with app.app_context(), search._applying():
+            holding.set()
+            let_go.wait(WAIT)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(WAIT)
+        yield
+    finally:
+        let_go.set()
+        holder.join(WAIT)
+    assert not holder.is_alive()
+
+
 def test_a_change_left_during_a_merge_is_applied_when_the_merge_lets_go(app, make_person):
     """The timer's merge holds the lock (another thread here); a save meanwhile leaves its
     change, which the timer's round applies after the merge."""
     mentor = make_person(roles=["mentor"]).id
     opening = create(app, mentor, "Opening the branch", "Unlock the returns chute.")
-    holding, let_go = threading.Event(), threading.Event()
-
-    def merge():
-        with app.app_context(), search._applying():  # what tidy() holds while merging
-            holding.set()
-            let_go.wait(WAIT)
-
-    merging = threading.Thread(target=merge)
-    merging.start()
-    try:
-        assert holding.wait(WAIT)
+    with apply_lock_held_elsewhere(app):  # as tidy() holds it while merging
         edit(app, mentor, opening, "Unlock the returns chute, then feed the pelican.")
         with app.app_context():
             assert search.waiting() == 1
-    finally:
-        let_go.set()
-        merging.join(WAIT)
     with app.app_context():
         search.tidy()
         assert search.waiting() == 0 and search.check().healthy
@@ -115,8 +109,11 @@ def test_saves_leave_few_segments_and_the_timer_merges_them(app, make_person):
         with app.app_context():
             assert search.segment_count() < search.MERGE_AT
     with app.app_context():
-        while search.segment_count() < 3:
+        for _ in range(2 * search.MERGE_AT):  # bounded: a failure, never a hang
+            if search.segment_count() >= 3:
+                break
             edit(app, mentor, ids[0], "Left to right, again: pelican.")
+        assert search.segment_count() >= 3
         before = search.segment_count()
         assert search.tidy()
         assert search.segment_count() < before
@@ -133,23 +130,9 @@ def test_the_timer_skips_a_round_while_another_process_applies(app, make_person)
     mentor = make_person(roles=["mentor"]).id
     create(app, mentor, "Opening the branch", "Unlock the returns chute.")
     create(app, mentor, "Closing the branch", "Lock the returns chute.", sync=False)
-    holding, let_go = threading.Event(), threading.Event()
-
-    def hold():
-        with app.app_context(), search._applying():
-            holding.set()
-            let_go.wait(WAIT)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert holding.wait(WAIT)
-        with app.app_context():
-            assert applier.tick().applied == 0  # at once, no LockError
-            assert search.waiting() == 1
-    finally:
-        let_go.set()
-        holder.join(WAIT)
+    with apply_lock_held_elsewhere(app), app.app_context():
+        assert applier.tick().applied == 0  # at once, no LockError
+        assert search.waiting() == 1
     with app.app_context():
         assert applier.tick().applied == 1
         assert search.waiting() == 0

@@ -10,6 +10,7 @@ from apprentice.competencies import services as frameworks
 from apprentice.records.dashboards import (
     MatrixArea,
     area_abbreviation,
+    coordinator_dashboard,
     share_band,
     unique_headers,
 )
@@ -136,6 +137,10 @@ def test_idle_pairings_are_those_with_nothing_logged_for_30_days(app, loop, make
                                   occurred_on=today - timedelta(days=3), activity=3,
                                   description="Desk.", state="draft", form_token="busy"))
         db_session().commit()
+        dashboard = coordinator_dashboard(today)  # the rule, in the service
+        assert dashboard.idle_count == 2
+        assert sorted(p.apprentice.name for p in dashboard.idle_pairings) == [
+            "Jordan Lee", "Quiet Quinn"]
     page = as_person(app, loop["coordinator"]).get("/").get_data(as_text=True)
     [line] = [li for li in parse(page).find_all("li") if "with no activity" in li.text]
     assert line.text.split()[0] == "2"  # Quinn, and the loop's Jordan (30 days, nothing)

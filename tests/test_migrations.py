@@ -4,7 +4,7 @@ on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from apprentice import migrate
 from apprentice.db import make_engine
@@ -64,3 +64,22 @@ def test_host_tables_are_invisible_to_apprentice(empty_database):
     assert migrate.differences(engine) == []
     migrate.downgrade(engine, "base")
     assert "intranet_news" in inspect(engine).get_table_names()
+
+
+def test_the_upgrade_moves_the_waiting_outbox_rows_into_the_log(empty_database):
+    engine = empty_database
+    migrate.upgrade(engine, "0010")
+    with engine.begin() as connection:
+        for procedure_id in (7, 3, 7):
+            connection.execute(text(
+                "INSERT INTO apprentice_index_outbox (procedure_id, queued_at) "
+                "VALUES (:id, CURRENT_TIMESTAMP)"), {"id": procedure_id})
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        assert [tuple(row) for row in connection.execute(text(
+            "SELECT id, procedure_id FROM apprentice_index_changes ORDER BY id"))] == [
+            (1, 7), (2, 3), (3, 7)]
+    migrate.downgrade(engine, "0010")
+    with engine.connect() as connection:
+        assert list(connection.scalars(text(
+            "SELECT procedure_id FROM apprentice_index_outbox ORDER BY id"))) == [7, 3, 7]

@@ -139,13 +139,11 @@ def test_an_edit_on_one_server_is_found_by_search_on_the_other(cluster, saved_on
 # -- many edits over both servers ------------------------------------------------------------
 
 def edit_in_turn(editor: Editor, procedures: list[int], servers: list, tag: str, count: int,
-                 edits: Edits, stop: threading.Event) -> None:
+                 edits: Edits) -> None:
     """``count`` edits of this browser's own procedures (no two browsers edit one, so no
     edit meets a conflict), each form opened on one server and saved on the next."""
     turns = itertools.cycle(servers)
     for number in range(count):
-        if stop.is_set():
-            return
         editor.edit(procedures[number % len(procedures)], f"{tag}-{number}", edits,
                     form_from=next(turns), send_to=next(turns))
 
@@ -164,10 +162,10 @@ def test_a_thousand_edits_over_both_servers_leave_both_replicas_equal_to_the_dat
     servers = [cluster.servers["a"], cluster.servers["b"]]
     procedures = procedure_ids(cluster)[2:]  # the first two are the search tests'
     editors = [Editor(servers[n % 2].url, COORDINATOR) for n in range(BROWSERS)]
-    edits, stop = Edits(), threading.Event()
+    edits = Edits()
     run_browsers([
         lambda n=n: edit_in_turn(editors[n], procedures[n::BROWSERS], servers, f"many{n}",
-                                 EDITS // BROWSERS, edits, stop)
+                                 EDITS // BROWSERS, edits)
         for n in range(BROWSERS)])
 
     assert edits.failures == []

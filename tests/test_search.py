@@ -138,6 +138,7 @@ def test_the_api_counts_no_facets_it_does_not_return(app, cast, library, monkeyp
     assert counted == []
     client.get("/procedures/?q=loan")  # the page shows them
     assert counted
+    assert find(app, "loan", facets=False).facets == {}  # the service's own switch
 
 
 def test_facets_count_areas_and_tags(app, library):

@@ -386,8 +386,8 @@ def test_the_statement_as_it_stood_on_a_day(app, loop):
     with app.app_context():
         assert statements.newest(jordan.id).overall == "Later words."
         later = statements.newest(jordan.id).created_at
-        assert statements.newest(jordan.id, before=later).overall == "Early words."
-        assert statements.newest(jordan.id, before=saved_at) is None
+        assert statements.newest_rows(jordan.id, before=later).revision.overall == "Early words."
+        assert statements.newest_rows(jordan.id, before=saved_at) is None
 
 
 def test_the_record_carries_the_statement_as_it_stood_on_its_day(app, loop, written):

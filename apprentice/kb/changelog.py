@@ -165,8 +165,7 @@ def start_rebuild(replica: Replica) -> None:
     session = db_session()
     row = session.get(IndexReplica, replica.id)
     if row is None:
-        newest = session.scalar(select(func.coalesce(func.max(IndexChange.id), 0)))
-        row = IndexReplica(id=replica.id, applied_upto=newest)
+        row = IndexReplica(id=replica.id, applied_upto=session.scalar(select(newest_change())))
         session.add(row)
     row.location = replica.location[:500]
     row.rebuild_floor = row.applied_upto

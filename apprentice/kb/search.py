@@ -187,12 +187,8 @@ def _new_generation() -> Path:
 def _swapping():
     """One swap at a time across processes, so that no swap drops a generation another is
     about to point ``current`` at (the lock goes with the process if it is killed)."""
-    with open(_root() / ".swap-lock", "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with _file_lock(".swap-lock", None):
+        yield
 
 
 def _swap_in(generation: Path) -> bool:
@@ -646,7 +642,7 @@ def sync_all(rebuild_limit: int | None = None, wait: float = WRITE_TIMEOUT) -> i
 
     def newest() -> int:
         with reading_only():
-            upto = changelog.position(None).newest_change
+            upto = session.scalar(select(changelog.newest_change()))
             session.commit()
         return upto
 
@@ -712,24 +708,38 @@ def tidy(wait: float = 0) -> bool:
     so that saves need not), then apply changes left to this process meanwhile; whether
     it merged. Waits ``wait`` seconds at most for the lock (the timer's thread a little,
     so that a burst of saves holding it in turn does not keep it from merging for ever)."""
-    merged = False
     try:
-        with _applying(wait=wait):
-            writer = _open(create=False).writer(timeout=0, codec=CODEC)
-            try:
-                if _to_merge(writer.segments):
-                    writer.commit(mergetype=_merge_tiers)
-                    merged = True
-                else:
-                    writer.cancel()
-            except BaseException:
-                _abandon(writer)
-                raise
+        merged = _worth_merging() and _merge_small(wait)
     except (LockError, SearchUnavailable):
-        pass
+        merged = False
     if _left_for_me():
         sync_quietly(rebuild_limit=NEVER)
     return merged
+
+
+def _worth_merging() -> bool:
+    """Read without a lock: most rounds find nothing to merge, and opening a writer (a
+    lock, a temporary segment) for nothing cost every worker every 2 s. A table of
+    contents being replaced just then reads as "not now"; the next round looks again."""
+    try:
+        return bool(_to_merge(_open(create=False)._segments()))
+    except (OSError, index.IndexError):
+        return False
+
+
+def _merge_small(wait: float) -> bool:
+    """Merge under the apply lock, the segments read again under it; whether it merged."""
+    with _applying(wait=wait):
+        writer = _open(create=False).writer(timeout=0, codec=CODEC)
+        try:
+            if _to_merge(writer.segments):
+                writer.commit(mergetype=_merge_tiers)
+                return True
+            writer.cancel()
+            return False
+        except BaseException:
+            _abandon(writer)
+            raise
 
 
 def rebuild(wait: bool = True) -> int | None:

@@ -13,7 +13,7 @@ Drafts change freely and are never kept.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from functools import cache
 
@@ -46,15 +46,18 @@ def rule_of(framework) -> Rule:
     )
 
 
+CACHE_NAME = "framework_shapes"  # its entry in the extension's caches
+
+
 class ShapeCache:
-    """(framework id, version) -> FrameworkShape, the least recently used dropped first,
-    and the newest version seen of each framework. Shared by the threads of a process,
-    hence the lock."""
+    """(framework id, version, changed at) -> FrameworkShape, the least recently used
+    dropped first, and how many versions of each framework are kept. Shared by the
+    threads of a process, hence the lock."""
 
     def __init__(self, size: int = SHAPES_KEPT):
         self.size = size
         self._kept: OrderedDict[tuple, FrameworkShape] = OrderedDict()
-        self._newest: dict[int, int] = {}
+        self._versions: Counter[int] = Counter()
         self._lock = threading.Lock()
 
     def get(self, key: tuple) -> FrameworkShape | None:
@@ -67,18 +70,20 @@ class ShapeCache:
     def put(self, key: tuple, shape: FrameworkShape) -> None:
         """Keep ``shape`` under (framework id, version, changed at)."""
         with self._lock:
+            if key not in self._kept:
+                self._versions[key[0]] += 1
             self._kept[key] = shape
             self._kept.move_to_end(key)
-            self._newest[key[0]] = max(key[1], self._newest.get(key[0], 0))
             while len(self._kept) > self.size:
                 dropped = self._kept.popitem(last=False)[0][0]
-                if not any(kept[0] == dropped for kept in self._kept):
-                    self._newest.pop(dropped, None)
+                self._versions[dropped] -= 1
+                if not self._versions[dropped]:
+                    del self._versions[dropped]
 
     def knows(self, framework_id: int) -> bool:
         """Whether some version of the framework is kept (so asking its version is worth
         a statement)."""
-        return framework_id in self._newest
+        return self._versions[framework_id] > 0
 
     def __len__(self) -> int:
         return len(self._kept)
@@ -86,8 +91,9 @@ class ShapeCache:
 
 def kept_shapes() -> ShapeCache:
     """This app's cache (one per app: tests and hosts may run several in one process)."""
-    return current_app.extensions["apprentice"].caches.setdefault("framework_shapes",
-                                                                  ShapeCache())
+    caches = current_app.extensions["apprentice"].caches
+    kept = caches.get(CACHE_NAME)
+    return kept if kept is not None else caches.setdefault(CACHE_NAME, ShapeCache())
 
 
 def shapes_of(framework_ids: Iterable[int]) -> dict[int, FrameworkShape]:

@@ -83,11 +83,10 @@ def area_field(area_id: int) -> str:
 
 # -- reading ------------------------------------------------------------------------------
 
-def newest(person_id: int, before: datetime | None = None) -> StatementRevision | None:
-    """The statement as it stands (``before``: as it stood just before then), with its
-    sections."""
-    return db_session().scalar(_newest_query(before is not None),
-                               {"person_id": person_id, "before": before})
+def newest(person_id: int) -> StatementRevision | None:
+    """The statement as it stands, with its sections (as it stood on a past day:
+    :func:`newest_rows`, the record's reader)."""
+    return db_session().scalar(_newest_query(), {"person_id": person_id})
 
 
 def _newest_of(query, before: bool):
@@ -101,10 +100,10 @@ def _newest_of(query, before: bool):
 
 
 @cache
-def _newest_query(before: bool):
+def _newest_query():
     """The statement of :func:`newest`, built once per process (building it costs more
     than running it)."""
-    return _newest_of(select(StatementRevision), before)
+    return _newest_of(select(StatementRevision), False)
 
 
 @dataclass(frozen=True)
