@@ -67,6 +67,10 @@ DEFAULTS = {
     # A server's search index not seen for this many days is forgotten: the changes it
     # had not applied may be pruned, and it rebuilds if it comes back.
     "APPRENTICE_INDEX_REPLICA_TTL_DAYS": 7,
+    # Megabytes of pages one app process keeps per data version (apprentice/core/pagecache.py):
+    # a page asked again while nothing it shows has changed is not built again. 0: none.
+    # None: 8 with apprentice's own layout, 0 under a host's (which shows the host's data).
+    "APPRENTICE_PAGE_CACHE_MB": None,
 }
 
 # Settings of the standalone app only (the plugin never reads them); the mail
@@ -80,6 +84,9 @@ STANDALONE_DEFAULTS = {
     # (apprentice/auth/sessions.py).
     "APPRENTICE_SESSION_IDLE_MINUTES": 30,
     "APPRENTICE_SESSION_MAX_HOURS": 12,
+    # A password typed in a browser session (signing in, or confirming a sign-off) spares
+    # typing it again on a sign-off for this long; 0: asked every time.
+    "APPRENTICE_CONFIRM_MINUTES": 10,
 }
 
 
@@ -287,6 +294,7 @@ TYPED: dict[str, Callable] = {
     "APPRENTICE_CREDENTIAL_KEYS_DIR": absolute_folder,
     "APPRENTICE_INDEX_SYNC_SECONDS": whole(0),
     "APPRENTICE_INDEX_REPLICA_TTL_DAYS": whole(1),
+    "APPRENTICE_PAGE_CACHE_MB": whole(0),
     "APPRENTICE_KB_EVERYONE_PUBLISHES": flag,
     "APPRENTICE_MAIL_PORT": whole(1, 65535),
     "APPRENTICE_MAIL_USE_TLS": flag,
@@ -294,6 +302,7 @@ TYPED: dict[str, Callable] = {
     "APPRENTICE_SECURE_COOKIES": flag,
     "APPRENTICE_SESSION_IDLE_MINUTES": whole(1),
     "APPRENTICE_SESSION_MAX_HOURS": whole(1),
+    "APPRENTICE_CONFIRM_MINUTES": whole(0),
 }
 
 

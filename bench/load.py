@@ -126,7 +126,7 @@ class Server:
     """gunicorn serving ``app`` on 127.0.0.1 at a free port, 2 workers."""
 
     def __init__(self, app: str, instance: Path, log: Path, *options: str,
-                 probe: str = "/sign-in"):
+                 probe: str = "/sign-in", settings: dict[str, str] | None = None):
         from gunicorn.config import KNOWN_SETTINGS
 
         self.probe = probe
@@ -139,7 +139,8 @@ class Server:
         self.log = log.open("a")
         self.process = subprocess.Popen([sys.executable, "-m", *self.command],  # noqa: S603
                                         cwd=ROOT,
-                                        env=environment(instance), stdin=subprocess.DEVNULL,
+                                        env={**environment(instance), **(settings or {})},
+                                        stdin=subprocess.DEVNULL,
                                         stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:
@@ -314,9 +315,11 @@ def count(database: Path, sql: str, *args) -> int:
         return connection.execute(sql, args).fetchone()[0]
 
 
-def statements_per_page(instance: Path, facts: dict, paths: dict[str, tuple[str, str]]
-                        ) -> dict[str, int]:
-    """SQL statements of each page's second request, through a test client."""
+def statements_per_page(instance: Path, facts: dict, paths: dict[str, tuple[str, str]],
+                        *, kept: bool) -> dict[str, int]:
+    """SQL statements of each page's third request, through a test client: ``kept``,
+    as served (a page asked again with nothing changed is kept, apprentice/core/pagecache.py),
+    else with no page kept (``APPRENTICE_PAGE_CACHE_MB=0``: what building the page costs)."""
     from sqlalchemy import event
 
     from apprentice import create_app
@@ -324,7 +327,8 @@ def statements_per_page(instance: Path, facts: dict, paths: dict[str, tuple[str,
 
     app = create_app({"APPRENTICE_INSTANCE_PATH": str(instance),
                       # no index applier thread: its statements would be counted too
-                      "APPRENTICE_INDEX_SYNC_SECONDS": 0})
+                      "APPRENTICE_INDEX_SYNC_SECONDS": 0,
+                      "APPRENTICE_PAGE_CACHE_MB": None if kept else 0})
     counted: dict[str, int] = {}
     with app.app_context():
         engine = database().engine
@@ -344,6 +348,7 @@ def statements_per_page(instance: Path, facts: dict, paths: dict[str, tuple[str,
             clients[who] = client
         for label, (who, path) in paths.items():
             clients[who].get(path)
+            clients[who].get(path)
             statements.clear()
             response = clients[who].get(path)
             if response.status_code != 200:
@@ -362,7 +367,7 @@ def measure(instance: Path, seconds: float, log: Path) -> dict:
     paths = {label: (who, path.format(procedure=facts["procedure_id"]))
              for label, who, path in PAGES}
     result: dict = {"instance": str(instance), "seconds": seconds, "runs": [], "facts": {
-        k: facts[k] for k in ("apprentices", "procedures", "written")}}
+        k: facts[k] for k in ("apprentices", "procedures", "written")}, "built_runs": []}
 
     # The bare endpoint is measured first and last, its server idle in between: the
     # shares use the mean of both, so a machine that got busier or quieter during the
@@ -395,7 +400,23 @@ def measure(instance: Path, seconds: float, log: Path) -> dict:
             if status != 200:  # signed out meanwhile: wrk would have counted redirects
                 raise SystemExit(f"{path} as {who} answered {status} after the run")
             result["runs"].append(run)
+        app.stop()
 
+        # The same pages built for every request, as they are after any write.
+        app = Server("wsgi:app", instance, log, settings={"APPRENTICE_PAGE_CACHE_MB": "0"})
+        result["built_server"] = f"APPRENTICE_PAGE_CACHE_MB=0 {' '.join(app.command)}"
+        browsers = {who: Browser(app.url, *credentials)
+                    for who, credentials in facts["sign_in"].items()}
+        for label, (who, path) in paths.items():
+            for _ in range(5):
+                browsers[who].get(path)
+            run, command = wrk(app, path, seconds, cookie=browsers[who].cookie,
+                               workdir=workdir)
+            run.label, run.command = label, command
+            result["built_runs"].append(run)
+        app.stop()
+
+        app = Server("wsgi:app", instance, log)
         # The pool the writes use, added now: the pages above read the generated data alone.
         pool = ["bench/generate.py", str(instance), "--write-pool-only", "2000"]
         subprocess.run([sys.executable, *pool], cwd=ROOT, check=True,  # noqa: S603
@@ -423,8 +444,9 @@ def measure(instance: Path, seconds: float, log: Path) -> dict:
                          requests=first.requests + last.requests,
                          load_average=(first.load_average + last.load_average) / 2)
 
-    for label, number in statements_per_page(instance, facts, paths).items():
-        next(r for r in result["runs"] if r.label == label).statements = number
+    for runs, kept in ((result["runs"], True), (result["built_runs"], False)):
+        for label, number in statements_per_page(instance, facts, paths, kept=kept).items():
+            next(r for r in runs if r.label == label).statements = number
     return result
 
 
@@ -478,6 +500,17 @@ def table(result: dict) -> str:
             f"| {'' if run.statements is None else run.statements} "
             f"| {run.errors} | {saved}{' (' + notes + ')' if notes else ''} "
             f"| {run.load_average:.1f} |")
+    if result.get("built_runs"):
+        lines += ["", "The same pages built for every request (`APPRENTICE_PAGE_CACHE_MB=0`: "
+                  "what a page costs the first time after a write):", "",
+                  "| page | requests/s | share of bare Flask | p50 | p95 | SQL statements "
+                  "| errors |", "|---|---|---|---|---|---|---|"]
+        for run in result["built_runs"]:
+            lines.append(
+                f"| {run.label} | {run.requests_per_s:,.0f} "
+                f"| {run.requests_per_s / bare.requests_per_s:.2f} | {run.p50_ms:.1f} ms "
+                f"| {run.p95_ms:.1f} ms | {'' if run.statements is None else run.statements} "
+                f"| {run.errors} |")
     warm = ", ".join(f"{m:.0f}" for m in result["rss_warm"])
     after = ", ".join(f"{m:.0f}" for m in result["rss_after"])
     lines.append("")
@@ -508,6 +541,9 @@ def main() -> None:
     print(f"\nservers: {result['bare_server']} / {result['app_server']}")
     for run in [result["bare_first"], *result["runs"], result["bare_last"]]:
         print(f"  {run.label}: {run.command}")
+    print(f"built every time: {result['built_server']}")
+    for run in result["built_runs"]:
+        print(f"  {run.label}: {run.command}")
     if args.json:
         args.json.write_text(json.dumps(as_json(result), indent=1))
 
@@ -518,6 +554,7 @@ def from_json(data: dict) -> dict:
     for name in ("bare", "bare_first", "bare_last"):
         out[name] = Run(**data[name])
     out["runs"] = [Run(**run) for run in data["runs"]]
+    out["built_runs"] = [Run(**run) for run in data.get("built_runs", [])]
     return out
 
 
@@ -529,6 +566,7 @@ def as_json(result: dict) -> dict:
     for name in ("bare", "bare_first", "bare_last"):
         out[name] = asdict(result[name])
     out["runs"] = [asdict(r) for r in result["runs"]]
+    out["built_runs"] = [asdict(r) for r in result["built_runs"]]
     return out
 
 

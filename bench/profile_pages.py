@@ -195,16 +195,19 @@ def csrf_token(client) -> str:
     return CSRF.search(client.get("/log/").get_data()).group(1).decode()
 
 
-def build(instance: str, timer: float = 0):
+def build(instance: str, timer: float = 0, kept: bool = True):
     """The demo, migrated, in ``instance``: an app for in-process benches (also
-    bench/save_speed.py); ``timer``: APPRENTICE_INDEX_SYNC_SECONDS (0: no applier)."""
+    bench/save_speed.py); ``timer``: APPRENTICE_INDEX_SYNC_SECONDS (0: no applier);
+    ``kept``: pages asked again are kept (apprentice/core/pagecache.py), else every
+    request builds its page (APPRENTICE_PAGE_CACHE_MB=0)."""
     from apprentice import create_app, migrate
     from apprentice.db import database
     from apprentice.demo import load_demo
 
     app = create_app({"APPRENTICE_INSTANCE_PATH": instance,
                       "SECRET_KEY": "bench-in-process",
-                      "APPRENTICE_INDEX_SYNC_SECONDS": timer})
+                      "APPRENTICE_INDEX_SYNC_SECONDS": timer,
+                      "APPRENTICE_PAGE_CACHE_MB": None if kept else 0})
     with app.app_context():
         migrate.upgrade(database().engine)
         load_demo()
@@ -214,10 +217,14 @@ def build(instance: str, timer: float = 0):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--profile", help="a page's label or url: print its profile")
+    parser.add_argument("--profile", help="a page's or write's label, or a page's url: "
+                        "print its profile")
+    parser.add_argument("--kept", action="store_true",
+                        help="pages as served, a page asked again kept (default: each "
+                        "request builds its page, what the app spends on it)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as instance:
-        app = build(instance)
+        app = build(instance, kept=args.kept)
         known = ids(app)
         with app.app_context():
             from apprentice.db import database
@@ -256,13 +263,23 @@ def row(runs) -> str:
 def profile(app, statements, known, which: str, runs: int) -> None:
     from pyinstrument import Profiler
 
-    _label, who, url = next(p for p in PAGES if which in (p[0], p[2]))
-    client = signed_in(app, who)
-    url = url.format(**known)
-    timed(client, statements, "GET", url)
-    with Profiler(interval=0.0005) as profiler:
+    page = next((p for p in PAGES if which in (p[0], p[2])), None)
+    write = next((w for w in writes(app, known) if which == w[0]), None)
+    if page is None and write is None:
+        raise SystemExit(f"no page or write called {which!r}")
+    client = signed_in(app, (page or write)[1])
+    if page is not None:
+        url = page[2].format(**known)
+        timed(client, statements, "GET", url)
+        asks = [("GET", url, {})] * runs
+    else:
+        asks = []
         for _ in range(runs):
-            timed(client, statements, "GET", url)
+            url, data = write[2]()
+            asks.append(("POST", url, {"data": {"csrf_token": csrf_token(client), **data}}))
+    with Profiler(interval=0.0005) as profiler:
+        for method, url, options in asks:
+            timed(client, statements, method, url, **options)
     print(profiler.output_text(unicode=False, color=False, show_all=False))
     database_dispose(app)
 

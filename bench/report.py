@@ -195,11 +195,14 @@ def document(results, search_table: str | None, commands: dict, started: float,
             *(f"- {run.label}: `{run.command}`"
               for run in [result["bare_first"], *result["runs"], result["bare_last"]]),
             "",
+            f"Built every time: `{result['built_server']}`, each page's run as above.",
+            "",
         ]
-    parts += ["The sign-off form asks for the mentor's password again and checks it with "
-              f"argon2 (OWASP's parameters): {argon2_ms():.0f} ms of CPU per sign-off on "
-              "this machine, alone, by design; 2 cores cannot sign off much faster than "
-              f"{2000 / argon2_ms():.0f} a second whatever the rest costs.", ""]
+    parts += ["A sign-off confirms who the mentor is: within `APPRENTICE_CONFIRM_MINUTES` "
+              "(10) of typing their password (the bench's mentor signed in just before) "
+              "nothing more is asked; after that the password is typed again and checked "
+              f"with argon2 (OWASP's parameters): {argon2_ms():.0f} ms of CPU on this "
+              "machine, by design.", ""]
     parts += ["## Targets (issue 13)", "",
               "| size | page or write | target | figure | met |", "|---|---|---|---|---|",
               *targets(results), ""]

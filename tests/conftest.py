@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from apprentice import create_app, migrate
 from apprentice.db import make_engine
 from tests.factories import PersonFactory
-from tests.support.clients import CSRF_META, sign_in_session
+from tests.support.clients import CSRF_META, T0, sign_in_session
 
 
 def needs_service(reason: str):
@@ -171,6 +171,19 @@ def login_as(client):
         return sign_in_session(client, person.get_id())
 
     return login
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The sessions' clock (apprentice/auth/sessions.py), moved by hand: starts at
+    ``tests.support.clients.T0``; ``clock.at = seconds``."""
+    from apprentice.auth import sessions
+
+    class Clock:
+        at = T0
+
+    monkeypatch.setattr(sessions, "now", lambda: Clock.at)
+    return Clock
 
 
 @pytest.fixture

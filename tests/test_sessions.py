@@ -16,24 +16,13 @@ from apprentice.auth import sessions
 from tests.conftest import build_app, served
 from tests.factories import DEFAULT_PASSWORD, sql_statements
 from tests.loop import apprentice_entries, as_person, typed_log_form
+from tests.support.clients import T0
 
 EMAIL = "jordan@library.example"
 REMEMBER = "remember_token"
 SESSION = "session"
 MINUTE = 60
 HOUR = 3600
-T0 = 1_750_000_000
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The sessions' clock, moved by hand: ``clock.at = seconds``."""
-
-    class Clock:
-        at = T0
-
-    monkeypatch.setattr(sessions, "now", lambda: Clock.at)
-    return Clock
 
 
 def sign_in(client, remember=False):
@@ -209,6 +198,7 @@ def test_the_remember_cookie_lasts_no_longer_than_a_session(client, jordan):
 def test_checking_the_session_costs_no_query_beyond_loading_the_person(app, client,
                                                                      make_person):
     make_person(name="Jordan Lee", email=EMAIL, roles=())  # a home page of no dashboards
+    app.config["APPRENTICE_PAGE_CACHE_MB"] = 0  # a kept page also reads the data version
     sign_in(client)
     client.get("/")
     with sql_statements(app) as sent:

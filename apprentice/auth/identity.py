@@ -2,26 +2,48 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import request
 from flask_login import login_fresh
 
+from apprentice.auth import sessions
 from apprentice.auth.services import check_password_throttled, local_sign_in, minutes_text
 from apprentice.people.models import StaffProfile
+
+
+def recently_confirmed() -> tuple[datetime, datetime] | None:
+    """When this browser session last confirmed it is them, and until when that spares
+    them the password (UTC), or None when a form must ask for it (standalone only: a
+    host's sign-in decides freshness on its own)."""
+    if not local_sign_in():
+        return None
+    window = sessions.recent_confirmation()
+    if window is None:
+        return None
+    confirmed, until = window
+    return datetime.fromtimestamp(confirmed, UTC), datetime.fromtimestamp(until, UTC)
 
 
 def confirm_identity(staff: StaffProfile, password: str | None) -> str | None:
     """None when confirmed, else the message to show.
 
-    Standalone: the person types their password again (under the sign-in
-    throttle). Host mode: the host's sign-in must be fresh (not a remembered one).
+    Standalone: within ``APPRENTICE_CONFIRM_MINUTES`` of typing their password in this
+    browser session (apprentice/auth/sessions.py) nothing is asked and a password sent
+    is ignored; after that the person types it again (under the sign-in throttle), and
+    a right one starts the time again. Host mode: the host's sign-in must be fresh (not
+    a remembered one).
     """
     if not local_sign_in():
         return None if login_fresh() else "Sign in again to confirm it is you."
+    if sessions.recent_confirmation() is not None:
+        return None
     if not password:
         return "Type your password to confirm it is you."
     outcome = check_password_throttled(staff.email, request.remote_addr, staff.password_hash,
                                        password)
     if outcome is True:
+        sessions.note_confirmed()
         return None
     if outcome is False:
         return "That is not your password."

@@ -8,7 +8,10 @@ cookie, is ``"<staff id>:<session token>:<signed-in time>"``:
 - the **signed-in time** bounds the session's whole life
   (``APPRENTICE_SESSION_MAX_HOURS``), whichever cookie brings it back;
 - the **last-seen time** in the session ends it after ``APPRENTICE_SESSION_IDLE_MINUTES``
-  without a request, unless the person asked to be kept signed in on this device.
+  without a request, unless the person asked to be kept signed in on this device;
+- the **confirmed time** in the session, when the password was last typed in this browser
+  session (signing in, or confirming it is them on a sign-off), spares them typing it
+  again for ``APPRENTICE_CONFIRM_MINUTES`` (``recent_confirmation``).
 """
 
 from __future__ import annotations
@@ -17,14 +20,16 @@ import hmac
 import time
 
 from flask import current_app, request, session
+from flask_login import confirm_login
 from flask_login.config import COOKIE_NAME
 from flask_login.utils import decode_cookie
 
 SEEN_KEY = "_apprentice_seen"
+CONFIRMED_KEY = "_apprentice_confirmed"
 # Rewrite the session cookie with a new last-seen time at most this often (seconds).
 SEEN_GRANULARITY = 60
 # What Flask-Login keeps in the session for a sign-in.
-_LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember_seconds", SEEN_KEY)
+_LOGIN_KEYS = ("_user_id", "_fresh", "_id", "_remember_seconds", SEEN_KEY, CONFIRMED_KEY)
 
 
 def now() -> int:
@@ -82,6 +87,33 @@ def still_open(user_id: str, started: int) -> bool:
     if seen is None or at - seen >= SEEN_GRANULARITY:
         session[SEEN_KEY] = at
     return True
+
+
+def note_confirmed() -> None:
+    """The person typed their password in this browser session just now: a recent
+    confirmation starts (or starts again) from this moment, and the session is fresh
+    again for Flask-Login (it may have been brought back by the remember cookie)."""
+    confirm_login()
+    session[CONFIRMED_KEY] = now()
+
+
+def confirmation_open(confirmed: int | None, fresh: bool, at: int, minutes: int) -> bool:
+    """The recent-confirmation rule on its own: a password typed ``minutes`` ago or less,
+    in a session Flask-Login still calls fresh. A session brought back by the "keep me
+    signed in" cookie is not fresh (nor is one whose cookie turned up in another browser),
+    so it never carries a confirmation forward; 0 minutes: the password every time."""
+    return fresh and confirmed is not None and confirmed <= at < confirmed + minutes * 60
+
+
+def recent_confirmation() -> tuple[int, int] | None:
+    """(confirmed, until) in seconds since the epoch while this browser session's
+    confirmation holds, else None."""
+    confirmed = session.get(CONFIRMED_KEY)
+    confirmed = confirmed if type(confirmed) is int else None
+    minutes = current_app.config["APPRENTICE_CONFIRM_MINUTES"]
+    if not confirmation_open(confirmed, session.get("_fresh") is True, now(), minutes):
+        return None
+    return confirmed, confirmed + minutes * 60
 
 
 def end_here() -> None:

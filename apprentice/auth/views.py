@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import login_user, logout_user
 
+from apprentice.auth import sessions
 from apprentice.auth.access import public
 from apprentice.auth.forms import ChangePasswordForm, SignInForm
 from apprentice.auth.services import (
@@ -43,6 +44,7 @@ def sign_in():
             # A fresh session on sign-in: nothing from before survives (session fixation).
             session.clear()
             login_user(result.staff, remember=form.remember.data)
+            sessions.note_confirmed()  # the password just typed spares it on sign-offs
             if result.staff.password_must_change:
                 flash("Welcome! Please choose your own password now.", "info")
                 return redirect(url_for("apprentice.auth.change_password", next=target))

@@ -44,6 +44,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select, text
 
 from apprentice import migrate
+from apprentice.core import versions
 from apprentice.db import database, db_session
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -437,9 +438,11 @@ def restore(backup_file: BackupFile, take_back_keys: KeysHook | None = None) -> 
     if take_back_keys is not None and backup_file.keys is not None:
         keys = str(take_back_keys(backup_file.keys))
     session = db_session()
+    live_version = versions.current()
     session.close()  # hold nothing open on the live database while it is replaced
     (_sqlite_restore if backup_file.kind == "sqlite" else _pg_restore)(engine, backup_file)
     migrate.forget_ready()
+    versions.carry_over(live_version)  # pages kept before the restore are not the data now
     counts = table_counts()
     session.commit()
     return RestoreReport(backup_file.kind, backup_file.revision, counts,

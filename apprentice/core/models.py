@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from apprentice.db import Base, UTCDateTime, utcnow
@@ -45,3 +45,13 @@ class KeptForm(Base):
     path: Mapped[str] = mapped_column(String(400))
     payload: Mapped[str] = mapped_column(Text)  # JSON: {field name: [values]}
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class DataVersion(Base):
+    """One row counting the transactions that changed apprentice's data (see
+    apprentice.core.versions): what a page was built from, in one number."""
+
+    __tablename__ = "apprentice_data_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

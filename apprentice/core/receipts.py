@@ -20,6 +20,7 @@ import secrets
 
 from sqlalchemy.exc import IntegrityError
 
+from apprentice.core import pagecache
 from apprentice.core.models import FormReceipt
 from apprentice.db import advisory_lock, db_session
 
@@ -37,7 +38,8 @@ class AlreadySaved(Exception):
 
 
 def new_token() -> str:
-    """A fresh token for a create form."""
+    """A fresh token for a create form (its page is never kept: apprentice.core.pagecache)."""
+    pagecache.unique()
     return secrets.token_urlsafe(24)
 
 

@@ -1180,6 +1180,16 @@ def _matches(searcher, query, where) -> set[int]:
     return matched
 
 
+def version() -> tuple[str, int] | None:
+    """The live index as a search would read it: its generation folder and newest commit
+    (kept search pages are keyed by it); None when it cannot be opened."""
+    try:
+        ix = _open(create=False)
+        return ix.storage.folder, ix.latest_generation()
+    except (SearchUnavailable, OSError, index.IndexError):
+        return None
+
+
 def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int = 1,
            pagelen: int = 10, area: str | None = None, tag: str | None = None,
            sort: str = "relevance", facets: bool = True) -> Results:

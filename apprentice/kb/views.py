@@ -24,6 +24,7 @@ from apprentice.competencies import services as frameworks
 from apprentice.core import receipts
 from apprentice.core.answers import answers_json
 from apprentice.core.kept import kept_formdata, restores_kept_form
+from apprentice.core.pagecache import kept_page
 from apprentice.db import db_session
 from apprentice.forms import (
     ID,
@@ -83,6 +84,7 @@ def _search_args():
 
 
 @bp.route("/")
+@kept_page(extra=search.version)
 def index():
     """Search (when there is a query), else every procedure the person may see."""
     staff, filters, options, text = _search_args()
@@ -103,6 +105,7 @@ def index():
 
 
 @bp.route(f"/<{ID}:procedure_id>")
+@kept_page()
 def show(procedure_id: int):
     procedure = _procedure_or_404(procedure_id)
     staff = current_staff()
@@ -268,6 +271,7 @@ api = Blueprint("api", __name__, url_prefix="/api")
 
 @api.route("/search")
 @answers_json
+@kept_page(extra=search.version)
 def search_api():
     """The search page's results as JSON, ranked exactly as the page."""
     _staff, _filters, options, text = _search_args()

@@ -14,6 +14,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from apprentice.auth.access import requires
 from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
+from apprentice.core.pagecache import kept_page
 from apprentice.forms import ID, id_number, page_number
 from apprentice.people import services as people
 from apprentice.programmes import permissions as programme_permissions
@@ -29,6 +30,7 @@ bp = Blueprint("records", __name__)
 
 
 @bp.route("/")
+@kept_page()
 def home():
     """Dashboards by what the person does (their own record, their apprentices); the
     whole cohort only for who may see it (programmes.permissions)."""

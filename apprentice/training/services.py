@@ -52,7 +52,7 @@ from apprentice.training.permissions import (
 )
 from apprentice.training.standing import (
     is_corrected,
-    standing_sign_offs,
+    standing,
     standing_sign_offs_citing,
 )
 from apprentice.validation import Invalid
@@ -562,11 +562,20 @@ def review_queue(mentor: StaffProfile, today: date | None = None, *,
 
 
 def entries_of(person_id: int, *, states: Iterable[str] | None = None,
-               limit: int | None = None) -> list[LogEntry]:
+               limit: int | None = None, lineage: str | None = None) -> list[LogEntry]:
+    """A person's entries, newest first; ``lineage``: only those that practised that
+    competency (any version of it), chosen by the database, not after loading years of
+    entries (a sign-off's evidence)."""
     query = (select(LogEntry).where(LogEntry.person_id == person_id)
              .order_by(LogEntry.occurred_on.desc(), LogEntry.id.desc()))
     if states:
         query = query.where(LogEntry.state.in_(list(states)))
+    if lineage is not None:
+        query = query.where(
+            select(EntryCompetency.entry_id)
+            .join(Competency, Competency.id == EntryCompetency.competency_id)
+            .where(EntryCompetency.entry_id == LogEntry.id, Competency.lineage == lineage)
+            .exists())
     if limit:
         query = query.limit(limit)
     return list(db_session().scalars(query))
@@ -725,10 +734,10 @@ def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency,
     highest = None if errors else highest_cited(level, entries.values())
     if highest is not None and not confirm_above_evidence:
         errors["level"] = above_evidence_message(person, level, highest)
-    if not errors and corrects is None and any(
-        s.signed_by_id == mentor.id and s.lineage == competency.lineage and s.level == level
-        for s in standing_sign_offs(person.id)
-    ):
+    if not errors and corrects is None and standing(list(db_session().scalars(
+        select(SignOff).where(SignOff.person_id == person.id,
+                              SignOff.lineage == competency.lineage,
+                              SignOff.signed_by_id == mentor.id, SignOff.level == int(level))))):
         errors[None] = "You have signed this off at this level already."
     if errors:
         raise Invalid(errors)

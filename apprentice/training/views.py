@@ -17,13 +17,14 @@ from flask import (
 from wtforms import SelectChoice
 
 from apprentice.auth.access import requires
-from apprentice.auth.identity import confirm_identity
+from apprentice.auth.identity import confirm_identity, recently_confirmed
 from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
 from apprentice.competencies.models import SupervisionLevel
 from apprentice.core import receipts
 from apprentice.core.answers import answers_json
 from apprentice.core.kept import kept_form, kept_formdata, restores_kept_form
+from apprentice.core.pagecache import kept_page
 from apprentice.formatting import duration
 from apprentice.forms import (
     ID,
@@ -243,6 +244,7 @@ def unlock_entry(entry_id: int):
 
 @bp.route("/review/")
 @requires(permissions.may_review_entries)
+@kept_page()
 def review():
     return render_template("apprentice/training/review.html",
                            queue=services.review_queue(current_staff()), today=date.today(),
@@ -307,9 +309,8 @@ def new_sign_off():
     answer = once(form, staff)  # sent again (Back, a double tap): signed once
     if answer is not None:
         return answer
-    candidates = [e for e in services.entries_of(person.id, states=[EntryState.VERIFIED.value])
-                  if competency.lineage in {link.competency.lineage
-                                            for link in e.competency_links}]
+    candidates = services.entries_of(person.id, states=[EntryState.VERIFIED.value],
+                                     lineage=competency.lineage)
     form.entry_ids.choices = [
         SelectChoice(e.id, f"{e.occurred_on.isoformat()} · {e.activity_label} · "
                            f"{duration(e.minutes)} · {e.description[:80]}")
@@ -343,7 +344,8 @@ def new_sign_off():
     return render_template("apprentice/training/sign_off_form.html", form=form, person=person,
                            competency=competency, corrects=corrects, candidates=candidates,
                            reached=services.entries_reaching(candidates),
-                           above_evidence=above is not None, today=date.today())
+                           above_evidence=above is not None, today=date.today(),
+                           confirmed=recently_confirmed())
 
 
 def _above_cited(form: SignOffForm, candidates) -> SupervisionLevel | None:

@@ -23,6 +23,9 @@ JORDAN = demo_accounts.APPRENTICE  # Jordan Lee, apprentice
 MARIAN = demo_accounts.MENTOR  # Marian Okafor, Jordan's mentor
 CARMEN = demo_accounts.COORDINATOR  # Carmen Ortiz, coordinator
 PASSWORD = demo_accounts.PASSWORD
+# The sign-off form's line instead of the password box, shortly after signing in.
+NO_PASSWORD_NEEDED = re.compile(r"You confirmed it is you at \d\d:\d\d UTC; no password needed "
+                                r"until \d\d:\d\d UTC\.")
 
 
 def _open_menu(page: Page) -> None:
@@ -158,7 +161,8 @@ def sign_off_link(page: Page, code: str) -> Locator:
 
 
 def sign_off(page: Page, code: str, level: str, check_axe=None) -> None:
-    """As a mentor on an apprentice's page: sign ``code`` off at ``level``, password again."""
+    """As a mentor on an apprentice's page: sign ``code`` off at ``level``. Signed in
+    minutes ago, the mentor is not asked for the password again."""
     link = sign_off_link(page, code)
     expect(link).to_be_visible()  # no collapsed section to open first
     click_to_go(page, link)
@@ -166,6 +170,7 @@ def sign_off(page: Page, code: str, level: str, check_axe=None) -> None:
     if check_axe:
         check_axe(page)
     level_radio(page, level).check()
-    page.get_by_label("Your password").fill(PASSWORD)
+    expect(page.locator("main")).to_contain_text(NO_PASSWORD_NEEDED)
+    expect(page.get_by_label("Your password")).to_have_count(0)
     click_to_go(page, page.get_by_role("button", name="Sign off", exact=True))
     expect_message(page, f"{code} signed off for")

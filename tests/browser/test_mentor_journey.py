@@ -1,5 +1,6 @@
 """The mentor verifies one entry, returns another with a comment and signs off a
-competency, typing the password again; the same with the keyboard alone.
+competency (signed in minutes ago, without typing the password again); the same with the
+keyboard alone; and with a browser reopened on "keep me signed in", typing it again.
 
 From the demo: Jordan's entry "Led two reference interviews" (REF-01, REF-02, done with
 the mentor present) and "Sat in on the privacy policy refresher" (FND-03) wait for Marian.
@@ -13,6 +14,7 @@ import pytest
 
 from tests.browser.steps import (
     MARIAN,
+    NO_PASSWORD_NEEDED,
     PASSWORD,
     card_of,
     click_to_go,
@@ -90,13 +92,9 @@ def test_the_mentor_verifies_returns_and_signs_off(page, sign_in, check_axe):
         "radio", checked=True)).to_have_count(0)
     expect(page.locator("main")).to_contain_text(TO_VERIFY)  # the evidence offered
     level_radio(page, LEVEL).check()
-    # Without the password again nothing is recorded, and the choice is kept.
-    click_to_go(page, page.get_by_role("button", name="Sign off", exact=True))
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Sign off REF-02")
-    expect(page.get_by_label("Your password")).to_have_attribute("aria-invalid", "true")
-    expect(level_radio(page, LEVEL)).to_be_checked()
-    check_axe(page)
-    page.get_by_label("Your password").fill(PASSWORD)
+    # Signed in minutes ago: the form says so instead of asking for the password.
+    expect(page.locator("main")).to_contain_text(NO_PASSWORD_NEEDED)
+    expect(page.get_by_label("Your password")).to_have_count(0)
     click_to_go(page, page.get_by_role("button", name="Sign off", exact=True))
     expect_message(page, "REF-02 signed off for Jordan Lee.")
     record = card_of(page, re.compile(r"REF-02 · " + LEVEL))
@@ -141,9 +139,36 @@ def test_the_mentor_reviews_and_signs_off_with_the_keyboard_alone(page, check_ax
             break
         page.keyboard.press("ArrowDown")
     expect(target).to_be_checked()
-    tab_to(page, page.get_by_label("Your password"))
-    page.keyboard.type(PASSWORD)
+    expect(page.get_by_label("Your password")).to_have_count(0)  # signed in minutes ago
     tab_to(page, page.get_by_role("button", name="Sign off", exact=True))
     press_to_go(page)
     expect_message(page, "REF-02 signed off for Jordan Lee.")
     check_axe(page)
+
+
+def test_a_browser_reopened_on_keep_me_signed_in_asks_for_the_password(page, check_axe):
+    """From the demo: Jordan's entry for REF-01 (assisting) is verified, REF-01 not signed off."""
+    page.goto("/sign-in")
+    page.get_by_label("E-mail").fill(MARIAN)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Keep me signed in").check()
+    click_to_go(page, page.get_by_role("button", name="Sign in"))
+    # The browser closes and opens again: its session cookie is gone, the remember one kept.
+    page.context.clear_cookies(name="session")
+    page.goto("/")
+    click_to_go(page, page.get_by_role("link", name=re.compile("Jordan Lee")).first)
+    click_to_go(page, sign_off_link(page, "REF-01"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Sign off REF-01")
+    expect(page.locator("main")).not_to_contain_text(NO_PASSWORD_NEEDED)
+
+    level = level_radio(page, "Assisted the mentor")
+    level.check()
+    # Without the password again nothing is recorded, and the choice is kept.
+    click_to_go(page, page.get_by_role("button", name="Sign off", exact=True))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Sign off REF-01")
+    expect(page.get_by_label("Your password")).to_have_attribute("aria-invalid", "true")
+    expect(level).to_be_checked()
+    check_axe(page)
+    page.get_by_label("Your password").fill(PASSWORD)
+    click_to_go(page, page.get_by_role("button", name="Sign off", exact=True))
+    expect_message(page, "REF-01 signed off for Jordan Lee.")

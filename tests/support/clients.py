@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+T0 = 1_750_000_000  # a moment for tests that move the sessions' clock (15:06:40 UTC)
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 FORM_TOKEN = re.compile(
     r'name="form_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="form_token"')

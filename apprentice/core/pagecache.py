@@ -1,0 +1,147 @@
+"""Pages kept per data version: a page asked again while nothing it shows has changed is
+answered without reading its data or rendering it.
+
+A kept page's key is everything the page is built from: the URL (host, path, query),
+the browser's sign-in (the person, their session and its roles' data all sit behind
+it), the day and the hour (what counts days from a moment, "waiting 3 days", moves
+within the hour), the data version (apprentice.core.versions: one short statement, which
+changes with every committed write on any server) and what a view adds (``extra``:
+the search index's own version for search pages). A write makes a new key; a process
+drops every page kept under an older data version the first time it sees a newer one.
+Nothing is invalidated by hand.
+
+Only a 200 answer to a GET is kept, and not when the page showed or left a flashed
+message, changed the session, or handed out a one-time form token (:func:`unique`).
+The session's CSRF token (signed with a time, so it would age in a kept page) is
+swapped for a fresh one each time a kept page is served.
+
+``APPRENTICE_PAGE_CACHE_MB`` bounds what one process keeps (least recently used go
+first); 0 keeps nothing. A host whose own layout (``APPRENTICE_BASE_TEMPLATE``) shows
+its own data keeps nothing unless it sets a size: apprentice cannot see its changes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import date
+from functools import wraps
+
+from flask import current_app, g, request, session
+from flask_wtf.csrf import generate_csrf
+
+from apprentice.auth.sessions import SEEN_KEY
+from apprentice.core import versions
+
+CACHE_NAME = "pages"
+HOUR = 3600
+CSRF_MARK = b"\x00csrf\x00"  # no page holds a NUL byte (they are refused on the way in)
+# Session keys that change without changing any page: the last request's time (the idle
+# limit), the CSRF token (swapped on the way out), and flashes (such pages are not kept).
+VOLATILE = frozenset({SEEN_KEY, "csrf_token", "_flashes"})
+KEPT_HEADERS = ("Content-Type", "Cache-Control", "Content-Disposition")
+
+
+class PageStore:
+    """One process's kept pages, least recently used first, within a size in bytes."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.version: int | None = None
+        self.pages: OrderedDict[tuple, tuple[bytes, list]] = OrderedDict()
+        self.size = 0
+        self.lock = threading.Lock()
+
+    def _at(self, version: int) -> None:
+        if version != self.version:  # newer data (or a restore): nothing kept holds
+            self.pages.clear()
+            self.size = 0
+            self.version = version
+
+    def get(self, key: tuple, version: int):
+        with self.lock:
+            self._at(version)
+            page = self.pages.get(key)
+            if page is not None:
+                self.pages.move_to_end(key)
+            return page
+
+    def put(self, key: tuple, version: int, body: bytes, headers: list) -> None:
+        if len(body) > self.budget // 4:
+            return
+        with self.lock:
+            self._at(version)
+            old = self.pages.pop(key, None)
+            if old is not None:
+                self.size -= len(old[0])
+            self.pages[key] = (body, headers)
+            self.size += len(body)
+            while self.size > self.budget:
+                _key, (dropped, _headers) = self.pages.popitem(last=False)
+                self.size -= len(dropped)
+
+
+def _store() -> PageStore | None:
+    state = current_app.extensions["apprentice"]
+    store = state.caches.get(CACHE_NAME)
+    if store is None:
+        megabytes = current_app.config.get("APPRENTICE_PAGE_CACHE_MB")
+        if megabytes is None:  # apprentice's own layout: it knows everything on the page
+            own = current_app.config["APPRENTICE_BASE_TEMPLATE"] == "apprentice/base.html"
+            megabytes = 8 if own else 0
+        store = state.caches[CACHE_NAME] = PageStore(megabytes * 1024 * 1024)
+    return store if store.budget > 0 else None
+
+
+def unique() -> None:
+    """This request's page holds something meant for it alone (a one-time form token):
+    never keep it."""
+    g.apprentice_page_unique = True
+
+
+def _hour() -> int:
+    return int(time.time() // HOUR)
+
+
+def _session_key() -> tuple:
+    return tuple(sorted((k, str(v)) for k, v in session.items() if k not in VOLATILE))
+
+
+def kept_page(extra: Callable[[], object] | None = None):
+    """Keep the view's page per data version (see the module). ``extra``: anything else
+    the page depends on that the database does not hold (the search index's version)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            store = _store()
+            if store is None or request.method != "GET" or "_flashes" in session:
+                return view(*args, **kwargs)
+            version = versions.current()
+            key = (request.host, request.path, request.query_string, _session_key(),
+                   date.today(), _hour(), extra() if extra is not None else None)
+            page = store.get(key, version)
+            if page is not None:
+                body, headers = page
+                if CSRF_MARK in body:
+                    body = body.replace(CSRF_MARK, generate_csrf().encode())
+                return current_app.response_class(body, headers=headers)
+            before = dict(session)
+            response = current_app.make_response(view(*args, **kwargs))
+            if (response.status_code == 200 and not response.direct_passthrough
+                    and not g.get("apprentice_page_unique") and dict(session) == before
+                    and "_flashes" not in session):
+                body = response.get_data()
+                token = g.get("csrf_token")
+                if token:
+                    body = body.replace(token.encode(), CSRF_MARK)
+                headers = [(name, value) for name, value in response.headers
+                           if name in KEPT_HEADERS]
+                store.put(key, version, body, headers)
+            return response
+
+        return wrapper
+
+    return decorate

@@ -1,0 +1,233 @@
+"""Pages kept per data version (apprentice/core/pagecache.py, apprentice/core/versions.py):
+a page asked again with nothing changed is served without being built, and never once
+anything it shows has changed, whoever changed it and on whichever server."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select, update
+
+from apprentice.core import pagecache, receipts, versions
+from apprentice.core.models import DataVersion
+from apprentice.db import db_session
+from apprentice.kb import applier
+from apprentice.people.services import get_person
+from apprentice.training import services as training
+from apprentice.training.models import LogEntry
+from tests.conftest import build_app, served
+from tests.factories import sql_statements
+from tests.loop import as_person, log_form
+from tests.support.clients import CSRF_META
+from tests.support.procedures import create, edit
+
+FLASH = 'class="ap-flash '
+KEPT_STATEMENTS = 2  # the sign-in guard's one statement, the data version
+
+
+def version(app) -> int:
+    with app.app_context():
+        return versions.current()
+
+
+def queries(sent: list[str]) -> list[str]:
+    return [statement for statement in sent if statement != "BEGIN"]  # SQLite's own
+
+
+def served_twice(app, client, url: str):
+    """The page built, then asked again: both answers and the statements of the second."""
+    first = client.get(url)
+    with sql_statements(app) as sent:
+        second = client.get(url)
+    return first, second, sent
+
+
+def body_without_tokens(response) -> str:
+    return re.sub(r'(csrf-token" content|name="csrf_token" type="hidden" value)="[^"]+"',
+                  "TOKEN", response.get_data(as_text=True))
+
+
+def test_a_page_asked_again_is_served_kept_with_a_fresh_valid_csrf_token(app, loop):
+    client = as_person(app, loop["apprentice"])
+    client.get("/")  # the session gets its CSRF token: the session changed, nothing kept
+    first, second, sent = served_twice(app, client, "/")
+    assert first.status_code == second.status_code == 200
+    assert len(queries(sent)) == KEPT_STATEMENTS, sent
+    assert body_without_tokens(first) == body_without_tokens(second)
+    token = CSRF_META.search(second.get_data(as_text=True)).group(1)
+    assert "\x00" not in second.get_data(as_text=True)  # the placeholder was swapped
+    # The kept page's token is this session's: a form sent with it is accepted.
+    answer = client.post("/log/new", data={**log_form(client, loop["competency"].id),
+                                           "csrf_token": token})
+    assert answer.status_code == 302
+
+
+def test_a_write_through_the_pages_shows_at_once(app, loop):
+    client = as_person(app, loop["apprentice"])
+    client.get("/log/")
+    client.get("/log/")
+    before = version(app)
+    data = log_form(client, loop["competency"].id, description="Shelved the new atlases.")
+    assert client.submit("/log/new", data=data).status_code == 302
+    assert version(app) == before + 1
+    assert "Shelved the new atlases." in client.get("/log/").get_data(as_text=True)
+
+
+def test_a_write_made_by_a_service_or_a_bulk_statement_shows_at_once(app, loop):
+    mentor = as_person(app, loop["mentor"])
+    apprentice = as_person(app, loop["apprentice"])
+    assert apprentice.submit("/log/new", data=log_form(
+        apprentice, loop["competency"].id, description="Weeded the travel guides.",
+        submit_for_review="1")).status_code == 302
+    mentor.get("/review/")
+    assert "Weeded the travel guides." in mentor.get("/review/").get_data(as_text=True)
+    with app.app_context():
+        entry = db_session().scalar(select(LogEntry).where(
+            LogEntry.description == "Weeded the travel guides."))
+        training.verify_entries([entry], get_person(loop["mentor"].id))
+    assert "Weeded the travel guides." not in mentor.get("/review/").get_data(as_text=True)
+
+    page = apprentice.get("/log/")
+    assert "Weeded the travel guides." in page.get_data(as_text=True)
+    with app.app_context():  # an UPDATE statement through the session counts too
+        db_session().execute(update(LogEntry).where(LogEntry.id == entry.id)
+                             .values(description="Weeded the atlases instead."))
+        db_session().commit()
+    assert "Weeded the atlases instead." in apprentice.get("/log/").get_data(as_text=True)
+
+
+def test_a_rolled_back_write_and_a_page_view_leave_the_version_as_it_is(app, loop):
+    client = as_person(app, loop["coordinator"])
+    before = version(app)
+    for url in ("/", "/review/", "/procedures/", "/programmes/", "/log/"):
+        client.get(url)
+    assert version(app) == before
+    with app.app_context():
+        db_session().execute(update(LogEntry).values(minutes=1))
+        db_session().rollback()
+        db_session().commit()
+    assert version(app) == before
+
+
+def test_two_people_on_one_url_never_get_each_others_page(app, loop):
+    apprentice = as_person(app, loop["apprentice"])
+    mentor = as_person(app, loop["mentor"])
+    for _ in range(2):
+        assert "Jordan Lee" in apprentice.get("/").get_data(as_text=True)
+        mentor_home = mentor.get("/").get_data(as_text=True)
+        assert "Review queue" in mentor_home or "review" in mentor_home.lower()
+        assert apprentice.get("/").get_data(as_text=True) != mentor_home
+
+
+def test_a_flashed_message_shows_once_and_is_never_kept(app, loop):
+    client = as_person(app, loop["apprentice"])
+    client.get("/log/")
+    client.get("/log/")  # kept
+    answer = client.submit("/log/new", data=log_form(client, loop["competency"].id),
+                           follow_redirects=True)
+    assert FLASH in answer.get_data(as_text=True)  # shown once, on the page it led to
+    assert FLASH not in client.get(answer.request.path).get_data(as_text=True)
+    assert FLASH not in client.get(answer.request.path).get_data(as_text=True)
+
+
+@pytest.fixture
+def counted(app):
+    """/test/counted: a kept page that says how many times it was built."""
+    built = []
+
+    @app.route("/test/counted")
+    @pagecache.kept_page()
+    def counted_page():
+        built.append(1)
+        return str(len(built))
+
+    return "/test/counted"
+
+
+def test_a_page_that_hands_out_a_one_time_form_token_is_never_kept(app, loop, counted):
+    @app.route("/test/one-time")
+    @pagecache.kept_page()
+    def one_time():
+        return receipts.new_token()
+
+    client = as_person(app, loop["apprentice"])
+    assert {client.get(counted).get_data(as_text=True) for _ in range(3)} == {"1"}
+    assert len({client.get("/test/one-time").get_data(as_text=True) for _ in range(3)}) == 3
+
+
+def test_a_kept_page_is_built_again_when_the_hour_turns(app, loop, counted, monkeypatch):
+    """Pages count days from moments ("waiting 3 days"): none is kept past its hour."""
+    client = as_person(app, loop["apprentice"])
+    hour = pagecache._hour()
+    assert [client.get(counted).get_data(as_text=True) for _ in range(2)] == ["1", "1"]
+    monkeypatch.setattr(pagecache, "_hour", lambda: hour + 1)
+    assert [client.get(counted).get_data(as_text=True) for _ in range(2)] == ["2", "2"]
+
+
+def test_an_edit_applied_to_the_search_index_later_shows_on_the_search_page(app, loop, tmp_path):
+    """Another server saves: this server's database version moves at once, its index
+    only when it applies the change; the search page must follow the index too."""
+    mentor = loop["mentor"].id
+    other = served(build_app(tmp_path / "other-server",
+                             APPRENTICE_DATABASE_URL=app.extensions["apprentice"].database.url))
+    try:
+        procedure = create(app, mentor, "Opening the branch", "Unlock the returns chute.")
+        client = as_person(app, loop["apprentice"])
+        client.get("/procedures/?q=kiosks")
+        edit(other, mentor, procedure, "Switch on the self-check kiosks.")
+        page = client.get("/procedures/?q=kiosks").get_data(as_text=True)
+        assert "Opening the branch" not in page  # not applied here yet
+        client.get("/procedures/?q=kiosks")  # kept, under the new data version
+        assert app.test_cli_runner().invoke(args=["apprentice", "index-sync"]).exit_code == 0
+        assert "Opening the branch" in client.get("/procedures/?q=kiosks").get_data(as_text=True)
+        api = client.get("/api/search?q=kiosks").get_json()
+        assert [hit["title"] for hit in api["results"]] == ["Opening the branch"]
+    finally:
+        applier.stop(other)
+        other.extensions["apprentice"].database.dispose()
+
+
+def test_the_version_never_goes_back_after_a_restore(app, loop, tmp_path):
+    from apprentice.core import backup
+
+    with app.app_context():
+        saved = backup.backup(tmp_path / "backups")
+    client = as_person(app, loop["apprentice"])
+    for description in ("One", "Two", "Three"):
+        client.submit("/log/new", data=log_form(client, loop["competency"].id,
+                                                description=description))
+    live = version(app)
+    with app.app_context():
+        backup.restore(backup.read_backup(saved.path))
+    assert version(app) > live
+
+
+def test_nothing_is_kept_when_switched_off(app, loop):
+    app.config["APPRENTICE_PAGE_CACHE_MB"] = 0
+    client = as_person(app, loop["apprentice"])
+    client.get("/")
+    with sql_statements(app) as sent:
+        client.get("/")
+    assert len(queries(sent)) > KEPT_STATEMENTS
+
+
+def test_under_a_hosts_own_layout_nothing_is_kept_unless_the_host_sets_a_size(app):
+    app.config["APPRENTICE_BASE_TEMPLATE"] = "intranet/layout.html"  # shows the host's data
+    with app.test_request_context():
+        assert pagecache._store() is None
+    app.extensions["apprentice"].caches.clear()
+    app.config["APPRENTICE_PAGE_CACHE_MB"] = 4
+    with app.test_request_context():
+        assert pagecache._store().budget == 4 * 1024 * 1024
+
+
+def test_each_commit_that_wrote_counts_once_on_one_row(app, loop):
+    client = as_person(app, loop["apprentice"])
+    before = version(app)
+    for n in range(3):
+        client.submit("/log/new", data=log_form(client, loop["competency"].id,
+                                                description=f"Entry {n}"))
+    assert version(app) == before + 3
+    with app.app_context():
+        assert list(db_session().scalars(select(DataVersion.id))) == [1]
