@@ -113,7 +113,9 @@ def _is_public() -> bool:
 
 def _refuse_nul_bytes() -> None:
     """No database stores a NUL character in text (PostgreSQL refuses it): say so, as a 400."""
-    for values in (request.args, request.form):
+    # Only a request that may write has a form worth reading (and parsing one costs).
+    sent = (request.args, request.form) if request.method in UNSAFE_METHODS else (request.args,)
+    for values in sent:
         if any("\x00" in key + value for key, value in values.items(multi=True)):
             abort(400, "The request held a character that cannot be stored (NUL).")
 

@@ -29,6 +29,7 @@ from apprentice.auth.passwords import (
     password_problems,
     verify_password,
 )
+from apprentice.core import versions
 from apprentice.db import db_session, utcnow
 from apprentice.people.models import Role, StaffProfile, StaffRole
 from apprentice.people.services import check_email, find_by_email, normalise_email
@@ -44,9 +45,11 @@ def local_sign_in() -> bool:
 
 @cache
 def _staff_query():
-    """A person with their roles, by id: built once per process (building it each
-    request cost more than running it); the id is bound when run."""
-    return (select(StaffProfile).options(joinedload(StaffProfile.role_grants))
+    """A person with their roles, by id, and the data version (which pages kept per
+    version need): built once per process (building it each request cost more than
+    running it); the id is bound when run."""
+    return (select(StaffProfile, versions.column())
+            .options(joinedload(StaffProfile.role_grants))
             .where(StaffProfile.id == bindparam("id")))
 
 
@@ -59,7 +62,9 @@ def load_user(user_id: str) -> StaffProfile | None:
         return None
     staff_id, token, started = parsed
     # One statement: the person and their roles together (every page asks for both).
-    staff = db_session().execute(_staff_query(), {"id": staff_id}).unique().scalar()
+    row = db_session().execute(_staff_query(), {"id": staff_id}).unique().first()
+    staff, version = row if row is not None else (None, None)
+    versions.seen(version)
     if (staff is None or not staff.active
             or not hmac.compare_digest(staff.session_token, token)):
         sessions.end_here()

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from datetime import date
 from functools import wraps
 
-from flask import current_app, g, request, session
+from flask import current_app, g, has_request_context, request, session
 from flask_wtf.csrf import generate_csrf
 
 from apprentice.auth.sessions import SEEN_KEY
@@ -97,8 +97,9 @@ def _store() -> PageStore | None:
 
 def unique() -> None:
     """This request's page holds something meant for it alone (a one-time form token):
-    never keep it."""
-    g.apprentice_page_unique = True
+    never keep it. (Tokens made outside a request keep no page.)"""
+    if has_request_context():
+        g.apprentice_page_unique = True
 
 
 def _hour() -> int:

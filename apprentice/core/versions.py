@@ -17,6 +17,7 @@ from __future__ import annotations
 from functools import cache
 from itertools import chain
 
+from flask import g, has_app_context
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +25,7 @@ from apprentice.core.models import DataVersion
 from apprentice.db import db_session
 
 CHANGED = "apprentice_changed"  # a session.info key: this transaction wrote data
+SEEN = "apprentice_data_version"  # on g: the version this request's transaction read
 
 # Bookkeeping no page shows, written outside anyone's act: a change to these alone
 # leaves the version as it is (the search index's cursors move every few seconds, and
@@ -66,6 +68,8 @@ def _count_on_commit(session: Session) -> None:
 def _forget(session: Session, transaction) -> None:
     if transaction.parent is None:  # the whole transaction ended (not a savepoint)
         session.info.pop(CHANGED, None)
+        if has_app_context():  # the next transaction may see a newer version
+            g.pop(SEEN, None)
 
 
 def count_changes(factory: sessionmaker) -> None:
@@ -81,10 +85,25 @@ def _read():
     return select(DataVersion.version).where(DataVersion.id == 1)
 
 
+def column():
+    """The version as a column of another statement (the sign-in guard's), so that a
+    request learns it without a statement of its own (then :func:`seen`)."""
+    return _read().scalar_subquery()
+
+
+def seen(version: int | None) -> None:
+    """The version this request's transaction read, carried by another statement."""
+    if version is not None:
+        g.setdefault(SEEN, version)
+
+
 def current() -> int:
-    """The data version this request's transaction sees (a Core statement on the
-    session's connection: the ORM's layers cost more than the query)."""
-    return db_session().connection().execute(_read()).scalar() or 0
+    """The data version this request's transaction sees: what its first statement
+    carried, else read now (a Core statement on the session's connection)."""
+    version = g.get(SEEN) if has_app_context() else None
+    if version is None:
+        version = db_session().connection().execute(_read()).scalar() or 0
+    return version
 
 
 def carry_over(before: int) -> None:

@@ -235,7 +235,7 @@ _open_indexes: dict[str, object] = {}
 # again only when opening readers, not when opening the index: this module does.
 OPEN_TRIES = 8
 OPEN_PAUSE = 0.01  # seconds between tries: a commit's clean-up takes a few milliseconds
-TOC_FILE = re.compile(r"^_MAIN_[0-9]+\.toc$")  # Whoosh's table of contents, one per commit
+TOC_FILE = re.compile(r"^_MAIN_([0-9]+)\.toc$")  # Whoosh's table of contents, one per commit
 
 
 def _open(create: bool = True):
@@ -1182,12 +1182,19 @@ def _matches(searcher, query, where) -> set[int]:
 
 def version() -> tuple[str, int] | None:
     """The live index as a search would read it: its generation folder and newest commit
-    (kept search pages are keyed by it); None when it cannot be opened."""
+    (kept search pages are keyed by it), from two system calls; None when there is none.
+    """
+    root = os.fspath(_root())
     try:
-        ix = _open(create=False)
-        return ix.storage.folder, ix.latest_generation()
-    except (SearchUnavailable, OSError, index.IndexError):
+        folder = os.readlink(os.path.join(root, "current"))
+    except OSError:  # none yet, or a folder from before generations: read as it is
+        folder = "current"
+    try:
+        names = os.listdir(os.path.join(root, folder))
+    except OSError:
         return None
+    return folder, max((int(found.group(1)) for name in names
+                        if (found := TOC_FILE.match(name))), default=-1)
 
 
 def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int = 1,

@@ -33,8 +33,10 @@ ROLES = (ANON, A, B, MENTOR, AREA_MENTOR, UNPAIRED, COORDINATOR, DEACTIVATED)
 # A visitor's own typing, kept across an ended sign-in (apprentice.core.kept): stored
 # for anyone who sends a form, and never acted upon, so not a change a refusal forbids.
 # A share link's view counter: every visit to a working link counts, by design
-# (apprentice/sharing/models.py keeps it in a table of its own for this).
-NOT_COMPARED = {"apprentice_kept_forms", "apprentice_share_link_views"}
+# (apprentice/sharing/models.py keeps it in a table of its own for this). Either moves
+# the data version, which counts every write (apprentice/core/versions.py).
+NOT_COMPARED = {"apprentice_kept_forms", "apprentice_share_link_views",
+                "apprentice_data_version"}
 
 TODAY = date.today()
 

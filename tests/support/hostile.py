@@ -96,9 +96,11 @@ def form_body(pairs: list[tuple[str, str]]) -> bytes:
 
 # -- the database as a fingerprint ----------------------------------------------------------
 
-# Tables a refused request may change: failed sign-ins are counted (the throttle), and a
-# form sent after the sign-in ended is kept for its author.
-VOLATILE_TABLES = {"apprentice_sign_in_failures", "apprentice_kept_forms"}
+# Tables a refused request may change: failed sign-ins are counted (the throttle), a
+# form sent after the sign-in ended is kept for its author, and either write moves the
+# data version (apprentice/core/versions.py).
+VOLATILE_TABLES = {"apprentice_sign_in_failures", "apprentice_kept_forms",
+                   "apprentice_data_version"}
 # Audit records a refused request may add: every refused password is recorded (sign-in,
 # a password change, a sign-off's password; apprentice/auth/services.py).
 REFUSAL_AUDIT = "signin.%"
