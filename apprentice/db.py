@@ -152,14 +152,16 @@ class _WriterQueue:
     file every half millisecond, hands the turn over within a millisecond and to
     whoever waited. After the busy timeout (10 s) the writer goes on to BEGIN
     IMMEDIATE as before, whose own timeout then applies. A thread already holding a
-    turn (a second connection inside a write) does not queue behind itself.
+    turn (a second connection inside a write) does not queue behind itself. A lock file
+    that cannot be opened or locked (made by another user, a file system without locks)
+    leaves writers to SQLite's own waiting, as before.
     """
 
     POLL = 0.0005
     TIMEOUT = 10.0
 
     def __init__(self, path: str):
-        self.path = path
+        self.path = os.path.abspath(path)  # the folder the app started in, not a later one
         self.held = threading.local()
 
     @classmethod
@@ -171,17 +173,23 @@ class _WriterQueue:
     def join(self, connection) -> None:
         if getattr(self.held, "fd", None) is not None:
             return
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:  # read-only is enough to lock, so whoever made the file, others may use it
+            fd = os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644)
+        except OSError:
+            return
         deadline = time.monotonic() + self.TIMEOUT
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() > deadline:
-                    os.close(fd)
-                    return
-                time.sleep(self.POLL)
+                if time.monotonic() <= deadline:
+                    time.sleep(self.POLL)
+                    continue
+            except OSError:
+                pass
+            os.close(fd)  # waited long enough, or no locks here: SQLite's own waiting
+            return
         self.held.fd = fd
         connection.info["apprentice_writer_turn"] = True
 

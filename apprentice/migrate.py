@@ -19,6 +19,7 @@ from alembic.util import CommandError
 from flask import current_app
 from sqlalchemy import Engine, inspect
 
+from apprentice.core import versions
 from apprentice.resources import resource_dir
 
 VERSION_TABLE = "apprentice_alembic_version"
@@ -78,11 +79,13 @@ def migration_connection(engine: Engine):
 def upgrade(engine: Engine, revision: str = "head") -> None:
     with migration_connection(engine) as connection:
         command.upgrade(alembic_config(connection), revision)
+        versions.leap(connection)  # pages kept before it are not the data now
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     with migration_connection(engine) as connection:
         command.downgrade(alembic_config(connection), revision)
+        versions.leap(connection)
 
 
 def current_revision(engine: Engine) -> str | None:

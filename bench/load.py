@@ -225,7 +225,10 @@ class Browser:
 
     @property
     def cookie(self) -> str:
-        """The Cookie header a browser would send now."""
+        """The Cookie header a browser would send now. The session cookie carries the
+        last request's time (the idle limit), rewritten once a minute: a cookie taken
+        more than a minute before a run would have every request of it write the
+        cookie again, which a browser, keeping the newest, never asks for."""
         return "; ".join(f"{c.name}={c.value}" for c in self.jar)
 
 
@@ -393,6 +396,7 @@ def measure(instance: Path, seconds: float, log: Path) -> dict:
                     raise SystemExit(f"{path} as {who} answered {status}")
         result["rss_warm"] = app.rss_mib()
         for label, (who, path) in paths.items():
+            browsers[who].get(path)  # the cookie as a browser holds it now (Browser.cookie)
             run, command = wrk(app, path, seconds, cookie=browsers[who].cookie,
                                workdir=workdir)
             run.label, run.command = label, command
@@ -410,6 +414,7 @@ def measure(instance: Path, seconds: float, log: Path) -> dict:
         for label, (who, path) in paths.items():
             for _ in range(5):
                 browsers[who].get(path)
+            browsers[who].get(path)  # the cookie as a browser holds it now (Browser.cookie)
             run, command = wrk(app, path, seconds, cookie=browsers[who].cookie,
                                workdir=workdir)
             run.label, run.command = label, command

@@ -20,6 +20,7 @@ from tests.conftest import build_app, served
 from tests.factories import sql_statements
 from tests.loop import as_person, log_form
 from tests.support.clients import CSRF_META
+from tests.support.host import add_intranet_user, build_intranet, load_intranet
 from tests.support.procedures import create, edit
 
 FLASH = 'class="ap-flash '
@@ -63,15 +64,17 @@ def test_a_page_asked_again_is_served_kept_with_a_fresh_valid_csrf_token(app, lo
     assert answer.status_code == 302
 
 
-def test_a_write_through_the_pages_shows_at_once(app, loop):
-    client = as_person(app, loop["apprentice"])
-    client.get("/log/")
-    client.get("/log/")
+def test_a_write_through_the_pages_shows_at_once_on_another_persons_kept_page(app, loop):
+    mentor = as_person(app, loop["mentor"])
+    apprentice = as_person(app, loop["apprentice"])
+    for _ in range(3):
+        mentor.get("/review/")  # kept
     before = version(app)
-    data = log_form(client, loop["competency"].id, description="Shelved the new atlases.")
-    assert client.submit("/log/new", data=data).status_code == 302
+    assert apprentice.submit("/log/new", data=log_form(
+        apprentice, loop["competency"].id, description="Shelved the new atlases.",
+        submit_for_review="1")).status_code == 302
     assert version(app) == before + 1
-    assert "Shelved the new atlases." in client.get("/log/").get_data(as_text=True)
+    assert "Shelved the new atlases." in mentor.get("/review/").get_data(as_text=True)
 
 
 def test_a_write_made_by_a_service_or_a_bulk_statement_shows_at_once(app, loop):
@@ -82,19 +85,17 @@ def test_a_write_made_by_a_service_or_a_bulk_statement_shows_at_once(app, loop):
         submit_for_review="1")).status_code == 302
     mentor.get("/review/")
     assert "Weeded the travel guides." in mentor.get("/review/").get_data(as_text=True)
-    with app.app_context():
-        entry = db_session().scalar(select(LogEntry).where(
-            LogEntry.description == "Weeded the travel guides."))
-        training.verify_entries([entry], get_person(loop["mentor"].id))
-    assert "Weeded the travel guides." not in mentor.get("/review/").get_data(as_text=True)
-
-    page = apprentice.get("/log/")
-    assert "Weeded the travel guides." in page.get_data(as_text=True)
-    with app.app_context():  # an UPDATE statement through the session counts too
-        db_session().execute(update(LogEntry).where(LogEntry.id == entry.id)
+    with app.app_context():  # an UPDATE statement through the session counts
+        db_session().execute(update(LogEntry)
+                             .where(LogEntry.description == "Weeded the travel guides.")
                              .values(description="Weeded the atlases instead."))
         db_session().commit()
-    assert "Weeded the atlases instead." in apprentice.get("/log/").get_data(as_text=True)
+    assert "Weeded the atlases instead." in mentor.get("/review/").get_data(as_text=True)
+    with app.app_context():  # and so does a service's work through the ORM
+        entry = db_session().scalar(select(LogEntry).where(
+            LogEntry.description == "Weeded the atlases instead."))
+        training.verify_entries([entry], get_person(loop["mentor"].id))
+    assert "Weeded the atlases instead." not in mentor.get("/review/").get_data(as_text=True)
 
 
 def test_a_rolled_back_write_and_a_page_view_leave_the_version_as_it_is(app, loop):
@@ -121,14 +122,18 @@ def test_two_people_on_one_url_never_get_each_others_page(app, loop):
 
 
 def test_a_flashed_message_shows_once_and_is_never_kept(app, loop):
-    client = as_person(app, loop["apprentice"])
-    client.get("/log/")
-    client.get("/log/")  # kept
-    answer = client.submit("/log/new", data=log_form(client, loop["competency"].id),
-                           follow_redirects=True)
-    assert FLASH in answer.get_data(as_text=True)  # shown once, on the page it led to
-    assert FLASH not in client.get(answer.request.path).get_data(as_text=True)
-    assert FLASH not in client.get(answer.request.path).get_data(as_text=True)
+    mentor = as_person(app, loop["mentor"])
+    apprentice = as_person(app, loop["apprentice"])
+    apprentice.submit("/log/new", data=log_form(apprentice, loop["competency"].id,
+                                                submit_for_review="1"))
+    for _ in range(2):
+        page = mentor.get("/review/").get_data(as_text=True)  # kept
+    entry = re.search(r'name="entry_id" value="(\d+)"', page).group(1)
+    answer = mentor.submit("/review/verify", data={"entry_id": entry}, follow_redirects=True)
+    assert answer.request.path == "/review/"
+    assert FLASH in answer.get_data(as_text=True)  # the kept page's URL, with the message
+    for _ in range(2):
+        assert FLASH not in mentor.get("/review/").get_data(as_text=True)
 
 
 @pytest.fixture
@@ -231,3 +236,35 @@ def test_each_commit_that_wrote_counts_once_on_one_row(app, loop):
     assert version(app) == before + 3
     with app.app_context():
         assert list(db_session().scalars(select(DataVersion.id))) == [1]
+
+
+@pytest.fixture
+def intranet_with_header_sign_in(tmp_path):
+    """The example intranet keeping pages, whose users arrive signed in by a header (as
+    behind a single sign-on proxy): no session names them."""
+    for intranet in load_intranet("apprentice_tests_pagecache_intranet"):
+        intranet.login_manager.request_loader(
+            lambda request, find=intranet.find_user: find(
+                request.headers.get("X-Remote-User", "")))
+        app = build_intranet(intranet, tmp_path, APPRENTICE_PAGE_CACHE_MB=4)
+        for email, name in (("alice@library.example", "Alice Moreno"),
+                            ("bob@library.example", "Bob Tanaka")):
+            add_intranet_user(intranet, app, email, name)
+        yield app
+        with app.app_context():
+            intranet.db.engine.dispose()
+        app.extensions["apprentice"].database.dispose()
+
+
+def test_people_a_host_signs_in_without_a_session_each_get_their_own_page(
+        intranet_with_header_sign_in):
+    app = intranet_with_header_sign_in
+    browsers = {}
+    alice = ("alice@library.example", "Alice Moreno", "Bob Tanaka")
+    bob = ("bob@library.example", "Bob Tanaka", "Alice Moreno")
+    # Each first visit makes the person's profile (a write); then Alice's page is kept.
+    for email, name, other in [alice, bob, alice, alice, alice, bob, bob]:
+        browser = browsers.setdefault(email, app.test_client())
+        page = browser.get("/training/", headers={"X-Remote-User": email})
+        text = page.get_data(as_text=True)
+        assert page.status_code == 200 and name in text and other not in text

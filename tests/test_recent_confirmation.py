@@ -146,8 +146,9 @@ def test_after_the_window_the_password_is_asked_again(app, client, loop, evidenc
 
     without = sign_off(client, loop, evidence)
     assert without.status_code == 200
-    assert password_error(without.get_data(as_text=True)) == \
-        "Error: Type your password to confirm it is you."
+    assert password_error(without.get_data(as_text=True)) == (
+        "Error: More than 10 minutes have passed since you confirmed it is you: "
+        "type your password.")
     wrong = sign_off(client, loop, evidence, password="not my password")
     assert password_error(wrong.get_data(as_text=True)) == "Error: That is not your password."
     assert sign_offs(app) == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import request
+from flask import current_app, request
 from flask_login import login_fresh
 
 from apprentice.auth import sessions
@@ -39,6 +39,10 @@ def confirm_identity(staff: StaffProfile, password: str | None) -> str | None:
     if sessions.recent_confirmation() is not None:
         return None
     if not password:
+        if sessions.confirmation_ran_out():  # the form was opened inside the time
+            minutes = current_app.config["APPRENTICE_CONFIRM_MINUTES"]
+            return (f"More than {minutes} minutes have passed since you confirmed it is "
+                    "you: type your password.")
         return "Type your password to confirm it is you."
     outcome = check_password_throttled(staff.email, request.remote_addr, staff.password_hash,
                                        password)

@@ -116,6 +116,13 @@ def recent_confirmation() -> tuple[int, int] | None:
     return confirmed, confirmed + minutes * 60
 
 
+def confirmation_ran_out() -> bool:
+    """This browser session confirmed it is them, but longer ago than the time allows."""
+    return (current_app.config["APPRENTICE_CONFIRM_MINUTES"] > 0
+            and type(session.get(CONFIRMED_KEY)) is int and session.get("_fresh") is True
+            and recent_confirmation() is None)
+
+
 def end_here() -> None:
     """Forget the sign-in in this browser: the session's keys and the remember cookie."""
     for key in _LOGIN_KEYS:

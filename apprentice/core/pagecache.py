@@ -2,12 +2,12 @@
 answered without reading its data or rendering it.
 
 A kept page's key is everything the page is built from: the URL (host, path, query),
-the browser's sign-in (the person, their session and its roles' data all sit behind
-it), the day and the hour (what counts days from a moment, "waiting 3 days", moves
-within the hour), the data version (apprentice.core.versions: one short statement, which
-changes with every committed write on any server) and what a view adds (``extra``:
-the search index's own version for search pages). A write makes a new key; a process
-drops every page kept under an older data version the first time it sees a newer one.
+who asks (the person, the user a host signed in, the session's keys), the day and the
+hour (what counts days from a moment, "waiting 3 days", moves within the hour), the
+data version (apprentice.core.versions: carried by the sign-in check's statement, it
+changes with every committed write on any server) and what a view adds (``extra``: the
+search index's own version for search pages). A write makes a new key; a process drops
+every page kept under an older data version the first time it sees a newer one.
 Nothing is invalidated by hand.
 
 Only a 200 answer to a GET is kept, and not when the page showed or left a flashed
@@ -22,6 +22,8 @@ its own data keeps nothing unless it sets a size: apprentice cannot see its chan
 
 from __future__ import annotations
 
+import secrets
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -29,6 +31,7 @@ from collections.abc import Callable
 from datetime import date
 from functools import wraps
 
+import flask_login
 from flask import current_app, g, has_request_context, request, session
 from flask_wtf.csrf import generate_csrf
 
@@ -37,7 +40,10 @@ from apprentice.core import versions
 
 CACHE_NAME = "pages"
 HOUR = 3600
-CSRF_MARK = b"\x00csrf\x00"  # no page holds a NUL byte (they are refused on the way in)
+# Stands for the CSRF token in a kept page: no page holds a NUL byte (they are refused on
+# the way in), and no text can guess this process's own mark.
+CSRF_MARK = b"\x00csrf-" + secrets.token_hex(8).encode() + b"\x00"
+MAX_PAGES = 10_000  # besides the bytes: many small answers (search API) cost their keys
 # Session keys that change without changing any page: the last request's time (the idle
 # limit), the CSRF token (swapped on the way out), and flashes (such pages are not kept).
 VOLATILE = frozenset({SEEN_KEY, "csrf_token", "_flashes"})
@@ -69,18 +75,26 @@ class PageStore:
             return page
 
     def put(self, key: tuple, version: int, body: bytes, headers: list) -> None:
-        if len(body) > self.budget // 4:
+        size = len(body) + _size(key) + _size(headers)
+        if size > self.budget // 4:
             return
         with self.lock:
             self._at(version)
             old = self.pages.pop(key, None)
             if old is not None:
-                self.size -= len(old[0])
-            self.pages[key] = (body, headers)
-            self.size += len(body)
-            while self.size > self.budget:
-                _key, (dropped, _headers) = self.pages.popitem(last=False)
-                self.size -= len(dropped)
+                self.size -= old[2]
+            self.pages[key] = (body, headers, size)
+            self.size += size
+            while self.size > self.budget or len(self.pages) > MAX_PAGES:
+                _key, (_body, _headers, dropped) = self.pages.popitem(last=False)
+                self.size -= dropped
+
+
+def _size(value) -> int:
+    """Roughly the bytes ``value`` (a key or headers: tuples of short values) holds."""
+    if isinstance(value, (tuple, list)):
+        return sys.getsizeof(value) + sum(_size(item) for item in value)
+    return sys.getsizeof(value)
 
 
 def _store() -> PageStore | None:
@@ -95,19 +109,29 @@ def _store() -> PageStore | None:
     return store if store.budget > 0 else None
 
 
-def unique() -> None:
-    """This request's page holds something meant for it alone (a one-time form token):
-    never keep it. (Tokens made outside a request keep no page.)"""
+def not_kept() -> None:
+    """Never keep this request's page: it holds something meant for it alone (a one-time
+    form token), or says something true for a moment only (search unavailable). Outside
+    a request there is no page to keep."""
     if has_request_context():
-        g.apprentice_page_unique = True
+        g.apprentice_page_not_kept = True
 
 
 def _hour() -> int:
     return int(time.time() // HOUR)
 
 
-def _session_key() -> tuple:
-    return tuple(sorted((k, str(v)) for k, v in session.items() if k not in VOLATILE))
+def _viewer_key() -> tuple:
+    """Who is asking: the person apprentice resolved, the signed-in user as Flask-Login
+    has them (a host may sign people in without the session: a header, a token), and the
+    session's own keys."""
+    from apprentice.auth.services import current_staff  # it builds on the forms' receipts
+
+    staff = current_staff()
+    user = flask_login.current_user
+    return (staff.id if staff is not None else None,
+            user.get_id() if user and user.is_authenticated else None,
+            tuple(sorted((k, str(v)) for k, v in session.items() if k not in VOLATILE)))
 
 
 def kept_page(extra: Callable[[], object] | None = None):
@@ -121,21 +145,21 @@ def kept_page(extra: Callable[[], object] | None = None):
             if store is None or request.method != "GET" or "_flashes" in session:
                 return view(*args, **kwargs)
             version = versions.current()
-            key = (request.host, request.path, request.query_string, _session_key(),
+            key = (request.host, request.path, request.query_string, _viewer_key(),
                    date.today(), _hour(), extra() if extra is not None else None)
             page = store.get(key, version)
             if page is not None:
-                body, headers = page
+                body, headers, _size = page
                 if CSRF_MARK in body:
                     body = body.replace(CSRF_MARK, generate_csrf().encode())
                 return current_app.response_class(body, headers=headers)
             before = dict(session)
             response = current_app.make_response(view(*args, **kwargs))
             if (response.status_code == 200 and not response.direct_passthrough
-                    and not g.get("apprentice_page_unique") and dict(session) == before
-                    and "_flashes" not in session):
+                    and not g.get("apprentice_page_not_kept") and dict(session) == before
+                    and "_flashes" not in session and versions.unchanged_since(version)):
                 body = response.get_data()
-                token = g.get("csrf_token")
+                token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
                 if token:
                     body = body.replace(token.encode(), CSRF_MARK)
                 headers = [(name, value) for name, value in response.headers

@@ -39,7 +39,7 @@ class AlreadySaved(Exception):
 
 def new_token() -> str:
     """A fresh token for a create form (its page is never kept: apprentice.core.pagecache)."""
-    pagecache.unique()
+    pagecache.not_kept()
     return secrets.token_urlsafe(24)
 
 

@@ -106,12 +106,37 @@ def current() -> int:
     return version
 
 
+def unchanged_since(version: int) -> bool:
+    """Whether the version is still ``version``, so that a page built since it was read
+    shows that version's data. SQLite's read transaction sees one moment throughout;
+    PostgreSQL reads each statement afresh, and a write may have committed meanwhile."""
+    session = db_session()
+    if session.get_bind().dialect.name == "sqlite":
+        return True
+    return (session.connection().execute(_read()).scalar() or 0) == version
+
+
+# Far beyond any number a running process can have read while the tables were replaced
+# (a restore copies for seconds; writes go on meanwhile on other servers).
+LEAP = 2**32
+
+
 def carry_over(before: int) -> None:
-    """After the tables were replaced (a restore), set the version above both the one
-    they came with and ``before`` (the live one): numbers never go back, so nothing
-    kept under a number from before the restore can be taken for the restored data."""
+    """After the tables were replaced (a restore), set the version far above both the
+    one they came with and ``before`` (the live one, read before the copy began):
+    numbers never go back, and none a process kept a page under comes round again."""
     session = db_session()
     restored = session.scalar(_read()) or 0
     session.execute(update(DataVersion).where(DataVersion.id == 1)
-                    .values(version=max(before, restored) + 1))
+                    .values(version=max(before, restored) + LEAP))
     session.commit()
+
+
+def leap(connection) -> None:
+    """After a migration (its data changes never pass through a session), on a
+    connection: move the version far on, when the table exists."""
+    from sqlalchemy import inspect
+
+    if inspect(connection).has_table(DataVersion.__tablename__):
+        connection.execute(update(DataVersion).where(DataVersion.id == 1)
+                           .values(version=DataVersion.version + LEAP))

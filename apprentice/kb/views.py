@@ -21,7 +21,7 @@ from wtforms import SelectChoice
 from apprentice.auth.access import requires
 from apprentice.auth.services import current_staff
 from apprentice.competencies import services as frameworks
-from apprentice.core import receipts
+from apprentice.core import pagecache, receipts
 from apprentice.core.answers import answers_json
 from apprentice.core.kept import kept_formdata, restores_kept_form
 from apprentice.core.pagecache import kept_page
@@ -94,6 +94,7 @@ def index():
             results = search.search(text, **options)
         except search.SearchUnavailable:
             unavailable = True
+            pagecache.not_kept()  # true for a moment only
     rows = []
     if results is None:
         rows = services.listing(staff, containing=text if unavailable else "")

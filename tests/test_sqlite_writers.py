@@ -1,0 +1,96 @@
+"""SQLite writers take turns through a lock file beside the database (apprentice/db.py):
+a writer waits for the one writing and goes on the moment it commits, instead of
+sleeping in SQLite's busy handler; a lock file it cannot use leaves SQLite's own waiting."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+
+import pytest
+from sqlalchemy import update
+
+from apprentice import db
+from apprentice.db import db_session
+from apprentice.people.models import StaffProfile
+
+WAIT = 30  # seconds at most for the other thread (never a measured time)
+
+
+@pytest.fixture
+def sqlite_app(app):
+    if app.extensions["apprentice"].database.engine.dialect.name != "sqlite":
+        pytest.skip("the writers' lock file is SQLite's (PostgreSQL locks rows)")
+    return app
+
+
+def rename(app, person_id: int, name: str) -> None:
+    with app.app_context():
+        db_session().execute(update(StaffProfile).where(StaffProfile.id == person_id)
+                             .values(name=name))
+        db_session().commit()
+
+
+def test_a_writer_waits_its_turn_and_goes_on_when_the_other_commits(sqlite_app, make_person):
+    person = make_person(name="Dana Reyes")
+    writing, release = threading.Event(), threading.Event()
+    order = []
+
+    def first():
+        with sqlite_app.app_context():
+            db_session().execute(update(StaffProfile).where(StaffProfile.id == person.id)
+                                 .values(name="First"))
+            writing.set()
+            release.wait(WAIT)
+            order.append("first commits")
+            db_session().commit()
+
+    def second():
+        writing.wait(WAIT)
+        rename(sqlite_app, person.id, "Second")
+        order.append("second saved")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    writing.wait(WAIT)
+    time.sleep(0.3)  # the second writer is queued meanwhile, not saved
+    assert order == []
+    assert not turn_is_free(sqlite_app)  # the first writer holds the turn
+    release.set()
+    for thread in threads:
+        thread.join(WAIT)
+    assert order == ["first commits", "second saved"]
+    assert turn_is_free(sqlite_app)  # and every writer let go of it
+    with sqlite_app.app_context():
+        assert db_session().get(StaffProfile, person.id).name == "Second"
+
+
+def turn_is_free(app) -> bool:
+    """Whether another process could take the writers' turn now (a lock of its own)."""
+    url = app.extensions["apprentice"].database.engine.url
+    path = db._WriterQueue.beside(url.database).path
+    assert path.endswith("apprentice.sqlite3-writers")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def test_a_lock_file_that_cannot_be_opened_leaves_writes_working(sqlite_app, make_person,
+                                                                 monkeypatch):
+    person = make_person(name="Dana Reyes")
+
+    def refused(*_args, **_kwargs):
+        raise PermissionError("made by another user")
+
+    monkeypatch.setattr(db.os, "open", refused)
+    rename(sqlite_app, person.id, "Dana Reyes-Okafor")
+    with sqlite_app.app_context():
+        assert db_session().get(StaffProfile, person.id).name == "Dana Reyes-Okafor"
