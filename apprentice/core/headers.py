@@ -9,6 +9,8 @@ there first stays the host's (README: Security headers).
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask import current_app, request
 
 HSTS = "max-age=31536000"  # a year; sent only on HTTPS (see add_security_headers)
@@ -17,6 +19,7 @@ HSTS = "max-age=31536000"  # a year; sent only on HTTPS (see add_security_header
 X_FRAME_OPTIONS = {"'self'": "SAMEORIGIN", "'none'": "DENY"}
 
 
+@cache
 def content_security_policy(frame_ancestors: str) -> str:
     """The policy: own scripts, styles and files; images by URL as procedures use them."""
     return "; ".join((
@@ -39,8 +42,13 @@ def add_security_headers(response, hsts: bool = False):
     ``hsts``: also ask browsers to keep to HTTPS when this request came over it. Only
     the standalone app asks: in a host, HSTS covers the host's whole site, its call.
     """
-    ancestors = current_app.config["APPRENTICE_FRAME_ANCESTORS"]
     headers = response.headers
+    if getattr(response, "apprentice_secured", False):  # the blueprint's hook, then the app's
+        if hsts and request.is_secure:
+            headers.setdefault("Strict-Transport-Security", HSTS)
+        return response
+    response.apprentice_secured = True
+    ancestors = current_app.config["APPRENTICE_FRAME_ANCESTORS"]
     headers.setdefault("Content-Security-Policy", content_security_policy(ancestors))
     headers.setdefault("X-Content-Type-Options", "nosniff")
     # Form tokens and kept-form keys travel in URLs: never send them to other sites.

@@ -155,9 +155,11 @@ def kept_page(extra: Callable[[], object] | None = None):
                 return current_app.response_class(body, headers=headers)
             before = dict(session)
             response = current_app.make_response(view(*args, **kwargs))
-            if (response.status_code == 200 and not response.direct_passthrough
+            # The version asked first: a page's statements do not depend on the session.
+            if (response.status_code == 200 and versions.unchanged_since(version)
+                    and not response.direct_passthrough
                     and not g.get("apprentice_page_not_kept") and dict(session) == before
-                    and "_flashes" not in session and versions.unchanged_since(version)):
+                    and "_flashes" not in session):
                 body = response.get_data()
                 token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
                 if token:
