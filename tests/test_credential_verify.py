@@ -33,6 +33,9 @@ from tests.support.credentials import b64url, make_key
 
 DATA = Path(__file__).parent / "data" / "openbadges"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+# Status lists are published as the issuer does, for a while ahead: the tests that go
+# through the command or the page check them at the real time, not at NOW.
+LIST_VALID_UNTIL = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
 ISSUED = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 SITE = "https://library.example"
 CREDENTIAL_ID = "urn:uuid:6f1d8a52-3f0e-4a43-9d1b-0c9e2f6b7a10"
@@ -77,7 +80,7 @@ class Issuer:
                           kid=kid or self.kid)
 
     def status_list(self, revoked=(), key=None, issuer=None, list_url=None,
-                    valid_until="2026-12-02T00:00:00Z") -> str:
+                    valid_until=LIST_VALID_UNTIL) -> str:
         document = statuslist.list_credential(
             list_url=list_url or self.list_url, issuer=issuer or self.profile(),
             valid_from="2026-11-01T00:00:00Z", valid_until=valid_until, revoked=revoked)
