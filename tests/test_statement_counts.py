@@ -129,6 +129,9 @@ def statements_for(world: World, who: str, url: str) -> int:
 
 @pytest.fixture
 def world(app, make_person) -> World:
+    # What building each page costs: a page asked again is not kept here (a kept page
+    # costs the sign-in check's one statement, tests/test_page_cache.py).
+    app.config["APPRENTICE_PAGE_CACHE_MB"] = 0
     world = World(app, make_person)
     world.grow(SMALL)
     return world
