@@ -149,8 +149,8 @@ class _WriterQueue:
     sleeps in its busy handler (1, 2, 5, 10 ... up to 100 ms), so under a burst of
     saves a waiting worker slept on after the holder had finished, and the holder's
     next request took the lock again first. Waiting here instead, polling the lock
-    file every half millisecond, hands the turn over within a millisecond and to
-    whoever waited. After the busy timeout (10 s) the writer goes on to BEGIN
+    file every half millisecond, hands the turn over within a millisecond to a writer
+    that waited (not in order of arrival). After the busy timeout (10 s) the writer goes on to BEGIN
     IMMEDIATE as before, whose own timeout then applies. A thread already holding a
     turn (a second connection inside a write) does not queue behind itself. A lock file
     that cannot be opened or locked (made by another user, a file system without locks)

@@ -370,7 +370,7 @@ def measure(instance: Path, seconds: float, log: Path) -> dict:
     paths = {label: (who, path.format(procedure=facts["procedure_id"]))
              for label, who, path in PAGES}
     result: dict = {"instance": str(instance), "seconds": seconds, "runs": [], "facts": {
-        k: facts[k] for k in ("apprentices", "procedures", "written")}, "built_runs": []}
+        k: facts[k] for k in ("apprentices", "procedures", "written")}}
 
     # The bare endpoint is measured first and last, its server idle in between: the
     # shares use the mean of both, so a machine that got busier or quieter during the
@@ -387,38 +387,14 @@ def measure(instance: Path, seconds: float, log: Path) -> dict:
 
         app = Server("wsgi:app", instance, log)
         result["app_server"] = " ".join(app.command)
-        browsers = {who: Browser(app.url, *credentials)
-                    for who, credentials in facts["sign_in"].items()}
-        for who, path in paths.values():
-            for _ in range(20):  # warm-up, and a check that the page answers
-                status, _page = browsers[who].get(path)
-                if status != 200:
-                    raise SystemExit(f"{path} as {who} answered {status}")
-        result["rss_warm"] = app.rss_mib()
-        for label, (who, path) in paths.items():
-            browsers[who].get(path)  # the cookie as a browser holds it now (Browser.cookie)
-            run, command = wrk(app, path, seconds, cookie=browsers[who].cookie,
-                               workdir=workdir)
-            run.label, run.command = label, command
-            status, _page = browsers[who].get(path)
-            if status != 200:  # signed out meanwhile: wrk would have counted redirects
-                raise SystemExit(f"{path} as {who} answered {status} after the run")
-            result["runs"].append(run)
+        result["runs"] = page_runs(app, facts, paths, seconds, workdir,
+                                   warmed=lambda: result.update(rss_warm=app.rss_mib()))
         app.stop()
 
         # The same pages built for every request, as they are after any write.
         app = Server("wsgi:app", instance, log, settings={"APPRENTICE_PAGE_CACHE_MB": "0"})
         result["built_server"] = f"APPRENTICE_PAGE_CACHE_MB=0 {' '.join(app.command)}"
-        browsers = {who: Browser(app.url, *credentials)
-                    for who, credentials in facts["sign_in"].items()}
-        for label, (who, path) in paths.items():
-            for _ in range(5):
-                browsers[who].get(path)
-            browsers[who].get(path)  # the cookie as a browser holds it now (Browser.cookie)
-            run, command = wrk(app, path, seconds, cookie=browsers[who].cookie,
-                               workdir=workdir)
-            run.label, run.command = label, command
-            result["built_runs"].append(run)
+        result["built_runs"] = page_runs(app, facts, paths, seconds, workdir)
         app.stop()
 
         app = Server("wsgi:app", instance, log)
@@ -453,6 +429,32 @@ def measure(instance: Path, seconds: float, log: Path) -> dict:
         for label, number in statements_per_page(instance, facts, paths, kept=kept).items():
             next(r for r in runs if r.label == label).statements = number
     return result
+
+
+def page_runs(app: Server, facts: dict, paths: dict[str, tuple[str, str]], seconds: float,
+              workdir: Path, warmed=None) -> list[Run]:
+    """Each page under wrk, signed in as its reader: every page asked 20 times first (a
+    warm-up, and a check that it answers; then ``warmed()``), and again after its run (a
+    sign-in that ended meanwhile would have had wrk count redirects)."""
+    browsers = {who: Browser(app.url, *credentials)
+                for who, credentials in facts["sign_in"].items()}
+    for who, path in paths.values():
+        for _ in range(20):
+            status, _page = browsers[who].get(path)
+            if status != 200:
+                raise SystemExit(f"{path} as {who} answered {status}")
+    if warmed is not None:
+        warmed()
+    runs = []
+    for label, (who, path) in paths.items():
+        browsers[who].get(path)  # the cookie as a browser holds it now (Browser.cookie)
+        run, command = wrk(app, path, seconds, cookie=browsers[who].cookie, workdir=workdir)
+        run.label, run.command = label, command
+        status, _page = browsers[who].get(path)
+        if status != 200:
+            raise SystemExit(f"{path} as {who} answered {status} after the run")
+        runs.append(run)
+    return runs
 
 
 def write_runs(app: Server, pool: dict, database: Path, seconds: float, workdir: Path):

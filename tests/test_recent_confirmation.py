@@ -83,6 +83,20 @@ def confirmed_line(confirmed: int, minutes: int = 10) -> str:
             f"until {clock_time(confirmed + minutes * MINUTE)} UTC.")
 
 
+ASKED = "Error: Type your password to confirm it is you."
+
+
+def asked_then_saved(app, client, loop, evidence, message: str = ASKED) -> None:
+    """A sign-off without the password is refused with ``message`` next to the box and
+    nothing saved; the same with the password is saved."""
+    without = sign_off(client, loop, evidence)
+    assert without.status_code == 200
+    assert password_error(without.get_data(as_text=True)) == message
+    assert sign_offs(app) == 0
+    assert sign_off(client, loop, evidence, password=DEFAULT_PASSWORD).status_code == 302
+    assert sign_offs(app) == 1
+
+
 def password_error(page: str) -> str:
     """The message next to the password box ("" when there is none)."""
     match = re.search(r'<div class="ap-error" id="password-error">(.*?)</div>', page, re.S)
@@ -169,13 +183,7 @@ def test_with_zero_minutes_the_password_is_always_asked(app, client, loop, evide
     app.config["APPRENTICE_CONFIRM_MINUTES"] = 0
     sign_in(client, loop["mentor"])
     assert PASSWORD_BOX.search(form_page(client, loop))
-    without = sign_off(client, loop, evidence)
-    assert password_error(without.get_data(as_text=True)) == \
-        "Error: Type your password to confirm it is you."
-    assert sign_offs(app) == 0
-
-    assert sign_off(client, loop, evidence, password=DEFAULT_PASSWORD).status_code == 302
-    assert sign_offs(app) == 1
+    asked_then_saved(app, client, loop, evidence)
     assert PASSWORD_BOX.search(form_page(client, loop))  # typing it opened nothing either
 
 
@@ -189,13 +197,7 @@ def test_a_session_brought_back_by_keep_me_signed_in_asks(app, client, loop, evi
     reopened.set_cookie("remember_token", remembered)
     page = form_page(reopened, loop)
     assert PASSWORD_BOX.search(page) and "You confirmed it is you" not in page
-    without = sign_off(reopened, loop, evidence)
-    assert password_error(without.get_data(as_text=True)) == \
-        "Error: Type your password to confirm it is you."
-    assert sign_offs(app) == 0
-
-    assert sign_off(reopened, loop, evidence, password=DEFAULT_PASSWORD).status_code == 302
-    assert sign_offs(app) == 1
+    asked_then_saved(app, reopened, loop, evidence)
     # Typed in the reopened browser: from now on that session is spared too.
     assert confirmed_line(T0 + MINUTE) in form_page(reopened, loop)
 

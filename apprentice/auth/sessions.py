@@ -105,13 +105,19 @@ def confirmation_open(confirmed: int | None, fresh: bool, at: int, minutes: int)
     return fresh and confirmed is not None and confirmed <= at < confirmed + minutes * 60
 
 
+def _confirmed() -> int | None:
+    """When this (fresh) browser session last confirmed it is them, if it did."""
+    confirmed = session.get(CONFIRMED_KEY)
+    fresh = session.get("_fresh") is True
+    return confirmed if fresh and type(confirmed) is int else None
+
+
 def recent_confirmation() -> tuple[int, int] | None:
     """(confirmed, until) in seconds since the epoch while this browser session's
     confirmation holds, else None."""
-    confirmed = session.get(CONFIRMED_KEY)
-    confirmed = confirmed if type(confirmed) is int else None
+    confirmed = _confirmed()
     minutes = current_app.config["APPRENTICE_CONFIRM_MINUTES"]
-    if not confirmation_open(confirmed, session.get("_fresh") is True, now(), minutes):
+    if not confirmation_open(confirmed, confirmed is not None, now(), minutes):
         return None
     return confirmed, confirmed + minutes * 60
 
@@ -119,8 +125,7 @@ def recent_confirmation() -> tuple[int, int] | None:
 def confirmation_ran_out() -> bool:
     """This browser session confirmed it is them, but longer ago than the time allows."""
     return (current_app.config["APPRENTICE_CONFIRM_MINUTES"] > 0
-            and type(session.get(CONFIRMED_KEY)) is int and session.get("_fresh") is True
-            and recent_confirmation() is None)
+            and _confirmed() is not None and recent_confirmation() is None)
 
 
 def end_here() -> None:

@@ -35,6 +35,7 @@ import flask_login
 from flask import current_app, g, has_request_context, request, session
 from flask_wtf.csrf import generate_csrf
 
+from apprentice import config as settings
 from apprentice.auth.sessions import SEEN_KEY
 from apprentice.core import versions
 
@@ -56,7 +57,7 @@ class PageStore:
     def __init__(self, budget: int):
         self.budget = budget
         self.version: int | None = None
-        self.pages: OrderedDict[tuple, tuple[bytes, list]] = OrderedDict()
+        self.pages: OrderedDict[tuple, tuple[bytes, list, int]] = OrderedDict()  # + size
         self.size = 0
         self.lock = threading.Lock()
 
@@ -103,7 +104,8 @@ def _store() -> PageStore | None:
     if store is None:
         megabytes = current_app.config.get("APPRENTICE_PAGE_CACHE_MB")
         if megabytes is None:  # apprentice's own layout: it knows everything on the page
-            own = current_app.config["APPRENTICE_BASE_TEMPLATE"] == "apprentice/base.html"
+            own = (current_app.config["APPRENTICE_BASE_TEMPLATE"]
+                   == settings.DEFAULTS["APPRENTICE_BASE_TEMPLATE"])
             megabytes = 8 if own else 0
         store = state.caches[CACHE_NAME] = PageStore(megabytes * 1024 * 1024)
     return store if store.budget > 0 else None
@@ -134,6 +136,21 @@ def _viewer_key() -> tuple:
             tuple(sorted((k, str(v)) for k, v in session.items() if k not in VOLATILE)))
 
 
+def _served_again(body: bytes, headers: list):
+    """A kept page, with this session's CSRF token freshly signed in it."""
+    if CSRF_MARK in body:
+        body = body.replace(CSRF_MARK, generate_csrf().encode())
+    return current_app.response_class(body, headers=headers)
+
+
+def _may_keep(response, version: int, session_before: dict) -> bool:
+    """A page just built may be kept (see the module). The version is asked first, so a
+    page's statements do not depend on the session."""
+    return (response.status_code == 200 and versions.unchanged_since(version)
+            and not response.direct_passthrough and not g.get("apprentice_page_not_kept")
+            and dict(session) == session_before and "_flashes" not in session)
+
+
 def kept_page(extra: Callable[[], object] | None = None):
     """Keep the view's page per data version (see the module). ``extra``: anything else
     the page depends on that the database does not hold (the search index's version)."""
@@ -149,24 +166,16 @@ def kept_page(extra: Callable[[], object] | None = None):
                    date.today(), _hour(), extra() if extra is not None else None)
             page = store.get(key, version)
             if page is not None:
-                body, headers, _size = page
-                if CSRF_MARK in body:
-                    body = body.replace(CSRF_MARK, generate_csrf().encode())
-                return current_app.response_class(body, headers=headers)
+                return _served_again(*page[:2])
             before = dict(session)
             response = current_app.make_response(view(*args, **kwargs))
-            # The version asked first: a page's statements do not depend on the session.
-            if (response.status_code == 200 and versions.unchanged_since(version)
-                    and not response.direct_passthrough
-                    and not g.get("apprentice_page_not_kept") and dict(session) == before
-                    and "_flashes" not in session):
+            if _may_keep(response, version, before):
                 body = response.get_data()
                 token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
                 if token:
                     body = body.replace(token.encode(), CSRF_MARK)
-                headers = [(name, value) for name, value in response.headers
-                           if name in KEPT_HEADERS]
-                store.put(key, version, body, headers)
+                store.put(key, version, body, [(name, value) for name, value in response.headers
+                                               if name in KEPT_HEADERS])
             return response
 
         return wrapper

@@ -18,7 +18,7 @@ from functools import cache
 from itertools import chain
 
 from flask import g, has_app_context
-from sqlalchemy import event, select, update
+from sqlalchemy import event, inspect, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from apprentice.core.models import DataVersion
@@ -85,6 +85,10 @@ def _read():
     return select(DataVersion.version).where(DataVersion.id == 1)
 
 
+def _read_now(session: Session) -> int:
+    return session.connection().execute(_read()).scalar() or 0
+
+
 def column():
     """The version as a column of another statement (the sign-in guard's), so that a
     request learns it without a statement of its own (then :func:`seen`)."""
@@ -101,9 +105,7 @@ def current() -> int:
     """The data version this request's transaction sees: what its first statement
     carried, else read now (a Core statement on the session's connection)."""
     version = g.get(SEEN) if has_app_context() else None
-    if version is None:
-        version = db_session().connection().execute(_read()).scalar() or 0
-    return version
+    return _read_now(db_session()) if version is None else version
 
 
 def unchanged_since(version: int) -> bool:
@@ -111,9 +113,7 @@ def unchanged_since(version: int) -> bool:
     shows that version's data. SQLite's read transaction sees one moment throughout;
     PostgreSQL reads each statement afresh, and a write may have committed meanwhile."""
     session = db_session()
-    if session.get_bind().dialect.name == "sqlite":
-        return True
-    return (session.connection().execute(_read()).scalar() or 0) == version
+    return session.get_bind().dialect.name == "sqlite" or _read_now(session) == version
 
 
 # Far beyond any number a running process can have read while the tables were replaced
@@ -126,17 +126,14 @@ def carry_over(before: int) -> None:
     one they came with and ``before`` (the live one, read before the copy began):
     numbers never go back, and none a process kept a page under comes round again."""
     session = db_session()
-    restored = session.scalar(_read()) or 0
     session.execute(update(DataVersion).where(DataVersion.id == 1)
-                    .values(version=max(before, restored) + LEAP))
+                    .values(version=max(before, _read_now(session)) + LEAP))
     session.commit()
 
 
 def leap(connection) -> None:
     """After a migration (its data changes never pass through a session), on a
     connection: move the version far on, when the table exists."""
-    from sqlalchemy import inspect
-
     if inspect(connection).has_table(DataVersion.__tablename__):
         connection.execute(update(DataVersion).where(DataVersion.id == 1)
                            .values(version=DataVersion.version + LEAP))
