@@ -82,7 +82,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _begin_statement() -> str:
-    """``BEGIN IMMEDIATE`` where the work may write, plain ``BEGIN`` for page views.
+    """``BEGIN IMMEDIATE`` where the work may write, plain ``BEGIN`` for page views and
+    for a form's reads before its write turn (:func:`write_turn`).
 
     In WAL mode a deferred transaction that has read and then tries to write,
     after another process committed, fails at once with "database is locked"
@@ -90,9 +91,63 @@ def _begin_statement() -> str:
     writers queue for it instead. Page views (GET) only read, and keep reading
     in parallel.
     """
-    if _reading_only.get() or (has_request_context() and request.method in SAFE_METHODS):
+    if _reading_only.get() or (has_request_context() and (
+            request.method in SAFE_METHODS or g.get(READS_FIRST))):
         return "BEGIN"
     return "BEGIN IMMEDIATE"
+
+
+# -- a form's reads, then its write turn ---------------------------------------------------
+# SQLite lets one transaction write at a time, and a form's request used to hold that
+# lock from its first statement: the sign-in check, the form's choices, the objects it
+# names. Its reads now come first, in a read transaction; the write turn ends it and
+# takes the lock, and every check the write depends on is made (again) after that.
+
+READS_FIRST = "apprentice_reads_first"  # on g: a form's request, before its write turn
+
+
+def reads_first(view):
+    """Mark a view whose service takes its own write turn: the view's reads (the form's
+    choices, the objects it names) run before it, outside SQLite's write lock. Every
+    other form takes its turn before the view runs (apprentice.web)."""
+    view.apprentice_reads_first = True
+    return view
+
+
+def reading_before_writing() -> None:
+    """This request (a form's) reads first: its transactions begin as reads until
+    :func:`write_turn`."""
+    g.setdefault(READS_FIRST, True)
+
+
+def write_turn() -> None:
+    """This request writes from here on. On SQLite a read begun before ends, so the next
+    statement takes the write lock; every object read so far is read again when next
+    used, now under the lock. Services call it before the checks their write depends
+    on; it does nothing outside a request that read first."""
+    if not has_request_context() or not g.pop(READS_FIRST, False):
+        return
+    session = g.get("apprentice_db_session")
+    if session is None or not session.in_transaction():
+        return
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("write_turn() comes before the changes it lets through")
+    if session.get_bind().dialect.name == "sqlite":
+        session.rollback()  # it only read: nothing is lost, and its objects are expired
+
+
+def _refuse_early_writes(session, *_args) -> None:
+    """A write before the write turn would run in a read transaction, which SQLite
+    refuses as soon as another process has written: a mistake in the code, said here
+    rather than as "database is locked" under load."""
+    if has_request_context() and g.get(READS_FIRST) and session is g.get(
+            "apprentice_db_session"):
+        raise RuntimeError("a form wrote before its write turn: call write_turn() first")
+
+
+def _refuse_early_statements(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        _refuse_early_writes(state.session)
 
 
 _reading_only = ContextVar("apprentice_reading_only", default=False)
@@ -241,6 +296,8 @@ class Database:
                     from apprentice.core import versions  # it builds on this module
 
                     versions.count_changes(self._factory)
+                    event.listen(self._factory, "before_flush", _refuse_early_writes)
+                    event.listen(self._factory, "do_orm_execute", _refuse_early_statements)
                     self._engine = engine
         return self._engine
 
@@ -278,6 +335,7 @@ def advisory_lock(key: int) -> None:
     """Hold ``key`` until the transaction ends, so a check-then-write runs one worker
     process at a time. PostgreSQL: a transaction-scoped advisory lock. SQLite needs
     none: a request that may write already holds the write lock (BEGIN IMMEDIATE)."""
+    _refuse_early_writes(db_session())  # on SQLite the write turn is the lock
     session = db_session()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

@@ -29,9 +29,15 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from wtforms.validators import ValidationError
 
-from apprentice import migrate
+from apprentice import db, migrate
 from apprentice.audit import permissions as audit_permissions
-from apprentice.auth.services import current_staff, local_sign_in, signed_in, why_no_profile
+from apprentice.auth.services import (
+    current_staff,
+    current_viewer,
+    local_sign_in,
+    signed_in,
+    why_no_profile,
+)
 from apprentice.core.answers import answers_json_now
 from apprentice.core.headers import add_security_headers
 from apprentice.core.kept import Kept, keep_submitted_form, remember_keeper
@@ -120,6 +126,16 @@ def _refuse_nul_bytes() -> None:
             abort(400, "The request held a character that cannot be stored (NUL).")
 
 
+# -- a form's reads before its write turn (apprentice/db.py) ------------------------------
+# Registered first: every statement of a form's request, the checks below included,
+# reads before SQLite's write lock is taken.
+
+@bp.before_request
+def _reads_first():
+    if request.method in UNSAFE_METHODS:
+        db.reading_before_writing()
+
+
 # -- a database not set up, or not upgraded, yet -----------------------------------------
 # Registered before _guard, so it runs first: nothing may read a table before it.
 
@@ -174,13 +190,13 @@ def _guard():
     (whose token ended with the session): nothing is done, what was typed is kept.
     """
     if (request.method in UNSAFE_METHODS and not _is_public()
-            and current_staff() is None and not signed_in()):
+            and current_viewer() is None and not signed_in()):
         return sign_in_ended()
     _check_csrf()
     _refuse_nul_bytes()
     if _is_public():
         return None
-    staff = current_staff()
+    staff = current_viewer()
     if staff is None:
         if signed_in():
             return render_error(403, why_no_profile())
@@ -191,6 +207,24 @@ def _guard():
         and request.endpoint != "apprentice.auth.change_password"
     ):
         return redirect(url_for("apprentice.auth.change_password", next=request.path))
+    return None
+
+
+@bp.before_request
+def _write_turn():
+    """A form got through the guard (which only read): its view takes SQLite's write lock
+    from its first statement, and who sent it is checked again under the lock (a sign-out
+    everywhere or a deactivation may have been committed while it waited its turn). A
+    view marked to read first leaves both to its service (apprentice.db.reads_first)."""
+    view = current_app.view_functions.get(request.endpoint)
+    if request.method not in UNSAFE_METHODS or getattr(view, "apprentice_reads_first", False):
+        return None
+    db.write_turn()
+    if _is_public():
+        return None
+    g.pop("apprentice_staff", None)  # read before the turn: read it again
+    if current_staff() is None:
+        return sign_in_ended()
     return None
 
 

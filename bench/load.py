@@ -12,7 +12,8 @@ are measured:
 - quick log: POST /log/new as a pool apprentice (an entry sent for review);
 - verify: POST /review/verify as the pool mentor, one waiting entry per request;
 - sign-off: POST /sign-offs/new as the pool mentor, a new (competency, level) each
-  time, citing a verified entry, with the password typed again (argon2: by design).
+  time, citing a verified entry, within minutes of signing in (the password is not
+  asked again: APPRENTICE_CONFIRM_MINUTES; the form sends it all the same, ignored).
 
 Every figure is also given as a share of the bare endpoint's requests/s in the same
 run (the mean of its run before the app's and its run after). p50 and p95 come from
@@ -58,6 +59,10 @@ from generate import environment  # noqa: E402
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 CONNECTIONS, THREADS, WORKERS = 20, 2, 2
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+# One browser: the sign-ins (urllib) and wrk's requests with their cookie send the same
+# User-Agent, as one browser would. Flask-Login marks a session whose cookie comes from
+# another client not fresh, and a sign-off then asks for the password again.
+USER_AGENT = "apprentice-bench/1"
 
 # The issue's table: (label, who, path). {procedure} is filled in from bench.json.
 PAGES = [
@@ -195,6 +200,7 @@ class Browser:
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(self.jar), NoRedirect())
+        self.opener.addheaders = [("User-Agent", USER_AGENT)]
         token = self.csrf("/sign-in")
         status, _location = self.post("/sign-in", {"csrf_token": token, "email": email,
                                                   "password": password})
@@ -246,8 +252,8 @@ def wrk(server: Server, path: str, seconds: float, *, cookie: str | None = None,
     script.write_text(lua + REPORT_LUA)
     command = [WRK, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "--latency",
                "--timeout", "10s", "-s", str(script)]
-    if cookie:
-        command += ["-H", f"Cookie: {cookie}"]
+    if cookie:  # the browser's cookie, from that browser (else the session is not fresh)
+        command += ["-H", f"Cookie: {cookie}", "-H", f"User-Agent: {USER_AGENT}"]
     command.append(url)
     done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
     load_average = os.getloadavg()[0]

@@ -199,8 +199,9 @@ def document(results, search_table: str | None, commands: dict, started: float,
             "",
         ]
     parts += ["A sign-off confirms who the mentor is: within `APPRENTICE_CONFIRM_MINUTES` "
-              "(10) of typing their password (the bench's mentor signed in just before) "
-              "nothing more is asked; after that the password is typed again and checked "
+              "(10) of typing their password (the bench's mentor signed in just before, and wrk "
+              "sends the cookie as that same browser) nothing more is asked, as measured; "
+              "after that the password is typed again and checked "
               f"with argon2 (OWASP's parameters): {argon2_ms():.0f} ms of CPU on this "
               "machine, by design.", ""]
     parts += ["## Targets (issue 13)", "",

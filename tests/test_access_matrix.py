@@ -25,6 +25,7 @@ from apprentice.people.services import get_person
 from apprentice.training.models import LogEntry, SignOff
 from tests.conftest import app_on_copy
 from tests.factories import DEFAULT_PASSWORD, PersonFactory
+from tests.support import dates
 from tests.support.access_world import (
     ANON,
     AREA_MENTOR,
@@ -72,7 +73,8 @@ class Case:
     """One route (as the URL map writes it, converters left out) with its URL's objects:
     ``args`` name the world's ids (tests/support/access_world.py) for URL parameters,
     ``query`` is formatted with them; ``data`` is what a POST sends (besides its CSRF
-    token), chosen to get past the door without spoiling the world for later cases."""
+    token), chosen to get past the door without spoiling the world for later cases (a
+    ``timedelta`` in it is the day that far from today, read when the case is sent)."""
 
     rule: str
     variant: str = ""
@@ -80,7 +82,7 @@ class Case:
     POST: dict[str, str] | None = None
     args: dict[str, str | int] = field(default_factory=dict)
     query: str = ""
-    data: dict[str, str] = field(default_factory=dict)
+    data: dict[str, str | timedelta] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -159,7 +161,7 @@ POLICY: list[Case] = [
     #    not, and a revoked one for nobody (the same plain 404 as an unknown one)
     Case("/apprentices/<person_id>/sharing", GET=only(A, COORDINATOR), POST=only(A),
          data={"label": "Branch manager", "shows": "all",
-               "expires_on": (date.today() + timedelta(days=30)).isoformat()}),
+               "expires_on": timedelta(days=30)}),
     # Sent without a label or a date: refused next to the fields, no link made.
     Case("/apprentices/<person_id>/sharing", "B's", GET=only(B, COORDINATOR),
          POST=only(noop=(B,)), args={"person_id": "person_b"}),
@@ -413,7 +415,8 @@ def test_access_matrix(app, make_person):
         if method == "GET":
             with client.get(url) as response:
                 return outcome(response)
-        with client.post(url, data={"csrf_token": token, **case.data}) as response:
+        data = {"csrf_token": token, **dates.from_today(case.data)}
+        with client.post(url, data=data) as response:
             return outcome(response)
 
     last = {}  # the newest snapshot: the next request's "before" (one read per request)

@@ -4,7 +4,7 @@ is told so; a mentor paired for every area, and a coordinator, see the whole rec
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -13,9 +13,8 @@ from apprentice.people.services import get_person
 from apprentice.training import permissions, services
 from tests.factories import add_entries
 from tests.loop import as_person, statements_sent
+from tests.support import dates
 from tests.support.html import Element, parse
-
-TODAY = date.today()
 
 
 @pytest.fixture
@@ -24,16 +23,17 @@ def record(app, loop, make_person) -> dict:
     a verified entry and a sign-off in each, and an entry citing both; Samuel, a second
     mentor, paired with Jordan for Y only."""
     samuel = make_person(name="Samuel Reyes", roles=["mentor"])
+    today = dates.today()
     with app.app_context():
         jordan, marian = get_person(loop["apprentice"].id), get_person(loop["mentor"].id)
         area_x, area_y = frameworks.get_framework(loop["framework"].id).current_areas[:2]
         [x1, x2], [y1, y2] = area_x.current_competencies[:2], area_y.current_competencies[:2]
-        services.create_pairing(jordan, samuel, starts_on=TODAY - timedelta(days=30),
+        services.create_pairing(jordan, samuel, starts_on=today - timedelta(days=30),
                                 area_ids=[area_y.id])
 
         def entry(days_ago: int, *competencies, verify: bool = True):
             logged = services.save_entry(jordan, services.EntryDetails(
-                occurred_on=TODAY - timedelta(days=days_ago), minutes=45, activity=5,
+                occurred_on=today - timedelta(days=days_ago), minutes=45, activity=5,
                 mentor_id=marian.id, competency_ids=[c.id for c in competencies],
                 description="Worked the desk."), submit=True)
             if verify:
@@ -144,15 +144,15 @@ def test_the_area_only_page_sends_as_many_queries_for_hundreds_of_entries(app, l
 
 
 def test_which_areas_a_viewer_sees_asked_of_the_permission_directly(app, loop, record):
-    area_y = record["area_y"][0]
+    area_y, today = record["area_y"][0], dates.today()
     with app.app_context():
         jordan = loop["apprentice"].id
         samuel, marian, carmen, unpaired = (get_person(p.id) for p in (
             record["samuel"], loop["mentor"], loop["coordinator"], loop["other"]))
-        assert permissions.areas_in_view(samuel, jordan, TODAY) == {area_y}
-        assert permissions.areas_in_view(marian, jordan, TODAY) is None  # every area
-        assert permissions.areas_in_view(carmen, jordan, TODAY) is None
-        assert permissions.areas_in_view(get_person(jordan), jordan, TODAY) is None
-        assert permissions.areas_in_view(unpaired, jordan, TODAY) == set()
+        assert permissions.areas_in_view(samuel, jordan, today) == {area_y}
+        assert permissions.areas_in_view(marian, jordan, today) is None  # every area
+        assert permissions.areas_in_view(carmen, jordan, today) is None
+        assert permissions.areas_in_view(get_person(jordan), jordan, today) is None
+        assert permissions.areas_in_view(unpaired, jordan, today) == set()
         # Before Samuel's pairing began, it covered nothing.
-        assert permissions.areas_in_view(samuel, jordan, TODAY - timedelta(days=31)) == set()
+        assert permissions.areas_in_view(samuel, jordan, today - timedelta(days=31)) == set()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from pypdf import PdfReader
@@ -24,9 +24,9 @@ from apprentice.people.services import get_person
 from apprentice.portfolios import pdf
 from apprentice.sharing import services as sharing
 from tests.loop import as_person
+from tests.support import dates
 from tests.support.credential_world import build_credential_world, complete_and_issue
 
-TODAY = date.today()
 VERIFY_URL = "http://localhost/verify"  # the public page (the tests mount no prefix)
 FILE_STEM = "robin-quick-circulation-desk-desk-basics"
 
@@ -139,7 +139,7 @@ def test_a_revoked_credential_still_downloads_and_says_so(app, world, issued):
         issued["token"]
     page = portfolio_page(app, world.apprentice, world.apprentice)
     tools = page[page.index('class="ap-portfolio-downloads"'):page.index("<article")]
-    assert f"(revoked on {TODAY.isoformat()})" in tools
+    assert f"(revoked on {dates.today().isoformat()})" in tools
     with app.test_request_context():
         report = verify.verify_credential(issued["token"], online=False)
     assert report.verdict is verify.Verdict.INVALID
@@ -168,7 +168,7 @@ def test_the_page_lists_the_credential_and_offers_its_files(app, world, issued):
     page = portfolio_page(app, world.apprentice, world.apprentice)
     part = credentials_part(page)
     assert "Circulation desk (Desk basics)" in part
-    assert f"Issued {TODAY.isoformat()}" in part
+    assert f"Issued {dates.today().isoformat()}" in part
     assert f"Credential id {issued['credential_id']}" in part
     assert "Status Stands (not revoked)" in part
     assert f"Anyone can check one at {VERIFY_URL}" in part
@@ -181,7 +181,7 @@ def test_the_page_lists_the_credential_and_offers_its_files(app, world, issued):
 def test_the_page_says_when_it_was_revoked(app, world, issued):
     revoke(app, world, issued)
     part = credentials_part(portfolio_page(app, world.coordinator, world.apprentice))
-    assert f"Status Revoked on {TODAY.isoformat()}: it no longer stands" in part
+    assert f"Status Revoked on {dates.today().isoformat()}: it no longer stands" in part
     assert "Stands (not revoked)" not in part
 
 
@@ -195,7 +195,7 @@ def test_a_share_link_lists_the_credential_but_offers_no_file(app, world, issued
     with app.app_context():
         robin = get_person(world.apprentice.id)
         link = sharing.create(robin, label="Hiring panel", signed_only=False, by=robin,
-                              expires_on=TODAY + timedelta(days=30))
+                              expires_on=dates.today() + timedelta(days=30))
     page = app.test_client().get(f"/shared/{link.token}").get_data(as_text=True)
     part = credentials_part(page)
     assert f"Credential id {issued['credential_id']}" in part
@@ -211,7 +211,7 @@ def test_the_pdf_lists_the_ids_and_where_to_verify(app, world, issued):
     for found in (issued, second):
         assert squeezed(found["credential_id"]) in squeezed(text)
     assert squeezed(VERIFY_URL) in squeezed(text)
-    assert squeezed(f"Revoked on {TODAY.isoformat()}") in squeezed(text)
+    assert squeezed(f"Revoked on {dates.today().isoformat()}") in squeezed(text)
     assert "Credential file" not in text  # no download links in the PDF
 
 
@@ -219,7 +219,7 @@ def test_a_portfolio_as_of_before_the_issue_lists_no_credential(app, world, issu
     from apprentice.portfolios.services import portfolio_of
 
     with app.test_request_context():
-        before = portfolio_of(world.apprentice.id, as_of=TODAY - timedelta(days=1))
+        before = portfolio_of(world.apprentice.id, as_of=dates.today() - timedelta(days=1))
         now = portfolio_of(world.apprentice.id)
     assert before.sections == ()
     assert [line.credential_id for line in now.sections[0].data.lines] == \

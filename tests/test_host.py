@@ -265,6 +265,19 @@ def test_host_user_gets_one_profile_matched_by_email(host_app, add_host_user):
     assert [p.id for p in profiles(host_app)] == [created[0].id]
 
 
+def test_a_host_user_whose_first_visit_is_a_form_gets_a_profile_and_no_error(
+        host_app, add_host_user):
+    """A form is the first thing apprentice sees of them (a tab left open while their
+    address changed, a form posted from a host page): the profile is made, as on a first
+    page, and the form, its token from no apprentice page, is answered as expired."""
+    add_host_user("lee.park@library.example", name="Lee Park")
+    client = host_login(host_app, "lee.park@library.example")
+    response = client.post("/training/log/new", data={"description": "Shelved holds."})
+    assert response.status_code == 400
+    assert "expired" in response.get_data(as_text=True)
+    assert [p.email for p in profiles(host_app)] == ["lee.park@library.example"]
+
+
 def test_existing_coordinator_profile_is_matched_to_the_host_user(host_app, add_host_user):
     create_apprentice_user(host_app, "carmen.ortiz@library.example", "Carmen Ortiz",
                            "coordinator")

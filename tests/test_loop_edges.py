@@ -3,7 +3,7 @@ areas that retire, people holding several roles."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -15,8 +15,7 @@ from apprentice.records import dashboards
 from apprentice.training import services
 from apprentice.validation import Invalid
 from tests.loop import as_person, log_form, log_one
-
-TODAY = date.today()
+from tests.support import dates
 
 
 def logged_and_verified(app, loop) -> int:
@@ -27,14 +26,14 @@ def logged_and_verified(app, loop) -> int:
 
 
 def test_a_pairing_keeps_an_area_that_was_retired(app, loop, make_person):
-    samuel = make_person(roles=["mentor"])
+    samuel, today = make_person(roles=["mentor"]), dates.today()
     with app.app_context():
         framework = frameworks.get_framework(loop["framework"].id)
         area = framework.current_areas[2]
         pairing = services.create_pairing(get_person(loop["apprentice"].id), samuel,
-                                          starts_on=TODAY, area_ids=[area.id])
+                                          starts_on=today, area_ids=[area.id])
         frameworks.retire_area(area)
-        services.change_pairing(services.get_pairing(pairing.id), ends_on=TODAY + timedelta(30),
+        services.change_pairing(services.get_pairing(pairing.id), ends_on=today + timedelta(30),
                                 area_ids=[])
         assert services.get_pairing(pairing.id).area_ids == {area.id}
 
@@ -111,19 +110,20 @@ def test_the_same_sign_off_twice_and_a_second_correction_are_refused(app, loop):
 def test_the_same_pairing_twice_is_refused(app, loop):
     with app.app_context(), pytest.raises(Invalid, match="already paired"):
         services.create_pairing(get_person(loop["apprentice"].id),
-                                get_person(loop["mentor"].id), starts_on=TODAY)
+                                get_person(loop["mentor"].id), starts_on=dates.today())
 
 
 def test_nobody_unlocks_or_revokes_their_own_record(app, loop, make_person):
     everything = make_person(roles=["apprentice", "mentor", "coordinator"])
+    today = dates.today()
     with app.app_context():
         programmes.enrol(everything, frameworks.get_framework(loop["framework"].id),
-                         start=TODAY - timedelta(days=5))
+                         start=today - timedelta(days=5))
         services.create_pairing(everything, get_person(loop["mentor"].id),
-                                 starts_on=TODAY - timedelta(days=5))
+                                 starts_on=today - timedelta(days=5))
         competency = frameworks.get_competency(loop["competency"].id)
         entry = services.save_entry(everything, services.EntryDetails(
-            occurred_on=TODAY, minutes=30, activity=5, mentor_id=loop["mentor"].id,
+            occurred_on=today, minutes=30, activity=5, mentor_id=loop["mentor"].id,
             competency_ids=[competency.id], description="Did it."), submit=True)
         services.verify_entries([entry], get_person(loop["mentor"].id))
         record = services.sign_off(get_person(loop["mentor"].id), everything, competency,
@@ -141,7 +141,8 @@ def test_ready_to_sign_off_keeps_to_the_mentors_areas(app, loop, make_person):
         framework = frameworks.get_framework(loop["framework"].id)
         other_area = framework.current_areas[1]
         services.create_pairing(get_person(loop["apprentice"].id), area_mentor,
-                                starts_on=TODAY - timedelta(days=5), area_ids=[other_area.id])
+                                starts_on=dates.today() - timedelta(days=5),
+                                area_ids=[other_area.id])
     logged_and_verified(app, loop)  # evidence in the first area, at 'independently'
     with app.app_context():
         assert [r.code for r in dashboards.mentor_dashboard(get_person(loop["mentor"].id)).ready]

@@ -11,6 +11,7 @@ from apprentice.records.reminders import send_reminders
 from apprentice.training import services
 from tests.factories import DEFAULT_PASSWORD, add_entries
 from tests.loop import as_person, build_dashboards, log_form, log_one, statements_sent
+from tests.support import dates
 
 
 def test_the_whole_loop(app, loop):
@@ -56,15 +57,16 @@ def test_the_same_form_sent_twice_makes_one_entry(app, loop):
         ({"minutes": "0"}, "minutes", "Between 1 minute"),
         ({"minutes": "-5"}, "minutes", "Between 1 minute"),
         ({"minutes": "1500"}, "minutes", "Between 1 minute"),
-        ({"occurred_on": (date.today() + timedelta(days=1)).isoformat()}, "occurred_on",
-         "cannot be in the future"),
+        ({"occurred_on": timedelta(days=1)}, "occurred_on", "cannot be in the future"),
         ({"competency_ids": []}, "competency_ids", "Choose at least one competency"),
         ({"description": ""}, "description", "Write a few words"),
     ],
 )
 def test_bad_entries_are_explained_next_to_the_field(app, loop, change, field, message):
     client = as_person(app, loop["apprentice"])
-    response = client.submit("/log/new", log_form(client, loop["competency"].id, **change))
+    # A day as an offset from today (tomorrow), read now: not when the module was imported.
+    response = client.submit("/log/new", log_form(client, loop["competency"].id,
+                                                  **dates.from_today(change)))
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert f'id="{field}-error"' in page and message in page

@@ -4,7 +4,7 @@ each competency in the mentor's paired areas, in view without opening anything."
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from apprentice.competencies import services as frameworks
@@ -14,9 +14,9 @@ from apprentice.training.permissions import may_view_apprentice as mentors_now
 from apprentice.training.permissions import may_view_entry
 from tests.factories import add_entries
 from tests.loop import as_person, statements_sent
+from tests.support import dates
 from tests.support.html import Element, parse
 
-TODAY = date.today()
 CSS = Path(__file__).parents[1] / "apprentice" / "static" / "apprentice.css"
 
 
@@ -32,8 +32,8 @@ def logged(app, loop, *, days_ago: int, competency_ids, activity: int = 3, minut
     """An entry by Jordan through the services, taken to ``state``; its id."""
     with app.app_context():
         entry = services.save_entry(get_person(loop["apprentice"].id), services.EntryDetails(
-            occurred_on=TODAY - timedelta(days=days_ago), minutes=minutes, activity=activity,
-            mentor_id=loop["mentor"].id, competency_ids=list(competency_ids),
+            occurred_on=dates.today() - timedelta(days=days_ago), minutes=minutes,
+            activity=activity, mentor_id=loop["mentor"].id, competency_ids=list(competency_ids),
             description=f"{days_ago} days ago."), submit=state != "draft")
         mentor = get_person(loop["mentor"].id)
         if state == "verified":
@@ -48,7 +48,8 @@ def samuel_paired_for(app, loop, make_person, area_id: int):
     samuel = make_person(name="Samuel Reyes", roles=["mentor"])
     with app.app_context():
         services.create_pairing(get_person(loop["apprentice"].id), samuel,
-                                starts_on=TODAY - timedelta(days=30), area_ids=[area_id])
+                                starts_on=dates.today() - timedelta(days=30),
+                                area_ids=[area_id])
     return samuel
 
 
@@ -90,7 +91,7 @@ def test_the_timeline_lists_entries_newest_first_with_state_activity_time_and_co
         f"/log/{new}", f"/log/{middle}", f"/log/{old}"]  # the draft is not there
     assert all("ap-tap" in item.find("a").classes for item in items)
     newest, returned, verified = (item.text for item in items)
-    day = (TODAY - timedelta(days=2)).strftime("%a %d %b %Y")
+    day = (dates.today() - timedelta(days=2)).strftime("%a %d %b %Y")
     assert newest.startswith(f"{day} · 1 h Waiting for review Did it independently {b_code}")
     assert "4 h 45 min Returned to fix Did it with the mentor present" in returned
     assert f"{a_code} {a_statement[:40]}" in returned and b_code in returned
@@ -132,7 +133,8 @@ def test_entries_outside_the_viewers_areas_are_left_out(app, loop, make_person):
     page = page_of(app, samuel, loop)
     [mine] = timeline(page)
     assert mine.find("a").attrs["href"] == f"/log/{theirs}"
-    assert mine.find("a").text.startswith((TODAY - timedelta(days=3)).strftime("%a %d %b"))
+    assert mine.find("a").text.startswith(
+        (dates.today() - timedelta(days=3)).strftime("%a %d %b"))
     assert second_area[0][1] not in page.find("section", class_="ap-timeline-section").text
     assert "1 entry, newest first." in page.text
     assert as_person(app, samuel).get(f"/log/{other}").status_code == 404
@@ -181,10 +183,11 @@ def test_a_coordinator_sees_the_page_but_no_sign_off(app, loop):
 def test_an_ended_pairing_gives_no_sign_off(app, loop, make_person):
     [(first_area_id, _), *_] = areas(app, loop)
     samuel = samuel_paired_for(app, loop, make_person, first_area_id)
+    today = dates.today()
     with app.app_context():
         services.create_pairing(get_person(loop["apprentice"].id), samuel,
-                                starts_on=TODAY - timedelta(days=60),
-                                ends_on=TODAY - timedelta(days=31))
+                                starts_on=today - timedelta(days=60),
+                                ends_on=today - timedelta(days=31))
     # The current pairing covers one area; the ended one (every area) counts for nothing.
     assert len({competency_of(a) for a in sign_off_links(page_of(app, samuel, loop))}) == len(
         areas(app, loop)[0][1])
@@ -206,12 +209,12 @@ def test_the_service_says_which_areas_a_viewer_signs_off_and_which_entries_they_
         assert services.sign_off_areas(samuel, jordan.id, both) == {first_area_id}
         assert services.sign_off_areas(marian, jordan.id, both) == both
         assert services.sign_off_areas(carmen, jordan.id, both) == set()  # never signs
-        unpaired = get_person(loop["other"].id)
-        services.create_pairing(jordan, unpaired, starts_on=TODAY - timedelta(days=60),
-                                ends_on=TODAY - timedelta(days=1))  # ended yesterday
-        assert [mentors_now(p, jordan.id, TODAY) for p in (samuel, carmen, unpaired)] == [
+        unpaired, today = get_person(loop["other"].id), dates.today()
+        services.create_pairing(jordan, unpaired, starts_on=today - timedelta(days=60),
+                                ends_on=today - timedelta(days=1))  # ended yesterday
+        assert [mentors_now(p, jordan.id, today) for p in (samuel, carmen, unpaired)] == [
             True, True, False]
-        assert mentors_now(unpaired, jordan.id, TODAY - timedelta(days=2))
+        assert mentors_now(unpaired, jordan.id, today - timedelta(days=2))
         entries = [services.get_entry(i) for i in (draft, in_area, elsewhere)]
         opens = {person.name: [may_view_entry(person, e) for e in entries]
                  for person in (jordan, marian, carmen, samuel)}

@@ -16,7 +16,7 @@ import json
 import re
 import socket
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -33,9 +33,9 @@ from apprentice.training import services
 from apprentice.training.models import EntryCompetency, LogEntry
 from tests.factories import add_entries
 from tests.loop import as_person, sign_off_after_practice, statements_sent
+from tests.support import dates
 from tests.support.clients import CSRF_META
 
-TODAY = date.today()
 INDEPENDENT = SupervisionLevel.INDEPENDENT
 MENTOR_AVAILABLE = SupervisionLevel.MENTOR_AVAILABLE
 # Images in the statement: a local file (the sanitiser drops it) and the network (kept
@@ -78,6 +78,7 @@ def world(app, loop, make_person):
     """Jordan's record (see the module's docstring); the ids and codes tests look for."""
     samuel = make_person(name="Samuel Reyes", roles=["mentor"])
     blake = make_person(name="Blake Apprentice", roles=["apprentice"])
+    today = dates.today()
     with app.app_context():
         jordan = get_person(loop["apprentice"].id)
         marian = get_person(loop["mentor"].id)
@@ -86,11 +87,11 @@ def world(app, loop, make_person):
         first, corrected, revoked, unsigned = area_one.current_competencies[:4]
         second = area_two.current_competencies[0]
         services.create_pairing(jordan, get_person(samuel.id),
-                                starts_on=TODAY - timedelta(days=30), area_ids=[area_two.id])
+                                starts_on=today - timedelta(days=30), area_ids=[area_two.id])
 
         def verified(competency, mentor, text, days):
             entry = services.save_entry(jordan, services.EntryDetails(
-                occurred_on=TODAY - timedelta(days=days), minutes=50, activity=int(INDEPENDENT),
+                occurred_on=today - timedelta(days=days), minutes=50, activity=int(INDEPENDENT),
                 mentor_id=mentor.id, competency_ids=[competency.id], description=text),
                 submit=True)
             services.verify_entries([entry], mentor)
@@ -139,17 +140,17 @@ def download(app, person, url):
 # -- the PDF ------------------------------------------------------------------------------
 
 def test_the_pdf_lists_each_standing_sign_off_with_its_mentor_and_level(app, world):
-    jordan = world["jordan"]
+    jordan, today = world["jordan"], dates.today()
     response = download(app, jordan, f"/apprentices/{jordan.id}/portfolio.pdf")
     assert response.mimetype == "application/pdf"
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="portfolio-jordan-lee-{TODAY.isoformat()}.pdf"')
+        f'attachment; filename="portfolio-jordan-lee-{today.isoformat()}.pdf"')
     text = pdf_text(response.data)
     codes = world["codes"]
     independently = f"level 5 ({INDEPENDENT.label})"
     for key, mentor in (("first", "Marian Okafor"), ("corrected", "Marian Okafor"),
                         ("second", "Samuel Reyes")):
-        assert re.search(sign_off_line(codes[key], independently, mentor) + TODAY.isoformat(),
+        assert re.search(sign_off_line(codes[key], independently, mentor) + today.isoformat(),
                          text), (key, text[:3000])
     # Three sign-offs stand; the revoked one and the corrected original are not listed.
     assert text.count("Signed off at") == 3
@@ -159,7 +160,7 @@ def test_the_pdf_lists_each_standing_sign_off_with_its_mentor_and_level(app, wor
     # The evidence each sign-off cites, the statement, and the running footer.
     assert world["entries"]["first"] in text
     assert "The second area taught me the catalogue." in text
-    assert re.search(r"Jordan Lee · record as of " + TODAY.isoformat(), text)
+    assert re.search(r"Jordan Lee · record as of " + today.isoformat(), text)
     pages = len(PdfReader(io.BytesIO(response.data)).pages)
     assert f"Page 1 of {pages}" in text and f"Page {pages} of {pages}" in text
 
@@ -169,7 +170,7 @@ def test_the_pdf_is_tagged_with_a_title_and_a_language(app, world):
     reader = PdfReader(io.BytesIO(download(
         app, jordan, f"/apprentices/{jordan.id}/portfolio.pdf").data))
     assert reader.metadata.title == (
-        f"Apprenticeship portfolio of Jordan Lee, as of {TODAY.isoformat()}")
+        f"Apprenticeship portfolio of Jordan Lee, as of {dates.today().isoformat()}")
     assert reader.metadata.author == "Jordan Lee"
     catalog = reader.trailer["/Root"]
     assert catalog["/Lang"] == "en"
@@ -308,7 +309,7 @@ def test_the_json_validates_against_its_schema_and_holds_the_whole_record(app, w
     jordan, ids = world["jordan"], world["sign_offs"]
     response = download(app, jordan, f"/apprentices/{jordan.id}/portfolio.json")
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="portfolio-jordan-lee-{TODAY.isoformat()}.json"')
+        f'attachment; filename="portfolio-jordan-lee-{dates.today().isoformat()}.json"')
     document = response.get_json()
     Draft202012Validator.check_schema(schema())
     validator = Draft202012Validator(schema(), format_checker=Draft202012Validator.FORMAT_CHECKER)
@@ -365,11 +366,12 @@ FORMULAS = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\t=1", "\r=1", "'=quoted"]
 
 
 def test_the_csv_lists_entries_and_sign_offs_with_formulas_neutralised(app, world, loop):
+    today = dates.today()
     with app.app_context():
         session = db_session()
         for n, text in enumerate(FORMULAS):
             entry = LogEntry(person_id=loop["apprentice"].id, mentor_id=loop["mentor"].id,
-                             occurred_on=TODAY - timedelta(days=1), minutes=30, activity=5,
+                             occurred_on=today - timedelta(days=1), minutes=30, activity=5,
                              description=text, state="submitted", form_token=f"csv{n}",
                              submitted_at=utcnow())
             entry.competency_links = [EntryCompetency(competency_id=loop["competency"].id)]
@@ -378,7 +380,7 @@ def test_the_csv_lists_entries_and_sign_offs_with_formulas_neutralised(app, worl
     jordan = world["jordan"]
     response = download(app, jordan, f"/apprentices/{jordan.id}/portfolio.csv")
     assert response.headers["Content-Disposition"] == (
-        f'attachment; filename="portfolio-jordan-lee-{TODAY.isoformat()}.csv"')
+        f'attachment; filename="portfolio-jordan-lee-{today.isoformat()}.csv"')
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).removeprefix(
         "\ufeff"))))
     cells = [cell for row in rows for cell in row.values()]
@@ -476,7 +478,7 @@ def test_the_statement_is_the_records_as_of_the_portfolios_day(app, world):
         assert today.statement.revision == record_of(jordan.id).statement.number
         assert [p.title for p in today.statement.areas] == [world["area_one"],
                                                            world["area_two"]]
-        assert portfolio_of(jordan.id, as_of=TODAY - timedelta(days=1)).statement is None
+        assert portfolio_of(jordan.id, as_of=dates.today() - timedelta(days=1)).statement is None
 
 
 # -- the read model's cost ------------------------------------------------------------------
@@ -558,6 +560,7 @@ def tiny_programme(app, make_person):
     apprentice = make_person(name="Robin Quick", roles=["apprentice"])
     mentor = make_person(name="Marian Okafor", roles=["mentor"])
     coordinator = make_person(name="Carmen Ortiz", roles=["coordinator"])
+    today = dates.today()
     with app.app_context():
         framework = frameworks.create_from_spec(FrameworkSpec(
             name="Desk basics", status="active", rule=RuleSpec(electives_required=0),
@@ -565,10 +568,10 @@ def tiny_programme(app, make_person):
                 CompetencySpec("DSK-01", "Runs the circulation desk alone.")])]),
             by=get_person(coordinator.id))
         enrolment = programmes.enrol(get_person(apprentice.id), framework,
-                                     start=TODAY - timedelta(days=60),
+                                     start=today - timedelta(days=60),
                                      by=get_person(coordinator.id))
         services.create_pairing(get_person(apprentice.id), get_person(mentor.id),
-                                starts_on=TODAY - timedelta(days=60))
+                                starts_on=today - timedelta(days=60))
         competency_id = framework.current_areas[0].current_competencies[0].id
         enrolment_id = enrolment.id
 

@@ -28,8 +28,8 @@ from apprentice.training.models import SignOff
 from apprentice.validation import Invalid
 from tests.factories import sql_statements
 from tests.loop import as_person
+from tests.support import dates
 
-TODAY = date.today()
 # Each report, and what it shows of the busy world below.
 SHOWS = {"/reports/cohort": "Jordan Lee", "/reports/activity": "<td>3 h 45 min</td>",
          "/reports/hours": "Jordan Lee", "/reports/mentors": "Marian Okafor",
@@ -47,7 +47,7 @@ def entry(app, loop, *, days_ago: int, minutes: int, verify: bool, competency=No
     """An entry by the loop's apprentice, submitted (and verified, if asked)."""
     with app.app_context():
         saved = training.save_entry(get_person(loop["apprentice"].id), training.EntryDetails(
-            occurred_on=TODAY - timedelta(days=days_ago), minutes=minutes, activity=5,
+            occurred_on=dates.today() - timedelta(days=days_ago), minutes=minutes, activity=5,
             mentor_id=loop["mentor"].id, competency_ids=[(competency or loop["competency"]).id],
             description=f"Desk shift, {days_ago} days ago."), submit=True)
         if verify:
@@ -73,7 +73,7 @@ def busy(app, loop):
         quiet = create_person(PersonDetails("Quinn Quiet", "quinn@library.example",
                                             roles=["apprentice"]))
         programmes.enrol(quiet, frameworks.get_framework(loop["framework"].id),
-                         start=TODAY - timedelta(days=60))
+                         start=dates.today() - timedelta(days=60))
     loop["quiet"] = quiet
     loop["second"] = second
     return loop
@@ -167,7 +167,7 @@ def test_mentor_load_equals_the_dashboard_and_gives_the_median_wait(app, busy):
                 int(rows[m.name]["sign_offs_made"])) == (m.apprentices, m.waiting, m.sign_offs)
     marian = rows["Marian Okafor"]
     assert (marian["entries_waiting"], marian["median_wait_days"]) == ("2", "0")
-    assert marian[f"sign_offs_{TODAY:%Y-%m}"] == "1"
+    assert marian[f"sign_offs_{dates.today():%Y-%m}"] == "1"
 
 
 def test_programme_health_names_who_is_quiet_and_the_areas_nobody_mentors(app, busy):
@@ -184,6 +184,7 @@ def test_programme_health_names_who_is_quiet_and_the_areas_nobody_mentors(app, b
 def test_who_is_drifting_behind_the_planned_hours(app, busy):
     """Planned 10 h in the first area, halfway from start to target: 5 h expected by now;
     drifting below 5 h - 10 % of 10 h = 4 h."""
+    today = dates.today()
     with app.app_context():
         session = db_session()
         area = session.get(CompetencyArea, frameworks.get_competency(
@@ -195,8 +196,8 @@ def test_who_is_drifting_behind_the_planned_hours(app, busy):
                              by=get_person(busy["coordinator"].id))
         enrolment = session.scalars(select(Enrolment).where(
             Enrolment.person_id == busy["apprentice"].id)).one()
-        enrolment.start_date, enrolment.target_date = TODAY - timedelta(days=50), \
-            TODAY + timedelta(days=50)
+        enrolment.start_date, enrolment.target_date = today - timedelta(days=50), \
+            today + timedelta(days=50)
         session.commit()
         area_name = area.name
     client = as_person(app, busy["coordinator"])
@@ -221,9 +222,10 @@ def test_progress_over_time_reads_the_record_as_of_each_month_end(app, make_pers
     apprentice = make_person(name="Avery Month", roles=["apprentice"])
     mentor = make_person(name="Mo Mentor", roles=["mentor"])
     coordinator = make_person(name="Carmen Ortiz", roles=["coordinator"])
+    today = dates.today()
     with app.app_context():
         framework = frameworks.load_default_framework()
-        programmes.enrol(apprentice, framework, start=TODAY - timedelta(days=100))
+        programmes.enrol(apprentice, framework, start=today - timedelta(days=100))
         competency = framework.current_areas[0].current_competencies[0]
         signed = utcnow() - timedelta(days=45)
         session = db_session()
@@ -232,8 +234,8 @@ def test_progress_over_time_reads_the_record_as_of_each_month_end(app, make_pers
                             signed_at=signed))
         session.commit()
     rows = rows_of(as_person(app, coordinator).get(f"/reports/progress/{apprentice.id}.csv"))
-    assert rows[0]["month"] == f"{TODAY - timedelta(days=100):%Y-%m}"
-    assert rows[-1]["as_of"] == TODAY.isoformat()
+    assert rows[0]["month"] == f"{today - timedelta(days=100):%Y-%m}"
+    assert rows[-1]["as_of"] == today.isoformat()
     with app.app_context():
         for r in rows:
             as_of = date.fromisoformat(r["as_of"])
@@ -256,9 +258,10 @@ def test_the_cohort_filters_by_framework_mentor_and_pairing_dates(app, busy):
     assert people(f"framework={busy['framework'].id}") == {"Jordan Lee", "Quinn Quiet"}
     assert people(f"mentor={busy['mentor'].id}") == {"Jordan Lee"}
     assert people(f"mentor={busy['other'].id}") == set()
-    before = (TODAY - timedelta(days=40)).isoformat()
+    today = dates.today()
+    before = (today - timedelta(days=40)).isoformat()
     assert people(f"until={before}") == set()  # Jordan's pairing began 30 days ago
-    assert people(f"since={before}&until={TODAY.isoformat()}") == {"Jordan Lee"}
+    assert people(f"since={before}&until={today.isoformat()}") == {"Jordan Lee"}
     page = client.get(f"/reports/cohort?mentor={busy['other'].id}").get_data(as_text=True)
     assert "No active programme matches." in page
 
@@ -288,13 +291,14 @@ def test_a_bad_filter_is_a_message_next_to_it_and_the_report_still_shows(
 @pytest.mark.parametrize(("query", "message", "weeks"), [
     pytest.param("since=2026-05-02&until=2026-05-01",
                  "The end date must be on or after the start date.", None, id="from after to"),
-    pytest.param(f"until={(TODAY + timedelta(days=3)).isoformat()}",
-                 "Choose a day up to today", 12, id="ahead"),
+    pytest.param("until={in_three_days}", "Choose a day up to today", 12, id="ahead"),
     pytest.param("since=2001-01-01", "Choose at most three years.", 12, id="decades"),
     pytest.param("until=0001-01-08", "Choose a day from 2000-01-01 on.", 12, id="year one"),
     pytest.param("framework=99999", "Choose from the list.", 12, id="unknown framework"),
 ])
 def test_bad_activity_ranges_are_refused_with_a_message(app, busy, query, message, weeks):
+    # The day three days ahead is read now, not when the module was imported.
+    query = query.format(in_three_days=(dates.today() + timedelta(days=3)).isoformat())
     page = as_person(app, busy["coordinator"]).get(f"/reports/activity?{query}")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
@@ -404,9 +408,10 @@ def test_the_activity_chart_shows_the_demo_weeks(app):
         from apprentice.demo import DEMO_ENTRIES
     client = as_person(app, carmen)
     weeks: dict[str, int] = {}
+    today = dates.today()
     for days_ago, minutes, *_rest, state in DEMO_ENTRIES:
         if state != "draft":
-            label = reports.week_label(reports.week_start(TODAY - timedelta(days=days_ago)))
+            label = reports.week_label(reports.week_start(today - timedelta(days=days_ago)))
             weeks[label] = weeks.get(label, 0) + minutes
     rows = rows_of(client.get("/reports/activity.csv"))
     assert {r["week"]: int(r["total_minutes"]) for r in rows if r["total_minutes"] != "0"} == weeks
@@ -455,7 +460,7 @@ def test_the_apprentice_home_page_shows_hours_per_week(app, busy):
     assert "Hours per week" in text
     [chart] = charts_on(text)
     assert 'aria-labelledby="ap-chart-weeks-title ap-chart-weeks-desc"' in chart
-    this_week = reports.week_label(reports.week_start(TODAY - timedelta(days=3)))
+    this_week = reports.week_label(reports.week_start(dates.today() - timedelta(days=3)))
     row = re.search(rf"<th scope=\"row\">{this_week} .*?</tr>", text, re.S).group(0)
     assert "<td>1 h</td>" in row  # the verified hour three days ago
     assert not INLINE_STYLE.search(text)
@@ -472,7 +477,7 @@ def enrol_many(app, framework_id: int, count: int, first: int) -> None:
         for n in range(first, first + count):
             person = create_person(PersonDetails(f"Many {n:04d}", f"many{n}@library.example",
                                                  roles=["apprentice"]))
-            programmes.enrol(person, framework, start=TODAY - timedelta(days=30))
+            programmes.enrol(person, framework, start=dates.today() - timedelta(days=30))
 
 
 @pytest.mark.parametrize("url", ["/reports/cohort", "/reports/cohort.csv", "/reports/hours",

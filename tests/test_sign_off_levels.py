@@ -22,16 +22,23 @@ from apprentice.training.models import SignOff
 from apprentice.validation import Invalid
 from tests.factories import DEFAULT_PASSWORD
 from tests.loop import as_person
+from tests.support import dates
 
-TODAY = date.today()
-ASSISTED_DAY = TODAY - timedelta(days=12)
-INDEPENDENT_DAY = TODAY - timedelta(days=5)
+# How many days before today Jordan assisted, and did it independently (the days
+# themselves are read when a test runs: see tests/support/dates.py).
+ASSISTED_DAYS_AGO = 12
+INDEPENDENT_DAYS_AGO = 5
 
 
 def short(day: date) -> str:
     """A date as the form writes it: "12 Nov", with the year when not this year's."""
     text = f"{day.day} {day:%b}"
-    return text if day.year == TODAY.year else f"{text} {day.year}"
+    return text if day.year == dates.today().year else f"{text} {day.year}"
+
+
+def days_ago(days: int) -> date:
+    """The day ``days`` before today, as of now."""
+    return dates.today() - timedelta(days=days)
 
 
 def verified_entry(app, loop, *, activity: SupervisionLevel, day: date) -> int:
@@ -49,9 +56,9 @@ def verified_entry(app, loop, *, activity: SupervisionLevel, day: date) -> int:
 def cited(app, loop) -> dict[str, int]:
     """Two verified entries: one where Jordan assisted, a later one done independently."""
     return {"assisted": verified_entry(app, loop, activity=SupervisionLevel.ASSISTED,
-                                       day=ASSISTED_DAY),
+                                       day=days_ago(ASSISTED_DAYS_AGO)),
             "independent": verified_entry(app, loop, activity=SupervisionLevel.INDEPENDENT,
-                                          day=INDEPENDENT_DAY)}
+                                          day=days_ago(INDEPENDENT_DAYS_AGO))}
 
 
 def form_url(loop) -> str:
@@ -122,13 +129,14 @@ def test_a_correction_starts_with_no_level_and_shows_the_old_one_as_text(app, lo
 
 def test_each_level_shows_the_cited_entries_that_reached_it(app, loop, cited):
     page = as_person(app, loop["mentor"]).get(form_url(loop)).get_data(as_text=True)
-    both = f"2 entries reached this: {short(ASSISTED_DAY)}, {short(INDEPENDENT_DAY)}"
+    assisted, independent = days_ago(ASSISTED_DAYS_AGO), days_ago(INDEPENDENT_DAYS_AGO)
+    both = f"2 entries reached this: {short(assisted)}, {short(independent)}"
     assert note(page, SupervisionLevel.OBSERVED) == both
     assert note(page, SupervisionLevel.ASSISTED) == both
     assert note(page, SupervisionLevel.MENTOR_AVAILABLE) == (
-        f"1 entry reached this: {short(INDEPENDENT_DAY)}")
+        f"1 entry reached this: {short(independent)}")
     assert note(page, SupervisionLevel.INDEPENDENT) == (
-        f"1 entry reached this: {short(INDEPENDENT_DAY)}")
+        f"1 entry reached this: {short(independent)}")
     assert note(page, SupervisionLevel.CAN_TRAIN) == "No entry reached this."
     # Each note is tied to its radio button for screen readers.
     independent = next(r for r in level_radios(page) if 'value="5"' in r)

@@ -11,7 +11,7 @@ a server answers all day: published frameworks are kept per process (programmes.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -22,9 +22,9 @@ from apprentice.programmes import services as programmes
 from apprentice.training import services
 from tests.factories import DEFAULT_PASSWORD, sql_statements
 from tests.loop import as_person
+from tests.support import dates
 from tests.support.clients import form_token
 
-TODAY = date.today()
 SMALL, LARGE = 2, 12
 
 
@@ -50,7 +50,7 @@ class World:
             self.competencies = [c.id for c in areas[0].current_competencies]
 
     def grow(self, apprentices: int) -> None:
-        start = len(self.apprentices)
+        start, today = len(self.apprentices), dates.today()
         new = [self.make_person(name=f"Apprentice {n:02}")
                for n in range(start, start + apprentices)]
         with self.app.app_context():
@@ -59,11 +59,11 @@ class World:
             for n, made in enumerate(new, start):
                 person = get_person(made.id)
                 self.apprentices.append(person)
-                programmes.enrol(person, framework, start=TODAY - timedelta(days=60),
+                programmes.enrol(person, framework, start=today - timedelta(days=60),
                                  electives=self.electives)
-                services.create_pairing(person, mentor, starts_on=TODAY - timedelta(days=60))
+                services.create_pairing(person, mentor, starts_on=today - timedelta(days=60))
                 if n % 2:
-                    services.create_pairing(person, second, starts_on=TODAY - timedelta(days=9),
+                    services.create_pairing(person, second, starts_on=today - timedelta(days=9),
                                             area_ids=[self.area_id])
                 self.procedures.append(kb.create(kb.ProcedureDraft(
                     title=f"Interlibrary loan requests, desk {n}",
@@ -76,7 +76,7 @@ class World:
                 for k in range(3):
                     competency = self.competencies[(len(self.apprentices) + k) % 4 + 1]
                     entry = services.save_entry(person, services.EntryDetails(
-                        occurred_on=TODAY - timedelta(days=k + 1), minutes=30, activity=5,
+                        occurred_on=today - timedelta(days=k + 1), minutes=30, activity=5,
                         mentor_id=mentor.id, competency_ids=[competency],
                         description=f"Desk shift {k}."), submit=True)
                     if k == 0:
@@ -86,7 +86,7 @@ class World:
                 if made not in new:
                     continue
                 verified = services.save_entry(person, services.EntryDetails(
-                    occurred_on=TODAY - timedelta(days=5), minutes=60, activity=5,
+                    occurred_on=today - timedelta(days=5), minutes=60, activity=5,
                     mentor_id=mentor.id, competency_ids=[self.competencies[0]],
                     description="Ran the desk alone."), submit=True)
                 services.verify_entries([verified], mentor)
@@ -161,7 +161,7 @@ def test_the_pages_found_the_world_they_count(world):
 def quick_log(world: World, client) -> tuple[str, dict]:
     token = form_token(client, "/log/new")
     return "/log/new", {
-        "occurred_on": TODAY.isoformat(), "minutes": "45", "activity": "3",
+        "occurred_on": dates.today().isoformat(), "minutes": "45", "activity": "3",
         "mentor_id": str(world.mentor.id), "competency_ids": [str(world.competencies[2])],
         "description": "Ran the holds shelf.", "form_token": token, "submit": "1"}
 
@@ -169,7 +169,7 @@ def quick_log(world: World, client) -> tuple[str, dict]:
 def verify(world: World, client) -> tuple[str, dict]:
     with world.app.app_context():
         entry = services.save_entry(get_person(world.first.id), services.EntryDetails(
-            occurred_on=TODAY, minutes=20, activity=3, mentor_id=world.mentor.id,
+            occurred_on=dates.today(), minutes=20, activity=3, mentor_id=world.mentor.id,
             competency_ids=[world.competencies[1]], description="Shelf check."), submit=True)
     return "/review/verify", {"entry_id": str(entry.id)}
 
@@ -180,7 +180,7 @@ def sign_off(world: World, client) -> tuple[str, dict]:
         world.signed += 1
         competency = world.competencies[world.signed]
         entry = services.save_entry(get_person(world.first.id), services.EntryDetails(
-            occurred_on=TODAY, minutes=20, activity=5, mentor_id=world.mentor.id,
+            occurred_on=dates.today(), minutes=20, activity=5, mentor_id=world.mentor.id,
             competency_ids=[competency], description="Did it alone."), submit=True)
         services.verify_entries([entry], get_person(world.mentor.id))
     url = f"/sign-offs/new?person={world.first.id}&competency={competency}"
@@ -238,7 +238,8 @@ def test_pages_of_namesakes_show_each_programme_once_and_any_page_number_answers
     with world.app.app_context():
         framework = frameworks.get_framework(world.framework_id)
         for made in namesakes:
-            programmes.enrol(get_person(made.id), framework, start=TODAY - timedelta(days=30),
+            programmes.enrol(get_person(made.id), framework,
+                             start=dates.today() - timedelta(days=30),
                              electives=world.electives)
     world.app.config["APPRENTICE_PAGE_SIZE"] = 2
     client = as_person(world.app, world.coordinator)

@@ -8,7 +8,7 @@ area only, until tomorrow; Unpaired Mentor has no pairing; Carmen coordinates.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -17,21 +17,21 @@ from apprentice.db import db_session
 from apprentice.people.services import get_person
 from apprentice.training import permissions, services
 from tests.loop import as_person
+from tests.support import dates
 from tests.support.html import parse
-
-TODAY = date.today()
 
 
 @pytest.fixture
 def signed(app, loop, make_person) -> dict:
     """Jordan's verified entry and Marian's sign-off of it, with who is paired for what."""
+    today = dates.today()
     with app.app_context():
         framework = frameworks.get_framework(loop["framework"].id)
         first, second = framework.current_areas[:2]
         competency = first.current_competencies[0]
         jordan, marian = get_person(loop["apprentice"].id), get_person(loop["mentor"].id)
         entry = services.save_entry(jordan, services.EntryDetails(
-            occurred_on=TODAY - timedelta(days=2), minutes=45, activity=5,
+            occurred_on=today - timedelta(days=2), minutes=45, activity=5,
             mentor_id=marian.id, competency_ids=[competency.id],
             description="Closed the branch alone; the cash count balanced."), submit=True)
         services.verify_entries([entry], marian)
@@ -43,11 +43,11 @@ def signed(app, loop, make_person) -> dict:
     with app.app_context():
         jordan = get_person(loop["apprentice"].id)
         services.create_pairing(jordan, get_person(samuel.id),
-                                starts_on=TODAY - timedelta(days=30),
+                                starts_on=today - timedelta(days=30),
                                 area_ids=[ids["second_area"]])
         services.create_pairing(jordan, get_person(nadia.id),
-                                starts_on=TODAY - timedelta(days=30),
-                                ends_on=TODAY + timedelta(days=1),
+                                starts_on=today - timedelta(days=30),
+                                ends_on=today + timedelta(days=1),
                                 area_ids=[ids["first_area"]])
     return {**ids, "samuel": samuel, "nadia": nadia}
 
@@ -74,14 +74,14 @@ def test_may_view_sign_off_follows_the_area_of_the_competency(app, loop, signed)
 def test_may_view_sign_off_needs_a_current_pairing_unless_you_signed_it(app, loop, signed):
     with app.app_context():
         record = services.get_sign_off(signed["sign_off"])
-        everyone = people_of(loop, signed)
-        later = TODAY + timedelta(days=3)  # Nadia's pairing ends tomorrow
-        assert permissions.may_view_sign_off(everyone["nadia"], record, today=TODAY)
+        everyone, today = people_of(loop, signed), dates.today()
+        later = today + timedelta(days=3)  # Nadia's pairing ends tomorrow
+        assert permissions.may_view_sign_off(everyone["nadia"], record, today=today)
         assert not permissions.may_view_sign_off(everyone["nadia"], record, today=later)
         # Marian's pairing stays current, but she would see her own signature anyway.
         assert permissions.may_view_sign_off(everyone["marian"], record, today=later)
         # The viewer's pairings, passed in (a page asking about many sign-offs).
-        assert not permissions.may_view_sign_off(everyone["nadia"], record, today=TODAY,
+        assert not permissions.may_view_sign_off(everyone["nadia"], record, today=today,
                                                  mentor_pairings=[])
 
 
@@ -122,7 +122,8 @@ def test_may_sign_off_only_in_the_areas_a_current_pairing_covers(app, loop, sign
         everyone = people_of(loop, signed)
         jordan = everyone["jordan"].id
         first, second = signed["first_area"], signed["second_area"]
-        answers = {name: [permissions.may_sign_off(everyone[name], jordan, area, TODAY)
+        today = dates.today()
+        answers = {name: [permissions.may_sign_off(everyone[name], jordan, area, today)
                           for area in (first, second)]
                    for name in ("marian", "samuel", "nadia", "carmen", "unpaired", "jordan")}
     assert answers == {"marian": [True, True], "samuel": [False, True], "nadia": [True, False],

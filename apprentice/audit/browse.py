@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, not_, or_, select
 from apprentice import csvsafe
 from apprentice.audit.describe import KIND_BY_SLUG, KINDS, OTHER, Kind, describe, names_for
 from apprentice.audit.models import AuditRecord
+from apprentice.core.paging import page_and_pages
 from apprentice.db import db_session
 from apprentice.people.models import StaffProfile
 from apprentice.programmes.models import Enrolment
@@ -110,8 +111,7 @@ def page_of(chosen: AuditFilter, page: int, per_page: int
     """One page of the matching records, newest first: (records, total, page, pages), the
     page moved back to the last one when asked for one past it."""
     total = count(chosen)
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
+    page, pages = page_and_pages(total, per_page, page)
     records = list(db_session().scalars(
         select(AuditRecord).where(*conditions(chosen)).order_by(AuditRecord.id.desc())
         .offset((page - 1) * per_page).limit(per_page)))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cache
 
 from sqlalchemy import select
 
@@ -49,6 +50,13 @@ def newest() -> AuditRecord | None:
     return db_session().scalar(select(AuditRecord).order_by(AuditRecord.id.desc()).limit(1))
 
 
+@cache
+def _chain_end():
+    """The newest record's id and hash, all the next record needs of it (built once per
+    process; loading the whole record cost more than the rest of appending one)."""
+    return select(AuditRecord.id, AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)
+
+
 def record(action: str, *, actor=None, obj=None, object_type: str = "",
            object_id: int | None = None, **details) -> AuditRecord:
     """Append one record to the current transaction (the caller commits).
@@ -58,7 +66,7 @@ def record(action: str, *, actor=None, obj=None, object_type: str = "",
     """
     session = db_session()
     advisory_lock(ADVISORY_LOCK_KEY)
-    last = newest()
+    last = session.execute(_chain_end()).first()
     if obj is not None:
         session.flush()  # the object needs its id
         object_type = object_type or type(obj).__name__

@@ -9,7 +9,7 @@ from functools import wraps
 
 from flask import abort
 
-from apprentice.auth.services import current_staff
+from apprentice.auth.services import current_viewer
 from apprentice.people.models import StaffProfile
 
 
@@ -20,14 +20,15 @@ def public(view):
 
 
 def requires(allowed: Callable[[StaffProfile | None], bool]):
-    """Answer 403 unless ``allowed(current_staff())``. ``allowed`` is a named predicate of
-    the feature's permissions module, the one its service asks again before a change,
-    so the page and the service cannot disagree."""
+    """Answer 403 unless ``allowed(current_viewer())``. ``allowed`` is a named predicate
+    of the feature's permissions module, the one its service asks again before a change,
+    so the page and the service cannot disagree (predicates read only a person's ``id``,
+    ``active`` and ``has_role``, which the session's plain facts answer too)."""
 
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
-            if not allowed(current_staff()):
+            if not allowed(current_viewer()):
                 abort(403)
             return view(*args, **kwargs)
 

@@ -30,8 +30,8 @@ from apprentice.auth.passwords import (
     verify_password,
 )
 from apprentice.core import versions
-from apprentice.db import db_session, utcnow
-from apprentice.people.models import Role, StaffProfile, StaffRole
+from apprentice.db import db_session, utcnow, write_turn
+from apprentice.people.models import Role, SignedInPerson, StaffProfile, StaffRole
 from apprentice.people.services import check_email, find_by_email, normalise_email
 from apprentice.validation import Invalid
 
@@ -43,17 +43,35 @@ def local_sign_in() -> bool:
 
 # -- who is signed in --------------------------------------------------------
 
+@dataclass(frozen=True, eq=False)
+class SignedIn(SignedInPerson):
+    """Who a request's session names, as plain data read by one Core statement: what the
+    sign-in check, the page guard, the permission predicates (``id``, ``active``,
+    ``has_role``) and a kept page's key need. Turning rows into ORM objects cost more
+    than the rest of a kept page; the profile itself is loaded (:func:`current_staff`)
+    only when a page is built."""
+
+    id: int
+    user_id: str  # the session's own id: "<id>:<session token>:<signed-in time>"
+    active: bool
+    password_must_change: bool
+    roles: frozenset[Role]
+
+    def get_id(self) -> str:
+        return self.user_id
+
+
 @cache
-def _staff_query():
-    """A person with their roles, by id, and the data version (which pages kept per
-    version need): built once per process (building it each request cost more than
-    running it); the id is bound when run."""
-    return (select(StaffProfile, versions.column())
-            .options(joinedload(StaffProfile.role_grants))
+def _sign_in_query():
+    """The person's sign-in facts, a row per role, each carrying the data version (which
+    pages kept per version need): built once per process; the id is bound when run."""
+    return (select(StaffProfile.active, StaffProfile.password_must_change,
+                   StaffProfile.session_token, StaffRole.role, versions.column())
+            .outerjoin(StaffRole, StaffRole.staff_id == StaffProfile.id)
             .where(StaffProfile.id == bindparam("id")))
 
 
-def load_user(user_id: str) -> StaffProfile | None:
+def load_user(user_id: str) -> SignedIn | None:
     """Flask-Login's user loader for standalone mode, run on every request:
     ``"<id>:<session token>:<signed-in time>"`` (apprentice/auth/sessions.py)."""
     parsed = sessions.parse_id(user_id)
@@ -61,15 +79,17 @@ def load_user(user_id: str) -> StaffProfile | None:
         sessions.end_here()
         return None
     staff_id, token, started = parsed
-    # One statement: the person and their roles together (every page asks for both).
-    row = db_session().execute(_staff_query(), {"id": staff_id}).unique().first()
-    staff, version = row if row is not None else (None, None)
-    versions.seen(version)
-    if (staff is None or not staff.active
-            or not hmac.compare_digest(staff.session_token, token)):
+    rows = db_session().connection().execute(_sign_in_query(), {"id": staff_id}).all()
+    versions.seen(rows[0][4] if rows else None)
+    if (not rows or not rows[0].active
+            or not hmac.compare_digest(rows[0].session_token, token)):
         sessions.end_here()
         return None
-    return staff if sessions.still_open(user_id, started) else None
+    if not sessions.still_open(user_id, started):
+        return None
+    return SignedIn(id=staff_id, user_id=user_id, active=True,
+                    password_must_change=rows[0].password_must_change,
+                    roles=frozenset(Role(row.role) for row in rows if row.role))
 
 
 def keep_this_session(staff: StaffProfile) -> None:
@@ -110,9 +130,29 @@ def current_staff() -> StaffProfile | None:
     return g.apprentice_staff
 
 
+def current_viewer() -> SignedIn | StaffProfile | None:
+    """Whoever is signed in and active, for questions of access (the page guard, the
+    permission predicates, a kept page's key): in standalone mode the session's plain
+    facts (the profile is not loaded for them); the profile right after signing in, and
+    in host mode (where it is found, or made, from the host's user)."""
+    if not hasattr(current_app, "login_manager"):
+        return current_staff()  # which says what is missing
+    user = flask_login.current_user._get_current_object() if signed_in() else None
+    if isinstance(user, SignedIn):
+        return user
+    return current_staff()
+
+
 def why_no_profile() -> str:
     """Why someone signed in has no usable profile (shown on the 403 page)."""
     return g.get("apprentice_no_profile", NO_PROFILE_DEACTIVATED)
+
+
+@cache
+def _profile_query():
+    """A person with their roles, by id, in one statement (built once per process)."""
+    return (select(StaffProfile).options(joinedload(StaffProfile.role_grants))
+            .where(StaffProfile.id == bindparam("id")))
 
 
 def _resolve_staff() -> StaffProfile | None:
@@ -124,8 +164,18 @@ def _resolve_staff() -> StaffProfile | None:
     if not signed_in():
         return None
     user = flask_login.current_user._get_current_object()
-    if isinstance(user, StaffProfile):
-        return user if user.active else None
+    if isinstance(user, SignedIn):
+        # Checked by load_user, and checked again here: a form's view may load the
+        # profile after its write turn (apprentice.db), when a sign-out everywhere or a
+        # deactivation may have been committed since.
+        signed = user
+        user = db_session().execute(_profile_query(), {"id": signed.id}).unique().scalar()
+        if user is not None and not hmac.compare_digest(
+                user.session_token, sessions.parse_id(signed.user_id)[1]):
+            sessions.end_here()
+            return None
+    if isinstance(user, StaffProfile) or user is None:
+        return user if user is not None and user.active else None
     staff = profile_for_host_user(user)
     if staff is None:
         g.apprentice_no_profile = NO_PROFILE_NO_EMAIL
@@ -161,7 +211,8 @@ def profile_for_host_user(user) -> StaffProfile | None:
         return staff
     session = db_session()
     # End the read transaction first: on SQLite a page view's transaction could
-    # otherwise be too old to write in.
+    # otherwise be too old to write in (a form's request: its write turn does it).
+    write_turn()
     session.rollback()
     staff = StaffProfile(email=email, name=(name or email).strip()[:120] or email)
     for role in current_app.config["APPRENTICE_HOST_DEFAULT_ROLES"]:
@@ -268,6 +319,7 @@ def check_password_throttled(email: str, address: str | None, password_hash: str
                              password: str) -> bool | int:
     """Check a password under the throttle: True if right, False if wrong, or the
     minutes to wait (an int) when there have been too many failures."""
+    write_turn()  # every outcome is written down (a failure, or the failures cleared)
     # As stored (the column holds 64 characters), so every count matches what was written.
     address = (address or "unknown")[:64]
     wait = throttle_minutes(email, address)
@@ -281,6 +333,7 @@ def check_password_throttled(email: str, address: str | None, password_hash: str
         session.commit()
         _audit_failure("signin.throttled", email, address)
         return max(throttle_minutes(email, address), 1)
+    session.commit()  # the count read: the write lock is not held while argon2 works
     if not verify_password(password_hash, password):
         _audit_failure("signin.failed", email, address)
         return False

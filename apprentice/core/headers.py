@@ -42,28 +42,33 @@ def add_security_headers(response, hsts: bool = False):
     ``hsts``: also ask browsers to keep to HTTPS when this request came over it. Only
     the standalone app asks: in a host, HSTS covers the host's whole site, its call.
     """
-    headers = response.headers
     if getattr(response, "apprentice_secured", False):  # the blueprint's hook, then the app's
         if hsts and request.is_secure:
-            headers.setdefault("Strict-Transport-Security", HSTS)
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
     response.apprentice_secured = True
     ancestors = current_app.config["APPRENTICE_FRAME_ANCESTORS"]
-    headers.setdefault("Content-Security-Policy", content_security_policy(ancestors))
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    # Form tokens and kept-form keys travel in URLs: never send them to other sites.
-    headers.setdefault("Referrer-Policy", "same-origin")
+    wanted = [
+        ("Content-Security-Policy", content_security_policy(ancestors)),
+        ("X-Content-Type-Options", "nosniff"),
+        # Form tokens and kept-form keys travel in URLs: never send them to other sites.
+        ("Referrer-Policy", "same-origin"),
+    ]
     if ancestors in X_FRAME_OPTIONS:
-        headers.setdefault("X-Frame-Options", X_FRAME_OPTIONS[ancestors])
+        wanted.append(("X-Frame-Options", X_FRAME_OPTIONS[ancestors]))
     if response.mimetype == "text/html":
         # A page opened from another site gets no handle on this window.
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        wanted.append(("Cross-Origin-Opener-Policy", "same-origin"))
     if not _is_asset(response):
         # Records and staff data stay off a shared desk computer's disk, and Back
         # asks the server again (which is how a form already saved answers so).
-        headers.setdefault("Cache-Control", "no-store")
+        wanted.append(("Cache-Control", "no-store"))
     if hsts and request.is_secure:
-        headers.setdefault("Strict-Transport-Security", HSTS)
+        wanted.append(("Strict-Transport-Security", HSTS))
+    # The response's own names read once (each setdefault would read them all again).
+    present = {name.lower() for name, _value in response.headers.items()}
+    response.headers.extend([(name, value) for name, value in wanted
+                             if name.lower() not in present])
     return response
 
 

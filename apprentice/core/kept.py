@@ -31,7 +31,7 @@ from sqlalchemy import delete, func, select
 from werkzeug.datastructures import MultiDict
 
 from apprentice.core.models import KeptForm
-from apprentice.db import db_session, utcnow
+from apprentice.db import db_session, utcnow, write_turn
 from apprentice.forms import this_page
 
 # What is kept, at most: the fields' text (as stored, JSON) and how many forms at once.
@@ -131,6 +131,7 @@ def keep_submitted_form() -> Kept:
     payload = json.dumps(fields, ensure_ascii=False)
     if len(payload) > MAX_KEPT_CHARS:
         return Kept(target=_form_page(), kept=False, too_long=True)
+    write_turn()  # sent before the guard let the form through: it is the request's write
     session = db_session()
     session.execute(delete(KeptForm).where(KeptForm.created_at < utcnow() - KEPT_FOR))
     if session.scalar(select(func.count()).select_from(KeptForm)) >= MAX_KEPT_FORMS:

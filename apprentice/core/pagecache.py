@@ -127,9 +127,9 @@ def _viewer_key() -> tuple:
     """Who is asking: the person apprentice resolved, the signed-in user as Flask-Login
     has them (a host may sign people in without the session: a header, a token), and the
     session's own keys."""
-    from apprentice.auth.services import current_staff  # it builds on the forms' receipts
+    from apprentice.auth.services import current_viewer  # it builds on the forms' receipts
 
-    staff = current_staff()
+    staff = current_viewer()
     user = flask_login.current_user
     return (staff.id if staff is not None else None,
             user.get_id() if user and user.is_authenticated else None,

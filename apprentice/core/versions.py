@@ -62,7 +62,7 @@ def _bump():
 def _count_on_commit(session: Session) -> None:
     session.flush()  # the transaction's last changes first: the counter's lock comes last
     if session.info.pop(CHANGED, False):
-        session.execute(_bump())
+        session.connection().execute(_bump())  # Core: nothing in the session to keep in step
 
 
 def _forget(session: Session, transaction) -> None:

@@ -36,7 +36,24 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-class StaffProfile(Base):
+class SignedInPerson:
+    """What Flask-Login and the permission predicates ask of someone signed in: a
+    profile, or the session's plain facts (apprentice.auth.services.SignedIn). Both have
+    ``active`` and ``roles``; ``get_id`` is each one's own."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def has_role(self, *roles: Role) -> bool:
+        """True if the person holds any of ``roles``."""
+        return bool(self.roles.intersection(roles))
+
+
+class StaffProfile(SignedInPerson, Base):
     """A member of staff known to apprentice.
 
     In standalone mode this is also the signed-in user (it implements the
@@ -72,18 +89,6 @@ class StaffProfile(Base):
     @property
     def roles(self) -> set[Role]:
         return {Role(grant.role) for grant in self.role_grants}
-
-    def has_role(self, *roles: Role) -> bool:
-        """True if the person holds any of ``roles``."""
-        return bool(self.roles.intersection(roles))
-
-    # Flask-Login's user interface (standalone mode).
-    is_authenticated = True
-    is_anonymous = False
-
-    @property
-    def is_active(self) -> bool:
-        return self.active
 
     def get_id(self) -> str:
         """The id a sign-in starts with: id, session token and the time now (see

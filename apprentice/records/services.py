@@ -20,6 +20,7 @@ from apprentice.competencies.models import (
     Competency,
     SupervisionLevel,
 )
+from apprentice.core.paging import page_and_pages
 from apprentice.db import db_session
 from apprentice.people.models import StaffProfile
 from apprentice.programmes.models import Enrolment
@@ -180,8 +181,7 @@ def cohort_page(page: int, per_page: int, *, framework_id: int | None = None,
     query = enrolments_query(framework_id=framework_id, status=status)
     total = session.scalar(select(func.count()).select_from(
         query.with_only_columns(Enrolment.id).order_by(None).subquery()))
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
+    page, pages = page_and_pages(total, per_page, page)
     enrolments = list(session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
     return CohortPage(progress_of(enrolments, today), total, page, pages)
 

@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, func, select
 
 from apprentice.competencies.models import Competency, CompetencyArea
 from apprentice.competencies.services import list_frameworks
+from apprentice.core.paging import page_and_pages
 from apprentice.db import db_session
 from apprentice.people.models import Role, StaffProfile
 from apprentice.programmes.models import Enrolment, EnrolmentStatus
@@ -127,11 +128,6 @@ def _count(query) -> int:
     return db_session().scalar(select(func.count()).select_from(query.order_by(None).subquery()))
 
 
-def _pages(total: int, per_page: int, page: int) -> tuple[int, int]:
-    pages = max(1, -(-total // per_page))
-    return min(max(page, 1), pages), pages
-
-
 def _chunks(query, size: int = CSV_CHUNK) -> Iterator[list[Enrolment]]:
     """The query's enrolments a chunk at a time (a CSV of 5,000 people streams)."""
     offset = 0
@@ -157,7 +153,7 @@ class Page:
 
 def _page_of(query, page: int, per_page: int) -> tuple[list[Enrolment], Page]:
     total = _count(query)
-    page, pages = _pages(total, per_page, page)
+    page, pages = page_and_pages(total, per_page, page)
     enrolments = list(db_session().scalars(query.limit(per_page).offset((page - 1) * per_page)))
     return enrolments, Page(total, page, pages, per_page)
 

@@ -23,7 +23,7 @@ from apprentice.competencies.models import (
     SupervisionLevel,
 )
 from apprentice.core import receipts
-from apprentice.db import advisory_lock, db_session, utcnow
+from apprentice.db import advisory_lock, db_session, utcnow, write_turn
 from apprentice.forms import id_number, ids_from
 from apprentice.kb.models import Procedure, ProcedureCompetency, ProcedureStatus
 from apprentice.kb.permissions import citable_procedures_clause
@@ -43,6 +43,7 @@ from apprentice.training.models import (
 from apprentice.training.permissions import (
     is_coordinator,
     may_correct,
+    may_keep_log,
     may_review,
     may_revoke,
     may_sign_off,
@@ -396,6 +397,9 @@ def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry |
     apprentice.core.receipts) makes a form sent twice save once: sent again after a
     draft, it changes that draft; after submitting, it raises AlreadySaved.
     """
+    write_turn()  # the form's own reads came before: what follows is checked again
+    if not may_keep_log(person):  # deactivated, or the role taken, since the form was read
+        raise Invalid({None: "You can no longer keep a log here. Ask your coordinator."})
     today = today or date.today()
     session = db_session()
     if not receipts.well_formed(form_token):
@@ -488,7 +492,8 @@ def _reviewable(entry: LogEntry, mentor: StaffProfile,
 
 def verify_entries(entries: Iterable[LogEntry], mentor: StaffProfile) -> int:
     """Verify submitted entries (one, or a bulk selection): all or none."""
-    entries = list({entry.id: entry for entry in entries}.values())
+    write_turn()  # the entries are read again, under the write lock, as they are checked
+    entries = list(dict.fromkeys(entries))  # one object per row: no need to read ids
     mentor_pairings = pairings(mentor_id=mentor.id)  # once, not once per entry
     for entry in entries:
         _reviewable(entry, mentor, mentor_pairings)
@@ -688,6 +693,7 @@ def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency,
     ``form_token`` (apprentice.core.receipts): the same form sent again raises
     AlreadySaved instead of signing twice.
     """
+    write_turn()  # the form's own reads came before: what follows is checked again
     receipts.check(form_token, mentor)
     _hold_competency(person.id, competency.lineage)
     today = today or date.today()

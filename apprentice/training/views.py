@@ -25,6 +25,7 @@ from apprentice.core import receipts
 from apprentice.core.answers import answers_json
 from apprentice.core.kept import kept_form, kept_formdata, restores_kept_form
 from apprentice.core.pagecache import kept_page
+from apprentice.db import reads_first
 from apprentice.formatting import duration
 from apprentice.forms import (
     ID,
@@ -95,6 +96,7 @@ def _entry_form(staff, entry=None, formdata=None) -> EntryForm:
 @bp.route("/log/new", methods=["GET", "POST"])
 @restores_kept_form
 @requires(permissions.may_keep_log)
+@reads_first  # its service takes the write turn
 def new_entry():
     staff = current_staff()
     kept = kept_formdata()
@@ -253,6 +255,7 @@ def review():
 
 @bp.route("/review/verify", methods=["POST"])
 @requires(permissions.may_review_entries)
+@reads_first  # its service takes the write turn
 def verify():
     raw = request.form.getlist("entry_id")
     if not raw:
@@ -286,6 +289,7 @@ def return_entry(entry_id: int):
 @bp.route("/sign-offs/new", methods=["GET", "POST"])
 @restores_kept_form
 @requires(permissions.may_see_apprentices)
+@reads_first  # its service takes the write turn
 def new_sign_off():
     staff = current_staff()
     person_id, competency_id, corrects_id = (

@@ -10,7 +10,7 @@ paired with nobody, a coordinator, and a deactivated coordinator.
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 from apprentice.competencies import services as frameworks
 from apprentice.credentials import keys as issuer_keys
@@ -23,7 +23,7 @@ from apprentice.programmes import services as programmes
 from apprentice.sharing import services as sharing
 from apprentice.statements import services as statements
 from apprentice.training import services
-from tests.support import tables
+from tests.support import dates, tables
 
 ANON, A, B = "anonymous", "apprentice A", "apprentice B"
 MENTOR, AREA_MENTOR, UNPAIRED = "mentor of A", "area-only mentor", "unpaired mentor"
@@ -38,8 +38,6 @@ ROLES = (ANON, A, B, MENTOR, AREA_MENTOR, UNPAIRED, COORDINATOR, DEACTIVATED)
 NOT_COMPARED = {"apprentice_kept_forms", "apprentice_share_link_views",
                 "apprentice_data_version"}
 
-TODAY = date.today()
-
 
 def build_world(app, make_person) -> dict:
     """The people (``world["people"][role]``: a StaffProfile) and the ids of their records.
@@ -47,6 +45,7 @@ def build_world(app, make_person) -> dict:
     A's entries are all in the framework's first area ("X") but one, ``entry_y``, in the
     second ("Y"): the area-only mentor covers Y, so may see that one and none of the rest.
     """
+    today = dates.today()
     people = {
         A: make_person(name="Apprentice Avery", roles=["apprentice"]),
         B: make_person(name="Apprentice Blake", roles=["apprentice"]),
@@ -68,7 +67,7 @@ def build_world(app, make_person) -> dict:
         area_spare = framework.current_areas[-1]
         competency_spare = area_spare.current_competencies[-1]
         electives = [area.id for area in framework.current_areas if not area.required][:3]
-        start = TODAY - timedelta(days=60)
+        start = today - timedelta(days=60)
         enrolment_a = programmes.enrol(a, framework, start=start, electives=electives)
         enrolment_b = programmes.enrol(b, framework, start=start, electives=electives)
         pairing_all = services.create_pairing(a, mentor, starts_on=start)
@@ -77,7 +76,7 @@ def build_world(app, make_person) -> dict:
 
         def entry(competency, by, text, submit=True):
             return services.save_entry(a, services.EntryDetails(
-                occurred_on=TODAY - timedelta(days=3), minutes=45, activity=5,
+                occurred_on=today - timedelta(days=3), minutes=45, activity=5,
                 mentor_id=by.id, competency_ids=[competency.id], description=text),
                 submit=submit)
 
@@ -104,9 +103,9 @@ def build_world(app, make_person) -> dict:
             a, based_on=0)
         # A's share links: one working, one revoked (its token opens nothing).
         share = sharing.create(a, label="Riverside Library hiring panel",
-                               expires_on=TODAY + timedelta(days=30), signed_only=False, by=a)
+                               expires_on=today + timedelta(days=30), signed_only=False, by=a)
         withdrawn = sharing.create(a, label="An old application",
-                                   expires_on=TODAY + timedelta(days=30), signed_only=True,
+                                   expires_on=today + timedelta(days=30), signed_only=True,
                                    by=a)
         sharing.revoke(withdrawn.link, a)
         # A credential of A's for area X, stored as issuing stores one (the matrix asks

@@ -7,7 +7,7 @@ the way a coordinator does (credentials.services.issue), with a real signed toke
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 from apprentice.competencies import services as frameworks
 from apprentice.competencies.interchange import (
@@ -21,8 +21,8 @@ from apprentice.people.services import get_person
 from apprentice.programmes import services as programmes
 from apprentice.training import services
 from tests.loop import sign_off_after_practice
+from tests.support import dates
 
-TODAY = date.today()
 INDEPENDENT = SupervisionLevel.INDEPENDENT
 
 
@@ -41,6 +41,7 @@ class CredentialWorld:
 
 def build_credential_world(app, make_person) -> CredentialWorld:
     """The people and the programme, Robin enrolled and paired; nothing signed off yet."""
+    today = dates.today()
     robin = make_person(name="Robin Quick", roles=["apprentice"])
     marian = make_person(name="Marian Okafor", roles=["mentor"])
     samuel = make_person(name="Samuel Reyes", roles=["mentor"])
@@ -56,13 +57,13 @@ def build_credential_world(app, make_person) -> CredentialWorld:
                    AreaSpec("Reference desk", AreaKind.REQUIRED, competencies=[
                        CompetencySpec("REF-01", "Answers a reference question alone.")])]),
             by=coordinator)
-        programmes.enrol(get_person(robin.id), framework, start=TODAY - timedelta(days=60),
+        programmes.enrol(get_person(robin.id), framework, start=today - timedelta(days=60),
                          by=coordinator)
         first, second = framework.current_areas[:2]
         services.create_pairing(get_person(robin.id), get_person(marian.id),
-                                starts_on=TODAY - timedelta(days=60))
+                                starts_on=today - timedelta(days=60))
         services.create_pairing(get_person(robin.id), get_person(samuel.id),
-                                starts_on=TODAY - timedelta(days=60), area_ids=[second.id])
+                                starts_on=today - timedelta(days=60), area_ids=[second.id])
         return CredentialWorld(
             apprentice=robin, mentor=marian, area_mentor=samuel, unpaired=uma, other=blake,
             coordinator=carmen, framework_id=framework.id, area_ids=(first.id, second.id),
