@@ -15,6 +15,11 @@ are measured:
   time, citing a verified entry, within minutes of signing in (the password is not
   asked again: APPRENTICE_CONFIRM_MINUTES; the form sends it all the same, ignored).
 
+Beside bare Flask, once per instance: bench/minimal_write.py, a save with nothing of
+apprentice in it on the same stack (Flask-Login, Flask-WTF's CSRF check, WTForms, two
+SQLAlchemy Core inserts into SQLite), sent as the quick log is: the ceiling a write
+could reach here.
+
 Every figure is also given as a share of the bare endpoint's requests/s in the same
 run (the mean of its run before the app's and its run after). p50 and p95 come from
 wrk's own latency histogram (a Lua ``done`` prints them). A write counts when the
@@ -35,6 +40,7 @@ import http.cookiejar
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -390,6 +396,7 @@ def measure(instance: Path, seconds: float, log: Path) -> dict:
         run.label, run.command = "bare Flask `ok`, first", command
         result["bare_first"] = run
         result["bare_server"] = " ".join(bare.command)
+        result["minimal_write"] = minimal_write(instance, log, seconds, workdir)
 
         app = Server("wsgi:app", instance, log)
         result["app_server"] = " ".join(app.command)
@@ -435,6 +442,32 @@ def measure(instance: Path, seconds: float, log: Path) -> dict:
         for label, number in statements_per_page(instance, facts, paths, kept=kept).items():
             next(r for r in runs if r.label == label).statements = number
     return result
+
+
+def minimal_write(instance: Path, log: Path, seconds: float, workdir: Path) -> Run:
+    """bench/minimal_write.py's save under wrk, as the quick log is sent: the ceiling a
+    write could reach on this stack (its own server, stopped after its run)."""
+    database = workdir / "minimal-write.sqlite3"
+    server = Server("minimal_write:app", instance, log, "--pythonpath", str(HERE),
+                    probe="/sign-in",
+                    settings={"MINIMAL_WRITE_DB": str(database),
+                              "MINIMAL_WRITE_SECRET": secrets.token_hex(32)})
+    try:
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        opener.addheaders = [("User-Agent", USER_AGENT)]
+        with opener.open(server.url + "/sign-in", timeout=60) as response:
+            csrf = response.read().decode()
+        form = quick_log_form(csrf, mentor_id=2, competency_id=1)
+        run, command = wrk(server, form[0], seconds, workdir=workdir,
+                           cookie="; ".join(f"{c.name}={c.value}" for c in jar),
+                           lua=writes_lua([form], fresh_tokens=False))
+    finally:
+        server.stop()
+    run.label = "minimal write on the same stack (bench/minimal_write.py)"
+    run.command = command
+    run.saved = count(database, "SELECT count(*) FROM entries")
+    return run
 
 
 def page_runs(app: Server, facts: dict, paths: dict[str, tuple[str, str]], seconds: float,
@@ -503,6 +536,12 @@ def table(result: dict) -> str:
                f"| {b.requests_per_s / bare.requests_per_s:.2f} | {b.p50_ms:.1f} ms "
                f"| {b.p95_ms:.1f} ms |  | {b.errors} |  | {b.load_average:.1f} |"
                for b in (result["bare_first"], result["bare_last"]))]
+    if result.get("minimal_write") is not None:
+        m = result["minimal_write"]
+        lines.append(f"| {m.label} | {m.requests_per_s:,.0f} "
+                     f"| {m.requests_per_s / bare.requests_per_s:.2f} | {m.p50_ms:.1f} ms "
+                     f"| {m.p95_ms:.1f} ms | 3 | {m.errors} | {m.saved:,} "
+                     f"| {m.load_average:.1f} |")
     for run in result["runs"]:
         share = run.requests_per_s / bare.requests_per_s
         saved = "" if run.saved is None else f"{run.saved:,}"
@@ -552,7 +591,8 @@ def main() -> None:
     result = measure(args.instance, args.seconds, log)
     print(table(result))
     print(f"\nservers: {result['bare_server']} / {result['app_server']}")
-    for run in [result["bare_first"], *result["runs"], result["bare_last"]]:
+    for run in [result["bare_first"], result["minimal_write"], *result["runs"],
+                result["bare_last"]]:
         print(f"  {run.label}: {run.command}")
     print(f"built every time: {result['built_server']}")
     for run in result["built_runs"]:
@@ -566,6 +606,8 @@ def from_json(data: dict) -> dict:
     out = dict(data)
     for name in ("bare", "bare_first", "bare_last"):
         out[name] = Run(**data[name])
+    if data.get("minimal_write"):
+        out["minimal_write"] = Run(**data["minimal_write"])
     out["runs"] = [Run(**run) for run in data["runs"]]
     out["built_runs"] = [Run(**run) for run in data.get("built_runs", [])]
     return out
@@ -578,6 +620,8 @@ def as_json(result: dict) -> dict:
     out = dict(result)
     for name in ("bare", "bare_first", "bare_last"):
         out[name] = asdict(result[name])
+    if result.get("minimal_write") is not None:
+        out["minimal_write"] = asdict(result["minimal_write"])
     out["runs"] = [asdict(r) for r in result["runs"]]
     out["built_runs"] = [asdict(r) for r in result["built_runs"]]
     return out

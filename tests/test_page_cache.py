@@ -5,6 +5,7 @@ anything it shows has changed, whoever changed it and on whichever server."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from sqlalchemy import select, update
@@ -62,6 +63,32 @@ def test_a_page_asked_again_is_served_kept_with_a_fresh_valid_csrf_token(app, lo
     answer = client.post("/log/new", data={**log_form(client, loop["competency"].id),
                                            "csrf_token": token})
     assert answer.status_code == 302
+
+
+def test_a_kept_pages_token_is_signed_again_each_minute_and_never_shared(app, loop,
+                                                                        monkeypatch):
+    # One clock for everything (the signatures' own times too), from a minute's start.
+    clock = [time.time() // pagecache.SIGNED_FOR * pagecache.SIGNED_FOR + 1]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    jordan, marian = as_person(app, loop["apprentice"]), as_person(app, loop["mentor"])
+    for client in (jordan, marian):
+        client.get("/")  # each session gets its CSRF token: nothing kept yet
+        client.get("/")  # built, and kept
+
+    def token(client) -> str:
+        return CSRF_META.search(client.get("/").get_data(as_text=True)).group(1)
+
+    first = token(jordan)
+    clock[0] += 5  # a token signed now would differ: its time is in it
+    assert token(jordan) == first  # signed once this minute, for this session
+    assert token(marian) != first  # another session: its own token, its own signature
+    clock[0] += pagecache.SIGNED_FOR
+    later = token(jordan)
+    assert later != first  # a new minute, a new signature
+    for sent in (first, later):  # both are this session's, and both still valid
+        answer = jordan.post("/log/new", data={**log_form(jordan, loop["competency"].id),
+                                               "csrf_token": sent})
+        assert answer.status_code == 302
 
 
 def test_a_write_through_the_pages_shows_at_once_on_another_persons_kept_page(app, loop):

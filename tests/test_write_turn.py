@@ -111,7 +111,9 @@ def test_what_was_read_before_the_turn_is_read_again_after_it(app, loop):
         assert mentor.name == "Marian Okafor-Reyes"
 
 
-def test_a_write_before_the_turn_is_refused_as_a_mistake_in_the_code(app, loop):
+def test_a_write_before_the_turn_is_refused_as_a_mistake_in_the_code(app, make_person):
+    """On every database: a write the turn did not let through is a mistake in the code."""
+    loop = make_loop(app, make_person)
     with app.test_request_context("/log/new", method="POST"):
         db.reading_before_writing()
         mentor = db_session().get(StaffProfile, loop["mentor"].id)

@@ -30,7 +30,7 @@ from apprentice.auth.passwords import (
     verify_password,
 )
 from apprentice.core import versions
-from apprentice.db import db_session, utcnow, write_turn
+from apprentice.db import database, db_session, utcnow, write_turn
 from apprentice.people.models import Role, SignedInPerson, StaffProfile, StaffRole
 from apprentice.people.services import check_email, find_by_email, normalise_email
 from apprentice.validation import Invalid
@@ -79,7 +79,10 @@ def load_user(user_id: str) -> SignedIn | None:
         sessions.end_here()
         return None
     staff_id, token, started = parsed
-    rows = db_session().connection().execute(_sign_in_query(), {"id": staff_id}).all()
+    # On a connection of its own, not the request's session: a kept page needs nothing
+    # more, and an ORM session cost more to open and close than the statement itself.
+    with database().engine.connect() as connection:
+        rows = connection.execute(_sign_in_query(), {"id": staff_id}).all()
     versions.seen(rows[0][4] if rows else None)
     if (not rows or not rows[0].active
             or not hmac.compare_digest(rows[0].session_token, token)):

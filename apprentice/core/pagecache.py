@@ -13,7 +13,8 @@ Nothing is invalidated by hand.
 Only a 200 answer to a GET is kept, and not when the page showed or left a flashed
 message, changed the session, or handed out a one-time form token (:func:`unique`).
 The session's CSRF token (signed with a time, so it would age in a kept page) is
-swapped for a fresh one each time a kept page is served.
+swapped for a fresh one each time a kept page is served: signed in this minute for this
+session (one signature serves the minute's pages; signing cost a tenth of such a page).
 
 ``APPRENTICE_PAGE_CACHE_MB`` bounds what one process keeps (least recently used go
 first); 0 keeps nothing. A host whose own layout (``APPRENTICE_BASE_TEMPLATE``) shows
@@ -45,6 +46,8 @@ HOUR = 3600
 # the way in), and no text can guess this process's own mark.
 CSRF_MARK = b"\x00csrf-" + secrets.token_hex(8).encode() + b"\x00"
 MAX_PAGES = 10_000  # besides the bytes: many small answers (search API) cost their keys
+SIGNED_FOR = 60  # seconds a CSRF signature serves its session's kept pages
+MAX_SIGNATURES = 10_000  # sessions with a signature kept; past it, they are made again
 # Session keys that change without changing any page: the last request's time (the idle
 # limit), the CSRF token (swapped on the way out), and flashes (such pages are not kept).
 VOLATILE = frozenset({SEEN_KEY, "csrf_token", "_flashes"})
@@ -60,6 +63,8 @@ class PageStore:
         self.pages: OrderedDict[tuple, tuple[bytes, list, int]] = OrderedDict()  # + size
         self.size = 0
         self.lock = threading.Lock()
+        # A session's raw CSRF token -> (the minute it was signed in, the signed token).
+        self.signatures: dict[str, tuple[int, str]] = {}
 
     def _at(self, version: int) -> None:
         if version != self.version:  # newer data (or a restore): nothing kept holds
@@ -136,11 +141,29 @@ def _viewer_key() -> tuple:
             tuple(sorted((k, str(v)) for k, v in session.items() if k not in VOLATILE)))
 
 
-def _served_again(body: bytes, headers: list):
+def _served_again(store: PageStore, body: bytes, headers: list):
     """A kept page, with this session's CSRF token freshly signed in it."""
     if CSRF_MARK in body:
-        body = body.replace(CSRF_MARK, generate_csrf().encode())
+        body = body.replace(CSRF_MARK, _signed_csrf_token(store).encode())
     return current_app.response_class(body, headers=headers)
+
+
+def _signed_csrf_token(store: PageStore) -> str:
+    """This session's CSRF token as Flask-WTF signs it, signed at most a minute ago: it
+    expires at most that much sooner (WTF_CSRF_TIME_LIMIT), and is Flask-WTF's own
+    answer for the rest of the request."""
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    minute = int(time.time() // SIGNED_FOR)
+    raw = session.get(field)
+    signed = store.signatures.get(raw) if isinstance(raw, str) else None
+    if signed is not None and signed[0] == minute:
+        setattr(g, field, signed[1])
+        return signed[1]
+    token = generate_csrf()
+    if len(store.signatures) >= MAX_SIGNATURES:
+        store.signatures.clear()
+    store.signatures[session[field]] = (minute, token)
+    return token
 
 
 def _may_keep(response, version: int, session_before: dict) -> bool:
@@ -166,7 +189,7 @@ def kept_page(extra: Callable[[], object] | None = None):
                    date.today(), _hour(), extra() if extra is not None else None)
             page = store.get(key, version)
             if page is not None:
-                return _served_again(*page[:2])
+                return _served_again(store, *page[:2])
             before = dict(session)
             response = current_app.make_response(view(*args, **kwargs))
             if _may_keep(response, version, before):

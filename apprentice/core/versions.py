@@ -25,7 +25,7 @@ from apprentice.core.models import DataVersion
 from apprentice.db import db_session
 
 CHANGED = "apprentice_changed"  # a session.info key: this transaction wrote data
-SEEN = "apprentice_data_version"  # on g: the version this request's transaction read
+SEEN = "apprentice_data_version"  # on g: the version this request's sign-in check read
 
 # Bookkeeping no page shows, written outside anyone's act: a change to these alone
 # leaves the version as it is (the search index's cursors move every few seconds, and
@@ -96,24 +96,24 @@ def column():
 
 
 def seen(version: int | None) -> None:
-    """The version this request's transaction read, carried by another statement."""
+    """The version this request's sign-in check read, carried by its statement."""
     if version is not None:
         g.setdefault(SEEN, version)
 
 
 def current() -> int:
-    """The data version this request's transaction sees: what its first statement
-    carried, else read now (a Core statement on the session's connection)."""
+    """The data version as this request found it: what its sign-in check carried, else
+    read now (a Core statement on the session's connection)."""
     version = g.get(SEEN) if has_app_context() else None
     return _read_now(db_session()) if version is None else version
 
 
 def unchanged_since(version: int) -> bool:
-    """Whether the version is still ``version``, so that a page built since it was read
-    shows that version's data. SQLite's read transaction sees one moment throughout;
-    PostgreSQL reads each statement afresh, and a write may have committed meanwhile."""
-    session = db_session()
-    return session.get_bind().dialect.name == "sqlite" or _read_now(session) == version
+    """Whether the version the page's own reads saw is still ``version``, so that a page
+    built since it was read shows that version's data: the sign-in check read it on a
+    connection of its own, and a write may have committed before the page's first read
+    (or, on PostgreSQL, which reads each statement afresh, between any two)."""
+    return _read_now(db_session()) == version
 
 
 # Far beyond any number a running process can have read while the tables were replaced
