@@ -123,7 +123,8 @@ def reading_before_writing() -> None:
 def write_turn() -> None:
     """This request writes from here on. On SQLite a read begun before ends, so the next
     statement takes the write lock; every object read so far is read again when next
-    used, now under the lock. Services call it before the checks their write depends
+    used, now under the lock. On PostgreSQL, whose writers lock rows and never the whole
+    database, nothing changes. Services call it before the checks their write depends
     on; it does nothing outside a request that read first."""
     if not has_request_context() or not g.pop(READS_FIRST, False):
         return
