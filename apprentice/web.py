@@ -32,10 +32,12 @@ from wtforms.validators import ValidationError
 from apprentice import db, migrate
 from apprentice.audit import permissions as audit_permissions
 from apprentice.auth.services import (
-    current_staff,
+    SignInGone,
     current_viewer,
     local_sign_in,
     signed_in,
+    staff_or_nobody,
+    staff_read_again,
     why_no_profile,
 )
 from apprentice.core.answers import answers_json_now
@@ -222,15 +224,23 @@ def _write_turn():
     db.write_turn()
     if _is_public():
         return None
-    g.pop("apprentice_staff", None)  # read before the turn: read it again
-    if current_staff() is None:
+    return sign_in_ended() if staff_read_again() is None else None
+
+
+@bp.errorhandler(SignInGone)
+def _sign_in_gone(exc: SignInGone):
+    """Let in at the start of the request, gone by the time the profile was read: the
+    guard's own answers (a form's text is kept; a deactivated person is told why)."""
+    if request.method in UNSAFE_METHODS:
         return sign_in_ended()
-    return None
+    if exc.deactivated:
+        return render_error(403, why_no_profile())
+    return current_app.login_manager.unauthorized()
 
 
 @bp.context_processor
 def template_context():
-    staff = current_staff()
+    staff = staff_or_nobody()
     nav = [item for item in NAVIGATION if staff is not None and item.shown(staff)]
     return {
         "apprentice_base_template": current_app.config["APPRENTICE_BASE_TEMPLATE"],
@@ -300,7 +310,7 @@ def render_error(code: int, detail: str | None = None):
 def http_error_page(exc: HTTPException):
     """An HTTP error as a friendly page; the standalone app uses it for every URL."""
     if isinstance(exc, CSRFError):
-        if current_staff() is not None:
+        if staff_or_nobody() is not None:
             # Signed in, but the form outlived its token: keep what was typed.
             kept = keep_submitted_form()
             if kept.kept:

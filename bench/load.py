@@ -241,7 +241,11 @@ class Browser:
         last request's time (the idle limit), rewritten once a minute: a cookie taken
         more than a minute before a run would have every request of it write the
         cookie again, which a browser, keeping the newest, never asks for."""
-        return "; ".join(f"{c.name}={c.value}" for c in self.jar)
+        return cookie_header(self.jar)
+
+
+def cookie_header(jar: http.cookiejar.CookieJar) -> str:
+    return "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -460,7 +464,7 @@ def minimal_write(instance: Path, log: Path, seconds: float, workdir: Path) -> R
             csrf = response.read().decode()
         form = quick_log_form(csrf, mentor_id=2, competency_id=1)
         run, command = wrk(server, form[0], seconds, workdir=workdir,
-                           cookie="; ".join(f"{c.name}={c.value}" for c in jar),
+                           cookie=cookie_header(jar),
                            lua=writes_lua([form], fresh_tokens=False))
     finally:
         server.stop()

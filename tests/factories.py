@@ -63,6 +63,13 @@ def sql_statements(app):
         event.remove(engine, "before_cursor_execute", listener)
 
 
+def queries(sent: list[str]) -> list[str]:
+    """``sent`` (from :func:`sql_statements`) without transaction control (BEGIN,
+    COMMIT, ROLLBACK): the statements that read or write."""
+    return [statement for statement in sent
+            if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
+
+
 def add_entries(app, loop, count: int, first: int = 0, *, competency_id: int | None = None,
                 states=("submitted", "verified"), procedures=lambda n: ()) -> None:
     """``count`` submitted or verified log entries for the loop's apprentice, inserted

@@ -18,7 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from flask import g
 from sqlalchemy import create_engine, inspect, text
 
-from apprentice import migrate
+from apprentice import db, migrate
 from apprentice.auth.services import profile_for_host_user
 from apprentice.db import database
 from apprentice.people.models import Role
@@ -430,6 +430,17 @@ def test_a_host_user_gets_one_profile_with_the_default_roles(app):
     with app.app_context():
         assert profile_for_host_user(user).id == staff.id
     assert len(profiles(app)) == 1
+
+
+def test_a_host_users_profile_is_made_in_a_forms_request_before_its_write_turn(app):
+    """The rule in the service: making the profile takes the form's write turn itself
+    (the guard reads who is signed in before any turn is taken)."""
+    user = SimpleNamespace(email="lee.park@library.example", name="Lee Park")
+    with app.test_request_context("/log/new", method="POST"):
+        db.reading_before_writing()
+        staff = profile_for_host_user(user)
+        assert staff.email == "lee.park@library.example"
+    assert [p.email for p in profiles(app)] == ["lee.park@library.example"]
 
 
 def test_host_user_without_a_usable_email_gets_a_friendly_403(host_app, add_host_user):

@@ -18,7 +18,7 @@ from apprentice.people.services import get_person
 from apprentice.training import services as training
 from apprentice.training.models import LogEntry
 from tests.conftest import build_app, served
-from tests.factories import sql_statements
+from tests.factories import queries, sql_statements
 from tests.loop import as_person, log_form
 from tests.support.clients import CSRF_META
 from tests.support.host import add_intranet_user, build_intranet, load_intranet
@@ -31,10 +31,6 @@ KEPT_STATEMENTS = 1  # the sign-in guard's one statement (it carries the data ve
 def version(app) -> int:
     with app.app_context():
         return versions.current()
-
-
-def queries(sent: list[str]) -> list[str]:
-    return [statement for statement in sent if statement != "BEGIN"]  # SQLite's own
 
 
 def served_twice(app, client, url: str):
@@ -153,8 +149,10 @@ def test_a_flashed_message_shows_once_and_is_never_kept(app, loop):
     apprentice = as_person(app, loop["apprentice"])
     apprentice.submit("/log/new", data=log_form(apprentice, loop["competency"].id,
                                                 submit_for_review="1"))
-    for _ in range(2):
-        page = mentor.get("/review/").get_data(as_text=True)  # kept
+    mentor.get("/review/")  # the session gets its CSRF token: the session changed
+    _built, kept, sent = served_twice(app, mentor, "/review/")
+    assert len(queries(sent)) == KEPT_STATEMENTS  # the queue's page is kept now
+    page = kept.get_data(as_text=True)
     entry = re.search(r'name="entry_id" value="(\d+)"', page).group(1)
     answer = mentor.submit("/review/verify", data={"entry_id": entry}, follow_redirects=True)
     assert answer.request.path == "/review/"
@@ -290,8 +288,15 @@ def test_people_a_host_signs_in_without_a_session_each_get_their_own_page(
     alice = ("alice@library.example", "Alice Moreno", "Bob Tanaka")
     bob = ("bob@library.example", "Bob Tanaka", "Alice Moreno")
     # Each first visit makes the person's profile (a write); then Alice's page is kept.
+    with app.app_context():
+        app.extensions["apprentice"].database.engine  # noqa: B018 - the host's, borrowed now
+    statements = []
     for email, name, other in [alice, bob, alice, alice, alice, bob, bob]:
         browser = browsers.setdefault(email, app.test_client())
-        page = browser.get("/training/", headers={"X-Remote-User": email})
+        with sql_statements(app) as sent:
+            page = browser.get("/training/", headers={"X-Remote-User": email})
+        statements.append(len(queries(sent)))
         text = page.get_data(as_text=True)
         assert page.status_code == 200 and name in text and other not in text
+    # Alice's page built once nobody wrote any more (her second visit), then served kept.
+    assert statements[3] == statements[4] < statements[2]

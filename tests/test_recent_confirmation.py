@@ -128,6 +128,37 @@ def test_the_setting_is_a_whole_number_from_zero(app):
         settings.environment_settings({"APPRENTICE_CONFIRM_MINUTES": "-1"})
 
 
+@pytest.mark.parametrize(("confirmed_ago", "fresh", "minutes", "ran_out"), [
+    (11 * 60, True, 10, True),  # confirmed, longer ago than the time allows
+    (5 * 60, True, 10, False),  # still inside the time
+    (None, True, 10, False),  # never confirmed in this browser session: nothing ran out
+    (11 * 60, False, 10, False),  # brought back by "keep me signed in": never confirmed here
+    (11 * 60, True, 0, False),  # 0 minutes: the password every time, nothing runs out
+])
+def test_what_ran_out_and_what_the_form_says(app, monkeypatch, confirmed_ago, fresh, minutes,
+                                              ran_out):
+    """The rules in the services (sessions.confirmation_ran_out, identity.confirm_identity)."""
+    from flask import session
+
+    from apprentice.auth.identity import confirm_identity
+
+    monkeypatch.setattr(sessions, "now", lambda: T0)
+    app.config["APPRENTICE_CONFIRM_MINUTES"] = minutes
+    with app.test_request_context("/sign-offs/new", method="POST"):
+        session["_fresh"] = fresh
+        if confirmed_ago is not None:
+            session[sessions.CONFIRMED_KEY] = T0 - confirmed_ago
+        assert sessions.confirmation_ran_out() is ran_out
+        said = confirm_identity(None, "")
+        if ran_out:
+            assert said == (f"More than {minutes} minutes have passed since you confirmed "
+                            "it is you: type your password.")
+        elif minutes and fresh and confirmed_ago is not None:
+            assert said is None  # inside the time: nothing asked
+        else:
+            assert said == "Type your password to confirm it is you."
+
+
 # -- through the pages --------------------------------------------------------------------------
 
 def test_a_sign_off_right_after_signing_in_needs_no_password(app, client, loop, evidence,

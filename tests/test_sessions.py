@@ -14,7 +14,7 @@ import pytest
 
 from apprentice.auth import sessions
 from tests.conftest import build_app, served
-from tests.factories import DEFAULT_PASSWORD, sql_statements
+from tests.factories import DEFAULT_PASSWORD, queries, sql_statements
 from tests.loop import apprentice_entries, as_person, typed_log_form
 from tests.support.clients import T0
 
@@ -198,8 +198,7 @@ def test_the_remember_cookie_lasts_no_longer_than_a_session(client, jordan):
 def _queries(app, client, path: str) -> list[str]:
     with sql_statements(app) as sent:
         assert client.get(path).status_code == 200
-    return [statement for statement in sent
-            if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
+    return queries(sent)
 
 
 SIGN_IN_CHECK_TABLES = {"apprentice_staff", "apprentice_staff_roles", "apprentice_data_version"}

@@ -33,10 +33,23 @@ def rename(app, person_id: int, name: str) -> None:
         db_session().commit()
 
 
-def test_a_writer_waits_its_turn_and_goes_on_when_the_other_commits(sqlite_app, make_person):
+def test_a_writer_waits_its_turn_and_goes_on_when_the_other_commits(sqlite_app, make_person,
+                                                                    monkeypatch):
     person = make_person(name="Dana Reyes")
     writing, release = threading.Event(), threading.Event()
     order = []
+    queued = threading.Event()  # a writer found the turn taken (not SQLite's busy wait)
+    flock = db.fcntl.flock
+
+    def noting(fd, operation):
+        try:
+            return flock(fd, operation)
+        except BlockingIOError:
+            if threading.current_thread() is not threading.main_thread():  # not the test's
+                queued.set()  # own look (turn_is_free)
+            raise
+
+    monkeypatch.setattr(db.fcntl, "flock", noting)
 
     def first():
         with sqlite_app.app_context():
@@ -59,6 +72,7 @@ def test_a_writer_waits_its_turn_and_goes_on_when_the_other_commits(sqlite_app, 
     time.sleep(0.3)  # the second writer is queued meanwhile, not saved
     assert order == []
     assert not turn_is_free(sqlite_app)  # the first writer holds the turn
+    assert queued.wait(WAIT)  # and the second waits for it in the queue
     release.set()
     for thread in threads:
         thread.join(WAIT)
@@ -87,10 +101,14 @@ def test_a_lock_file_that_cannot_be_opened_leaves_writes_working(sqlite_app, mak
                                                                  monkeypatch):
     person = make_person(name="Dana Reyes")
 
-    def refused(*_args, **_kwargs):
+    asked = []
+
+    def refused(path, *_args, **_kwargs):
+        asked.append(path)
         raise PermissionError("made by another user")
 
     monkeypatch.setattr(db.os, "open", refused)
     rename(sqlite_app, person.id, "Dana Reyes-Okafor")
+    assert asked and asked[0].endswith("-writers")  # the writer did try the lock file
     with sqlite_app.app_context():
         assert db_session().get(StaffProfile, person.id).name == "Dana Reyes-Okafor"

@@ -138,11 +138,25 @@ def current_viewer() -> SignedIn | StaffProfile | None:
     permission predicates, a kept page's key): in standalone mode the session's plain
     facts (the profile is not loaded for them); the profile right after signing in, and
     in host mode (where it is found, or made, from the host's user)."""
-    if not hasattr(current_app, "login_manager"):
-        return current_staff()  # which says what is missing
-    user = flask_login.current_user._get_current_object() if signed_in() else None
-    if isinstance(user, SignedIn):
-        return user
+    user = _signed_in_user()
+    return user if isinstance(user, SignedIn) else current_staff()
+
+
+def staff_or_nobody() -> StaffProfile | None:
+    """:func:`current_staff`, for what renders any page, an error page included: someone
+    whose sign-in is gone (:class:`SignInGone`) is nobody there."""
+    try:
+        return current_staff()
+    except SignInGone:
+        g.apprentice_staff = None
+        return None
+
+
+def staff_read_again() -> StaffProfile | None:
+    """The signed-in profile read afresh: after a form's write turn, under the lock (a
+    sign-out everywhere or a deactivation may have been committed while it waited:
+    :class:`SignInGone`)."""
+    g.pop("apprentice_staff", None)
     return current_staff()
 
 
@@ -158,27 +172,46 @@ def _profile_query():
             .where(StaffProfile.id == bindparam("id")))
 
 
-def _resolve_staff() -> StaffProfile | None:
+class SignInGone(Exception):
+    """The person the sign-in check let in at the start of this request is no longer
+    signed in when their profile is read (deactivated, or signed out everywhere, in
+    between: the check reads on a connection of its own, or before a form's write turn).
+    apprentice.web answers it as the guard would have."""
+
+    def __init__(self, deactivated: bool):
+        super().__init__("deactivated" if deactivated else "signed out")
+        self.deactivated = deactivated
+
+
+def _signed_in_user():
+    """Flask-Login's user of this request, or None when nobody is signed in."""
     if not hasattr(current_app, "login_manager"):
         raise RuntimeError(
             "apprentice needs Flask-Login: set up a LoginManager on the host app "
             "(host mode) or use apprentice.create_app() (standalone)."
         )
-    if not signed_in():
+    return flask_login.current_user._get_current_object() if signed_in() else None
+
+
+def _resolve_staff() -> StaffProfile | None:
+    user = _signed_in_user()
+    if user is None:
         return None
-    user = flask_login.current_user._get_current_object()
     if isinstance(user, SignedIn):
         # Checked by load_user, and checked again here: a form's view may load the
         # profile after its write turn (apprentice.db), when a sign-out everywhere or a
         # deactivation may have been committed since.
         signed = user
         user = db_session().execute(_profile_query(), {"id": signed.id}).unique().scalar()
-        if user is not None and not hmac.compare_digest(
+        if user is None or not hmac.compare_digest(
                 user.session_token, sessions.parse_id(signed.user_id)[1]):
             sessions.end_here()
-            return None
-    if isinstance(user, StaffProfile) or user is None:
-        return user if user is not None and user.active else None
+            raise SignInGone(deactivated=False)
+        if not user.active:
+            raise SignInGone(deactivated=True)
+        return user
+    if isinstance(user, StaffProfile):
+        return user if user.active else None
     staff = profile_for_host_user(user)
     if staff is None:
         g.apprentice_no_profile = NO_PROFILE_NO_EMAIL

@@ -11,7 +11,7 @@ every page kept under an older data version the first time it sees a newer one.
 Nothing is invalidated by hand.
 
 Only a 200 answer to a GET is kept, and not when the page showed or left a flashed
-message, changed the session, or handed out a one-time form token (:func:`unique`).
+message, changed the session, or handed out a one-time form token (:func:`not_kept`).
 The session's CSRF token (signed with a time, so it would age in a kept page) is
 swapped for a fresh one each time a kept page is served: signed in this minute for this
 session (one signature serves the minute's pages; signing cost a tenth of such a page).
@@ -152,7 +152,7 @@ def _signed_csrf_token(store: PageStore) -> str:
     """This session's CSRF token as Flask-WTF signs it, signed at most a minute ago: it
     expires at most that much sooner (WTF_CSRF_TIME_LIMIT), and is Flask-WTF's own
     answer for the rest of the request."""
-    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    field = _csrf_field()
     minute = int(time.time() // SIGNED_FOR)
     raw = session.get(field)
     signed = store.signatures.get(raw) if isinstance(raw, str) else None
@@ -166,9 +166,14 @@ def _signed_csrf_token(store: PageStore) -> str:
     return token
 
 
+def _csrf_field() -> str:
+    """Where Flask-WTF keeps the session's token (in the session, and signed on ``g``)."""
+    return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+
+
 def _may_keep(response, version: int, session_before: dict) -> bool:
-    """A page just built may be kept (see the module). The version is asked first, so a
-    page's statements do not depend on the session."""
+    """A page just built may be kept (see the module): among the rest, the version its
+    own reads saw is the one it would be kept under."""
     return (response.status_code == 200 and versions.unchanged_since(version)
             and not response.direct_passthrough and not g.get("apprentice_page_not_kept")
             and dict(session) == session_before and "_flashes" not in session)
@@ -194,7 +199,7 @@ def kept_page(extra: Callable[[], object] | None = None):
             response = current_app.make_response(view(*args, **kwargs))
             if _may_keep(response, version, before):
                 body = response.get_data()
-                token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+                token = g.get(_csrf_field())
                 if token:
                     body = body.replace(token.encode(), CSRF_MARK)
                 store.put(key, version, body, [(name, value) for name, value in response.headers

@@ -103,7 +103,8 @@ def new_entry():
     form = _entry_form(staff, formdata=kept)
     if request.method == "GET" and kept is None:
         # Nothing is ticked or chosen for the person: what they did is their claim.
-        # Only today's date and the last mentor are filled in.
+        # Only today's date, an hour (the most common length) and the last mentor are
+        # filled in.
         form.occurred_on.data = date.today()
         form.minutes.data = 60
         last_mentor = services.last_mentor(staff.id)
