@@ -120,6 +120,12 @@ def reading_before_writing() -> None:
     g.setdefault(READS_FIRST, True)
 
 
+# A session.info key: what this transaction read once and keeps for its length (the
+# structure version, apprentice.core.versions), forgotten at the write turn so that the
+# checks after it read it again.
+TURN_READS = "apprentice_turn_reads"
+
+
 def write_turn() -> None:
     """This request writes from here on. On SQLite a read begun before ends, so the next
     statement takes the write lock; every object read so far is read again when next
@@ -131,6 +137,7 @@ def write_turn() -> None:
     session = g.get("apprentice_db_session")
     if session is None or not session.in_transaction():
         return
+    session.info.pop(TURN_READS, None)  # read again under the lock, on every database
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("write_turn() comes before the changes it lets through")
     if session.get_bind().dialect.name == "sqlite":

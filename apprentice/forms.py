@@ -62,13 +62,18 @@ def page_number(value) -> int:
 
 
 class _FromTheList:
-    """A choice field whose refusal of a value not offered says what to do."""
+    """A choice field whose refusal of a value not offered says what to do
+    (``not_offered``: what to say instead of "Choose from the list.")."""
+
+    def __init__(self, *args, not_offered: str = "Choose from the list.", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.not_offered = not_offered
 
     def pre_validate(self, form):
         try:
             super().pre_validate(form)
         except ValidationError as exc:
-            raise ValidationError("Choose from the list.") from exc
+            raise ValidationError(self.not_offered) from exc
 
 
 class ChoiceField(_FromTheList, SelectField):

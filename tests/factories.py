@@ -63,6 +63,17 @@ def sql_statements(app):
         event.remove(engine, "before_cursor_execute", listener)
 
 
+def data_versions(app) -> dict[int, int]:
+    """The counter rows of apprentice.core.versions (the data's, the structure's)."""
+    from sqlalchemy import select
+
+    from apprentice.core.models import DataVersion
+    from apprentice.db import db_session
+
+    with app.app_context():
+        return dict(db_session().execute(select(DataVersion.id, DataVersion.version)).all())
+
+
 def queries(sent: list[str]) -> list[str]:
     """``sent`` (from :func:`sql_statements`) without transaction control (BEGIN,
     COMMIT, ROLLBACK): the statements that read or write."""

@@ -684,7 +684,7 @@ def test_the_log_form_refuses_a_mentor_who_is_not_paired(app, make_person):
         "csrf_token": token, **valid_entry(ids, person_ids[UNPAIRED]),
         "form_token": form_token(client, "/log/new")})
     assert response.status_code == 200
-    assert "Not a valid choice" in response.get_data(as_text=True)
+    assert "Choose one of your current mentors." in response.get_data(as_text=True)
     assert not changed_tables(before, snapshot(app))
 
 

@@ -16,7 +16,7 @@ from apprentice.core.headers import content_security_policy
 from apprentice.kb.rendering import render, sanitise
 from apprentice.records import dashboards
 from tests.conftest import build_app
-from tests.support.host import build_intranet, load_intranet
+from tests.support.host import intranet_app, load_intranet
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 CSP = "Content-Security-Policy"
@@ -155,11 +155,8 @@ def intranet():
 
 @pytest.fixture
 def host(intranet, tmp_path):
-    app = build_intranet(intranet, tmp_path)
-    yield app
-    with app.app_context():
-        intranet.db.engine.dispose()
-    app.extensions["apprentice"].database.dispose()
+    with intranet_app(intranet, tmp_path) as app:
+        yield app
 
 
 def test_a_hosts_own_pages_get_none_of_apprentices_headers(host):

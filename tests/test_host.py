@@ -26,10 +26,10 @@ from tests.support.host import (
     HOST_PASSWORD,
     INTRANET_DIR,
     add_intranet_user,
-    build_intranet,
     coordinator_and_sam,
     create_apprentice_user,
     host_login,
+    intranet_app,
     load_intranet,
     profiles,
 )
@@ -49,11 +49,8 @@ def intranet():
 
 @pytest.fixture(params=["shared-engine", "same-url"])
 def host_app(request, intranet, tmp_path):
-    app = build_intranet(intranet, tmp_path, own_engine=request.param == "same-url")
-    yield app
-    with app.app_context():
-        intranet.db.engine.dispose()
-    app.extensions["apprentice"].database.dispose()
+    with intranet_app(intranet, tmp_path, own_engine=request.param == "same-url") as app:
+        yield app
 
 
 @pytest.fixture
@@ -137,14 +134,12 @@ def _both_migrations_share_one_database(intranet, app, own_engine):
     with app.app_context():
         assert migrate.differences(intranet.db.engine) == []
         assert intranet.migration_differences(intranet.db.engine) == []
-        intranet.db.engine.dispose()
-    app.extensions["apprentice"].database.dispose()
 
 
 @pytest.mark.parametrize("own_engine", [False, True], ids=["shared-engine", "same-url"])
 def test_host_and_apprentice_migrations_share_the_database(intranet, tmp_path, own_engine):
-    app = build_intranet(intranet, tmp_path, migrated=False, own_engine=own_engine)
-    _both_migrations_share_one_database(intranet, app, own_engine)
+    with intranet_app(intranet, tmp_path, migrated=False, own_engine=own_engine) as app:
+        _both_migrations_share_one_database(intranet, app, own_engine)
 
 
 @pytest.mark.postgres
@@ -152,10 +147,10 @@ def test_host_and_apprentice_migrations_share_the_database(intranet, tmp_path, o
 def test_host_and_apprentice_migrations_share_a_postgres_database(
     intranet, tmp_path, postgres_url, own_engine
 ):
-    app = build_intranet(
+    with intranet_app(
         intranet, tmp_path, database_url=postgres_url, migrated=False, own_engine=own_engine
-    )
-    _both_migrations_share_one_database(intranet, app, own_engine)
+    ) as app:
+        _both_migrations_share_one_database(intranet, app, own_engine)
 
 
 # -- 2. nothing registered twice ----------------------------------------------------

@@ -19,7 +19,7 @@ from apprentice.db import db_session, utcnow
 from tests.factories import DEFAULT_PASSWORD
 from tests.loop import TYPED, apprentice_entries, as_person, log_form, typed_log_form
 from tests.support.clients import form_token_on
-from tests.support.host import build_intranet, host_login, load_intranet
+from tests.support.host import host_login, intranet_app, load_intranet
 
 SIGN_IN_LINK = re.compile(r'href="(/sign-in\?next=[^"]+)"')
 
@@ -233,25 +233,22 @@ def intranet():
 
 
 def test_in_a_host_the_link_goes_through_the_hosts_sign_in(intranet, tmp_path):
-    app = build_intranet(intranet, tmp_path)
-    with app.app_context():
-        user = intranet.User(email="dana@library.example", name="Dana Reyes")
-        user.set_password("reading is fun 42")
-        intranet.db.session.add(user)
-        intranet.db.session.commit()
-    client = host_login(app, "dana@library.example", "reading is fun 42")
-    token = client.csrf_token()
-    _end_session(client)
-    response = client.post("/training/log/new", data={
-        "csrf_token": token, "description": TYPED, "minutes": "30"})
-    page = response.get_data(as_text=True)
-    assert response.status_code == 401 and "Your sign-in has ended" in page
-    link = html.unescape(re.search(r'href="(/login\?next=[^"]+)"', page).group(1))
-    target = unquote(parse_qs(urlsplit(link).query)["next"][0])
-    assert target.startswith("/training/log/new?kept=")
-    with app.app_context():
-        intranet.db.engine.dispose()
-    app.extensions["apprentice"].database.dispose()
+    with intranet_app(intranet, tmp_path) as app:
+        with app.app_context():
+            user = intranet.User(email="dana@library.example", name="Dana Reyes")
+            user.set_password("reading is fun 42")
+            intranet.db.session.add(user)
+            intranet.db.session.commit()
+        client = host_login(app, "dana@library.example", "reading is fun 42")
+        token = client.csrf_token()
+        _end_session(client)
+        response = client.post("/training/log/new", data={
+            "csrf_token": token, "description": TYPED, "minutes": "30"})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 401 and "Your sign-in has ended" in page
+        link = html.unescape(re.search(r'href="(/login\?next=[^"]+)"', page).group(1))
+        target = unquote(parse_qs(urlsplit(link).query)["next"][0])
+        assert target.startswith("/training/log/new?kept=")
 
 
 def test_a_new_procedure_written_while_the_sign_in_ended_comes_back(app, loop):

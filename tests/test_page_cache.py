@@ -11,17 +11,16 @@ import pytest
 from sqlalchemy import select, update
 
 from apprentice.core import pagecache, receipts, versions
-from apprentice.core.models import DataVersion
 from apprentice.db import db_session
 from apprentice.kb import applier
 from apprentice.people.services import get_person
 from apprentice.training import services as training
 from apprentice.training.models import LogEntry
 from tests.conftest import build_app, served
-from tests.factories import queries, sql_statements
+from tests.factories import data_versions, queries, sql_statements
 from tests.loop import as_person, log_form
 from tests.support.clients import CSRF_META
-from tests.support.host import add_intranet_user, build_intranet, load_intranet
+from tests.support.host import add_intranet_user, intranet_app, load_intranet
 from tests.support.procedures import create, edit
 
 FLASH = 'class="ap-flash '
@@ -42,7 +41,9 @@ def served_twice(app, client, url: str):
 
 
 def body_without_tokens(response) -> str:
-    return re.sub(r'(csrf-token" content|name="csrf_token" type="hidden" value)="[^"]+"',
+    # The meta tag, and the hidden field in either order of its attributes (WTForms',
+    # and the macro's of forms without a WTForms form: the header's sign-out).
+    return re.sub(r'(csrf-token" content|name="csrf_token"[^>]*?value)="[^"]+"',
                   "TOKEN", response.get_data(as_text=True))
 
 
@@ -227,10 +228,12 @@ def test_the_version_never_goes_back_after_a_restore(app, loop, tmp_path):
     for description in ("One", "Two", "Three"):
         client.submit("/log/new", data=log_form(client, loop["competency"].id,
                                                 description=description))
-    live = version(app)
+    live = data_versions(app)
     with app.app_context():
         backup.restore(backup.read_backup(saved.path))
-    assert version(app) > live
+    after = data_versions(app)
+    assert after.keys() == live.keys() == {1, 2}
+    assert min(after.values()) > max(live.values())
 
 
 def test_nothing_is_kept_when_switched_off(app, loop):
@@ -259,8 +262,8 @@ def test_each_commit_that_wrote_counts_once_on_one_row(app, loop):
         client.submit("/log/new", data=log_form(client, loop["competency"].id,
                                                 description=f"Entry {n}"))
     assert version(app) == before + 3
-    with app.app_context():
-        assert list(db_session().scalars(select(DataVersion.id))) == [1]
+    # One row moved; the structure's (apprentice.core.versions) is not moved by entries.
+    assert data_versions(app).keys() == {1, 2}
 
 
 @pytest.fixture
@@ -271,14 +274,11 @@ def intranet_with_header_sign_in(tmp_path):
         intranet.login_manager.request_loader(
             lambda request, find=intranet.find_user: find(
                 request.headers.get("X-Remote-User", "")))
-        app = build_intranet(intranet, tmp_path, APPRENTICE_PAGE_CACHE_MB=4)
-        for email, name in (("alice@library.example", "Alice Moreno"),
-                            ("bob@library.example", "Bob Tanaka")):
-            add_intranet_user(intranet, app, email, name)
-        yield app
-        with app.app_context():
-            intranet.db.engine.dispose()
-        app.extensions["apprentice"].database.dispose()
+        with intranet_app(intranet, tmp_path, APPRENTICE_PAGE_CACHE_MB=4) as app:
+            for email, name in (("alice@library.example", "Alice Moreno"),
+                                ("bob@library.example", "Bob Tanaka")):
+                add_intranet_user(intranet, app, email, name)
+            yield app
 
 
 def test_people_a_host_signs_in_without_a_session_each_get_their_own_page(

@@ -12,6 +12,7 @@ import io
 import json
 import re
 import uuid
+from contextlib import ExitStack
 
 import pytest
 from flask import Flask
@@ -28,10 +29,10 @@ from apprentice.people.models import StaffProfile
 from tests.factories import DEFAULT_PASSWORD
 from tests.support.host import (
     add_intranet_user,
-    build_intranet,
     coordinator_and_sam,
     create_apprentice_user,
     host_login,
+    intranet_app,
     load_intranet,
     profiles,
 )
@@ -335,18 +336,16 @@ def intranet():
 @pytest.fixture
 def make_host(intranet, tmp_path):
     """``make_host(**config)``: the intranet with apprentice, migrated, on SQLite."""
-    built = []
+    with ExitStack() as stack:
+        built = []
 
-    def make(**config):
-        app = build_intranet(intranet, tmp_path / f"host{len(built)}", **config)
-        built.append(app)
-        return app
+        def make(**config):
+            app = stack.enter_context(
+                intranet_app(intranet, tmp_path / f"host{len(built)}", **config))
+            built.append(app)
+            return app
 
-    yield make
-    for app in built:
-        with app.app_context():
-            intranet.db.engine.dispose()
-        app.extensions["apprentice"].database.dispose()
+        yield make
 
 
 def sam_is_active(app) -> bool:

@@ -4,6 +4,7 @@ queries, the JSON API, and an index that can be lost, rebuilt and checked."""
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 
@@ -170,6 +171,23 @@ def test_reindex_swaps_in_while_a_search_is_open(app, library):
             assert search.rebuild() == 2
             assert searcher.doc_count() == 2
         assert titles(find(app, "shelf"))[:1] == ["Shelf reading in the stacks"]
+
+
+def test_a_rebuild_is_the_newer_index_whatever_the_clock_says(app, library, monkeypatch):
+    """Generations are numbered by a counter, not the clock: a clock set back (an NTP
+    step, a restored VM) cannot make a rebuild look older than the index it replaces,
+    and an index folder numbered by the clock (older versions) is still counted above."""
+    root = index_dir(app)
+    (root / "gen-1764633600000000000").mkdir()  # as an older version named them
+    monkeypatch.setattr(time, "time_ns", lambda: 1)
+    with app.app_context():
+        assert search.rebuild() == 2
+        first = (root / "current").resolve()
+        assert search.rebuild() == 2
+        second = (root / "current").resolve()
+    assert search._born(second) == search._born(first) + 1 > 1764633600000000000
+    assert not (root / "gen-1764633600000000000").exists()
+    assert titles(find(app, "shelf"))[:1] == ["Shelf reading in the stacks"]
 
 
 def test_an_edit_whose_indexing_died_is_finished_by_index_sync(app, cast, library,

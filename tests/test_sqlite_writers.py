@@ -15,8 +15,7 @@ from sqlalchemy import update
 from apprentice import db
 from apprentice.db import db_session
 from apprentice.people.models import StaffProfile
-
-WAIT = 30  # seconds at most for the other thread (never a measured time)
+from tests.support.writers import WAIT, HeldTurn
 
 
 @pytest.fixture
@@ -36,7 +35,6 @@ def rename(app, person_id: int, name: str) -> None:
 def test_a_writer_waits_its_turn_and_goes_on_when_the_other_commits(sqlite_app, make_person,
                                                                     monkeypatch):
     person = make_person(name="Dana Reyes")
-    writing, release = threading.Event(), threading.Event()
     order = []
     queued = threading.Event()  # a writer found the turn taken (not SQLite's busy wait)
     flock = db.fcntl.flock
@@ -51,31 +49,20 @@ def test_a_writer_waits_its_turn_and_goes_on_when_the_other_commits(sqlite_app, 
 
     monkeypatch.setattr(db.fcntl, "flock", noting)
 
-    def first():
-        with sqlite_app.app_context():
-            db_session().execute(update(StaffProfile).where(StaffProfile.id == person.id)
-                                 .values(name="First"))
-            writing.set()
-            release.wait(WAIT)
-            order.append("first commits")
-            db_session().commit()
-
     def second():
-        writing.wait(WAIT)
         rename(sqlite_app, person.id, "Second")
         order.append("second saved")
 
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    writing.wait(WAIT)
+    first = HeldTurn(sqlite_app, person.id, name="First",
+                     before_commit=lambda: order.append("first commits"))
+    thread = threading.Thread(target=second)
+    thread.start()
     time.sleep(0.3)  # the second writer is queued meanwhile, not saved
     assert order == []
     assert not turn_is_free(sqlite_app)  # the first writer holds the turn
     assert queued.wait(WAIT)  # and the second waits for it in the queue
-    release.set()
-    for thread in threads:
-        thread.join(WAIT)
+    first.end()
+    thread.join(WAIT)
     assert order == ["first commits", "second saved"]
     assert turn_is_free(sqlite_app)  # and every writer let go of it
     with sqlite_app.app_context():

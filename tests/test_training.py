@@ -434,7 +434,7 @@ def test_before_electives_are_chosen_every_elective_may_be_logged(world):
                          start=START)
         ids = {c.id for c in programme_competencies(newcomer.id)}
         assert ids == {c for cs in w.competencies.values() for c in cs}
-        assert programme_competencies(w.mentor_id) == []  # not enrolled
+        assert programme_competencies(w.mentor_id) == ()  # not enrolled
 
 
 def test_the_quick_log_offers_the_last_mentor_and_recent_competencies_first(world):

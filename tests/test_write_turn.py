@@ -23,8 +23,7 @@ from apprentice.training.models import LogEntry
 from apprentice.validation import Invalid
 from tests.loop import as_person, log_form, make_loop
 from tests.support import dates
-
-WAIT = 30  # seconds at most for the other thread (never a measured time)
+from tests.support.writers import WAIT, HeldTurn
 
 
 @pytest.fixture
@@ -32,30 +31,6 @@ def loop(app, make_person):
     if app.extensions["apprentice"].database.engine.dialect.name != "sqlite":
         pytest.skip("the write turn is SQLite's single write lock (PostgreSQL locks rows)")
     return make_loop(app, make_person)
-
-
-class HeldTurn:
-    """Another writer (another worker, say) holding SQLite's write lock until released."""
-
-    def __init__(self, app, person_id: int, **change):
-        self.writing, self.release = threading.Event(), threading.Event()
-        change = change or {"job_title": "Holding the write lock"}
-
-        def hold():
-            with app.app_context():
-                db_session().execute(update(StaffProfile).where(StaffProfile.id == person_id)
-                                     .values(**change))
-                self.writing.set()
-                self.release.wait(WAIT)
-                db_session().commit()
-
-        self.thread = threading.Thread(target=hold)
-        self.thread.start()
-        assert self.writing.wait(WAIT)
-
-    def end(self):
-        self.release.set()
-        self.thread.join(WAIT)
 
 
 @pytest.fixture

@@ -438,7 +438,7 @@ def restore(backup_file: BackupFile, take_back_keys: KeysHook | None = None) -> 
     if take_back_keys is not None and backup_file.keys is not None:
         keys = str(take_back_keys(backup_file.keys))
     session = db_session()
-    live_version = versions.current()
+    live_version = versions.highest()
     session.close()  # hold nothing open on the live database while it is replaced
     (_sqlite_restore if backup_file.kind == "sqlite" else _pg_restore)(engine, backup_file)
     migrate.forget_ready()

@@ -10,21 +10,31 @@ Changes are noticed on the session, in one place: objects flushed, and INSERT, U
 and DELETE statements run through it. The counter's row is locked last, just before
 COMMIT (after the final flush), so writers wait on it only for the commit itself and
 always take it after every other lock (no deadlock can form around it).
+
+A second row counts only the transactions that changed the programme's structure
+(:data:`STRUCTURE_TABLES`: people and roles, pairings, enrolments, frameworks), which
+every write form checks against and which changes a few times a day, not with every
+entry logged. What is built from those tables alone is kept per process under that
+number (:func:`kept_with_structure`), so a form's checks read it once, not per request.
 """
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Callable
+from functools import cache, wraps
 from itertools import chain
+from threading import Lock
 
-from flask import g, has_app_context
-from sqlalchemy import event, inspect, select, update
+from flask import current_app, g, has_app_context
+from sqlalchemy import event, func, inspect, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from apprentice.core.models import DataVersion
-from apprentice.db import db_session
+from apprentice.db import TURN_READS, db_session
 
 CHANGED = "apprentice_changed"  # a session.info key: this transaction wrote data
+RESHAPED = "apprentice_reshaped"  # a session.info key: ... changed the structure
+DATA, STRUCTURE = 1, 2  # the counter rows: every change, and changes to the structure
 SEEN = "apprentice_data_version"  # on g: the version this request's sign-in check read
 
 # Bookkeeping no page shows, written outside anyone's act: a change to these alone
@@ -34,40 +44,80 @@ UNCOUNTED = frozenset({"apprentice_index_replicas", "apprentice_index_changes",
                        DataVersion.__tablename__})
 
 
-def _counts(table_name: str | None) -> bool:
-    return table_name not in UNCOUNTED
+# Who is who, on which programme, paired with whom for what, and the frameworks: what
+# the write forms check against. A change to one also moves the structure version.
+# Of a person's row only the name and whether they are active count: a sign-in, a
+# password or a sign-out everywhere changes it too, and is no change of structure.
+STRUCTURE_TABLES: dict[str, frozenset[str] | None] = {  # table: its columns (None: all)
+    "apprentice_staff": frozenset({"name", "active"}),
+    **dict.fromkeys(("apprentice_staff_roles", "apprentice_pairings",
+                     "apprentice_pairing_areas", "apprentice_enrolments",
+                     "apprentice_enrolment_electives", "apprentice_frameworks",
+                     "apprentice_competency_areas", "apprentice_competencies"))}
+
+
+def _note(session: Session, table_name: str | None, reshapes: bool) -> None:
+    if table_name not in UNCOUNTED:
+        session.info[CHANGED] = True
+        if reshapes:
+            session.info[RESHAPED] = True
+
+
+def _table_of(instance) -> str | None:
+    return getattr(type(instance), "__tablename__", None)
+
+
+def _reshapes(instance, table_name: str | None, changed: bool) -> bool:
+    """Whether this change of ``instance`` (``changed``: an update, not an insert or a
+    delete) changes the structure: its table's structure columns, or any of them."""
+    if table_name not in STRUCTURE_TABLES:
+        return False
+    columns = STRUCTURE_TABLES[table_name]
+    if columns is None or not changed:
+        return True
+    attributes = inspect(instance).attrs
+    return any(attributes[column].history.has_changes() for column in columns)
+
+
+def _pending(session: Session):
+    """(instance, whether it is an update) for each change in the session."""
+    return chain(((i, False) for i in session.new), ((i, True) for i in session.dirty),
+                 ((i, False) for i in session.deleted))
 
 
 def _note_flush(session: Session, _context) -> None:
-    # after_flush still sees what the flush wrote in new, dirty and deleted.
-    for instance in chain(session.new, session.dirty, session.deleted):
-        if _counts(getattr(type(instance), "__tablename__", None)):
-            session.info[CHANGED] = True
-            return
+    # after_flush still sees what the flush wrote in new, dirty and deleted, and the
+    # attributes' history.
+    for instance, changed in _pending(session):
+        table_name = _table_of(instance)
+        _note(session, table_name, _reshapes(instance, table_name, changed))
 
 
 def _note_statement(state) -> None:
     if state.is_insert or state.is_update or state.is_delete:
-        table = getattr(state.statement, "table", None)
-        if _counts(getattr(table, "name", None)):
-            state.session.info[CHANGED] = True
+        name = getattr(getattr(state.statement, "table", None), "name", None)
+        _note(state.session, name, name in STRUCTURE_TABLES)  # which columns: not known
 
 
 @cache
-def _bump():
-    return (update(DataVersion).where(DataVersion.id == 1)
+def _bump(row: int):
+    return (update(DataVersion).where(DataVersion.id == row)
             .values(version=DataVersion.version + 1))
 
 
 def _count_on_commit(session: Session) -> None:
     session.flush()  # the transaction's last changes first: the counter's lock comes last
     if session.info.pop(CHANGED, False):
-        session.connection().execute(_bump())  # Core: nothing in the session to keep in step
+        connection = session.connection()  # Core: nothing in the session to keep in step
+        connection.execute(_bump(DATA))
+        if session.info.pop(RESHAPED, False):  # always after row 1: one order, no deadlock
+            connection.execute(_bump(STRUCTURE))
 
 
 def _forget(session: Session, transaction) -> None:
     if transaction.parent is None:  # the whole transaction ended (not a savepoint)
-        session.info.pop(CHANGED, None)
+        for key in (CHANGED, RESHAPED, TURN_READS):
+            session.info.pop(key, None)
         if has_app_context():  # the next transaction may see a newer version
             g.pop(SEEN, None)
 
@@ -81,12 +131,12 @@ def count_changes(factory: sessionmaker) -> None:
 
 
 @cache
-def _read():
-    return select(DataVersion.version).where(DataVersion.id == 1)
+def _read(row: int = DATA):
+    return select(DataVersion.version).where(DataVersion.id == row)
 
 
-def _read_now(session: Session) -> int:
-    return session.connection().execute(_read()).scalar() or 0
+def _read_now(session: Session, row: int = DATA) -> int:
+    return session.connection().execute(_read(row)).scalar() or 0
 
 
 def column():
@@ -121,19 +171,107 @@ def unchanged_since(version: int) -> bool:
 LEAP = 2**32
 
 
-def carry_over(before: int) -> None:
-    """After the tables were replaced (a restore), set the version far above both the
-    one they came with and ``before`` (the live one, read before the copy began):
-    numbers never go back, and none a process kept a page under comes round again."""
+def highest() -> int:
+    """The highest of the counters now (what :func:`carry_over` must pass)."""
     session = db_session()
-    session.execute(update(DataVersion).where(DataVersion.id == 1)
-                    .values(version=max(before, _read_now(session)) + LEAP))
+    return session.connection().execute(select(func.max(DataVersion.version))).scalar() or 0
+
+
+def carry_over(before: int) -> None:
+    """After the tables were replaced (a restore), set both counters far above every
+    number they came with and ``before`` (:func:`highest` of the live ones, read before
+    the copy began): numbers never go back, and none a process kept something under
+    comes round again."""
+    session = db_session()
+    session.execute(update(DataVersion).values(version=max(before, highest()) + LEAP))
     session.commit()
 
 
 def leap(connection) -> None:
     """After a migration (its data changes never pass through a session), on a
-    connection: move the version far on, when the table exists."""
+    connection: move both counters far on, when the table exists."""
     if inspect(connection).has_table(DataVersion.__tablename__):
-        connection.execute(update(DataVersion).where(DataVersion.id == 1)
-                           .values(version=DataVersion.version + LEAP))
+        connection.execute(update(DataVersion).values(version=DataVersion.version + LEAP))
+
+
+# -- what is kept under the structure version ------------------------------------------
+
+# Entries kept per process before the store starts afresh (each is one person's
+# programme or pairings: a tuple of references to plain data shared by many).
+STRUCTURE_KEPT = 20_000
+
+
+class StructureStore:
+    """What :func:`kept_with_structure` keeps: the values of one structure version.
+    A newer version starts it afresh; a transaction that still sees an older one (it
+    began before the change) builds its own and keeps nothing. The version and its
+    values are one tuple, replaced whole: a thread never reads one with the other's."""
+
+    def __init__(self, size: int = STRUCTURE_KEPT):
+        self.size = size
+        self._kept: tuple[int, dict] = (-1, {})
+        self._lock = Lock()
+
+    def get(self, version: int, key):
+        kept_version, values = self._kept
+        return values.get(key) if version == kept_version else None
+
+    def put(self, version: int, key, value) -> None:
+        with self._lock:
+            kept_version, values = self._kept
+            if version > kept_version or len(values) >= self.size:
+                self._kept = (max(version, kept_version), {})
+            kept_version, values = self._kept
+            if version == kept_version:
+                values[key] = value
+
+
+def structure(session: Session) -> int | None:
+    """The structure version this transaction sees, read once per transaction (and
+    again after the write turn, apprentice.db.write_turn); None when its row is
+    missing (nothing can be kept then)."""
+    reads = session.info.setdefault(TURN_READS, {})
+    if "structure" not in reads:
+        reads["structure"] = session.connection().execute(_read(STRUCTURE)).scalar()
+    return reads["structure"]
+
+
+def _reshaping(session: Session) -> bool:
+    """Whether this transaction changed (or is about to flush a change to) the
+    structure: what it reads then is not yet what the version it sees stands for."""
+    return session.info.get(RESHAPED, False) or any(
+        _reshapes(instance, _table_of(instance), changed)
+        for instance, changed in _pending(session))
+
+
+def _structure_store() -> StructureStore:
+    caches = current_app.extensions["apprentice"].caches
+    store = caches.get("structure")
+    return store if store is not None else caches.setdefault("structure", StructureStore())
+
+
+def kept_with_structure(build: Callable) -> Callable:
+    """Keep what ``build(*args)`` returns per process under the structure version.
+
+    ``build`` reads :data:`STRUCTURE_TABLES` only (tests/test_structure_kept.py holds
+    each one to that) and returns plain data nobody changes (frozen dataclasses,
+    tuples). Within a transaction that changed the structure, it is built afresh.
+    Nothing is invalidated by hand: any change to those tables, on any server, moves
+    the version that the next transaction reads."""
+
+    @wraps(build)
+    def kept(*args):
+        session = db_session()
+        version = None if _reshaping(session) else structure(session)
+        if version is None:
+            return build(*args)
+        store = _structure_store()
+        key = (build, args)
+        value = store.get(version, key)
+        if value is None:
+            value = build(*args)
+            store.put(version, key, value)
+        return value
+
+    kept.build = build  # for the tests that read what it reads
+    return kept

@@ -177,9 +177,25 @@ def _current_dir() -> Path:
     return _root() / "current"
 
 
+GENERATIONS = ".generations"  # in the index root: the last generation number given out
+
+
 def _new_generation() -> Path:
-    path = _root() / f"gen-{time.time_ns()}"
-    path.mkdir(parents=True)
+    """A new generation folder, numbered one above every number given out before in this
+    index root (a counter beside the folders, under the swap lock): which rebuild is the
+    newer never depends on a clock, which can be set back."""
+    with _swapping():
+        counter = _root() / GENERATIONS
+        try:
+            last = int(counter.read_text().strip() or 0)
+        except (OSError, ValueError):
+            last = 0
+        number = max([last, *(_born(old) for old in _root().glob("gen-*"))]) + 1
+        path = _root() / f"gen-{number}"
+        path.mkdir()
+        written = counter.with_name(f"{GENERATIONS}.new")
+        written.write_text(str(number))
+        os.replace(written, counter)
     return path
 
 
@@ -200,15 +216,19 @@ def _swap_in(generation: Path) -> bool:
     """
     current = _current_dir()
     with _swapping():
+        previous = current.resolve() if current.exists() else None
         if current.is_dir() and not current.is_symlink():
             # An instance copied without its links (cp -r, shutil.copytree) has a real
-            # folder here, which no link can replace: keep it as the previous generation.
-            current.rename(_root() / f"gen-{_born(generation) - 1}")
-        previous = current.resolve() if current.exists() else None
+            # folder here, which no link can replace: keep it as the previous generation,
+            # under the one number the counter never gives out.
+            previous = _root() / "gen-0"
+            shutil.rmtree(previous, ignore_errors=True)
+            current.rename(previous)
         if previous is not None and _born(previous) > _born(generation):
             shutil.rmtree(generation, ignore_errors=True)
             return False
-        link = _root() / f".current-{time.time_ns()}"
+        link = _root() / ".current-new"  # one swap at a time: one name will do
+        link.unlink(missing_ok=True)  # left by a process killed mid-swap
         os.symlink(generation.name, link)
         os.replace(link, current)
         for old in _root().glob("gen-*"):
@@ -220,7 +240,8 @@ def _swap_in(generation: Path) -> bool:
 
 
 def _born(generation: Path) -> int:
-    """When a generation folder was made (its name: ``gen-<nanoseconds>``)."""
+    """A generation folder's number (its name: ``gen-<number>``; older installs
+    numbered them by the clock, in nanoseconds, which the counter continues above)."""
     try:
         return int(generation.name.removeprefix("gen-"))
     except ValueError:

@@ -55,6 +55,7 @@ class CompetencyShape:
     lineage: str
     code: str
     statement: str
+    area_id: int | None = None  # its area (read from a framework; builders may leave it)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import calendar
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
@@ -20,10 +19,12 @@ from sqlalchemy.orm import selectinload
 from apprentice.audit import services as audit
 from apprentice.competencies.models import Framework, FrameworkStatus
 from apprentice.core import receipts
+from apprentice.core.versions import kept_with_structure
 from apprentice.db import db_session, utcnow
 from apprentice.people.models import Role, StaffProfile, acts_as
 from apprentice.programmes import permissions
 from apprentice.programmes.models import ElectiveChoice, Enrolment, EnrolmentStatus
+from apprentice.programmes.progress import CompetencyShape
 from apprentice.programmes.shapes import shapes_of
 from apprentice.validation import Invalid, refuse_unless
 
@@ -192,30 +193,26 @@ def electives_of(enrolment_ids: Iterable[int]) -> dict[int, set[int]]:
     return chosen
 
 
-@dataclass(frozen=True)
-class ProgrammeCompetency:
-    """A competency someone may log against and be signed off for, in its current
-    wording (plain data, from the published framework kept per process)."""
-
-    id: int
-    code: str
-    statement: str
-    lineage: str
-    area_id: int
+# A competency someone may log against and be signed off for, in its current wording:
+# the framework's own plain data (id, code, statement, lineage, area_id), kept per
+# process with the framework's version (programmes.shapes).
+ProgrammeCompetency = CompetencyShape
 
 
-def programme_competencies(person_id: int) -> list[ProgrammeCompetency]:
+@kept_with_structure
+def programme_competencies(person_id: int) -> tuple[ProgrammeCompetency, ...]:
     """Current competencies of the person's active programmes: every required area,
     and the chosen electives (all electives until enough are chosen): what they may
-    log against and be signed off for. Three small queries; the frameworks' structure
-    comes from programmes.shapes."""
+    log against and be signed off for. Kept per process until the structure changes
+    (apprentice.core.versions); built in three small queries, the frameworks' own
+    structure from programmes.shapes."""
     enrolments = db_session().execute(
         select(Enrolment.id, Enrolment.framework_id)
         .where(Enrolment.person_id == person_id,
                Enrolment.status == EnrolmentStatus.ACTIVE.value)
         .order_by(Enrolment.start_date, Enrolment.id)).all()
     if not enrolments:
-        return []
+        return ()
     chosen = electives_of(e.id for e in enrolments)
     shapes = shapes_of(e.framework_id for e in enrolments)
     competencies: list[ProgrammeCompetency] = []
@@ -225,7 +222,6 @@ def programme_competencies(person_id: int) -> list[ProgrammeCompetency]:
         all_electives = len(picked) < shape.rule.electives_required
         for area in shape.areas:
             if area.required or all_electives or area.id in picked:
-                competencies.extend(
-                    ProgrammeCompetency(c.id, c.code, c.statement, c.lineage, area.id)
-                    for c in area.competencies)
-    return competencies
+                competencies.extend(area.competencies)
+    return tuple(competencies)
+

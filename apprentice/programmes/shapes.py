@@ -168,7 +168,7 @@ def _read_shapes(framework_ids: list[int]) -> list[tuple[FrameworkShape, tuple, 
             competencies[row.area_id] = []
         if row.competency_id is not None:
             competencies[row.area_id].append(CompetencyShape(
-                row.competency_id, row.lineage, row.code, row.statement))
+                row.competency_id, row.lineage, row.code, row.statement, row.area_id))
     return [
         (FrameworkShape(
             id=f.id, name=f.name, rule=rule_of(f),

@@ -19,8 +19,8 @@ from apprentice.programmes import services as programmes
 from apprentice.records import CompetencyStatus, record_of
 from apprentice.records import services as records
 from apprentice.records.record import EnrolmentRecord, SignOffRecord
-from apprentice.training import permissions, services
-from apprentice.training.models import EntryCompetency, EntryState, LogEntry, Pairing
+from apprentice.training import paired, permissions, services
+from apprentice.training.models import EntryCompetency, EntryState, LogEntry, Pairing, PairingTerms
 
 STALE_REVIEW_DAYS = 14
 IDLE_PAIRING_DAYS = 30
@@ -51,7 +51,7 @@ def apprentice_dashboard(person: StaffProfile, today: date | None = None,
     today = today or date.today()
     record = record_of(person.id, entries=False)
     programmes = tuple(e for e in record.enrolments if e.active)
-    current = services.pairings(apprentice_id=person.id, current_on=today)
+    current = [p for p in paired.of_apprentice(person.id) if p.current_on(today)]
     suggestions: list[PractiseNext] = []
     verified = logged = 0
     for enrolment in programmes:
@@ -99,7 +99,7 @@ def mentor_dashboard(mentor: StaffProfile, today: date | None = None) -> MentorD
     """The review queue's size and age, each paired apprentice's progress, and the
     competencies with verified evidence at the required level but no sign-off yet."""
     today = today or date.today()
-    mentor_pairings = services.pairings(mentor_id=mentor.id)
+    mentor_pairings = paired.of_mentor(mentor.id)
     queue = services.review_queue(mentor, today, procedures=False,
                                   mentor_pairings=mentor_pairings)
     current = [p for p in mentor_pairings if p.current_on(today)]
@@ -163,7 +163,7 @@ class ApprenticeRecord:
 
 
 def apprentice_record(viewer: StaffProfile, person: StaffProfile, page: int,
-                      viewer_pairings: list[Pairing], today: date | None = None
+                      viewer_pairings: Iterable[PairingTerms], today: date | None = None
                       ) -> ApprenticeRecord:
     """The apprentice page for ``viewer`` (who may open it: the view asked), in a fixed
     number of queries. A mentor paired for some areas sees the progress, timeline rows

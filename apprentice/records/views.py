@@ -56,7 +56,7 @@ def apprentice(person_id: int):
     mentor paired for some areas sees those areas only (dashboards.apprentice_record)."""
     staff = current_staff()
     person = people.get_person(person_id)
-    viewer_pairings = training.pairings(mentor_id=staff.id, apprentice_id=person_id)
+    viewer_pairings = training_permissions.pairings_between(staff.id, person_id)
     if person is None or not training_permissions.may_view_apprentice(
             staff, person_id, date.today(), viewer_pairings):
         abort(404)

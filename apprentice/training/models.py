@@ -53,7 +53,20 @@ class EntryState(StrEnum):
         }[self]
 
 
-class Pairing(Base):
+class PairingTerms:
+    """What a pairing says, asked of its row or of its kept plain copy
+    (apprentice.training.paired.KeptPairing): one place for the rule. Both have
+    ``starts_on``, ``ends_on`` and ``area_ids``."""
+
+    def current_on(self, day: date) -> bool:
+        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+
+    def covers_area(self, area_id: int) -> bool:
+        """No areas listed: the pairing covers every area."""
+        return not self.area_ids or area_id in self.area_ids
+
+
+class Pairing(PairingTerms, Base):
     """An apprentice shadowing a mentor, for some areas (none listed: all) and dates."""
 
     __tablename__ = "apprentice_pairings"
@@ -81,12 +94,6 @@ class Pairing(Base):
     @property
     def area_ids(self) -> set[int]:
         return {link.area_id for link in self.area_links}
-
-    def current_on(self, day: date) -> bool:
-        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
-
-    def covers_area(self, area_id: int) -> bool:
-        return not self.area_links or area_id in self.area_ids
 
 
 class PairingArea(Base):

@@ -14,11 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import select
-
-from apprentice.db import db_session
 from apprentice.people.models import Role, StaffProfile, acts, acts_as, is_coordinator
-from apprentice.training.models import EntryState, LogEntry, Pairing, SignOff
+from apprentice.training import paired
+from apprentice.training.models import EntryState, LogEntry, PairingTerms, SignOff
+from apprentice.training.paired import KeptPairing
 
 # -- the pages' doors (what a page then opens is each object's own predicate) --------------
 
@@ -50,15 +49,13 @@ def may_unlock_entries(person: StaffProfile | None) -> bool:
     return is_coordinator(person)
 
 
-def pairings_between(mentor_id: int, apprentice_id: int) -> list[Pairing]:
-    return list(db_session().scalars(
-        select(Pairing).where(Pairing.mentor_id == mentor_id,
-                              Pairing.apprentice_id == apprentice_id)
-    ))
+def pairings_between(mentor_id: int, apprentice_id: int) -> tuple[KeptPairing, ...]:
+    """The mentor's pairings with the apprentice, as plain data kept per process."""
+    return paired.between(mentor_id, apprentice_id)
 
 
 def mentor_covers(mentor: StaffProfile, apprentice_id: int, area_ids: Iterable[int],
-                  day: date, pairings: Iterable[Pairing] | None = None) -> bool:
+                  day: date, pairings: Iterable[PairingTerms] | None = None) -> bool:
     """True when ``mentor`` has a pairing with the apprentice that is current on
     ``day`` and covers every one of ``area_ids``. Nobody mentors themselves.
 
@@ -80,7 +77,7 @@ def mentor_covers(mentor: StaffProfile, apprentice_id: int, area_ids: Iterable[i
 # -- apprentices ----------------------------------------------------------------------------
 
 def may_view_apprentice(viewer: StaffProfile, apprentice_id: int, day: date,
-                        pairings: Iterable[Pairing] | None = None) -> bool:
+                        pairings: Iterable[PairingTerms] | None = None) -> bool:
     """A coordinator, or a mentor with a pairing with the apprentice current on ``day``
     (any area): who may open the apprentice's page. What the page then opens is each
     object's own predicate. ``pairings``: the viewer's pairings with the apprentice."""
@@ -93,7 +90,7 @@ def may_view_apprentice(viewer: StaffProfile, apprentice_id: int, day: date,
 
 
 def may_view_record(viewer: StaffProfile | None, person_id: int, today: date | None = None,
-                    pairings: Iterable[Pairing] | None = None) -> bool:
+                    pairings: Iterable[PairingTerms] | None = None) -> bool:
     """A person's record as a whole (their learning statement, their portfolio): the
     person, a coordinator, or a mentor paired with them today (what of it a mentor sees:
     :func:`areas_in_view`). ``pairings``: the viewer's pairings with the person."""
@@ -104,7 +101,7 @@ def may_view_record(viewer: StaffProfile | None, person_id: int, today: date | N
 
 
 def areas_in_view(viewer: StaffProfile, apprentice_id: int, day: date,
-                  pairings: Iterable[Pairing] | None = None) -> frozenset[int] | None:
+                  pairings: Iterable[PairingTerms] | None = None) -> frozenset[int] | None:
     """The ids of the areas whose progress, entries and sign-offs the viewer sees on the
     apprentice's pages; None for every area (the apprentice, a coordinator, a mentor
     paired for all areas). A mentor paired for some areas sees those that a pairing
@@ -118,7 +115,7 @@ def areas_in_view(viewer: StaffProfile, apprentice_id: int, day: date,
         pairings = pairings_between(viewer.id, apprentice_id)
     current = [p for p in pairings if p.mentor_id == viewer.id
                and p.apprentice_id == apprentice_id and p.current_on(day)]
-    if any(not p.area_links for p in current):  # paired for every area
+    if any(not p.area_ids for p in current):  # paired for every area
         return None
     return frozenset(area for p in current for area in p.area_ids)
 
@@ -130,7 +127,7 @@ def _entry_areas(entry: LogEntry) -> set[int]:
 
 
 def may_review(mentor: StaffProfile, entry: LogEntry, today: date | None = None,
-               mentor_pairings: Iterable[Pairing] | None = None) -> bool:
+               mentor_pairings: Iterable[PairingTerms] | None = None) -> bool:
     """A mentor paired with the apprentice, covering the entry's areas, today or on
     the day it happened."""
     today = today or date.today()
@@ -140,7 +137,7 @@ def may_review(mentor: StaffProfile, entry: LogEntry, today: date | None = None,
 
 
 def may_view_entry(viewer: StaffProfile, entry: LogEntry,
-                   mentor_pairings: Iterable[Pairing] | None = None) -> bool:
+                   mentor_pairings: Iterable[PairingTerms] | None = None) -> bool:
     """Whoever logged it, a coordinator, or (once it is no draft) a mentor who may review
     it. ``mentor_pairings``: the viewer's pairings, when a page asks for many entries."""
     return entry.person_id == viewer.id or is_coordinator(viewer) or (
@@ -157,14 +154,14 @@ def may_unlock(person: StaffProfile, entry: LogEntry) -> bool:
 # -- sign-offs ------------------------------------------------------------------------------
 
 def may_sign_off(mentor: StaffProfile, apprentice_id: int, area_id: int, day: date,
-                 pairings: Iterable[Pairing] | None = None) -> bool:
+                 pairings: Iterable[PairingTerms] | None = None) -> bool:
     """A new sign-off: only a mentor whose pairing covers the area on ``day``
     (coordinators included: they correct and revoke, they do not sign)."""
     return mentor_covers(mentor, apprentice_id, {area_id}, day, pairings)
 
 
 def may_view_sign_off(viewer: StaffProfile, record: SignOff, today: date | None = None,
-                      mentor_pairings: Iterable[Pairing] | None = None) -> bool:
+                      mentor_pairings: Iterable[PairingTerms] | None = None) -> bool:
     """The apprentice it is for, whoever signed it, a coordinator, or a mentor whose
     current pairing covers the competency's area (a sign-off cites entries' text: it
     belongs to its area like they do). ``mentor_pairings``: the viewer's pairings.

@@ -29,6 +29,7 @@ from apprentice.kb.models import Procedure, ProcedureCompetency, ProcedureStatus
 from apprentice.kb.permissions import citable_procedures_clause
 from apprentice.people.models import Role, StaffProfile, acts_as
 from apprentice.programmes.services import programme_competencies
+from apprentice.training import paired
 from apprentice.training.models import (
     EntryCompetency,
     EntryProcedure,
@@ -36,10 +37,12 @@ from apprentice.training.models import (
     LogEntry,
     Pairing,
     PairingArea,
+    PairingTerms,
     Revocation,
     SignOff,
     SignOffEvidence,
 )
+from apprentice.training.paired import PairedPerson
 from apprentice.training.permissions import (
     is_coordinator,
     may_correct,
@@ -231,10 +234,12 @@ def get_entry(entry_id: int) -> LogEntry | None:
 
 
 def get_entries(entry_ids: Iterable[int]) -> list[LogEntry]:
-    """The entries that exist among ``entry_ids``, once each, in the order asked (one query)."""
+    """The entries that exist among ``entry_ids``, once each, in the order asked (one
+    query; the procedures they followed, read only if asked for)."""
     wanted = list(dict.fromkeys(entry_ids))
     found = {e.id: e for e in db_session().scalars(
-        select(LogEntry).where(LogEntry.id.in_(wanted)))} if wanted else {}
+        select(LogEntry).where(LogEntry.id.in_(wanted))
+        .options(lazyload(LogEntry.procedure_links)))} if wanted else {}
     return [found[i] for i in wanted if i in found]
 
 
@@ -252,7 +257,7 @@ class EntryDetails:
 
 def _check_entry(person: StaffProfile, details: EntryDetails, today: date,
                  entry: LogEntry | None = None
-                 ) -> tuple[StaffProfile | None, list[Competency], list[int]]:
+                 ) -> tuple[StaffProfile | PairedPerson, list[Competency], list[int]]:
     errors: dict = {}
     if details.occurred_on is None:
         errors["occurred_on"] = "Enter the date."
@@ -285,11 +290,15 @@ def _check_entry(person: StaffProfile, details: EntryDetails, today: date,
     elif any(c not in allowed for c in wanted):
         errors["competency_ids"] = "Choose competencies from your own programme."
     competencies = [allowed[c] for c in wanted if c in allowed]
-    mentor = db_session().get(StaffProfile, details.mentor_id) if details.mentor_id else None
+    # The person's pairings, kept per process: the mentor as they name them.
+    pairings = paired.of_apprentice(person.id)
+    mentor = next((p.mentor for p in pairings if p.mentor_id == details.mentor_id), None)
+    if mentor is None and details.mentor_id:  # never paired with them: named in the message
+        mentor = db_session().get(StaffProfile, details.mentor_id)
     if mentor is None:
         errors["mentor_id"] = "Choose the mentor you worked with."
     elif "occurred_on" not in errors and not mentor_covers(
-        mentor, person.id, {c.area_id for c in competencies}, details.occurred_on
+        mentor, person.id, {c.area_id for c in competencies}, details.occurred_on, pairings
     ):
         errors["mentor_id"] = (f"{mentor.name} was not your mentor for these competencies "
                                "on that date. Choose one of your current mentors.")
@@ -462,12 +471,15 @@ def delete_draft(entry: LogEntry, person: StaffProfile) -> None:
     db_session().commit()
 
 
-def _lock(*rows) -> None:
-    """Re-read rows FOR UPDATE (PostgreSQL) so two requests cannot both change the
-    same entry; SQLite already runs writing transactions one at a time."""
-    session = db_session()
-    for row in rows:
-        session.refresh(row, with_for_update=True)
+# What the review rules read of an entry: its columns and competencies (not the
+# procedures it followed, whose pages are long).
+_CHECKED = (*(column.key for column in LogEntry.__table__.columns), "competency_links")
+
+
+def _lock(entry: LogEntry) -> None:
+    """Re-read the entry FOR UPDATE (PostgreSQL) so two requests cannot both change
+    it; SQLite already runs writing transactions one at a time."""
+    db_session().refresh(entry, attribute_names=_CHECKED, with_for_update=True)
 
 
 def _required_text(value: str | None, field: str, missing: str) -> str:
@@ -482,7 +494,7 @@ def _required_text(value: str | None, field: str, missing: str) -> str:
 
 
 def _reviewable(entry: LogEntry, mentor: StaffProfile,
-                mentor_pairings: list[Pairing] | None = None) -> None:
+                mentor_pairings: Iterable[PairingTerms] | None = None) -> None:
     _lock(entry)
     if entry.state != EntryState.SUBMITTED.value:
         raise Invalid({None: "Only entries waiting for review can be verified or returned."})
@@ -494,7 +506,7 @@ def verify_entries(entries: Iterable[LogEntry], mentor: StaffProfile) -> int:
     """Verify submitted entries (one, or a bulk selection): all or none."""
     write_turn()  # the entries are read again, under the write lock, as they are checked
     entries = list(dict.fromkeys(entries))  # one object per row: no need to read ids
-    mentor_pairings = pairings(mentor_id=mentor.id)  # once, not once per entry
+    mentor_pairings = paired.of_mentor(mentor.id)  # once, not once per entry
     for entry in entries:
         _reviewable(entry, mentor, mentor_pairings)
     now = utcnow()
@@ -543,14 +555,14 @@ def unlock_entry(entry: LogEntry, coordinator: StaffProfile, reason: str) -> Non
 
 def review_queue(mentor: StaffProfile, today: date | None = None, *,
                  procedures: bool = True,
-                 mentor_pairings: list[Pairing] | None = None) -> list[LogEntry]:
+                 mentor_pairings: Iterable[PairingTerms] | None = None) -> list[LogEntry]:
     """Submitted entries the mentor may review, oldest first. ``procedures=False``: the
     procedures each entry followed are not loaded (a count of the queue needs none).
     ``mentor_pairings``: every pairing of the mentor's (:func:`pairings`), when the
     caller has them already."""
     today = today or date.today()
     if mentor_pairings is None:
-        mentor_pairings = pairings(mentor_id=mentor.id)
+        mentor_pairings = paired.of_mentor(mentor.id)
     apprentice_ids = {p.apprentice_id for p in mentor_pairings}
     if not apprentice_ids:
         return []
@@ -567,12 +579,16 @@ def review_queue(mentor: StaffProfile, today: date | None = None, *,
 
 
 def entries_of(person_id: int, *, states: Iterable[str] | None = None,
-               limit: int | None = None, lineage: str | None = None) -> list[LogEntry]:
+               limit: int | None = None, lineage: str | None = None,
+               procedures: bool = True) -> list[LogEntry]:
     """A person's entries, newest first; ``lineage``: only those that practised that
     competency (any version of it), chosen by the database, not after loading years of
-    entries (a sign-off's evidence)."""
+    entries (a sign-off's evidence); ``procedures=False``: the procedures each followed
+    are read only if asked for."""
     query = (select(LogEntry).where(LogEntry.person_id == person_id)
              .order_by(LogEntry.occurred_on.desc(), LogEntry.id.desc()))
+    if not procedures:
+        query = query.options(lazyload(LogEntry.procedure_links))
     if states:
         query = query.where(LogEntry.state.in_(list(states)))
     if lineage is not None:
@@ -616,12 +632,12 @@ def timeline(person_id: int, page: int = 1, per_page: int = TIMELINE_PAGE_SIZE,
 
 def sign_off_areas(mentor: StaffProfile, person_id: int, area_ids: Iterable[int],
                    today: date | None = None,
-                   mentor_pairings: list[Pairing] | None = None) -> set[int]:
+                   mentor_pairings: Iterable[PairingTerms] | None = None) -> set[int]:
     """Those of ``area_ids`` the mentor may sign off for the person today (their current
     pairing covers them); none for anyone else, coordinators included."""
     today = today or date.today()
     if mentor_pairings is None:
-        mentor_pairings = pairings(mentor_id=mentor.id, apprentice_id=person_id)
+        mentor_pairings = paired.between(mentor.id, person_id)
     return {area for area in area_ids
             if may_sign_off(mentor, person_id, area, today, mentor_pairings)}
 
@@ -721,7 +737,8 @@ def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency,
         errors["level"] = "Choose a supervision level."
     evidence = list(dict.fromkeys(entry_ids))
     entries = {e.id: e for e in db_session().scalars(
-        select(LogEntry).where(LogEntry.id.in_(evidence)).with_for_update())} if evidence else {}
+        select(LogEntry).where(LogEntry.id.in_(evidence))
+        .options(lazyload(LogEntry.procedure_links)).with_for_update())} if evidence else {}
     if not evidence:
         errors["entry_ids"] = "Cite at least one verified log entry as evidence."
     else:

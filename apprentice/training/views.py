@@ -37,7 +37,7 @@ from apprentice.forms import (
 )
 from apprentice.people import services as people
 from apprentice.programmes import services as programmes
-from apprentice.training import permissions, services, standing
+from apprentice.training import paired, permissions, services, standing
 from apprentice.training.forms import (
     ChangePairingForm,
     EntryForm,
@@ -81,11 +81,12 @@ def _entry_form(staff, entry=None, formdata=None) -> EntryForm:
     """The log form with its choices; ``formdata``: a form kept across a sign-in."""
     form = EntryForm(obj=entry) if formdata is None else EntryForm(formdata=formdata, obj=entry)
     today = date.today()
-    mentors = {p.mentor for p in services.pairings(apprentice_id=staff.id, current_on=today)}
+    mentors = {p.mentor_id: p.mentor.name for p in paired.of_apprentice(staff.id)
+               if p.current_on(today)}
     if entry is not None and entry.mentor is not None:
-        mentors.add(entry.mentor)
-    form.mentor_id.choices = [SelectChoice(m.id, m.name)
-                              for m in sorted(mentors, key=lambda m: m.name)]
+        mentors[entry.mentor.id] = entry.mentor.name
+    form.mentor_id.choices = [SelectChoice(mentor_id, name) for mentor_id, name
+                              in sorted(mentors.items(), key=lambda item: item[1])]
     competencies = programmes.programme_competencies(staff.id)
     form.competency_ids.choices = [SelectChoice(c.id, f"{c.code} {c.statement}")
                                    for c in competencies]
@@ -315,7 +316,7 @@ def new_sign_off():
     if answer is not None:
         return answer
     candidates = services.entries_of(person.id, states=[EntryState.VERIFIED.value],
-                                     lineage=competency.lineage)
+                                     lineage=competency.lineage, procedures=False)
     form.entry_ids.choices = [
         SelectChoice(e.id, f"{e.occurred_on.isoformat()} · {e.activity_label} · "
                            f"{duration(e.minutes)} · {e.description[:80]}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -60,6 +61,19 @@ def build_intranet(intranet, tmp_path, database_url=None, migrated=True, own_eng
             intranet.upgrade_database(intranet.db.engine)
             migrate.upgrade(intranet.db.engine)
     return app
+
+
+@contextmanager
+def intranet_app(intranet, tmp_path, **build):
+    """``build_intranet(intranet, tmp_path, **build)``, its engines disposed afterwards
+    (the intranet's, and apprentice's own when it opened one) so no file stays open."""
+    app = build_intranet(intranet, tmp_path, **build)
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            intranet.db.engine.dispose()
+        app.extensions["apprentice"].database.dispose()
 
 
 def add_intranet_user(intranet, app, email, name="Dana Reyes", password=HOST_PASSWORD) -> int:
