@@ -44,8 +44,9 @@ def log_form(client, competency_id, **changes):
     """The quick-log form as the page offers it, filled in, with ``changes``."""
     page = client.get("/log/new").get_data(as_text=True)
     token = re.search(r'name="form_token"[^>]*value="([^"]+)"', page).group(1)
-    mentor = re.search(r'<select[^>]*id="mentor_id"[^>]*>\s*<option[^>]*value="(\d+)"',
-                       page).group(1)
+    # The mentor they pick: the first offered (the list may start at "Choose...").
+    select_box = re.search(r'<select[^>]*id="mentor_id".*?</select>', page, re.S).group(0)
+    mentor = re.search(r'<option[^>]*value="(\d+)"', select_box).group(1)
     data = {"occurred_on": date.today().isoformat(), "minutes": "45", "activity": "5",
             "mentor_id": mentor, "competency_ids": [str(competency_id)],
             "description": "Ran the desk on my own for an hour.", "form_token": token,

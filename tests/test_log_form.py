@@ -4,7 +4,7 @@ own claim, sent to a mentor as evidence. Recent competencies are listed first, u
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from apprentice.programmes import services as programmes
 from apprentice.training import services
@@ -74,5 +74,57 @@ def test_sending_without_choosing_what_you_did_asks_for_it(app, loop):
     response = client.submit("/log/new", data)
     assert response.status_code == 200
     assert "Choose what you did." in response.get_data(as_text=True)
+    with app.app_context():
+        assert services.entries_of(loop["apprentice"].id) == []
+
+
+def mentor_options(page: str) -> list[tuple[str, str, bool, bool]]:
+    """(value, name, selected, disabled) of each option of the Mentor list, in order."""
+    box = re.search(r'<select[^>]*id="mentor_id".*?</select>', page, re.S).group(0)
+    return [(value, name.strip(), " selected" in attrs, " disabled" in attrs)
+            for attrs, value, name in re.findall(
+                r'<option([^>]*value="([^"]*)"[^>]*)>([^<]*)</option>', box)]
+
+
+def mentor_errors(page: str) -> list[str]:
+    """The messages shown next to the Mentor list."""
+    found = re.search(r'id="mentor_id-error".*?</div>', page, re.S)
+    return re.findall(r"</span>\s*([^<]+?)\s*</p>", found.group(0)) if found else []
+
+
+def test_the_one_current_mentor_is_filled_in(app, loop):
+    page = as_person(app, loop["apprentice"]).get("/log/new").get_data(as_text=True)
+    assert mentor_options(page) == [(str(loop["mentor"].id), "Marian Okafor", True, False)]
+
+
+def test_with_two_mentors_and_none_chosen_yet_the_list_asks(app, loop):
+    with app.app_context():
+        services.create_pairing(loop["apprentice"], loop["other"], starts_on=date.today())
+    page = as_person(app, loop["apprentice"]).get("/log/new").get_data(as_text=True)
+    assert mentor_options(page) == [
+        ("", "Choose the mentor you worked with", True, True),  # cannot be sent
+        (str(loop["mentor"].id), "Marian Okafor", False, False),
+        (str(loop["other"].id), "Unpaired Mentor", False, False)]
+
+
+def test_a_mentor_no_longer_paired_is_not_swapped_for_the_next_one(app, loop):
+    """Sent again as the page shows it after the refusal, the form names nobody: it is
+    refused with "Choose your mentor.", never saved under someone they did not pick."""
+    with app.app_context():
+        services.create_pairing(loop["apprentice"], loop["other"],
+                                starts_on=date.today() - timedelta(days=10))
+    client = as_person(app, loop["apprentice"])
+    form = log_form(client, _programme(app, loop)[0], mentor_id=str(loop["other"].id))
+    with app.app_context():
+        pairing = services.pairings(mentor_id=loop["other"].id)[0]
+        services.change_pairing(pairing, ends_on=date.today() - timedelta(days=1),
+                                area_ids=[], by=loop["coordinator"])
+    page = client.submit("/log/new", form).get_data(as_text=True)
+    assert "Choose one of your current mentors." in page
+    assert [option[:3] for option in mentor_options(page)] == [
+        ("", "Choose the mentor you worked with", True),
+        (str(loop["mentor"].id), "Marian Okafor", False)]
+    again = client.submit("/log/new", {k: v for k, v in form.items() if k != "mentor_id"})
+    assert mentor_errors(again.get_data(as_text=True)) == ["Choose your mentor."]
     with app.app_context():
         assert services.entries_of(loop["apprentice"].id) == []

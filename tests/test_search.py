@@ -190,6 +190,24 @@ def test_a_rebuild_is_the_newer_index_whatever_the_clock_says(app, library, monk
     assert titles(find(app, "shelf"))[:1] == ["Shelf reading in the stacks"]
 
 
+def test_an_index_lost_and_built_again_is_never_taken_for_the_one_before(app, cast, library):
+    """The generations' counter starts again in an index folder deleted whole: the new
+    folder must not be taken for the old one a process still has open (same name, same
+    commit number), or searches keep finding the old index's documents only."""
+    assert titles(find(app, "shelf"))[:1] == ["Shelf reading in the stacks"]  # held open
+    before = (index_dir(app) / "current").resolve().name
+    shutil.rmtree(index_dir(app))
+    with app.app_context():
+        services.create(services.ProcedureDraft(title="Wiping down the self-checkout",
+                                                body="Use the isopropyl wipes."),
+                        get_person(cast["mentor"].id), publish=True)
+    # Another worker's process may still hold the one before by its name (the fault
+    # suite's test_a_deleted_index_is_said_and_comes_back): a name is never given twice.
+    assert (index_dir(app) / "current").resolve().name != before
+    assert titles(find(app, "isopropyl")) == ["Wiping down the self-checkout"]
+    assert titles(find(app, "shelf"))[:1] == ["Shelf reading in the stacks"]
+
+
 def test_an_edit_whose_indexing_died_is_finished_by_index_sync(app, cast, library,
                                                                monkeypatch):
     monkeypatch.setattr(search, "sync_quietly", lambda: None)  # the worker died after commit

@@ -183,7 +183,9 @@ GENERATIONS = ".generations"  # in the index root: the last generation number gi
 def _new_generation() -> Path:
     """A new generation folder, numbered one above every number given out before in this
     index root (a counter beside the folders, under the swap lock): which rebuild is the
-    newer never depends on a clock, which can be set back."""
+    newer never depends on a clock, which can be set back. A random tail makes each name
+    new even when the counter starts again (the index root deleted whole), so no process
+    takes the folder for one it still holds open under that name."""
     with _swapping():
         counter = _root() / GENERATIONS
         try:
@@ -191,7 +193,7 @@ def _new_generation() -> Path:
         except (OSError, ValueError):
             last = 0
         number = max([last, *(_born(old) for old in _root().glob("gen-*"))]) + 1
-        path = _root() / f"gen-{number}"
+        path = _root() / f"gen-{number}-{secrets.token_hex(4)}"
         path.mkdir()
         written = counter.with_name(f"{GENERATIONS}.new")
         written.write_text(str(number))
@@ -240,10 +242,10 @@ def _swap_in(generation: Path) -> bool:
 
 
 def _born(generation: Path) -> int:
-    """A generation folder's number (its name: ``gen-<number>``; older installs
-    numbered them by the clock, in nanoseconds, which the counter continues above)."""
+    """A generation folder's number (its name: ``gen-<number>-<random>``; older installs
+    named them ``gen-<nanoseconds>`` by the clock, which the counter continues above)."""
     try:
-        return int(generation.name.removeprefix("gen-"))
+        return int(generation.name.removeprefix("gen-").partition("-")[0])
     except ValueError:
         return 0
 

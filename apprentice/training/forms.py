@@ -15,7 +15,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from apprentice.competencies.models import LEVEL_LABELS
-from apprentice.forms import ChoiceField, MultiCheckboxField, OnceForm, TextLimit
+from apprentice.forms import ChoiceField, MultiCheckboxField, OnceForm, TextLimit, id_number
 from apprentice.training.models import ACTIVITY_LABELS
 from apprentice.training.services import MAX_DESCRIPTION, MAX_REFLECTION
 
@@ -31,8 +31,10 @@ class EntryForm(OnceForm, FlaskForm):
     )
     activity = RadioField("What you did", coerce=int, choices=ACTIVITY_CHOICES,
                           validators=[InputRequired("Choose what you did.")])
-    # A pairing ended since the form was opened: the mentor is no longer offered.
-    mentor_id = ChoiceField("Mentor", coerce=int, validators=[InputRequired("Choose your mentor.")],
+    # A pairing ended since the form was opened: the mentor is no longer offered. The
+    # list may start with "Choose..." (no value: training.views._ask_for_mentor).
+    mentor_id = ChoiceField("Mentor", coerce=id_number,
+                            validators=[InputRequired("Choose your mentor.")],
                             not_offered="Choose one of your current mentors.")
     competency_ids = MultiCheckboxField("Competencies practised", coerce=int)
     # Offered from the ticked competencies; the service checks what may be linked.

@@ -196,9 +196,27 @@ def _save_entry(form: EntryForm, staff, entry):
             flash("Sent to your mentor for review." if submit else "Draft saved.", "success")
             return redirect(url_for("apprentice.training.log") + f"#entry-{saved.id}")
     _offer_procedures(form, staff, entry)
+    _ask_for_mentor(form)
     first, rest = _competencies_in_order(form, services.recent_competencies(staff.id))
     return render_template("apprentice/training/entry_form.html", form=form, entry=entry,
                            first_competencies=first, other_competencies=rest)
+
+
+def _ask_for_mentor(form: EntryForm) -> None:
+    """Who they worked with is their claim, never the first name in a list: with one
+    current mentor and none chosen yet, that one; else, when none of those offered is
+    chosen (none yet, or the one sent is no longer paired), the list starts at a
+    "Choose" that cannot be sent, so a form sent again names someone they picked."""
+    offered = [choice.value for choice in form.mentor_id.choices]
+    if not offered or form.mentor_id.data in offered:
+        return
+    if len(offered) == 1 and request.method == "GET":
+        form.mentor_id.data = offered[0]
+    else:
+        form.mentor_id.data = None
+        form.mentor_id.choices = [
+            SelectChoice("", "Choose the mentor you worked with", render_kw={"disabled": True}),
+            *form.mentor_id.choices]
 
 
 def _competencies_in_order(form: EntryForm, recent: list[int]):
