@@ -21,6 +21,7 @@ from apprentice.programmes.models import EnrolmentStatus
 from apprentice.training import paired
 from apprentice.training import services as training
 from apprentice.training.models import Pairing
+from apprentice.validation import Invalid
 from tests.factories import DEFAULT_PASSWORD, data_versions, queries, sql_statements
 from tests.loop import as_person, log_form
 
@@ -220,3 +221,31 @@ def test_a_form_checks_the_structure_again_after_its_write_turn(app, loop, two_s
         db.write_turn()
         assert [p.current_on(date.today()) for p in paired.of_apprentice(
             loop["apprentice"].id)] == [False]
+
+
+@pytest.mark.parametrize("change", ["pairing ended", "mentor deactivated", "role taken"])
+def test_the_service_refuses_a_mentor_whom_the_kept_pairings_named_before(app, loop, change):
+    """The rule is the service's (save_entry), whatever the form offered: with the
+    person's pairings kept, a change to them is seen by the next save."""
+    apprentice, mentor = loop["apprentice"].id, loop["mentor"].id
+    details = training.EntryDetails(
+        occurred_on=date.today(), minutes=30, activity=3, mentor_id=mentor,
+        competency_ids=[loop["competency"].id], description="Shelved the holds.")
+    with app.app_context():
+        assert [p.mentor_id for p in paired.of_apprentice(apprentice)] == [mentor]  # kept
+    with app.app_context():
+        coordinator = people.get_person(loop["coordinator"].id)
+        if change == "pairing ended":
+            pairing = training.pairings(apprentice_id=apprentice)[0]
+            training.change_pairing(pairing, ends_on=YESTERDAY, area_ids=[], by=coordinator)
+        elif change == "mentor deactivated":
+            people.set_active(people.get_person(mentor), False, by=coordinator)
+        else:
+            person = people.get_person(mentor)
+            people.update_person(person, people.PersonDetails(
+                email=person.email, name=person.name, roles={"apprentice"}), by=coordinator)
+    with app.app_context():
+        with pytest.raises(Invalid) as refused:
+            training.save_entry(people.get_person(apprentice), details, submit=True)
+        assert "was not your mentor" in refused.value.errors["mentor_id"][0]
+        assert training.entries_of(apprentice) == []

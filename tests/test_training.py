@@ -1419,3 +1419,26 @@ def test_evidence_and_progress_take_a_fixed_number_of_queries(world):
     many = measure(many_people)
     assert few == many, f"10 entries: {few} statements; 1,010 entries: {many}"
     assert few[0] <= 5  # four queries (and the transaction's BEGIN on SQLite)
+
+
+def test_a_bulk_verify_reads_its_entries_in_a_fixed_number_of_statements(app, loop):
+    """The entries are read again under the write lock all at once, not one by one."""
+    from tests.factories import add_entries, sql_statements
+    from tests.loop import as_person
+
+    add_entries(app, loop, 12, states=("submitted",))
+    with app.app_context():
+        ids = [e.id for e in training.entries_of(loop["apprentice"].id)]
+    mentor = as_person(app, loop["mentor"])
+    mentor.get("/review/")  # the pairings kept (apprentice.core.versions)
+    reads = []
+    for chosen in (ids[:2], ids[2:12]):
+        with sql_statements(app) as sent:
+            answer = mentor.post("/review/verify", data={
+                "csrf_token": mentor.csrf_token(), "entry_id": [str(i) for i in chosen]})
+        assert answer.status_code == 302
+        reads.append(sum(s.lstrip().startswith("SELECT") and "FROM apprentice_log_entr" in s
+                         for s in sent))
+    assert reads[0] == reads[1]
+    with app.app_context():
+        assert {e.state for e in training.entries_of(loop["apprentice"].id)} == {"verified"}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
@@ -471,15 +471,17 @@ def delete_draft(entry: LogEntry, person: StaffProfile) -> None:
     db_session().commit()
 
 
-# What the review rules read of an entry: its columns and competencies (not the
-# procedures it followed, whose pages are long).
-_CHECKED = (*(column.key for column in LogEntry.__table__.columns), "competency_links")
-
-
-def _lock(entry: LogEntry) -> None:
-    """Re-read the entry FOR UPDATE (PostgreSQL) so two requests cannot both change
-    it; SQLite already runs writing transactions one at a time."""
-    db_session().refresh(entry, attribute_names=_CHECKED, with_for_update=True)
+def _lock(*entries: LogEntry) -> None:
+    """Re-read the entries FOR UPDATE (PostgreSQL) so two requests cannot both change
+    one; SQLite already runs writing transactions one at a time. One statement for them
+    all (and one for their competencies), not one per entry; the procedures they
+    followed, whose pages are long, only if asked for. Their ids come from the identity
+    map: an entry expired by the write turn is not read once more just for its id."""
+    ids = [inspect(entry).identity[0] for entry in entries]
+    db_session().scalars(
+        select(LogEntry).where(LogEntry.id.in_(ids))
+        .options(lazyload(LogEntry.procedure_links)).with_for_update()
+        .execution_options(populate_existing=True)).all()
 
 
 def _required_text(value: str | None, field: str, missing: str) -> str:
@@ -495,7 +497,7 @@ def _required_text(value: str | None, field: str, missing: str) -> str:
 
 def _reviewable(entry: LogEntry, mentor: StaffProfile,
                 mentor_pairings: Iterable[PairingTerms] | None = None) -> None:
-    _lock(entry)
+    """Refuse unless the (locked) entry waits for review by this mentor."""
     if entry.state != EntryState.SUBMITTED.value:
         raise Invalid({None: "Only entries waiting for review can be verified or returned."})
     if not may_review(mentor, entry, mentor_pairings=mentor_pairings):
@@ -507,6 +509,7 @@ def verify_entries(entries: Iterable[LogEntry], mentor: StaffProfile) -> int:
     write_turn()  # the entries are read again, under the write lock, as they are checked
     entries = list(dict.fromkeys(entries))  # one object per row: no need to read ids
     mentor_pairings = paired.of_mentor(mentor.id)  # once, not once per entry
+    _lock(*entries)
     for entry in entries:
         _reviewable(entry, mentor, mentor_pairings)
     now = utcnow()
@@ -523,6 +526,7 @@ def verify_entries(entries: Iterable[LogEntry], mentor: StaffProfile) -> int:
 def return_entry(entry: LogEntry, mentor: StaffProfile, comment: str) -> None:
     """Send an entry back to the apprentice with what to fix; it opens again."""
     comment = _required_text(comment, "comment", "Say what to fix, so the apprentice knows.")
+    _lock(entry)
     _reviewable(entry, mentor)
     entry.state = EntryState.RETURNED.value
     entry.return_comment = comment
