@@ -14,6 +14,7 @@ import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from functools import cache
 
 from flask import current_app, g, has_request_context, request
 from sqlalchemy import (
@@ -23,9 +24,11 @@ from sqlalchemy import (
     MetaData,
     create_engine,
     event,
+    insert,
+    inspect,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 # Named constraints let Alembic alter and drop them, SQLite batch mode included.
@@ -81,6 +84,12 @@ class UTCDateTime(TypeDecorator):
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def reading() -> bool:
+    """Whether a transaction begun now would only read (see :func:`_begin_statement`)."""
+    return _reading_only.get() or (has_request_context() and (
+        request.method in SAFE_METHODS or g.get(READS_FIRST, False)))
+
+
 def _begin_statement() -> str:
     """``BEGIN IMMEDIATE`` where the work may write, plain ``BEGIN`` for page views and
     for a form's reads before its write turn (:func:`write_turn`).
@@ -91,10 +100,7 @@ def _begin_statement() -> str:
     writers queue for it instead. Page views (GET) only read, and keep reading
     in parallel.
     """
-    if _reading_only.get() or (has_request_context() and (
-            request.method in SAFE_METHODS or g.get(READS_FIRST))):
-        return "BEGIN"
-    return "BEGIN IMMEDIATE"
+    return "BEGIN" if reading() else "BEGIN IMMEDIATE"
 
 
 # -- a form's reads, then its write turn ---------------------------------------------------
@@ -135,9 +141,11 @@ def write_turn() -> None:
     if not has_request_context() or not g.pop(READS_FIRST, False):
         return
     session = g.get("apprentice_db_session")
-    if session is None or not session.in_transaction():
+    if session is None:
         return
     session.info.pop(TURN_READS, None)  # read again under the lock, on every database
+    if not session.in_transaction():
+        return
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("write_turn() comes before the changes it lets through")
     if session.get_bind().dialect.name == "sqlite":
@@ -347,3 +355,47 @@ def advisory_lock(key: int) -> None:
     session = db_session()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def id_of(record) -> int:
+    """A row's id without reading it: an object expired by the write turn keeps its id
+    in its identity (reading it as ``.id`` would load the whole row again). Anything
+    that is not a mapped object (plain data, a row) gives its ``id``."""
+    state = inspect(record, raiseerr=False)
+    if state is not None and state.identity is not None:
+        return state.identity[0]
+    return record.id
+
+
+def execute(statement, params=None):
+    """Run a Core statement on the session's connection, for a third of the cost of
+    ``Session.execute`` (no ORM entities to load, nothing to flush first): what the
+    busiest forms' few statements need. A write is refused before the write turn and
+    counted in the data version, as the session's own are (apprentice.core.versions)."""
+    session = db_session()
+    if statement.is_dml:
+        _refuse_early_writes(session)
+        from apprentice.core import versions  # it builds on this module
+
+        versions.note_statement(session, statement)
+    return session.connection().execute(statement, params)
+
+
+@cache
+def _insert(table):
+    return insert(table)
+
+
+def inserted(model: type[Base], row: dict, *links: tuple[type[Base], str, list[dict]]):
+    """Insert one row of ``model`` and rows linked to it by ``(link model, its column
+    naming the row, [their other columns])``, as Core statements (no unit of work: the
+    busiest forms save this way), and return the row as a persistent object of this
+    session: its columns as inserted, its relationships read only if asked for."""
+    new_id = execute(_insert(model.__table__), row).inserted_primary_key[0]
+    for link_model, key, rows in links:
+        if rows:
+            execute(_insert(link_model.__table__), [{key: new_id, **r} for r in rows])
+    record = model(id=new_id, **row)
+    make_transient_to_detached(record)
+    db_session().add(record)
+    return record

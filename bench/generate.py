@@ -18,7 +18,7 @@ where the services would take hours at 5,000 apprentices):
   section, replicated with changed titles as bench/search_speed.py does), published,
   with their first revision, a third of them filed under an area;
 - (``--write-pool-only ENTRIES``, which the load runner runs after measuring the pages)
-  a pool for the write runs: a mentor and four apprentices, each with a verified entry
+  a pool for the write runs: a mentor and eight apprentices, each with a verified entry
   for every programme competency (evidence to sign off), and ENTRIES waiting for review,
   so every verify and sign-off the load runner sends is a real one.
 
@@ -62,7 +62,7 @@ WORDS = ["patron", "desk", "catalogue", "holds", "renewals", "shelving", "storyt
 TAGS = ["circulation", "acquisitions", "desk", "inventory", "users", "requests", "settings"]
 YEARS = 3
 ENTRY_EVERY_DAYS = 7 / 3  # about three entries a week
-POOL_APPRENTICES = 4
+POOL_APPRENTICES = 8
 BATCH = 20_000
 
 
@@ -345,10 +345,10 @@ def build(instance: Path, apprentices: int, procedures: int,
     }
 
 
-def add_write_pool(instance: Path, waiting: int = 2000) -> dict:
-    """A mentor and four apprentices for the write runs, added to bench.json as "pool":
+def add_write_pool(instance: Path, waiting: int = 5000) -> dict:
+    """A mentor and eight apprentices for the write runs, added to bench.json as "pool":
     each apprentice with a verified entry for every programme competency (evidence for
-    the sign-offs: three levels each) and ``waiting`` entries in all sent for review (one
+    the sign-offs: five levels each, up to the entry's own) and ``waiting`` entries in all sent for review (one
     per verify). The load runner adds one just before its writes, after the pages are
     measured, so the pages read the generated data alone; a second run gets a new pool."""
     from apprentice import create_app
@@ -383,7 +383,7 @@ def add_write_pool(instance: Path, waiting: int = 2000) -> dict:
                 cited = cohort.entry(person, mentor, start + timedelta(days=10), "verified",
                                      [competency.id], activity=5,
                                      text="Did it on my own, start to finish.")
-                sign_offs += [[person, competency.id, level, cited] for level in (3, 4, 5)]
+                sign_offs += [[person, competency.id, level, cited] for level in range(1, 6)]
             for e in range(waiting // POOL_APPRENTICES):
                 competency = cohort.competencies[areas[e % len(areas)].id][0]
                 verify.append(cohort.entry(person, mentor, today - timedelta(days=e % 14),

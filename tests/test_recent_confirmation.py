@@ -149,7 +149,7 @@ def test_what_ran_out_and_what_the_form_says(app, monkeypatch, confirmed_ago, fr
         if confirmed_ago is not None:
             session[sessions.CONFIRMED_KEY] = T0 - confirmed_ago
         assert sessions.confirmation_ran_out() is ran_out
-        said = confirm_identity(None, "")
+        said = confirm_identity("")
         if ran_out:
             assert said == (f"More than {minutes} minutes have passed since you confirmed "
                             "it is you: type your password.")

@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 
 from apprentice import db
 from apprentice.auth import services as auth
+from apprentice.auth import sessions
 from apprentice.core import versions
 from apprentice.core.models import DataVersion
 from apprentice.db import db_session
@@ -104,6 +105,30 @@ def test_a_pairing_ended_is_no_longer_offered_nor_accepted_on_the_quick_log(app,
     page = client.submit("/log/new", data=form).get_data(as_text=True)
     assert mentor_error(page) == "Choose one of your current mentors."  # the form's own
     assert "You have no mentor paired with you today." in page
+    assert "Shelved the holds." in page and entries(app, loop) == 0
+
+
+def test_a_pairing_ended_after_the_sign_in_check_is_refused_by_the_save(
+        app, loop, monkeypatch):
+    """A form's reads before its write turn take the structure version its sign-in check
+    carried; the pairing ended just after that check is still offered, but the save's
+    checks read the version again under the lock, and refuse it."""
+    client = as_person(app, loop["apprentice"])
+    form = log_form(client, loop["competency"].id, description="Shelved the holds.",
+                    csrf_token=client.csrf_token())
+    still_open = sessions.still_open
+
+    def ended_meanwhile(*args):
+        with app.app_context():
+            pairing = training.pairings(apprentice_id=loop["apprentice"].id)[0]
+            training.change_pairing(pairing, ends_on=YESTERDAY, area_ids=[],
+                                    by=people.get_person(loop["coordinator"].id))
+        monkeypatch.setattr(sessions, "still_open", still_open)
+        return still_open(*args)
+
+    monkeypatch.setattr(sessions, "still_open", ended_meanwhile)
+    page = client.post("/log/new", data=form).get_data(as_text=True)
+    assert "was not your mentor" in mentor_error(page)
     assert "Shelved the holds." in page and entries(app, loop) == 0
 
 

@@ -592,15 +592,6 @@ def test_a_form_token_that_is_not_ours_is_replaced(world, token):
     assert token not in tokens and all(len(t) <= 64 for t in tokens)
 
 
-def test_get_entries_keeps_the_order_asked_once_each_and_skips_the_missing(world):
-    w = world
-    first, second = log(w), log(w)
-    with w.app.app_context():
-        found = training.get_entries([second, 999_999, first, second])
-        assert [e.id for e in found] == [second, first]
-        assert training.get_entries([]) == []
-
-
 # -- log entries: each refusal ------------------------------------------------------------------
 
 def _out_of_area_details(w):

@@ -203,7 +203,7 @@ def test_a_profile_gone_between_the_sign_in_check_and_the_page_is_no_error(
         return still_open(*args)
 
     monkeypatch.setattr(sessions, "still_open", deactivated_meanwhile)
-    response = client.get("/log/new")  # a page never kept: its profile is read
+    response = client.get("/log/")  # a page never kept that reads the profile
     assert response.status_code == 403
     assert "deactivated" in response.get_data(as_text=True)
 

@@ -13,11 +13,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from functools import cache
+from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from apprentice.audit.models import AuditRecord
-from apprentice.db import advisory_lock, db_session, utcnow
+from apprentice.db import advisory_lock, db_session, execute, utcnow
 
 GENESIS = "0" * 64
 # Any fixed number: the key of PostgreSQL's advisory lock for appends.
@@ -57,8 +58,14 @@ def _chain_end():
     return select(AuditRecord.id, AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)
 
 
+@cache
+def _append():
+    """The INSERT of one record: Core, not a unit of work (built once per process)."""
+    return insert(AuditRecord.__table__)
+
+
 def record(action: str, *, actor=None, obj=None, object_type: str = "",
-           object_id: int | None = None, **details) -> AuditRecord:
+           object_id: int | None = None, **details) -> None:
     """Append one record to the current transaction (the caller commits).
 
     ``obj`` names the object (its table's singular name and id) unless
@@ -66,12 +73,12 @@ def record(action: str, *, actor=None, obj=None, object_type: str = "",
     """
     session = db_session()
     advisory_lock(ADVISORY_LOCK_KEY)
-    last = session.execute(_chain_end()).first()
+    last = execute(_chain_end()).first()
     if obj is not None:
         session.flush()  # the object needs its id
         object_type = object_type or type(obj).__name__
         object_id = object_id if object_id is not None else obj.id
-    entry = AuditRecord(
+    row = SimpleNamespace(
         id=(last.id + 1) if last else 1,
         at=utcnow(),
         actor_id=getattr(actor, "id", None),
@@ -82,9 +89,8 @@ def record(action: str, *, actor=None, obj=None, object_type: str = "",
         details=canonical(details),
         prev_hash=last.hash if last else GENESIS,
     )
-    entry.hash = compute_hash(entry, entry.prev_hash)
-    session.add(entry)
-    return entry
+    row.hash = compute_hash(row, row.prev_hash)
+    execute(_append(), vars(row))
 
 
 @dataclass(frozen=True)

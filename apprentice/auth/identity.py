@@ -8,8 +8,12 @@ from flask import current_app, request
 from flask_login import login_fresh
 
 from apprentice.auth import sessions
-from apprentice.auth.services import check_password_throttled, local_sign_in, minutes_text
-from apprentice.people.models import StaffProfile
+from apprentice.auth.services import (
+    check_password_throttled,
+    current_staff,
+    local_sign_in,
+    minutes_text,
+)
 
 
 def recently_confirmed() -> tuple[datetime, datetime] | None:
@@ -25,8 +29,8 @@ def recently_confirmed() -> tuple[datetime, datetime] | None:
     return datetime.fromtimestamp(confirmed, UTC), datetime.fromtimestamp(until, UTC)
 
 
-def confirm_identity(staff: StaffProfile, password: str | None) -> str | None:
-    """None when confirmed, else the message to show.
+def confirm_identity(password: str | None) -> str | None:
+    """None when the signed-in person is confirmed, else the message to show.
 
     Standalone: within ``APPRENTICE_CONFIRM_MINUTES`` of typing their password in this
     browser session (apprentice/auth/sessions.py) nothing is asked and a password sent
@@ -44,6 +48,7 @@ def confirm_identity(staff: StaffProfile, password: str | None) -> str | None:
             return (f"More than {minutes} minutes have passed since you confirmed it is "
                     "you: type your password.")
         return "Type your password to confirm it is you."
+    staff = current_staff()  # only now: inside the time, their profile is not read
     outcome = check_password_throttled(staff.email, request.remote_addr, staff.password_hash,
                                        password)
     if outcome is True:

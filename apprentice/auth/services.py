@@ -66,7 +66,8 @@ def _sign_in_query():
     """The person's sign-in facts, a row per role, each carrying the data version (which
     pages kept per version need): built once per process; the id is bound when run."""
     return (select(StaffProfile.active, StaffProfile.password_must_change,
-                   StaffProfile.session_token, StaffRole.role, versions.column())
+                   StaffProfile.session_token, StaffRole.role, versions.column(),
+                   versions.column(versions.STRUCTURE))
             .outerjoin(StaffRole, StaffRole.staff_id == StaffProfile.id)
             .where(StaffProfile.id == bindparam("id")))
 
@@ -83,7 +84,7 @@ def load_user(user_id: str) -> SignedIn | None:
     # more, and an ORM session cost more to open and close than the statement itself.
     with database().engine.connect() as connection:
         rows = connection.execute(_sign_in_query(), {"id": staff_id}).all()
-    versions.seen(rows[0][4] if rows else None)
+    versions.seen(*(rows[0][4:6] if rows else (None, None)))
     if (not rows or not rows[0].active
             or not hmac.compare_digest(rows[0].session_token, token)):
         sessions.end_here()

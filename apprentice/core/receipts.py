@@ -17,12 +17,13 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from functools import cache
 
 from sqlalchemy.exc import IntegrityError
 
 from apprentice.core import pagecache
 from apprentice.core.models import FormReceipt
-from apprentice.db import advisory_lock, db_session
+from apprentice.db import advisory_lock, db_session, execute, utcnow
 
 # Our tokens are URL-safe base64; anything else did not come from one of our forms.
 WELL_FORMED = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -82,27 +83,47 @@ def check(token, person) -> None:
         raise AlreadySaved(receipt.kind, receipt.object_id)
 
 
+@cache
+def _stamping(dialect: str):
+    """INSERT ... ON CONFLICT (token) DO NOTHING RETURNING token, for SQLite or
+    PostgreSQL (built once)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = FormReceipt.__table__
+    return (insert(table).on_conflict_do_nothing(index_elements=["token"])
+            .returning(table.c.token))  # a row when inserted (rowcount is not always told)
+
+
+def _stamp(session, token: str, person_id: int, kind: str, object_id: int) -> bool:
+    """Insert the receipt unless the token has one already (one statement); whether it
+    was inserted."""
+    statement = _stamping(session.get_bind().dialect.name)
+    return execute(statement, {
+        "token": token, "person_id": person_id, "kind": kind, "object_id": object_id,
+        "created_at": utcnow()}).first() is not None
+
+
 def commit(token, person, kind: str, record) -> None:
     """Commit the current transaction with a receipt for ``record`` (a new row of
-    ``kind``), when the form had a token of ``person``'s.
+    ``kind``, or its id), when the form had a token of ``person``'s.
 
     No receipt without a person or a well-formed token, nor for a token someone else
-    used (the record is saved all the same). A parallel request that saved the same
-    form first makes this commit fail: rolled back, and AlreadySaved raised.
+    used (the record is saved all the same). The same form saved first, here or by a
+    parallel request, makes this commit fail: rolled back, and AlreadySaved raised.
     """
     session = db_session()
-    stamp = person is not None and well_formed(token)
-    if stamp:
-        existing = session.get(FormReceipt, token)
-        if existing is not None and existing.person_id == person.id:
-            session.rollback()
-            raise AlreadySaved(existing.kind, existing.object_id)
-        stamp = existing is None
     try:
-        if stamp:
-            session.flush()  # the record's id
-            session.add(FormReceipt(token=token, person_id=person.id, kind=kind,
-                                    object_id=record.id))
+        if person is not None and well_formed(token):
+            if not isinstance(record, int):
+                session.flush()  # the record's id
+                record = record.id
+            if not _stamp(session, token, person.id, kind, record):
+                existing = session.get(FormReceipt, token)
+                if existing is not None and existing.person_id == person.id:
+                    session.rollback()
+                    raise AlreadySaved(existing.kind, existing.object_id)
         session.commit()
     except IntegrityError:
         session.rollback()

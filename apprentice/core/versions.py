@@ -25,17 +25,18 @@ from functools import cache, wraps
 from itertools import chain
 from threading import Lock
 
-from flask import current_app, g, has_app_context
+from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy import event, func, inspect, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from apprentice.core.models import DataVersion
-from apprentice.db import TURN_READS, db_session
+from apprentice.db import TURN_READS, db_session, reading
 
 CHANGED = "apprentice_changed"  # a session.info key: this transaction wrote data
 RESHAPED = "apprentice_reshaped"  # a session.info key: ... changed the structure
 DATA, STRUCTURE = 1, 2  # the counter rows: every change, and changes to the structure
 SEEN = "apprentice_data_version"  # on g: the version this request's sign-in check read
+SEEN_STRUCTURE = "apprentice_structure_version"  # on g: ... and the structure version
 
 # Bookkeeping no page shows, written outside anyone's act: a change to these alone
 # leaves the version as it is (the search index's cursors move every few seconds, and
@@ -93,10 +94,16 @@ def _note_flush(session: Session, _context) -> None:
         _note(session, table_name, _reshapes(instance, table_name, changed))
 
 
+def note_statement(session: Session, statement) -> None:
+    """Count an INSERT, UPDATE or DELETE run through ``session`` or on its connection
+    (apprentice.db.execute)."""
+    name = getattr(getattr(statement, "table", None), "name", None)
+    _note(session, name, name in STRUCTURE_TABLES)  # which columns: not known
+
+
 def _note_statement(state) -> None:
     if state.is_insert or state.is_update or state.is_delete:
-        name = getattr(getattr(state.statement, "table", None), "name", None)
-        _note(state.session, name, name in STRUCTURE_TABLES)  # which columns: not known
+        note_statement(state.session, state.statement)
 
 
 @cache
@@ -120,6 +127,7 @@ def _forget(session: Session, transaction) -> None:
             session.info.pop(key, None)
         if has_app_context():  # the next transaction may see a newer version
             g.pop(SEEN, None)
+            g.pop(SEEN_STRUCTURE, None)
 
 
 def count_changes(factory: sessionmaker) -> None:
@@ -139,16 +147,18 @@ def _read_now(session: Session, row: int = DATA) -> int:
     return session.connection().execute(_read(row)).scalar() or 0
 
 
-def column():
-    """The version as a column of another statement (the sign-in guard's), so that a
+def column(row: int = DATA):
+    """A counter as a column of another statement (the sign-in guard's), so that a
     request learns it without a statement of its own (then :func:`seen`)."""
-    return _read().scalar_subquery()
+    return _read(row).scalar_subquery()
 
 
-def seen(version: int | None) -> None:
-    """The version this request's sign-in check read, carried by its statement."""
+def seen(version: int | None, structure_version: int | None = None) -> None:
+    """The versions this request's sign-in check read, carried by its statement."""
     if version is not None:
         g.setdefault(SEEN, version)
+    if structure_version is not None:
+        g.setdefault(SEEN_STRUCTURE, structure_version)
 
 
 def current() -> int:
@@ -229,10 +239,17 @@ class StructureStore:
 def structure(session: Session) -> int | None:
     """The structure version this transaction sees, read once per transaction (and
     again after the write turn, apprentice.db.write_turn); None when its row is
-    missing (nothing can be kept then)."""
+    missing (nothing can be kept then).
+
+    A request that only reads (a page, a form before its write turn) takes the one its
+    sign-in check carried: what is kept under it is then found without a transaction
+    of its own. A change committed since is seen by the next request, and by every
+    check a write makes after its turn, which reads the version under the lock."""
     reads = session.info.setdefault(TURN_READS, {})
     if "structure" not in reads:
-        reads["structure"] = session.connection().execute(_read(STRUCTURE)).scalar()
+        carried = g.get(SEEN_STRUCTURE) if has_request_context() and reading() else None
+        reads["structure"] = (carried if carried is not None else
+                              session.connection().execute(_read(STRUCTURE)).scalar())
     return reads["structure"]
 
 

@@ -225,3 +225,10 @@ def programme_competencies(person_id: int) -> tuple[ProgrammeCompetency, ...]:
                 competencies.extend(area.competencies)
     return tuple(competencies)
 
+
+def in_programme(person_id: int, competency_id: int) -> ProgrammeCompetency | None:
+    """The competency as the person's programme has it (kept plain data), or None when
+    it is not part of it."""
+    return next((c for c in programme_competencies(person_id) if c.id == competency_id),
+                None)
+

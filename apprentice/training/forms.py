@@ -36,7 +36,10 @@ class EntryForm(OnceForm, FlaskForm):
     mentor_id = ChoiceField("Mentor", coerce=id_number,
                             validators=[InputRequired("Choose your mentor.")],
                             not_offered="Choose one of your current mentors.")
-    competency_ids = MultiCheckboxField("Competencies practised", coerce=int)
+    # The person's programme, listed by the page (training.views); the service checks
+    # what is ticked, with its own message: a long programme is not checked twice.
+    competency_ids = MultiCheckboxField("Competencies practised", coerce=int,
+                                        validate_choice=False)
     # Offered from the ticked competencies; the service checks what may be linked.
     procedure_ids = MultiCheckboxField("Procedures you followed", coerce=int,
                                        validate_choice=False)

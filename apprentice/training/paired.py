@@ -18,19 +18,9 @@ from sqlalchemy import bindparam, select
 
 from apprentice.core.versions import kept_with_structure
 from apprentice.db import db_session
-from apprentice.people.models import Role, SignedInPerson, StaffProfile, StaffRole
+from apprentice.people.kept import KeptPerson
+from apprentice.people.models import Role, StaffProfile, StaffRole
 from apprentice.training.models import Pairing, PairingArea, PairingTerms
-
-
-@dataclass(frozen=True)
-class PairedPerson(SignedInPerson):
-    """A mentor as a pairing's checks read them (``active`` and ``has_role``, like a
-    profile) and as a form lists them."""
-
-    id: int
-    name: str
-    active: bool
-    roles: frozenset[Role]
 
 
 @dataclass(frozen=True)
@@ -41,7 +31,7 @@ class KeptPairing(PairingTerms):
     starts_on: date
     ends_on: date | None
     area_ids: frozenset[int]
-    mentor: PairedPerson
+    mentor: KeptPerson  # as a pairing's checks read them, and a form lists them
 
 
 @cache
@@ -75,7 +65,7 @@ def _pairings(as_mentor: bool, person_id: int) -> tuple[KeptPairing, ...]:
     for staff_id, role in session.execute(roles_of,
                                           {"ids": sorted({r.mentor_id for r in rows})}):
         roles[staff_id].add(Role(role))
-    mentors = {r.mentor_id: PairedPerson(r.mentor_id, r.name, r.active,
+    mentors = {r.mentor_id: KeptPerson(r.mentor_id, r.name, r.active,
                                          frozenset(roles[r.mentor_id])) for r in rows}
     return tuple(KeptPairing(r.id, r.apprentice_id, r.mentor_id, r.starts_on, r.ends_on,
                              frozenset(areas[r.id]), mentors[r.mentor_id]) for r in rows)

@@ -127,11 +127,13 @@ def _entry_areas(entry: LogEntry) -> set[int]:
 
 
 def may_review(mentor: StaffProfile, entry: LogEntry, today: date | None = None,
-               mentor_pairings: Iterable[PairingTerms] | None = None) -> bool:
+               mentor_pairings: Iterable[PairingTerms] | None = None,
+               areas: Iterable[int] | None = None) -> bool:
     """A mentor paired with the apprentice, covering the entry's areas, today or on
-    the day it happened."""
+    the day it happened. ``entry``: a LogEntry, or a row with its ``person_id`` and
+    ``occurred_on``; ``areas``: its competencies' areas, when the caller read them."""
     today = today or date.today()
-    areas = _entry_areas(entry)
+    areas = _entry_areas(entry) if areas is None else set(areas)
     return any(mentor_covers(mentor, entry.person_id, areas, day, mentor_pairings)
                for day in (today, entry.occurred_on))
 

@@ -7,12 +7,13 @@ change and its record commit together or not at all.
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 
-from sqlalchemy import bindparam, func, inspect, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
@@ -23,14 +24,25 @@ from apprentice.competencies.models import (
     SupervisionLevel,
 )
 from apprentice.core import receipts
-from apprentice.db import advisory_lock, db_session, utcnow, write_turn
+from apprentice.db import (
+    advisory_lock,
+    db_session,
+    execute,
+    id_of,
+    inserted,
+    utcnow,
+    write_turn,
+)
 from apprentice.forms import id_number, ids_from
 from apprentice.kb.models import Procedure, ProcedureCompetency, ProcedureStatus
 from apprentice.kb.permissions import citable_procedures_clause
+from apprentice.people.kept import KeptPerson
+from apprentice.people.kept import now as kept_now
 from apprentice.people.models import Role, StaffProfile, acts_as
-from apprentice.programmes.services import programme_competencies
+from apprentice.programmes.services import in_programme, programme_competencies
 from apprentice.training import paired
 from apprentice.training.models import (
+    ACTIVITY_LABELS,
     EntryCompetency,
     EntryProcedure,
     EntryState,
@@ -42,7 +54,6 @@ from apprentice.training.models import (
     SignOff,
     SignOffEvidence,
 )
-from apprentice.training.paired import PairedPerson
 from apprentice.training.permissions import (
     is_coordinator,
     may_correct,
@@ -233,16 +244,6 @@ def get_entry(entry_id: int) -> LogEntry | None:
     return db_session().get(LogEntry, entry_id)
 
 
-def get_entries(entry_ids: Iterable[int]) -> list[LogEntry]:
-    """The entries that exist among ``entry_ids``, once each, in the order asked (one
-    query; the procedures they followed, read only if asked for)."""
-    wanted = list(dict.fromkeys(entry_ids))
-    found = {e.id: e for e in db_session().scalars(
-        select(LogEntry).where(LogEntry.id.in_(wanted))
-        .options(lazyload(LogEntry.procedure_links)))} if wanted else {}
-    return [found[i] for i in wanted if i in found]
-
-
 @dataclass
 class EntryDetails:
     occurred_on: date | None
@@ -257,7 +258,7 @@ class EntryDetails:
 
 def _check_entry(person: StaffProfile, details: EntryDetails, today: date,
                  entry: LogEntry | None = None
-                 ) -> tuple[StaffProfile | PairedPerson, list[Competency], list[int]]:
+                 ) -> tuple[StaffProfile | KeptPerson, list[Competency], list[int]]:
     errors: dict = {}
     if details.occurred_on is None:
         errors["occurred_on"] = "Enter the date."
@@ -392,9 +393,17 @@ def times_logged(procedure_id: int) -> int:
                LogEntry.state != EntryState.DRAFT.value)) or 0
 
 
-def _entry_by_token(person: StaffProfile, form_token: str) -> LogEntry | None:
-    return db_session().scalar(select(LogEntry).where(
-        LogEntry.person_id == person.id, LogEntry.form_token == form_token))
+@cache
+def _by_token():
+    """A person's entry saved with a form's token: its id and state (built once)."""
+    return select(LogEntry.id, LogEntry.state).where(
+        LogEntry.person_id == bindparam("person_id"),
+        LogEntry.form_token == bindparam("form_token"))
+
+
+def _entry_by_token(person, form_token: str) -> LogEntry | None:
+    found = execute(_by_token(), {"person_id": person.id, "form_token": form_token}).first()
+    return None if found is None else db_session().get(LogEntry, found.id)
 
 
 def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry | None = None,
@@ -407,6 +416,7 @@ def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry |
     draft, it changes that draft; after submitting, it raises AlreadySaved.
     """
     write_turn()  # the form's own reads came before: what follows is checked again
+    person = kept_now(person)  # as they stand under the lock: no read of their row
     if not may_keep_log(person):  # deactivated, or the role taken, since the form was read
         raise Invalid({None: "You can no longer keep a log here. Ask your coordinator."})
     today = today or date.today()
@@ -414,7 +424,6 @@ def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry |
     if not receipts.well_formed(form_token):
         form_token = None  # not one of ours: a fresh token is made below
     receipts.hold(form_token)  # the same form sent twice at once: one waits for the other
-    created = False
     if entry is None and form_token:
         existing = _entry_by_token(person, form_token)
         if existing is not None:
@@ -427,32 +436,43 @@ def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry |
         if not entry.editable:
             raise Invalid({None: "This entry is locked while it is reviewed or once verified."})
     mentor, competencies, procedure_ids = _check_entry(person, details, today, entry)
-    if entry is None:
-        entry = LogEntry(person_id=person.id, form_token=form_token or receipts.new_token())
-        session.add(entry)
-        created = True
-    was_returned = entry.state == EntryState.RETURNED.value
-    entry.occurred_on = details.occurred_on
-    entry.minutes = details.minutes
-    entry.activity = int(details.activity)
-    entry.mentor_id = mentor.id
-    entry.description = details.description.strip()
-    entry.reflection = (details.reflection or "").strip()
-    entry.competency_links = _relink(entry.competency_links, [c.id for c in competencies],
-                                     "competency_id", lambda c: EntryCompetency(competency_id=c))
-    entry.procedure_links = _relink(entry.procedure_links, procedure_ids, "procedure_id",
-                                    lambda p: EntryProcedure(procedure_id=p))
+    now = utcnow()
+    values = {"occurred_on": details.occurred_on, "minutes": details.minutes,
+              "activity": int(details.activity), "mentor_id": mentor.id,
+              "description": details.description.strip(),
+              "reflection": (details.reflection or "").strip()}
     if submit:
-        entry.state = EntryState.SUBMITTED.value
-        entry.submitted_at = utcnow()
-        # Procedures only when there are some: records without them keep their old shape.
-        followed = {"procedures": procedure_ids} if procedure_ids else {}
-        audit.record("entry.resubmitted" if was_returned else "entry.submitted",
-                     actor=person, obj=entry, mentor=mentor.id, minutes=entry.minutes,
-                     competencies=[c.id for c in competencies], **followed)
+        values.update(state=EntryState.SUBMITTED.value, submitted_at=now)
+    competency_ids = [c.id for c in competencies]
+    created = entry is None
+    was_returned = not created and entry.state == EntryState.RETURNED.value
     try:
         if created:
-            receipts.commit(form_token, person, "log_entry", entry)
+            entry = inserted(  # Core statements: the quick log is the busiest write
+                LogEntry,
+                {"person_id": person.id, "form_token": form_token or receipts.new_token(),
+                 "state": EntryState.DRAFT.value, "return_comment": "", "created_at": now,
+                 "updated_at": now, "submitted_at": None, "verified_at": None,
+                 "verified_by_id": None, **values},
+                (EntryCompetency, "entry_id", [{"competency_id": c} for c in competency_ids]),
+                (EntryProcedure, "entry_id", [{"procedure_id": p} for p in procedure_ids]))
+        else:
+            for name, value in values.items():
+                setattr(entry, name, value)
+            entry.competency_links = _relink(entry.competency_links, competency_ids,
+                                             "competency_id",
+                                             lambda c: EntryCompetency(competency_id=c))
+            entry.procedure_links = _relink(entry.procedure_links, procedure_ids,
+                                            "procedure_id",
+                                            lambda p: EntryProcedure(procedure_id=p))
+        if submit:
+            # Procedures only when there are some: records without them keep their shape.
+            followed = {"procedures": procedure_ids} if procedure_ids else {}
+            audit.record("entry.resubmitted" if was_returned else "entry.submitted",
+                         actor=person, obj=entry, mentor=mentor.id, minutes=details.minutes,
+                         competencies=competency_ids, **followed)
+        if created:
+            receipts.commit(form_token, person, "log_entry", entry.id)
         else:
             session.commit()
     except IntegrityError:
@@ -477,7 +497,7 @@ def _lock(*entries: LogEntry) -> None:
     all (and one for their competencies), not one per entry; the procedures they
     followed, whose pages are long, only if asked for. Their ids come from the identity
     map: an entry expired by the write turn is not read once more just for its id."""
-    ids = [inspect(entry).identity[0] for entry in entries]
+    ids = [id_of(entry) for entry in entries]
     db_session().scalars(
         select(LogEntry).where(LogEntry.id.in_(ids))
         .options(lazyload(LogEntry.procedure_links)).with_for_update()
@@ -496,29 +516,56 @@ def _required_text(value: str | None, field: str, missing: str) -> str:
 
 
 def _reviewable(entry: LogEntry, mentor: StaffProfile,
-                mentor_pairings: Iterable[PairingTerms] | None = None) -> None:
+                mentor_pairings: Iterable[PairingTerms] | None = None,
+                areas: set[int] | None = None) -> None:
     """Refuse unless the (locked) entry waits for review by this mentor."""
     if entry.state != EntryState.SUBMITTED.value:
         raise Invalid({None: "Only entries waiting for review can be verified or returned."})
-    if not may_review(mentor, entry, mentor_pairings=mentor_pairings):
+    if not may_review(mentor, entry, mentor_pairings=mentor_pairings, areas=areas):
         raise Invalid({None: "You are not this apprentice's mentor for these competencies."})
 
 
-def verify_entries(entries: Iterable[LogEntry], mentor: StaffProfile) -> int:
-    """Verify submitted entries (one, or a bulk selection): all or none."""
-    write_turn()  # the entries are read again, under the write lock, as they are checked
-    entries = list(dict.fromkeys(entries))  # one object per row: no need to read ids
+@cache
+def _review_queries():
+    """What a verify reads under the write lock: the entries (FOR UPDATE on PostgreSQL),
+    and the areas of their competencies (built once per process)."""
+    ids = bindparam("ids", expanding=True)
+    entries = (select(LogEntry.id, LogEntry.person_id, LogEntry.state, LogEntry.occurred_on)
+               .where(LogEntry.id.in_(ids)).with_for_update())
+    areas = (select(EntryCompetency.entry_id, Competency.area_id)
+             .join(Competency, Competency.id == EntryCompetency.competency_id)
+             .where(EntryCompetency.entry_id.in_(ids)))
+    return entries, areas
+
+
+def verify_entries(entries: Iterable[int | LogEntry], mentor: StaffProfile) -> int:
+    """Verify submitted entries (one, or a bulk selection; their ids, or the entries):
+    all or none. Read, checked and changed under the write lock in a fixed number of
+    statements, whatever the number of entries (Core rows: the review queue's button is
+    a busy one)."""
+    write_turn()  # the entries are read under the write lock, as they are checked
+    mentor = kept_now(mentor)  # as they stand under the lock: no read of their row
+    ids = list(dict.fromkeys(entry if isinstance(entry, int) else id_of(entry)
+                             for entry in entries))
+    entries_query, areas_query = _review_queries()
+    entries = execute(entries_query, {"ids": ids}).all()
+    if not ids or len(entries) != len(ids):  # a forged id, or one that does not exist
+        raise Invalid({None: "Some of those entries do not exist; nothing was verified."})
+    areas: dict[int, set[int]] = {entry.id: set() for entry in entries}
+    for entry_id, area_id in execute(areas_query, {"ids": ids}):
+        areas[entry_id].add(area_id)
     mentor_pairings = paired.of_mentor(mentor.id)  # once, not once per entry
-    _lock(*entries)
     for entry in entries:
-        _reviewable(entry, mentor, mentor_pairings)
+        _reviewable(entry, mentor, mentor_pairings, areas[entry.id])
     now = utcnow()
+    # ORM-enabled: entries this session holds (a caller's) show the change too.
+    db_session().execute(
+        update(LogEntry).where(LogEntry.id.in_(ids))
+        .values(state=EntryState.VERIFIED.value, verified_at=now, verified_by_id=mentor.id,
+                return_comment="", updated_at=now))
     for entry in entries:
-        entry.state = EntryState.VERIFIED.value
-        entry.verified_at = now
-        entry.verified_by_id = mentor.id
-        entry.return_comment = ""
-        audit.record("entry.verified", actor=mentor, obj=entry, person=entry.person_id)
+        audit.record("entry.verified", actor=mentor, object_type="LogEntry",
+                     object_id=entry.id, person=entry.person_id)
     db_session().commit()
     return len(entries)
 
@@ -582,28 +629,44 @@ def review_queue(mentor: StaffProfile, today: date | None = None, *,
     return [entry for entry in waiting if may_review(mentor, entry, today, mentor_pairings)]
 
 
-def entries_of(person_id: int, *, states: Iterable[str] | None = None,
-               limit: int | None = None, lineage: str | None = None,
-               procedures: bool = True) -> list[LogEntry]:
-    """A person's entries, newest first; ``lineage``: only those that practised that
-    competency (any version of it), chosen by the database, not after loading years of
-    entries (a sign-off's evidence); ``procedures=False``: the procedures each followed
-    are read only if asked for."""
-    query = (select(LogEntry).where(LogEntry.person_id == person_id)
+@cache
+def _entries_query(states: bool, lineage: bool, limit: bool, links: bool, ids: bool):
+    """The statement of :func:`entries_of` for what it is asked, built once per process
+    (building it cost more than running it); the values are bound when run."""
+    query = (select(LogEntry).where(LogEntry.person_id == bindparam("person_id"))
              .order_by(LogEntry.occurred_on.desc(), LogEntry.id.desc()))
-    if not procedures:
-        query = query.options(lazyload(LogEntry.procedure_links))
+    if not links:
+        query = query.options(lazyload(LogEntry.competency_links),
+                              lazyload(LogEntry.procedure_links))
     if states:
-        query = query.where(LogEntry.state.in_(list(states)))
-    if lineage is not None:
+        query = query.where(LogEntry.state.in_(bindparam("states", expanding=True)))
+    if lineage:
         query = query.where(
             select(EntryCompetency.entry_id)
             .join(Competency, Competency.id == EntryCompetency.competency_id)
-            .where(EntryCompetency.entry_id == LogEntry.id, Competency.lineage == lineage)
+            .where(EntryCompetency.entry_id == LogEntry.id,
+                   Competency.lineage == bindparam("lineage"))
             .exists())
+    if ids:
+        query = query.where(LogEntry.id.in_(bindparam("ids", expanding=True)))
     if limit:
-        query = query.limit(limit)
-    return list(db_session().scalars(query))
+        query = query.limit(bindparam("limit"))
+    return query
+
+
+def entries_of(person_id: int, *, states: Iterable[str] | None = None,
+               limit: int | None = None, lineage: str | None = None,
+               links: bool = True, ids: Iterable[int] | None = None) -> list[LogEntry]:
+    """A person's entries, newest first; ``lineage``: only those that practised that
+    competency (any version of it), chosen by the database, not after loading years of
+    entries (a sign-off's evidence); ``links=False``: the competencies and procedures
+    of each are read only if asked for; ``ids``: only those of these."""
+    states = list(states or [])
+    ids = None if ids is None else list(ids)
+    query = _entries_query(bool(states), lineage is not None, bool(limit), links,
+                           ids is not None)
+    return list(db_session().scalars(query, {"person_id": person_id, "states": states,
+                                             "lineage": lineage, "limit": limit, "ids": ids}))
 
 
 TIMELINE_PAGE_SIZE = 25
@@ -684,10 +747,11 @@ def entries_reaching(entries: Iterable[LogEntry]) -> dict[SupervisionLevel, list
     return {level: [e for e in ordered if e.activity >= level] for level in SupervisionLevel}
 
 
-def above_evidence_message(person: StaffProfile, level: SupervisionLevel,
-                           highest: LogEntry) -> str:
+def above_evidence_message(person: StaffProfile, level: SupervisionLevel, highest) -> str:
+    """``highest``: the cited entry (or its row) with the highest activity."""
+    reached = ACTIVITY_LABELS[SupervisionLevel(highest.activity)]
     return (f"None of the entries you cite reached '{level.label.lower()}' (the highest: "
-            f"'{highest.activity_label.lower()}'). If you saw {person.name} do this yourself "
+            f"'{reached.lower()}'). If you saw {person.name} do this yourself "
             "at that level, tick the box below to confirm.")
 
 
@@ -698,6 +762,31 @@ def _hold_competency(person_id: int, lineage: str) -> None:
     advisory lock; SQLite runs writing transactions one at a time already."""
     digest = hashlib.sha256(f"sign-off {person_id} {lineage}".encode()).digest()
     advisory_lock(int.from_bytes(digest[:8], "big", signed=True))
+
+
+@cache
+def _evidence_queries():
+    """What a sign-off reads of the entries it cites, under the write lock: the entries
+    (FOR UPDATE on PostgreSQL) and the competencies they practised (built once)."""
+    ids = bindparam("ids", expanding=True)
+    return (select(LogEntry.id, LogEntry.person_id, LogEntry.state, LogEntry.activity)
+            .where(LogEntry.id.in_(ids)).with_for_update(),
+            select(EntryCompetency.entry_id, Competency.lineage)
+            .join(Competency, Competency.id == EntryCompetency.competency_id)
+            .where(EntryCompetency.entry_id.in_(ids)))
+
+
+def _evidence(entry_ids: list[int]) -> tuple[dict, dict[int, set[str]]]:
+    """The cited entries as rows by id, and the lineages each practised: two statements
+    for any number (Core rows: nothing of them is changed)."""
+    practised: dict[int, set[str]] = defaultdict(set)
+    if not entry_ids:
+        return {}, practised
+    entries_query, lineages_query = _evidence_queries()
+    entries = {row.id: row for row in execute(entries_query, {"ids": entry_ids})}
+    for entry_id, lineage in execute(lineages_query, {"ids": entry_ids}):
+        practised[entry_id].add(lineage)
+    return entries, practised
 
 
 def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency, *,
@@ -714,6 +803,10 @@ def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency,
     AlreadySaved instead of signing twice.
     """
     write_turn()  # the form's own reads came before: what follows is checked again
+    mentor, person = kept_now(mentor), kept_now(person)  # under the lock, rows not read
+    # The competency as the person's programme has it, kept: its row is not read again
+    # (one outside the programme is, and refused below).
+    competency = in_programme(person.id, id_of(competency)) or competency
     receipts.check(form_token, mentor)
     _hold_competency(person.id, competency.lineage)
     today = today or date.today()
@@ -740,9 +833,7 @@ def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency,
     except ValueError:
         errors["level"] = "Choose a supervision level."
     evidence = list(dict.fromkeys(entry_ids))
-    entries = {e.id: e for e in db_session().scalars(
-        select(LogEntry).where(LogEntry.id.in_(evidence))
-        .options(lazyload(LogEntry.procedure_links)).with_for_update())} if evidence else {}
+    entries, practised = _evidence(evidence)
     if not evidence:
         errors["entry_ids"] = "Cite at least one verified log entry as evidence."
     else:
@@ -752,8 +843,7 @@ def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency,
                     or entry.state != EntryState.VERIFIED.value):
                 errors["entry_ids"] = "Evidence must be their own verified log entries."
                 break
-            if competency.lineage not in {link.competency.lineage
-                                          for link in entry.competency_links}:
+            if competency.lineage not in practised[entry_id]:
                 errors["entry_ids"] = "Cite entries that practised this competency."
                 break
     if len(comment or "") > MAX_DESCRIPTION:
@@ -768,19 +858,19 @@ def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency,
         errors[None] = "You have signed this off at this level already."
     if errors:
         raise Invalid(errors)
-    record = SignOff(person_id=person.id, competency_id=competency.id,
-                     lineage=competency.lineage, level=int(level),
-                     comment=(comment or "").strip(), signed_by_id=mentor.id,
-                     corrects_id=corrects.id if corrects else None)
-    record.evidence_links = [SignOffEvidence(entry_id=e) for e in evidence]
-    db_session().add(record)
+    record = inserted(SignOff, {"person_id": person.id, "competency_id": competency.id,
+                                "lineage": competency.lineage, "level": int(level),
+                                "comment": (comment or "").strip(), "signed_by_id": mentor.id,
+                                "signed_at": utcnow(),
+                                "corrects_id": corrects.id if corrects else None},
+                      (SignOffEvidence, "sign_off_id", [{"entry_id": e} for e in evidence]))
     audit.record("signoff.corrected" if corrects else "signoff.created", actor=mentor,
                  obj=record, person=person.id, competency=competency.id,
                  code=competency.code, level=int(level), evidence=evidence,
                  corrects=corrects.id if corrects else None,
                  # Only when it happened: other records keep their shape.
                  **({"above_evidence": True} if highest is not None else {}))
-    receipts.commit(form_token, mentor, "sign_off", record)
+    receipts.commit(form_token, mentor, "sign_off", record.id)
     return record
 
 

@@ -18,7 +18,7 @@ from wtforms import SelectChoice
 
 from apprentice.auth.access import requires
 from apprentice.auth.identity import confirm_identity, recently_confirmed
-from apprentice.auth.services import current_staff
+from apprentice.auth.services import current_staff, current_viewer
 from apprentice.competencies import services as frameworks
 from apprentice.competencies.models import SupervisionLevel
 from apprentice.core import receipts
@@ -36,6 +36,7 @@ from apprentice.forms import (
     saved_record,
 )
 from apprentice.people import services as people
+from apprentice.people.kept import kept_person
 from apprentice.programmes import services as programmes
 from apprentice.training import paired, permissions, services, standing
 from apprentice.training.forms import (
@@ -78,7 +79,7 @@ def log():
 
 
 def _entry_form(staff, entry=None, formdata=None) -> EntryForm:
-    """The log form with its choices; ``formdata``: a form kept across a sign-in."""
+    """The log form with its mentors; ``formdata``: a form kept across a sign-in."""
     form = EntryForm(obj=entry) if formdata is None else EntryForm(formdata=formdata, obj=entry)
     today = date.today()
     mentors = {p.mentor_id: p.mentor.name for p in paired.of_apprentice(staff.id)
@@ -87,10 +88,8 @@ def _entry_form(staff, entry=None, formdata=None) -> EntryForm:
         mentors[entry.mentor.id] = entry.mentor.name
     form.mentor_id.choices = [SelectChoice(mentor_id, name) for mentor_id, name
                               in sorted(mentors.items(), key=lambda item: item[1])]
-    competencies = programmes.programme_competencies(staff.id)
-    form.competency_ids.choices = [SelectChoice(c.id, f"{c.code} {c.statement}")
-                                   for c in competencies]
-    form.programme_competencies = competencies
+    # Listed by the page itself (recent ones first); the service checks what is ticked.
+    form.programme_competencies = programmes.programme_competencies(staff.id)
     return form
 
 
@@ -99,7 +98,7 @@ def _entry_form(staff, entry=None, formdata=None) -> EntryForm:
 @requires(permissions.may_keep_log)
 @reads_first  # its service takes the write turn
 def new_entry():
-    staff = current_staff()
+    staff = current_viewer()  # its id is all the form needs: the profile is not read
     kept = kept_formdata()
     form = _entry_form(staff, formdata=kept)
     if request.method == "GET" and kept is None:
@@ -281,12 +280,11 @@ def verify():
     if not raw:
         flash("Tick the entries to verify.", "error")
         return redirect(url_for("apprentice.training.review"))
-    ids = list(dict.fromkeys(id_number(value) for value in raw))
-    entries = services.get_entries(i for i in ids if i is not None)
-    if len(entries) != len(ids):  # a forged id, or one that does not exist
+    ids = [id_number(value) for value in raw]
+    if None in ids:  # a forged id (one that does not exist: the service says so)
         flash("Some of those entries do not exist; nothing was verified.", "error")
         return redirect(url_for("apprentice.training.review"))
-    act(lambda: services.verify_entries(entries, current_staff()),
+    act(lambda: services.verify_entries(ids, current_viewer()),
         lambda count: f"{count} entr{'y' if count == 1 else 'ies'} verified.")
     return redirect(url_for("apprentice.training.review"))
 
@@ -311,17 +309,19 @@ def return_entry(entry_id: int):
 @requires(permissions.may_see_apprentices)
 @reads_first  # its service takes the write turn
 def new_sign_off():
-    staff = current_staff()
+    staff = current_viewer()  # its id and roles are all the form asks of the signer
     person_id, competency_id, corrects_id = (
         id_number(request.args.get(name)) for name in ("person", "competency", "corrects"))
-    person = people.get_person(person_id) if person_id else None
-    competency = frameworks.get_competency(competency_id) if competency_id else None
+    person = kept_person(person_id) if person_id else None
+    # As their programme has it (kept); one outside it is read (the service refuses it).
+    competency = ((programmes.in_programme(person.id, competency_id)
+                   or frameworks.get_competency(competency_id))
+                  if competency_id and person is not None else None)
     corrects = services.get_sign_off(corrects_id) if corrects_id else None
     if corrects is not None:
         # The current wording of the corrected competency, if still in the programme.
         person = corrects.person
-        competency = next((frameworks.get_competency(c.id)
-                           for c in programmes.programme_competencies(corrects.person_id)
+        competency = next((c for c in programmes.programme_competencies(corrects.person_id)
                            if c.lineage == corrects.lineage), corrects.competency)
         allowed = permissions.may_correct(staff, corrects)
     else:
@@ -333,13 +333,20 @@ def new_sign_off():
     answer = once(form, staff)  # sent again (Back, a double tap): signed once
     if answer is not None:
         return answer
-    candidates = services.entries_of(person.id, states=[EntryState.VERIFIED.value],
-                                     lineage=competency.lineage, procedures=False)
-    form.entry_ids.choices = [
-        SelectChoice(e.id, f"{e.occurred_on.isoformat()} · {e.activity_label} · "
-                           f"{duration(e.minutes)} · {e.description[:80]}")
-        for e in candidates
-    ]
+    def evidence(ticked=None):
+        """The entries that may be cited (of ``ticked`` only: a form sent is checked
+        against what it ticks, not against years of entries), as the form's choices."""
+        candidates = services.entries_of(person.id, states=[EntryState.VERIFIED.value],
+                                         lineage=competency.lineage, links=False, ids=ticked)
+        form.entry_ids.choices = [
+            SelectChoice(e.id, f"{e.occurred_on.isoformat()} · {e.activity_label} · "
+                               f"{duration(e.minutes)} · {e.description[:80]}")
+            for e in candidates
+        ]
+        return candidates
+
+    sent = request.method == "POST"
+    candidates = evidence(form.entry_ids.data or [] if sent else None)
     if request.method == "GET" and kept_formdata() is None:
         form.entry_ids.data = [e.id for e in candidates]
     # A level above every ticked entry: the mentor confirms they saw it (a checkbox).
@@ -348,7 +355,7 @@ def new_sign_off():
         form.confirm_above_evidence.label.text = (
             f"I saw {person.name} do this myself at '{above.label.lower()}'.")
     if form.validate_on_submit():
-        problem = confirm_identity(staff, form.password.data)
+        problem = confirm_identity(form.password.data)
         if problem:
             form.password.errors = [*form.password.errors, problem]
         else:
@@ -365,6 +372,8 @@ def new_sign_off():
             else:
                 flash(f"{competency.code} signed off for {person.name}.", "success")
                 return redirect(url_for("apprentice.records.apprentice", person_id=person.id))
+    if sent:  # shown again: every entry that may be cited
+        candidates = evidence()
     return render_template("apprentice/training/sign_off_form.html", form=form, person=person,
                            competency=competency, corrects=corrects, candidates=candidates,
                            reached=services.entries_reaching(candidates),
