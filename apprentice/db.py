@@ -382,7 +382,8 @@ def execute(statement, params=None):
 
 
 @cache
-def _insert(table):
+def insert_into(table):
+    """A table's INSERT, built once per process (its values bound when run)."""
     return insert(table)
 
 
@@ -391,10 +392,10 @@ def inserted(model: type[Base], row: dict, *links: tuple[type[Base], str, list[d
     naming the row, [their other columns])``, as Core statements (no unit of work: the
     busiest forms save this way), and return the row as a persistent object of this
     session: its columns as inserted, its relationships read only if asked for."""
-    new_id = execute(_insert(model.__table__), row).inserted_primary_key[0]
+    new_id = execute(insert_into(model.__table__), row).inserted_primary_key[0]
     for link_model, key, rows in links:
         if rows:
-            execute(_insert(link_model.__table__), [{key: new_id, **r} for r in rows])
+            execute(insert_into(link_model.__table__), [{key: new_id, **r} for r in rows])
     record = model(id=new_id, **row)
     make_transient_to_detached(record)
     db_session().add(record)

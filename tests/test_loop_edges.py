@@ -55,6 +55,11 @@ def test_forged_ids_never_answer_500(app, loop, value):
     assert mentor.get(f"/sign-offs/new?corrects={value}").status_code == 404
     coordinator = as_person(app, loop["coordinator"])
     assert coordinator.get(f"/programmes/?framework={value}").status_code == 200
+    # Cited on the sign-off form: it is not one of their entries (said next to the field).
+    form = f"/sign-offs/new?person={loop['apprentice'].id}&competency={loop['competency'].id}"
+    page = mentor.submit(form, {"level": "3", "entry_ids": value, "comment": "Seen it.",
+                                "password": "not asked"})
+    assert page.status_code == 200 and "Choose from the list." in page.get_data(as_text=True)
 
 
 def test_a_far_future_start_date_is_a_field_message(app, loop, make_person):

@@ -858,6 +858,19 @@ def test_the_same_entry_listed_twice_is_verified_once(world):
     assert len(trail(w, "entry.verified")) == 1
 
 
+def test_entries_held_by_the_caller_show_their_verification(world):
+    """A verify changes its rows with one UPDATE: the entries the caller holds in its
+    session show the change (not the state they were read in), in the order ticked."""
+    w = world
+    first, second = log(w), log(w)
+    with w.app.app_context():
+        held = [training.get_entry(second), training.get_entry(first)]
+        assert training.verify_entries(held, w.mentor) == 2
+        assert [(e.state, e.verified_by_id) for e in held] == [("verified", w.mentor_id)] * 2
+        assert all(e.verified_at is not None for e in held)
+    assert [r.object_id for r in trail(w, "entry.verified")] == [second, first]
+
+
 # -- unlocking ------------------------------------------------------------------------------
 
 def test_a_coordinator_unlocks_a_verified_entry_with_a_reason(world):

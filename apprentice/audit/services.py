@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from functools import cache
 from types import SimpleNamespace
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from apprentice.audit.models import AuditRecord
-from apprentice.db import advisory_lock, db_session, execute, utcnow
+from apprentice.db import advisory_lock, db_session, execute, insert_into, utcnow
 
 GENESIS = "0" * 64
 # Any fixed number: the key of PostgreSQL's advisory lock for appends.
@@ -58,12 +58,6 @@ def _chain_end():
     return select(AuditRecord.id, AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)
 
 
-@cache
-def _append():
-    """The INSERT of one record: Core, not a unit of work (built once per process)."""
-    return insert(AuditRecord.__table__)
-
-
 def record(action: str, *, actor=None, obj=None, object_type: str = "",
            object_id: int | None = None, **details) -> None:
     """Append one record to the current transaction (the caller commits).
@@ -90,7 +84,7 @@ def record(action: str, *, actor=None, obj=None, object_type: str = "",
         prev_hash=last.hash if last else GENESIS,
     )
     row.hash = compute_hash(row, row.prev_hash)
-    execute(_append(), vars(row))
+    execute(insert_into(AuditRecord.__table__), vars(row))
 
 
 @dataclass(frozen=True)

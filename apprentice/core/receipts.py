@@ -6,7 +6,8 @@ sent again (Back then Submit, a double tap, a page fetched again by Back) finds 
 receipt and is answered "already saved" with a link, instead of making a copy. Two
 requests racing with one token queue for it (``check`` holds the token until the
 transaction ends), and should one get past anyway, the token is the table's primary
-key, so the second commit fails and is answered the same way.
+key: the second save's receipt is not inserted (ON CONFLICT DO NOTHING, which needs
+SQLite 3.35 or newer) and it is rolled back and answered the same way.
 
 A token belongs to the person it was given to; anything else (missing, malformed,
 someone else's) is no receipt: the form saves normally.

@@ -6,8 +6,9 @@ the new number exactly when it can see the new data, on every server of one
 database. Whatever is built from the data can then be kept under the number it was
 built at (apprentice.core.pagecache) and nothing is ever invalidated by hand.
 
-Changes are noticed on the session, in one place: objects flushed, and INSERT, UPDATE
-and DELETE statements run through it. The counter's row is locked last, just before
+Changes are noticed on the session: objects flushed, and INSERT, UPDATE and DELETE
+statements run through it or on its connection (apprentice.db.execute), each through
+:func:`note_statement`. The counter's row is locked last, just before
 COMMIT (after the final flush), so writers wait on it only for the commit itself and
 always take it after every other lock (no deadlock can form around it).
 

@@ -31,11 +31,11 @@ from apprentice.records import services
 from apprentice.statements import services as statements
 from apprentice.training import standing
 from apprentice.training.models import (
-    ACTIVITY_LABELS,
     LogEntry,
     Revocation,
     SignOff,
     SignOffEvidence,
+    activity_label,
 )
 
 # The audit actions that record a sign-off being made (see training.services.sign_off).
@@ -387,7 +387,7 @@ def _entries(person_id: int, as_of: date | None) -> tuple[EntryRecord, ...]:
         .order_by(LogEntry.occurred_on.desc(), LogEntry.id.desc()))
     return tuple(
         EntryRecord(e.id, e.occurred_on, e.minutes,
-                    ACTIVITY_LABELS[SupervisionLevel(e.activity)], e.description,
+                    activity_label(e.activity), e.description,
                     standing.verified_by(e, as_of),
                     tuple(link.competency_id for link in e.competency_links))
         for e in entries)

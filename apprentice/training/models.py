@@ -37,6 +37,11 @@ ACTIVITY_LABELS = {
 }
 
 
+def activity_label(activity: int) -> str:
+    """What an entry's activity (a supervision level) is called on the log."""
+    return ACTIVITY_LABELS[SupervisionLevel(activity)]
+
+
 class EntryState(StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
@@ -160,7 +165,7 @@ class LogEntry(Base):
 
     @property
     def activity_label(self) -> str:
-        return ACTIVITY_LABELS[SupervisionLevel(self.activity)]
+        return activity_label(self.activity)
 
     @property
     def editable(self) -> bool:

@@ -42,7 +42,6 @@ from apprentice.people.models import Role, StaffProfile, acts_as
 from apprentice.programmes.services import in_programme, programme_competencies
 from apprentice.training import paired
 from apprentice.training.models import (
-    ACTIVITY_LABELS,
     EntryCompetency,
     EntryProcedure,
     EntryState,
@@ -53,6 +52,7 @@ from apprentice.training.models import (
     Revocation,
     SignOff,
     SignOffEvidence,
+    activity_label,
 )
 from apprentice.training.permissions import (
     is_coordinator,
@@ -494,9 +494,9 @@ def delete_draft(entry: LogEntry, person: StaffProfile) -> None:
 def _lock(*entries: LogEntry) -> None:
     """Re-read the entries FOR UPDATE (PostgreSQL) so two requests cannot both change
     one; SQLite already runs writing transactions one at a time. One statement for them
-    all (and one for their competencies), not one per entry; the procedures they
-    followed, whose pages are long, only if asked for. Their ids come from the identity
-    map: an entry expired by the write turn is not read once more just for its id."""
+    (and one for their competencies); the procedures they followed, whose pages are
+    long, only if asked for. Their ids come from the identity map: an entry expired by
+    the write turn is not read once more just for its id."""
     ids = [id_of(entry) for entry in entries]
     db_session().scalars(
         select(LogEntry).where(LogEntry.id.in_(ids))
@@ -541,8 +541,8 @@ def _review_queries():
 def verify_entries(entries: Iterable[int | LogEntry], mentor: StaffProfile) -> int:
     """Verify submitted entries (one, or a bulk selection; their ids, or the entries):
     all or none. Read, checked and changed under the write lock in a fixed number of
-    statements, whatever the number of entries (Core rows: the review queue's button is
-    a busy one)."""
+    statements whatever their number (Core rows: the review queue's button is a busy
+    one), then one audit record each, in the order given."""
     write_turn()  # the entries are read under the write lock, as they are checked
     mentor = kept_now(mentor)  # as they stand under the lock: no read of their row
     ids = list(dict.fromkeys(entry if isinstance(entry, int) else id_of(entry)
@@ -563,9 +563,10 @@ def verify_entries(entries: Iterable[int | LogEntry], mentor: StaffProfile) -> i
         update(LogEntry).where(LogEntry.id.in_(ids))
         .values(state=EntryState.VERIFIED.value, verified_at=now, verified_by_id=mentor.id,
                 return_comment="", updated_at=now))
-    for entry in entries:
+    person_of = {entry.id: entry.person_id for entry in entries}
+    for entry_id in ids:
         audit.record("entry.verified", actor=mentor, object_type="LogEntry",
-                     object_id=entry.id, person=entry.person_id)
+                     object_id=entry_id, person=person_of[entry_id])
     db_session().commit()
     return len(entries)
 
@@ -749,9 +750,9 @@ def entries_reaching(entries: Iterable[LogEntry]) -> dict[SupervisionLevel, list
 
 def above_evidence_message(person: StaffProfile, level: SupervisionLevel, highest) -> str:
     """``highest``: the cited entry (or its row) with the highest activity."""
-    reached = ACTIVITY_LABELS[SupervisionLevel(highest.activity)]
     return (f"None of the entries you cite reached '{level.label.lower()}' (the highest: "
-            f"'{reached.lower()}'). If you saw {person.name} do this yourself "
+            f"'{activity_label(highest.activity).lower()}'). If you saw {person.name} do "
+            "this yourself "
             "at that level, tick the box below to confirm.")
 
 
@@ -806,7 +807,8 @@ def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency,
     mentor, person = kept_now(mentor), kept_now(person)  # under the lock, rows not read
     # The competency as the person's programme has it, kept: its row is not read again
     # (one outside the programme is, and refused below).
-    competency = in_programme(person.id, id_of(competency)) or competency
+    programmed = in_programme(person.id, id_of(competency))
+    competency = programmed or competency
     receipts.check(form_token, mentor)
     _hold_competency(person.id, competency.lineage)
     today = today or date.today()
@@ -826,7 +828,7 @@ def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency,
                                  "newer one if needed."})
     elif not may_sign_off(mentor, person.id, competency.area_id, today):
         raise Invalid({None: f"You are not {person.name}'s mentor for this area today."})
-    if competency.id not in {c.id for c in programme_competencies(person.id)}:
+    if programmed is None:
         errors["competency"] = "This competency is not part of their programme."
     try:
         level = SupervisionLevel(level)

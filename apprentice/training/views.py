@@ -32,6 +32,7 @@ from apprentice.forms import (
     act,
     already_saved,
     id_number,
+    ids_from,
     once,
     saved_record,
 )
@@ -346,7 +347,8 @@ def new_sign_off():
         return candidates
 
     sent = request.method == "POST"
-    candidates = evidence(form.entry_ids.data or [] if sent else None)
+    ticked = form.entry_ids.raw_data or []  # as sent: only ids are looked for
+    candidates = evidence(ids_from(ticked, limit=len(ticked)) if sent else None)
     if request.method == "GET" and kept_formdata() is None:
         form.entry_ids.data = [e.id for e in candidates]
     # A level above every ticked entry: the mentor confirms they saw it (a checkbox).
