@@ -348,9 +348,10 @@ def build(instance: Path, apprentices: int, procedures: int,
 def add_write_pool(instance: Path, waiting: int = 5000) -> dict:
     """A mentor and eight apprentices for the write runs, added to bench.json as "pool":
     each apprentice with a verified entry for every programme competency (evidence for
-    the sign-offs: five levels each, up to the entry's own) and ``waiting`` entries in all sent for review (one
-    per verify). The load runner adds one just before its writes, after the pages are
-    measured, so the pages read the generated data alone; a second run gets a new pool."""
+    the sign-offs: five levels each, up to the entry's own) and ``waiting`` entries in
+    all sent for review (one per verify). The load runner adds one just before its
+    writes, after the pages are measured, so the pages read the generated data alone; a
+    second run gets a new pool."""
     from apprentice import create_app
     from apprentice.auth.passwords import hash_password
     from apprentice.competencies import services as frameworks

@@ -102,7 +102,8 @@ def test_every_entry_and_sign_off_is_one_the_app_could_have_saved(generated, ben
     with bench_app.app_context():
         session = db_session()
         people = {e.person_id for e in session.scalars(select(LogEntry))}
-        assert len(people) == 3 + 4 + 1  # the cohort, the write pool and the demo's Jordan
+        pool = _bench_module("generate").POOL_APPRENTICES
+        assert len(people) == 3 + pool + 1  # the cohort, the write pool and the demo's Jordan
         for person in people:
             programme = {c.id for c in programme_competencies(person)}
             practised = set(session.scalars(

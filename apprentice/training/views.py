@@ -331,9 +331,10 @@ def new_sign_off():
     if person is None or competency is None or not allowed or person.id == staff.id:
         abort(404)
     form = kept_form(SignOffForm)
-    answer = once(form, staff)  # sent again (Back, a double tap): signed once
-    if answer is not None:
-        return answer
+    if request.method == "GET":  # a form sent again is the service's to answer (signed once)
+        answer = once(form, staff)
+        if answer is not None:
+            return answer
     def evidence(ticked=None):
         """The entries that may be cited (of ``ticked`` only: a form sent is checked
         against what it ticks, not against years of entries), as the form's choices."""
