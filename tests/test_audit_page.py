@@ -7,10 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from apprentice.audit import services as audit
 from apprentice.audit.browse import CSV_COLUMNS
@@ -178,10 +179,16 @@ def test_filtering_by_dates(app, activity, login_as, coordinator):
         assert "No records match." in doc.text
     # One record backdated is found by its day only (the trail is append-only: add a new one).
     with app.app_context():
-        old = audit.record("test.old")  # not yet written: dated before it is
-        old.at = datetime(2026, 1, 15, 23, 59, tzinfo=old.at.tzinfo)
+        last = db_session().execute(select(AuditRecord.id, AuditRecord.hash)
+                                    .order_by(AuditRecord.id.desc()).limit(1)).one()
+        old = SimpleNamespace(id=last.id + 1, at=datetime(2026, 1, 15, 23, 59, tzinfo=UTC),
+                              actor_id=None, actor_name="", action="test.old",
+                              object_type="", object_id=None, details="{}",
+                              prev_hash=last.hash)
         old.hash = audit.compute_hash(old, old.prev_hash)
+        db_session().execute(insert(AuditRecord.__table__), vars(old))
         db_session().commit()
+        assert audit.verify().intact  # a link of the chain like any other
     assert sentences(page(client, since="2026-01-15", until="2026-01-15")) == [
         "Recorded 'test.old'"]
     assert sentences(page(client, since="2026-01-16", until="2026-01-16")) == []

@@ -14,6 +14,7 @@ from apprentice.programmes import services as programmes
 from apprentice.records import dashboards
 from apprentice.training import services
 from apprentice.validation import Invalid
+from tests.factories import DEFAULT_PASSWORD
 from tests.loop import as_person, log_form, log_one
 from tests.support import dates
 
@@ -55,11 +56,12 @@ def test_forged_ids_never_answer_500(app, loop, value):
     assert mentor.get(f"/sign-offs/new?corrects={value}").status_code == 404
     coordinator = as_person(app, loop["coordinator"])
     assert coordinator.get(f"/programmes/?framework={value}").status_code == 200
-    # Cited on the sign-off form: it is not one of their entries (said next to the field).
+    # Cited on the sign-off form: it is none of their entries (said next to the field).
     form = f"/sign-offs/new?person={loop['apprentice'].id}&competency={loop['competency'].id}"
     page = mentor.submit(form, {"level": "3", "entry_ids": value, "comment": "Seen it.",
-                                "password": "not asked"})
-    assert page.status_code == 200 and "Choose from the list." in page.get_data(as_text=True)
+                                "password": DEFAULT_PASSWORD})
+    said = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Evidence must be their own verified log entries." in said
 
 
 def test_a_far_future_start_date_is_a_field_message(app, loop, make_person):

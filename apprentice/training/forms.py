@@ -75,7 +75,10 @@ class SignOffForm(OnceForm, FlaskForm):
                        validators=[InputRequired("Choose a level.")])
     # Shown when the level is above every cited entry; its label names person and level.
     confirm_above_evidence = BooleanField("I saw it myself at this level")
-    entry_ids = MultiCheckboxField("Evidence: verified log entries", coerce=int)
+    # Listed from their verified entries; the service checks what is ticked (a value that
+    # is no id is nobody's entry: its message says so).
+    entry_ids = MultiCheckboxField("Evidence: verified log entries", coerce=id_number,
+                                   validate_choice=False)
     comment = TextAreaField("Comment", validators=[Optional(), TextLimit(MAX_DESCRIPTION)])
     password = PasswordField(
         "Your password", description="Signing off is a record of someone's qualification: "

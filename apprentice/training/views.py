@@ -32,7 +32,6 @@ from apprentice.forms import (
     act,
     already_saved,
     id_number,
-    ids_from,
     once,
     saved_record,
 )
@@ -335,28 +334,8 @@ def new_sign_off():
         answer = once(form, staff)
         if answer is not None:
             return answer
-    def evidence(ticked=None):
-        """The entries that may be cited (of ``ticked`` only: a form sent is checked
-        against what it ticks, not against years of entries), as the form's choices."""
-        candidates = services.entries_of(person.id, states=[EntryState.VERIFIED.value],
-                                         lineage=competency.lineage, links=False, ids=ticked)
-        form.entry_ids.choices = [
-            SelectChoice(e.id, f"{e.occurred_on.isoformat()} · {e.activity_label} · "
-                               f"{duration(e.minutes)} · {e.description[:80]}")
-            for e in candidates
-        ]
-        return candidates
-
-    sent = request.method == "POST"
-    ticked = form.entry_ids.raw_data or []  # as sent: only ids are looked for
-    candidates = evidence(ids_from(ticked, limit=len(ticked)) if sent else None)
-    if request.method == "GET" and kept_formdata() is None:
-        form.entry_ids.data = [e.id for e in candidates]
-    # A level above every ticked entry: the mentor confirms they saw it (a checkbox).
-    above = _above_cited(form, candidates) if request.method == "POST" else None
-    if above is not None:
-        form.confirm_above_evidence.label.text = (
-            f"I saw {person.name} do this myself at '{above.label.lower()}'.")
+    # The evidence ticked is the service's to check (under the write lock, with its own
+    # message): a form sent reads no list of years of entries before it is saved.
     if form.validate_on_submit():
         problem = confirm_identity(form.password.data)
         if problem:
@@ -375,8 +354,20 @@ def new_sign_off():
             else:
                 flash(f"{competency.code} signed off for {person.name}.", "success")
                 return redirect(url_for("apprentice.records.apprentice", person_id=person.id))
-    if sent:  # shown again: every entry that may be cited
-        candidates = evidence()
+    candidates = services.entries_of(person.id, states=[EntryState.VERIFIED.value],
+                                     lineage=competency.lineage, links=False)
+    form.entry_ids.choices = [
+        SelectChoice(e.id, f"{e.occurred_on.isoformat()} · {e.activity_label} · "
+                           f"{duration(e.minutes)} · {e.description[:80]}")
+        for e in candidates
+    ]
+    if request.method == "GET" and kept_formdata() is None:
+        form.entry_ids.data = [e.id for e in candidates]
+    # A level above every ticked entry: the mentor confirms they saw it (a checkbox).
+    above = _above_cited(form, candidates) if request.method == "POST" else None
+    if above is not None:
+        form.confirm_above_evidence.label.text = (
+            f"I saw {person.name} do this myself at '{above.label.lower()}'.")
     return render_template("apprentice/training/sign_off_form.html", form=form, person=person,
                            competency=competency, corrects=corrects, candidates=candidates,
                            reached=services.entries_reaching(candidates),
