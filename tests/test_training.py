@@ -1446,3 +1446,31 @@ def test_a_bulk_verify_reads_its_entries_in_a_fixed_number_of_statements(app, lo
     assert reads[0] == reads[1]
     with app.app_context():
         assert {e.state for e in training.entries_of(loop["apprentice"].id)} == {"verified"}
+
+
+def test_the_review_queue_is_shown_a_page_at_a_time_oldest_first(app, loop):
+    """A backlog is counted whole and listed a page at a time, oldest first; a page
+    asked for past the last (or not a number) shows the last (the first)."""
+    import re
+
+    from tests.factories import add_entries
+    from tests.loop import as_person
+
+    size = training.REVIEW_PAGE_SIZE
+    add_entries(app, loop, size + 5, states=("submitted",))
+    with app.app_context():
+        oldest_first = [w.id for w in training.waiting_for(
+            db_session().get(StaffProfile, loop["mentor"].id))]
+    assert len(oldest_first) == size + 5
+    mentor = as_person(app, loop["mentor"])
+
+    def listed(query: str) -> list[int]:
+        page = mentor.get(f"/review/{query}").get_data(as_text=True)
+        assert f"Entries to review <span class=\"ap-hint\">({size + 5})</span>" in page
+        return [int(i) for i in re.findall(r'name="entry_id" value="(\d+)"', page)]
+
+    assert listed("") == oldest_first[:size]
+    assert listed("?page=2") == listed("?page=99") == oldest_first[size:]
+    assert listed("?page=abc") == oldest_first[:size]
+    home = mentor.get("/").get_data(as_text=True)
+    assert f"Review {size + 5} entries" in home

@@ -100,8 +100,7 @@ def mentor_dashboard(mentor: StaffProfile, today: date | None = None) -> MentorD
     competencies with verified evidence at the required level but no sign-off yet."""
     today = today or date.today()
     mentor_pairings = paired.of_mentor(mentor.id)
-    queue = services.review_queue(mentor, today, procedures=False,
-                                  mentor_pairings=mentor_pairings)
+    waiting = services.waiting_for(mentor, today, mentor_pairings)
     current = [p for p in mentor_pairings if p.current_on(today)]
     apprentice_ids = {p.apprentice_id for p in current}
     enrolments = list(db_session().scalars(
@@ -134,8 +133,8 @@ def mentor_dashboard(mentor: StaffProfile, today: date | None = None) -> MentorD
                     ready.append(ReadyToSignOff(person, cp.competency.id, cp.competency.code,
                                                 cp.competency.statement))
     return MentorDashboard(
-        queue_count=len(queue),
-        oldest_days=max((e.days_waiting for e in queue), default=None),
+        queue_count=len(waiting),
+        oldest_days=max((w.days_waiting for w in waiting), default=None),
         rows=rows, ready=ready,
     )
 

@@ -42,6 +42,11 @@ def activity_label(activity: int) -> str:
     return ACTIVITY_LABELS[SupervisionLevel(activity)]
 
 
+def days_waiting(submitted_at: datetime | None) -> int:
+    """Whole days since an entry was submitted (in UTC, like the timestamp)."""
+    return (utcnow() - submitted_at).days if submitted_at else 0
+
+
 class EntryState(StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
@@ -178,8 +183,7 @@ class LogEntry(Base):
 
     @property
     def days_waiting(self) -> int:
-        """Whole days since it was submitted (in UTC, like the timestamp)."""
-        return (utcnow() - self.submitted_at).days if self.submitted_at else 0
+        return days_waiting(self.submitted_at)
 
 
 class EntryCompetency(Base):

@@ -10,7 +10,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 
 from sqlalchemy import bindparam, func, select, update
@@ -24,6 +24,7 @@ from apprentice.competencies.models import (
     SupervisionLevel,
 )
 from apprentice.core import receipts
+from apprentice.core.paging import page_and_pages
 from apprentice.db import (
     advisory_lock,
     db_session,
@@ -53,6 +54,7 @@ from apprentice.training.models import (
     SignOff,
     SignOffEvidence,
     activity_label,
+    days_waiting,
 )
 from apprentice.training.permissions import (
     is_coordinator,
@@ -605,29 +607,75 @@ def unlock_entry(entry: LogEntry, coordinator: StaffProfile, reason: str) -> Non
     db_session().commit()
 
 
-def review_queue(mentor: StaffProfile, today: date | None = None, *,
-                 procedures: bool = True,
-                 mentor_pairings: Iterable[PairingTerms] | None = None) -> list[LogEntry]:
-    """Submitted entries the mentor may review, oldest first. ``procedures=False``: the
-    procedures each entry followed are not loaded (a count of the queue needs none).
-    ``mentor_pairings``: every pairing of the mentor's (:func:`pairings`), when the
-    caller has them already."""
+REVIEW_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An entry waiting for the mentor's review, as the queue counts and orders it."""
+
+    id: int
+    submitted_at: datetime
+
+    @property
+    def days_waiting(self) -> int:
+        return days_waiting(self.submitted_at)
+
+
+@cache
+def _waiting_query():
+    """Submitted entries of some apprentices with their competencies' areas, a row per
+    area, oldest first (built once; the apprentices bound when run)."""
+    return (select(LogEntry.id, LogEntry.person_id, LogEntry.occurred_on,
+                   LogEntry.submitted_at, Competency.area_id)
+            .outerjoin(EntryCompetency, EntryCompetency.entry_id == LogEntry.id)
+            .outerjoin(Competency, Competency.id == EntryCompetency.competency_id)
+            .where(LogEntry.state == EntryState.SUBMITTED.value,
+                   LogEntry.person_id.in_(bindparam("people", expanding=True)))
+            .order_by(LogEntry.submitted_at, LogEntry.id))
+
+
+def waiting_for(mentor: StaffProfile, today: date | None = None,
+                mentor_pairings: Iterable[PairingTerms] | None = None) -> list[Waiting]:
+    """Every submitted entry the mentor may review, oldest first, as compact rows: the
+    area rule (:func:`may_review`) is asked of each, and no entry is loaded whole, so a
+    backlog of thousands costs one statement and no page holds them all.
+    ``mentor_pairings``: the mentor's pairings, when the caller has them already."""
     today = today or date.today()
     if mentor_pairings is None:
         mentor_pairings = paired.of_mentor(mentor.id)
-    apprentice_ids = {p.apprentice_id for p in mentor_pairings}
+    apprentice_ids = sorted({p.apprentice_id for p in mentor_pairings})
     if not apprentice_ids:
         return []
-    options = [selectinload(LogEntry.person).lazyload(StaffProfile.role_grants)]
-    if not procedures:
-        options.append(lazyload(LogEntry.procedure_links))
-    waiting = db_session().scalars(
-        select(LogEntry).where(LogEntry.state == EntryState.SUBMITTED.value,
-                               LogEntry.person_id.in_(apprentice_ids))
-        .order_by(LogEntry.submitted_at, LogEntry.id)
-        .options(*options)
-    )
-    return [entry for entry in waiting if may_review(mentor, entry, today, mentor_pairings)]
+    rows: dict[int, tuple] = {}
+    areas: dict[int, set[int]] = defaultdict(set)
+    for row in db_session().execute(_waiting_query(), {"people": apprentice_ids}):
+        rows.setdefault(row.id, row)
+        if row.area_id is not None:
+            areas[row.id].add(row.area_id)
+    return [Waiting(row.id, row.submitted_at) for row in rows.values()
+            if may_review(mentor, row, today, mentor_pairings, areas=areas[row.id])]
+
+
+def review_queue(mentor: StaffProfile, today: date | None = None, *,
+                 page: int | None = None, per_page: int = REVIEW_PAGE_SIZE,
+                 waiting: list[Waiting] | None = None) -> list[LogEntry]:
+    """Submitted entries the mentor may review, oldest first: all of them, or one
+    ``page`` of ``per_page`` (page numbers as :func:`apprentice.core.paging
+    .page_and_pages` reckons them). ``waiting``: :func:`waiting_for`, when the caller
+    has it already."""
+    if waiting is None:
+        waiting = waiting_for(mentor, today)
+    if page is not None:
+        page, _pages = page_and_pages(len(waiting), per_page, page)
+        waiting = waiting[(page - 1) * per_page:page * per_page]
+    ids = [w.id for w in waiting]
+    if not ids:
+        return []
+    found = {e.id: e for e in db_session().scalars(
+        select(LogEntry).where(LogEntry.id.in_(ids))
+        .options(selectinload(LogEntry.person).lazyload(StaffProfile.role_grants)))}
+    return [found[i] for i in ids if i in found]
 
 
 @cache

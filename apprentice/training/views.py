@@ -25,6 +25,7 @@ from apprentice.core import receipts
 from apprentice.core.answers import answers_json
 from apprentice.core.kept import kept_form, kept_formdata, restores_kept_form
 from apprentice.core.pagecache import kept_page
+from apprentice.core.paging import page_and_pages
 from apprentice.db import reads_first
 from apprentice.formatting import duration
 from apprentice.forms import (
@@ -33,6 +34,7 @@ from apprentice.forms import (
     already_saved,
     id_number,
     once,
+    page_number,
     saved_record,
 )
 from apprentice.people import services as people
@@ -267,8 +269,14 @@ def unlock_entry(entry_id: int):
 @requires(permissions.may_review_entries)
 @kept_page()
 def review():
+    """The queue a page at a time, oldest first (a backlog of thousands is one page)."""
+    waiting = services.waiting_for(current_staff())
+    page, pages = page_and_pages(len(waiting), services.REVIEW_PAGE_SIZE,
+                                 page_number(request.args.get("page")))
     return render_template("apprentice/training/review.html",
-                           queue=services.review_queue(current_staff()), today=date.today(),
+                           queue=services.review_queue(current_staff(), page=page,
+                                                       waiting=waiting),
+                           waiting=len(waiting), page=page, pages=pages, today=date.today(),
                            return_form=ReturnForm())
 
 
