@@ -858,6 +858,15 @@ def test_the_same_entry_listed_twice_is_verified_once(world):
     assert len(trail(w, "entry.verified")) == 1
 
 
+def test_a_verify_naming_no_entry_or_a_missing_one_verifies_nothing(world):
+    w = world
+    entry_id = log(w)
+    for named in ([entry_id, None], [entry_id, 999_999], []):
+        with w.app.app_context(), pytest.raises(Invalid, match="do not exist; nothing was"):
+            training.verify_entries(named, w.mentor)
+    assert entry_row(w, entry_id)["state"] == "submitted" and trail(w, "entry.verified") == []
+
+
 def test_entries_held_by_the_caller_show_their_verification(world):
     """A verify changes its rows with one UPDATE: the entries the caller holds in its
     session show the change (not the state they were read in), in the order ticked."""

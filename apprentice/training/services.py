@@ -24,7 +24,6 @@ from apprentice.competencies.models import (
     SupervisionLevel,
 )
 from apprentice.core import receipts
-from apprentice.core.paging import page_and_pages
 from apprentice.db import (
     advisory_lock,
     db_session,
@@ -528,47 +527,59 @@ def _reviewable(entry: LogEntry, mentor: StaffProfile,
 
 
 @cache
-def _review_queries():
-    """What a verify reads under the write lock: the entries (FOR UPDATE on PostgreSQL),
-    and the areas of their competencies (built once per process)."""
+def _locked_queries():
+    """What a verify and a sign-off read of the entries they act on, under the write
+    lock: the entries (FOR UPDATE on PostgreSQL), and the areas and lineages of their
+    competencies (built once per process)."""
     ids = bindparam("ids", expanding=True)
-    entries = (select(LogEntry.id, LogEntry.person_id, LogEntry.state, LogEntry.occurred_on)
-               .where(LogEntry.id.in_(ids)).with_for_update())
-    areas = (select(EntryCompetency.entry_id, Competency.area_id)
-             .join(Competency, Competency.id == EntryCompetency.competency_id)
-             .where(EntryCompetency.entry_id.in_(ids)))
-    return entries, areas
+    return (select(LogEntry.id, LogEntry.person_id, LogEntry.state, LogEntry.occurred_on,
+                   LogEntry.activity).where(LogEntry.id.in_(ids)).with_for_update(),
+            select(EntryCompetency.entry_id, Competency.area_id, Competency.lineage)
+            .join(Competency, Competency.id == EntryCompetency.competency_id)
+            .where(EntryCompetency.entry_id.in_(ids)))
 
 
-def verify_entries(entries: Iterable[int | LogEntry], mentor: StaffProfile) -> int:
-    """Verify submitted entries (one, or a bulk selection; their ids, or the entries):
+def _locked_entries(entry_ids: list[int]
+                    ) -> tuple[dict, dict[int, set[int]], dict[int, set[str]]]:
+    """The entries as Core rows by id, and the areas and the lineages each practised:
+    two statements for any number of entries (nothing of them is changed here)."""
+    areas: dict[int, set[int]] = defaultdict(set)
+    lineages: dict[int, set[str]] = defaultdict(set)
+    if not entry_ids:
+        return {}, areas, lineages
+    entries_query, competencies_query = _locked_queries()
+    entries = {row.id: row for row in execute(entries_query, {"ids": entry_ids})}
+    for entry_id, area_id, lineage in execute(competencies_query, {"ids": entry_ids}):
+        areas[entry_id].add(area_id)
+        lineages[entry_id].add(lineage)
+    return entries, areas, lineages
+
+
+def verify_entries(entries: Iterable[int | LogEntry | None], mentor: StaffProfile) -> int:
+    """Verify submitted entries (one, or a bulk selection; their ids, None for a value
+    that is no id, or the entries):
     all or none. Read, checked and changed under the write lock in a fixed number of
     statements whatever their number (Core rows: the review queue's button is a busy
     one), then one audit record each, in the order given."""
     write_turn()  # the entries are read under the write lock, as they are checked
     mentor = kept_now(mentor)  # as they stand under the lock: no read of their row
-    ids = list(dict.fromkeys(entry if isinstance(entry, int) else id_of(entry)
-                             for entry in entries))
-    entries_query, areas_query = _review_queries()
-    entries = execute(entries_query, {"ids": ids}).all()
-    if not ids or len(entries) != len(ids):  # a forged id, or one that does not exist
+    ids = list(dict.fromkeys(entry if entry is None or isinstance(entry, int)
+                             else id_of(entry) for entry in entries))
+    entries, areas, _lineages = _locked_entries(ids)
+    if not ids or len(entries) != len(ids):  # no id (None), or one that does not exist
         raise Invalid({None: "Some of those entries do not exist; nothing was verified."})
-    areas: dict[int, set[int]] = {entry.id: set() for entry in entries}
-    for entry_id, area_id in execute(areas_query, {"ids": ids}):
-        areas[entry_id].add(area_id)
     mentor_pairings = paired.of_mentor(mentor.id)  # once, not once per entry
-    for entry in entries:
-        _reviewable(entry, mentor, mentor_pairings, areas[entry.id])
+    for entry_id in ids:
+        _reviewable(entries[entry_id], mentor, mentor_pairings, areas[entry_id])
     now = utcnow()
     # ORM-enabled: entries this session holds (a caller's) show the change too.
     db_session().execute(
         update(LogEntry).where(LogEntry.id.in_(ids))
         .values(state=EntryState.VERIFIED.value, verified_at=now, verified_by_id=mentor.id,
                 return_comment="", updated_at=now))
-    person_of = {entry.id: entry.person_id for entry in entries}
     for entry_id in ids:
         audit.record("entry.verified", actor=mentor, object_type="LogEntry",
-                     object_id=entry_id, person=person_of[entry_id])
+                     object_id=entry_id, person=entries[entry_id].person_id)
     db_session().commit()
     return len(entries)
 
@@ -658,17 +669,11 @@ def waiting_for(mentor: StaffProfile, today: date | None = None,
 
 
 def review_queue(mentor: StaffProfile, today: date | None = None, *,
-                 page: int | None = None, per_page: int = REVIEW_PAGE_SIZE,
                  waiting: list[Waiting] | None = None) -> list[LogEntry]:
-    """Submitted entries the mentor may review, oldest first: all of them, or one
-    ``page`` of ``per_page`` (page numbers as :func:`apprentice.core.paging
-    .page_and_pages` reckons them). ``waiting``: :func:`waiting_for`, when the caller
-    has it already."""
+    """Submitted entries the mentor may review, oldest first, loaded whole: those of
+    ``waiting`` (a page of :func:`waiting_for`), or all of them."""
     if waiting is None:
         waiting = waiting_for(mentor, today)
-    if page is not None:
-        page, _pages = page_and_pages(len(waiting), per_page, page)
-        waiting = waiting[(page - 1) * per_page:page * per_page]
     ids = [w.id for w in waiting]
     if not ids:
         return []
@@ -813,31 +818,6 @@ def _hold_competency(person_id: int, lineage: str) -> None:
     advisory_lock(int.from_bytes(digest[:8], "big", signed=True))
 
 
-@cache
-def _evidence_queries():
-    """What a sign-off reads of the entries it cites, under the write lock: the entries
-    (FOR UPDATE on PostgreSQL) and the competencies they practised (built once)."""
-    ids = bindparam("ids", expanding=True)
-    return (select(LogEntry.id, LogEntry.person_id, LogEntry.state, LogEntry.activity)
-            .where(LogEntry.id.in_(ids)).with_for_update(),
-            select(EntryCompetency.entry_id, Competency.lineage)
-            .join(Competency, Competency.id == EntryCompetency.competency_id)
-            .where(EntryCompetency.entry_id.in_(ids)))
-
-
-def _evidence(entry_ids: list[int]) -> tuple[dict, dict[int, set[str]]]:
-    """The cited entries as rows by id, and the lineages each practised: two statements
-    for any number (Core rows: nothing of them is changed)."""
-    practised: dict[int, set[str]] = defaultdict(set)
-    if not entry_ids:
-        return {}, practised
-    entries_query, lineages_query = _evidence_queries()
-    entries = {row.id: row for row in execute(entries_query, {"ids": entry_ids})}
-    for entry_id, lineage in execute(lineages_query, {"ids": entry_ids}):
-        practised[entry_id].add(lineage)
-    return entries, practised
-
-
 def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency, *,
              level: int, entry_ids: Iterable[int], comment: str = "",
              corrects: SignOff | None = None, today: date | None = None,
@@ -883,7 +863,7 @@ def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency,
     except ValueError:
         errors["level"] = "Choose a supervision level."
     evidence = list(dict.fromkeys(entry_ids))
-    entries, practised = _evidence(evidence)
+    entries, _areas, practised = _locked_entries(evidence)
     if not evidence:
         errors["entry_ids"] = "Cite at least one verified log entry as evidence."
     else:

@@ -270,12 +270,12 @@ def unlock_entry(entry_id: int):
 @kept_page()
 def review():
     """The queue a page at a time, oldest first (a backlog of thousands is one page)."""
-    waiting = services.waiting_for(current_staff())
-    page, pages = page_and_pages(len(waiting), services.REVIEW_PAGE_SIZE,
-                                 page_number(request.args.get("page")))
+    mentor, size = current_staff(), services.REVIEW_PAGE_SIZE
+    waiting = services.waiting_for(mentor)
+    page, pages = page_and_pages(len(waiting), size, page_number(request.args.get("page")))
     return render_template("apprentice/training/review.html",
-                           queue=services.review_queue(current_staff(), page=page,
-                                                       waiting=waiting),
+                           queue=services.review_queue(
+                               mentor, waiting=waiting[(page - 1) * size:page * size]),
                            waiting=len(waiting), page=page, pages=pages, today=date.today(),
                            return_form=ReturnForm())
 
@@ -288,10 +288,7 @@ def verify():
     if not raw:
         flash("Tick the entries to verify.", "error")
         return redirect(url_for("apprentice.training.review"))
-    ids = [id_number(value) for value in raw]
-    if None in ids:  # a forged id (one that does not exist: the service says so)
-        flash("Some of those entries do not exist; nothing was verified.", "error")
-        return redirect(url_for("apprentice.training.review"))
+    ids = [id_number(value) for value in raw]  # one that is no id is refused by the service
     act(lambda: services.verify_entries(ids, current_viewer()),
         lambda count: f"{count} entr{'y' if count == 1 else 'ies'} verified.")
     return redirect(url_for("apprentice.training.review"))
