@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from urllib.parse import urlencode, urlsplit
 
 from flask import flash, render_template, request, url_for
+from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, SelectMultipleField, widgets
 from wtforms.validators import Length, ValidationError
 
@@ -17,6 +18,16 @@ MAX_ID = 2_147_483_647
 # URL rule for a database id.
 ID = f"int(max={MAX_ID})"
 MAX_PAGE = 100_000
+
+
+class Form(FlaskForm):
+    """Every apprentice form. Its CSRF token is checked once, for every request that may
+    change something, before any view runs (apprentice.web._check_csrf, which
+    ``APPRENTICE_CSRF_ENABLED`` turns off), and pages put it in with the ``csrf_field``
+    macro: a token of the form's own would be signed on every request and never sent."""
+
+    class Meta:
+        csrf = False
 
 
 def id_number(value) -> int | None:

@@ -18,7 +18,7 @@ where the services would take hours at 5,000 apprentices):
   section, replicated with changed titles as bench/search_speed.py does), published,
   with their first revision, a third of them filed under an area;
 - (``--write-pool-only ENTRIES``, which the load runner runs after measuring the pages)
-  a pool for the write runs: a mentor and eight apprentices, each with a verified entry
+  a pool for the write runs: a mentor and sixteen apprentices, each with a verified entry
   for every programme competency (evidence to sign off), and ENTRIES waiting for review,
   so every verify and sign-off the load runner sends is a real one.
 
@@ -62,7 +62,7 @@ WORDS = ["patron", "desk", "catalogue", "holds", "renewals", "shelving", "storyt
 TAGS = ["circulation", "acquisitions", "desk", "inventory", "users", "requests", "settings"]
 YEARS = 3
 ENTRY_EVERY_DAYS = 7 / 3  # about three entries a week
-POOL_APPRENTICES = 8
+POOL_APPRENTICES = 16  # their sign-offs outlast a run of 5 s at 1,000 a second
 BATCH = 20_000
 
 
@@ -346,7 +346,7 @@ def build(instance: Path, apprentices: int, procedures: int,
 
 
 def add_write_pool(instance: Path, waiting: int = 5000) -> dict:
-    """A mentor and eight apprentices for the write runs, added to bench.json as "pool":
+    """A mentor and sixteen apprentices for the write runs, added to bench.json as "pool":
     each apprentice with a verified entry for every programme competency (evidence for
     the sign-offs: five levels each, up to the entry's own) and ``waiting`` entries in
     all sent for review (one per verify). The load runner adds one just before its
@@ -372,24 +372,26 @@ def add_write_pool(instance: Path, waiting: int = 5000) -> dict:
         pool = list(range(mentor + 1, mentor + 1 + POOL_APPRENTICES))
         cohort.person(mentor, f"Wren Writer {n}", f"pool{n}.mentor@bench.example", "mentor",
                       password_hash, "Branch 1")
-        sign_offs, verify = [], []
+        sign_offs, verify, programmes = [], [], {}
         for j, person in enumerate(pool):
             cohort.person(person, f"Pool Apprentice {n}.{j + 1}",
                           f"pool{n}.{j + 1}@bench.example", "apprentice", password_hash,
                           "Branch 1")
             start = today - timedelta(days=200)
-            areas = cohort.enrol(j, person, start)
+            areas = programmes[person] = cohort.enrol(j, person, start)
             cohort.pair(person, mentor, start)
             for competency in (c for a in areas for c in cohort.competencies[a.id]):
                 cited = cohort.entry(person, mentor, start + timedelta(days=10), "verified",
                                      [competency.id], activity=5,
                                      text="Did it on my own, start to finish.")
                 sign_offs += [[person, competency.id, level, cited] for level in range(1, 6)]
-            for e in range(waiting // POOL_APPRENTICES):
-                competency = cohort.competencies[areas[e % len(areas)].id][0]
-                verify.append(cohort.entry(person, mentor, today - timedelta(days=e % 14),
-                                           "submitted", [competency.id], activity=3,
-                                           text="Covered the desk for an hour."))
+        for e in range(waiting):  # in turn, every apprentice one
+            person = pool[e % POOL_APPRENTICES]
+            areas = programmes[person]
+            competency = cohort.competencies[areas[e // POOL_APPRENTICES % len(areas)].id][0]
+            verify.append(cohort.entry(person, mentor, today - timedelta(days=e % 14),
+                                       "submitted", [competency.id], activity=3,
+                                       text="Covered the desk for an hour."))
         cohort.write()
     facts["pools"] = n
     facts["pool"] = {"mentor": [f"pool{n}.mentor@bench.example", PASSWORD],

@@ -189,7 +189,7 @@ class Server:
         if self.log.closed:
             return
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -416,7 +416,7 @@ def measure(instance: Path, seconds: float, log: Path) -> dict:
 
         app = Server("wsgi:app", instance, log)
         # The pool the writes use, added now: the pages above read the generated data alone.
-        pool = ["bench/generate.py", str(instance), "--write-pool-only", "5000"]
+        pool = ["bench/generate.py", str(instance), "--write-pool-only", "10000"]
         subprocess.run([sys.executable, *pool], cwd=ROOT, check=True,  # noqa: S603
                        env=environment(instance), stdout=subprocess.DEVNULL)
         facts = json.loads((instance / "bench.json").read_text())

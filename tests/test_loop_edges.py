@@ -114,6 +114,22 @@ def test_the_same_sign_off_twice_and_a_second_correction_are_refused(app, loop):
                               corrects=services.get_sign_off(first.id))
 
 
+def test_a_sign_off_withdrawn_or_corrected_leaves_the_level_free_to_sign_again(app, loop):
+    """Only a sign-off that stands blocks signing the same level again."""
+    entry_id = logged_and_verified(app, loop)
+    with app.app_context():
+        mentor, person = get_person(loop["mentor"].id), get_person(loop["apprentice"].id)
+        competency = frameworks.get_competency(loop["competency"].id)
+        withdrawn = services.sign_off(mentor, person, competency, level=5, entry_ids=[entry_id])
+        services.revoke(withdrawn, mentor, "Signed for the wrong person.")
+        again = services.sign_off(mentor, person, competency, level=5, entry_ids=[entry_id])
+        services.sign_off(mentor, person, competency, level=4, entry_ids=[entry_id],
+                          corrects=again)
+        services.sign_off(mentor, person, competency, level=5, entry_ids=[entry_id])
+        with pytest.raises(Invalid, match="at this level already"):
+            services.sign_off(mentor, person, competency, level=5, entry_ids=[entry_id])
+
+
 def test_the_same_pairing_twice_is_refused(app, loop):
     with app.app_context(), pytest.raises(Invalid, match="already paired"):
         services.create_pairing(get_person(loop["apprentice"].id),

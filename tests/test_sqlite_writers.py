@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from apprentice import db
 from apprentice.db import db_session
@@ -97,5 +97,35 @@ def test_a_lock_file_that_cannot_be_opened_leaves_writes_working(sqlite_app, mak
     monkeypatch.setattr(db.os, "open", refused)
     rename(sqlite_app, person.id, "Dana Reyes-Okafor")
     assert asked and asked[0].endswith("-writers")  # the writer did try the lock file
+    with sqlite_app.app_context():
+        assert db_session().get(StaffProfile, person.id).name == "Dana Reyes-Okafor"
+
+
+def test_the_turn_ends_once_the_commit_has_run_not_before(sqlite_app, make_person):
+    """SQLAlchemy's commit event comes before COMMIT: a turn ended there would let the
+    next writer's BEGIN IMMEDIATE meet the lock still held (and sleep in SQLite's busy
+    handler). The turn is held through COMMIT and free after it, for a ROLLBACK too."""
+    person = make_person(name="Dana Reyes")
+    engine = sqlite_app.extensions["apprentice"].database.engine
+    seen = []
+
+    def look(_connection):
+        seen.append(turn_is_free(sqlite_app))
+
+    event.listen(engine, "commit", look)
+    event.listen(engine, "rollback", look)
+    try:
+        rename(sqlite_app, person.id, "Dana Reyes-Okafor")
+        assert seen == [False]  # held as COMMIT was about to run
+        assert turn_is_free(sqlite_app)  # and let go once it had
+        with sqlite_app.app_context():
+            db_session().execute(update(StaffProfile).where(StaffProfile.id == person.id)
+                                 .values(name="Not kept"))
+            db_session().rollback()
+        assert seen == [False, False]
+        assert turn_is_free(sqlite_app)
+    finally:
+        event.remove(engine, "commit", look)
+        event.remove(engine, "rollback", look)
     with sqlite_app.app_context():
         assert db_session().get(StaffProfile, person.id).name == "Dana Reyes-Okafor"

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice
 from wtforms.validators import Optional, ValidationError
 
 from apprentice.audit.describe import KINDS, OTHER
-from apprentice.forms import ChoiceField
+from apprentice.forms import ChoiceField, Form
 
 
 class DayField(DateField):
@@ -20,10 +19,7 @@ class DayField(DateField):
             raise ValueError("Enter a date like 2026-06-15.") from exc
 
 
-class AuditFilterForm(FlaskForm):
-    class Meta:
-        csrf = False
-
+class AuditFilterForm(Form):
     person = ChoiceField("Person", validators=[Optional()],
                          description="Records by them, or about them.")
     kind = ChoiceField("Kind", validators=[Optional()], choices=[

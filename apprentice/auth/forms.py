@@ -1,13 +1,13 @@
 """Sign-in and password forms."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from apprentice.auth.passwords import MAX_LENGTH
+from apprentice.forms import Form
 
 
-class SignInForm(FlaskForm):
+class SignInForm(Form):
     email = EmailField(
         "E-mail", validators=[DataRequired("Enter your e-mail address."), Length(max=254)],
         render_kw={"autocomplete": "username", "autofocus": True},
@@ -21,7 +21,7 @@ class SignInForm(FlaskForm):
     submit = SubmitField("Sign in")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(
         "Current password", validators=[DataRequired("Enter your current password.")],
         render_kw={"autocomplete": "current-password"},

@@ -1,6 +1,5 @@
 """Forms for the framework browser and the coordinator's editor."""
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     IntegerField,
@@ -16,7 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from apprentice.competencies.interchange import MAX_CODE, MAX_NAME, MAX_STATEMENT
 from apprentice.competencies.models import AreaKind, SupervisionLevel
 from apprentice.competencies.services import MAX_ELECTIVES
-from apprentice.forms import OnceForm, TextLimit
+from apprentice.forms import Form, OnceForm, TextLimit
 
 LEVEL_CHOICES = [SelectChoice(int(level), level.label) for level in SupervisionLevel]
 KIND_CHOICES = [
@@ -25,7 +24,7 @@ KIND_CHOICES = [
 ]
 
 
-class NewFrameworkForm(OnceForm, FlaskForm):
+class NewFrameworkForm(OnceForm, Form):
     name = StringField("Name", validators=[DataRequired("Enter a name."), Length(max=MAX_NAME)])
     description = TextAreaField("Description", validators=[Optional(), TextLimit(5000)])
     submit = SubmitField("Create draft")
@@ -52,7 +51,7 @@ class FrameworkForm(NewFrameworkForm):
     submit = SubmitField("Save")
 
 
-class AreaForm(OnceForm, FlaskForm):
+class AreaForm(OnceForm, Form):
     name = StringField("Name", validators=[DataRequired("Enter a name."), Length(max=MAX_NAME)])
     kind = RadioField("Type", choices=KIND_CHOICES, validators=[InputRequired("Choose a type.")])
     description = TextAreaField("What this area covers", validators=[Optional(), TextLimit(5000)])
@@ -63,7 +62,7 @@ class AreaForm(OnceForm, FlaskForm):
     submit = SubmitField("Save area")
 
 
-class CompetencyForm(OnceForm, FlaskForm):
+class CompetencyForm(OnceForm, Form):
     code = StringField(
         "Code", validators=[DataRequired("Enter a short code."), Length(max=MAX_CODE)],
         description="A short, unique code such as ACC-07.",
@@ -75,7 +74,7 @@ class CompetencyForm(OnceForm, FlaskForm):
     submit = SubmitField("Save competency")
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField("Framework file (.json or .csv)", validators=[FileRequired("Choose a file.")])
     name = StringField(
         "Name (CSV files only)", validators=[Optional(), Length(max=MAX_NAME)],
@@ -84,9 +83,6 @@ class ImportForm(FlaskForm):
     submit = SubmitField("Import")
 
 
-class CompareForm(FlaskForm):
-    class Meta:
-        csrf = False
-
+class CompareForm(Form):
     old = IntegerField("From version", validators=[Optional(), NumberRange(1)])
     new = IntegerField("To version", validators=[Optional(), NumberRange(1)])

@@ -20,6 +20,7 @@ import re
 import secrets
 from functools import cache
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from apprentice.core import pagecache
@@ -49,18 +50,32 @@ def well_formed(token) -> bool:
     return isinstance(token, str) and WELL_FORMED.fullmatch(token) is not None
 
 
-def find(token, person) -> FormReceipt | None:
-    """The receipt ``person`` got for ``token``, or None: also for a malformed token and
-    for another person's (a token copied from someone shows nothing of theirs)."""
+@cache
+def _by_token():
+    """A receipt's person, kind and object by its token (built once): every create form
+    asks it before it saves, and a row is all it needs, not an object of the session."""
+    table = FormReceipt.__table__
+    return (select(table.c.person_id, table.c.kind, table.c.object_id)
+            .where(table.c.token == bindparam("token")))
+
+
+def _receipt(token: str):
+    return execute(_by_token(), {"token": token}).first()
+
+
+def find(token, person):
+    """The receipt (its ``kind`` and ``object_id``) ``person`` got for ``token``, or None:
+    also for a malformed token and for another person's (a token copied from someone
+    shows nothing of theirs)."""
     if person is None or not well_formed(token):
         return None
-    receipt = db_session().get(FormReceipt, token)
+    receipt = _receipt(token)
     return receipt if receipt is not None and receipt.person_id == person.id else None
 
 
 def is_free(token) -> bool:
     """A well-formed token nobody has saved a form with yet."""
-    return well_formed(token) and db_session().get(FormReceipt, token) is None
+    return well_formed(token) and _receipt(token) is None
 
 
 def hold(token) -> None:
@@ -121,7 +136,7 @@ def commit(token, person, kind: str, record) -> None:
                 session.flush()  # the record's id
                 record = record.id
             if not _stamp(session, token, person.id, kind, record):
-                existing = session.get(FormReceipt, token)
+                existing = _receipt(token)
                 if existing is not None and existing.person_id == person.id:
                     session.rollback()
                     raise AlreadySaved(existing.kind, existing.object_id)

@@ -3,17 +3,16 @@ and revoke one (with the reason, which the service requires)."""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField, SubmitField, TextAreaField
 
 from apprentice.credentials.services import MAX_REASON
-from apprentice.forms import OnceForm, TextLimit, id_number
+from apprentice.forms import Form, OnceForm, TextLimit, id_number
 
 PROGRAMME = "programme"  # the area field's value for the whole programme
 
 
-class IssueForm(OnceForm, FlaskForm):
+class IssueForm(OnceForm, Form):
     """Which achievement: the framework, and an area's id or :data:`PROGRAMME`. Hidden:
     the page offers one button per achievement complete now; the service checks again."""
 
@@ -33,7 +32,7 @@ class IssueForm(OnceForm, FlaskForm):
         return None if area is None else (framework, area)
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(Form):
     """One per credential on the page (``prefix`` keeps their fields apart)."""
 
     # Required by the service (services.NO_REASON), which says so next to the box.
@@ -45,7 +44,7 @@ class RevokeForm(FlaskForm):
     submit = SubmitField("Revoke")
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(Form):
     """A credential to check on the public /verify page: pasted, or its file (the .json
     or .jwt handed over). Sizes are checked by the page (1 MB, verify.MAX_INPUT_BYTES)."""
 

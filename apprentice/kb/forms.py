@@ -1,17 +1,16 @@
 """Forms of the procedures wiki."""
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileRequired, MultipleFileField
 from wtforms import BooleanField, HiddenField, SearchField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from apprentice.forms import MultiCheckboxField, OnceForm, TextLimit
+from apprentice.forms import Form, MultiCheckboxField, OnceForm, TextLimit
 from apprentice.kb import glossary
 from apprentice.kb.importer import UPLOAD_SUFFIXES
 from apprentice.kb.services import MAX_BODY, MAX_SUMMARY, MAX_TITLE
 
 
-class ProcedureForm(OnceForm, FlaskForm):
+class ProcedureForm(OnceForm, Form):
     title = StringField("Title", validators=[DataRequired("Give the procedure a title."),
                                              Length(max=MAX_TITLE)])
     body = TextAreaField(
@@ -27,14 +26,11 @@ class ProcedureForm(OnceForm, FlaskForm):
     based_on = HiddenField()
 
 
-class ProcedureFilter(FlaskForm):
-    class Meta:
-        csrf = False
-
+class ProcedureFilter(Form):
     q = SearchField("Find a procedure", validators=[Optional(), Length(max=200)])
 
 
-class GlossaryForm(FlaskForm):
+class GlossaryForm(Form):
     """The whole vocabulary in one text box: the service checks it line by line."""
 
     text = TextAreaField(
@@ -51,7 +47,7 @@ class GlossaryForm(FlaskForm):
         description="Search then uses no equivalent terms until a coordinator adds some.")
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     files = MultipleFileField(
         "Files", validators=[FileRequired("Choose one or more files to import.")],
         description="Markdown, HTML or text files, or a .zip of them. A file imported before "

@@ -1,6 +1,5 @@
 """Forms a coordinator uses to manage people."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
     PasswordField,
@@ -12,13 +11,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from apprentice.forms import ChoiceField, MultiCheckboxField, OnceForm
+from apprentice.forms import ChoiceField, Form, MultiCheckboxField, OnceForm
 from apprentice.people.models import Role
 
 ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in Role]
 
 
-class PersonForm(FlaskForm):
+class PersonForm(Form):
     name = StringField(
         "Name", validators=[DataRequired("Enter the person's name."), Length(max=120)]
     )
@@ -58,11 +57,8 @@ class EditPersonForm(PersonForm):
     )
 
 
-class PeopleFilterForm(FlaskForm):
+class PeopleFilterForm(Form):
     """The filter above the list of people (a GET form: no CSRF token needed)."""
-
-    class Meta:
-        csrf = False
 
     q = SearchField("Name, e-mail or branch", validators=[Optional(), Length(max=100)])
     # No Optional(): it let "?role=%20" through as " " (whitespace counts as empty for it,

@@ -1,13 +1,12 @@
 """Enrolment forms."""
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, SubmitField
 from wtforms.validators import InputRequired, Optional
 
-from apprentice.forms import MultiCheckboxField, OnceForm
+from apprentice.forms import Form, MultiCheckboxField, OnceForm
 
 
-class EnrolForm(OnceForm, FlaskForm):
+class EnrolForm(OnceForm, Form):
     person = SelectField("Apprentice", coerce=int, validators=[InputRequired("Choose a person.")])
     framework = SelectField("Framework", coerce=int,
                             validators=[InputRequired("Choose a framework.")])
@@ -19,11 +18,11 @@ class EnrolForm(OnceForm, FlaskForm):
     submit = SubmitField("Enrol")
 
 
-class ElectivesForm(FlaskForm):
+class ElectivesForm(Form):
     electives = MultiCheckboxField("Elective areas", coerce=int)
     submit = SubmitField("Save electives")
 
 
-class TargetDateForm(FlaskForm):
+class TargetDateForm(Form):
     target_date = DateField("Target date", validators=[InputRequired("Enter a date.")])
     submit = SubmitField("Change target date")

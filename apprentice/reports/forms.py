@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 from wtforms.validators import Optional, ValidationError
 
 from apprentice.audit.forms import DayField
-from apprentice.forms import ChoiceField
+from apprentice.forms import ChoiceField, Form
 
 MAX_DAYS = 3 * 366 + 7  # the longest range a report is asked for: about three years
 
@@ -47,11 +46,8 @@ class _Frameworks:
         self.framework.choices = _choices("All frameworks", frameworks)
 
 
-class CohortFilterForm(_Range, _Frameworks, FlaskForm):
+class CohortFilterForm(_Range, _Frameworks, Form):
     """Active programmes, of a framework, of people paired (with a mentor) between dates."""
-
-    class Meta:
-        csrf = False
 
     framework = ChoiceField("Framework", validators=[Optional()])
     mentor = ChoiceField("Mentor", validators=[Optional()],
@@ -65,11 +61,8 @@ class CohortFilterForm(_Range, _Frameworks, FlaskForm):
         self.mentor.choices = _choices("Any mentor", mentors)
 
 
-class ActivityFilterForm(_Range, _Frameworks, FlaskForm):
+class ActivityFilterForm(_Range, _Frameworks, Form):
     """The weeks shown, and the cohort's framework (for one person: their weeks)."""
-
-    class Meta:
-        csrf = False
 
     framework = ChoiceField("Framework", validators=[Optional()])
     since = DayField("From", validators=[Optional()])
@@ -84,8 +77,5 @@ class ActivityFilterForm(_Range, _Frameworks, FlaskForm):
         super().validate_until(field)
 
 
-class HealthFilterForm(_Frameworks, FlaskForm):
-    class Meta:
-        csrf = False
-
+class HealthFilterForm(_Frameworks, Form):
     framework = ChoiceField("Framework", validators=[Optional()])

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectChoice, StringField, SubmitField
 from wtforms.validators import InputRequired
 
-from apprentice.forms import OnceForm, TextLimit
+from apprentice.forms import Form, OnceForm, TextLimit
 from apprentice.sharing.services import MAX_LABEL, NO_EXPIRY
 
 SHOWS = [
@@ -16,7 +15,7 @@ SHOWS = [
 ]
 
 
-class ShareLinkForm(OnceForm, FlaskForm):
+class ShareLinkForm(OnceForm, Form):
     # Required by the service (services.NO_LABEL), which says so next to the box.
     label = StringField(
         "Who is it for?", validators=[TextLimit(MAX_LABEL)],

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import HiddenField, SubmitField, TextAreaField
 from wtforms.validators import Optional
 
 from apprentice.competencies.models import CompetencyArea
-from apprentice.forms import OnceForm, TextLimit
+from apprentice.forms import Form, OnceForm, TextLimit
 from apprentice.statements.services import MAX_CHARS, area_field
 
 MARKDOWN_HINT = "Markdown: ## headings, - lists, **bold**, [links](https://...)."
 
 
-class StatementForm(OnceForm, FlaskForm):
+class StatementForm(OnceForm, Form):
     # Required by the service (services.NO_OVERALL), which says so next to the box; no
     # browser's own "required" message before the form is sent.
     overall = TextAreaField(

@@ -1,6 +1,5 @@
 """Forms of the apprenticeship loop; choices are filled in by the views."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -15,7 +14,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from apprentice.competencies.models import LEVEL_LABELS
-from apprentice.forms import ChoiceField, MultiCheckboxField, OnceForm, TextLimit, id_number
+from apprentice.forms import ChoiceField, Form, MultiCheckboxField, OnceForm, TextLimit, id_number
 from apprentice.training.models import ACTIVITY_LABELS
 from apprentice.training.services import MAX_DESCRIPTION, MAX_REFLECTION
 
@@ -23,7 +22,7 @@ ACTIVITY_CHOICES = [SelectChoice(int(level), label) for level, label in ACTIVITY
 LEVEL_CHOICES = [SelectChoice(int(level), label) for level, label in LEVEL_LABELS.items()]
 
 
-class EntryForm(OnceForm, FlaskForm):
+class EntryForm(OnceForm, Form):
     occurred_on = DateField("Date", validators=[InputRequired("Enter the date.")])
     minutes = IntegerField(
         "Minutes", validators=[InputRequired("Enter how many minutes."),
@@ -57,19 +56,19 @@ class EntryForm(OnceForm, FlaskForm):
     suggest = SubmitField("Suggest procedures")
 
 
-class ReturnForm(FlaskForm):
+class ReturnForm(Form):
     comment = TextAreaField("What to fix", validators=[
         InputRequired("Say what to fix, so the apprentice knows."), TextLimit(MAX_DESCRIPTION)])
     submit = SubmitField("Return to the apprentice")
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     reason = TextAreaField("Reason (kept in the record)", validators=[
         InputRequired("Write the reason; it is kept."), TextLimit(MAX_DESCRIPTION)])
     submit = SubmitField("Confirm")
 
 
-class SignOffForm(OnceForm, FlaskForm):
+class SignOffForm(OnceForm, Form):
     # No level is chosen in advance: the mentor says what they saw.
     level = RadioField("Supervision level", coerce=int, choices=LEVEL_CHOICES,
                        validators=[InputRequired("Choose a level.")])
@@ -86,7 +85,7 @@ class SignOffForm(OnceForm, FlaskForm):
     submit = SubmitField("Sign off")
 
 
-class ChangePairingForm(FlaskForm):
+class ChangePairingForm(Form):
     """What can change in a pairing: its end and its areas."""
 
     ends_on = DateField("Until", validators=[Optional()],
@@ -103,8 +102,5 @@ class PairingForm(OnceForm, ChangePairingForm):
     starts_on = DateField("From", validators=[InputRequired("Enter the start date.")])
 
 
-class MentorAreaFilter(FlaskForm):
-    class Meta:
-        csrf = False
-
+class MentorAreaFilter(Form):
     area = SelectField("Suggest mentors for", coerce=int, validators=[Optional()])

@@ -818,6 +818,23 @@ def _hold_competency(person_id: int, lineage: str) -> None:
     advisory_lock(int.from_bytes(digest[:8], "big", signed=True))
 
 
+@cache
+def _signed_at_level():
+    """The ids of a signer's sign-offs of a person's competency at a level (built once)."""
+    return select(SignOff.id).where(
+        SignOff.signed_by_id == bindparam("signer"), SignOff.person_id == bindparam("person"),
+        SignOff.lineage == bindparam("lineage"), SignOff.level == bindparam("level"))
+
+
+def _signed_already(signer_id: int, person_id: int, lineage: str, level: int) -> bool:
+    """Whether a sign-off of the signer's at this level still stands: their ids first (one
+    compact statement, nearly always none), the sign-offs only when there are some."""
+    ids = execute(_signed_at_level(), {"signer": signer_id, "person": person_id,
+                                       "lineage": lineage, "level": int(level)}).scalars().all()
+    return bool(ids) and bool(standing(list(db_session().scalars(
+        select(SignOff).where(SignOff.id.in_(ids))))))
+
+
 def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency, *,
              level: int, entry_ids: Iterable[int], comment: str = "",
              corrects: SignOff | None = None, today: date | None = None,
@@ -881,10 +898,8 @@ def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency,
     highest = None if errors else highest_cited(level, entries.values())
     if highest is not None and not confirm_above_evidence:
         errors["level"] = above_evidence_message(person, level, highest)
-    if not errors and corrects is None and standing(list(db_session().scalars(
-        select(SignOff).where(SignOff.person_id == person.id,
-                              SignOff.lineage == competency.lineage,
-                              SignOff.signed_by_id == mentor.id, SignOff.level == int(level))))):
+    if not errors and corrects is None and _signed_already(mentor.id, person.id,
+                                                           competency.lineage, level):
         errors[None] = "You have signed this off at this level already."
     if errors:
         raise Invalid(errors)
