@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import threading
 import time
 from contextlib import contextmanager
@@ -152,6 +153,20 @@ def write_turn() -> None:
         session.rollback()  # it only read: nothing is lost, and its objects are expired
 
 
+def after_refusal() -> None:
+    """A service refused what a form sent (apprentice.validation.Invalid: nothing was
+    saved). End its write transaction now, and begin the request's next ones as a page
+    view's, so that the form drawn again with its messages reads outside SQLite's write
+    lock instead of holding it, and every other writer waiting, for as long as the page
+    takes. Objects read so far are read again when next used."""
+    if not has_request_context() or reading():
+        return
+    session = g.get("apprentice_db_session")
+    if session is not None and session.in_transaction():
+        session.rollback()
+    reading_before_writing()
+
+
 def _refuse_early_writes(session, *_args) -> None:
     """A write before the write turn would run in a read transaction, which SQLite
     refuses as soon as another process has written: a mistake in the code, said here
@@ -232,7 +247,8 @@ class _WriterQueue:
     file every tenth of a millisecond, hands the turn over within a millisecond to a writer
     that waited (not in order of arrival). After the busy timeout (10 s) the writer goes on to BEGIN
     IMMEDIATE as before, whose own timeout then applies. A thread already holding a
-    turn (a second connection inside a write) does not queue behind itself. The turn ends
+    turn (a second connection inside a write) does not queue behind itself; a turn whose
+    connection was lost mid-write is let go at the thread's next write. The turn ends
     once COMMIT or ROLLBACK has run, not before (SQLAlchemy's commit and rollback events
     come before them): the next writer's BEGIN IMMEDIATE never meets the lock still held
     and sleeps a millisecond in SQLite's busy handler. A lock file
@@ -255,7 +271,9 @@ class _WriterQueue:
 
     def join(self, connection) -> None:
         if getattr(self.held, "fd", None) is not None:
-            return
+            if self._still_writing():
+                return  # a second connection inside this thread's write: no queue for it
+            self._let_go()  # that transaction ended unseen (its connection invalidated)
         try:  # read-only is enough to lock, so whoever made the file, others may use it
             fd = os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644)
         except OSError:
@@ -283,6 +301,15 @@ class _WriterQueue:
         if held is None or getattr(dbapi_connection, "driver_connection",
                                    dbapi_connection) is not held:
             return
+        self._let_go()
+
+    def _still_writing(self) -> bool:
+        try:
+            return self.held.connection.in_transaction
+        except sqlite3.Error:  # closed
+            return False
+
+    def _let_go(self) -> None:
         fd, self.held.fd, self.held.connection = self.held.fd, None, None
         os.close(fd)  # closing the file lets go of its lock
 

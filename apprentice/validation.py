@@ -18,7 +18,12 @@ class Invalid(Exception):
         super().__init__("; ".join(m for ms in self.errors.values() for m in ms))
 
     def attach_to(self, form) -> list[str]:
-        """Add the messages to ``form``'s fields; return those that belong to no field."""
+        """Add the messages to ``form``'s fields; return those that belong to no field.
+        The refused write's transaction ends here (apprentice.db.after_refusal): the page
+        drawn with the messages does not hold the database's write lock."""
+        from apprentice.db import after_refusal  # the data layer builds on nothing here
+
+        after_refusal()
         general = []
         for field, messages in self.errors.items():
             if field is not None and field in form:

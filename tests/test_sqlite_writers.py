@@ -10,11 +10,14 @@ import threading
 import time
 
 import pytest
+from flask import before_render_template
 from sqlalchemy import event, update
 
 from apprentice import db
 from apprentice.db import db_session
 from apprentice.people.models import StaffProfile
+from apprentice.training import services
+from tests.loop import as_person, log_form
 from tests.support.writers import WAIT, HeldTurn
 
 
@@ -127,5 +130,43 @@ def test_the_turn_ends_once_the_commit_has_run_not_before(sqlite_app, make_perso
     finally:
         event.remove(engine, "commit", look)
         event.remove(engine, "rollback", look)
+    with sqlite_app.app_context():
+        assert db_session().get(StaffProfile, person.id).name == "Dana Reyes-Okafor"
+
+
+def test_a_form_refused_by_its_service_is_drawn_again_outside_the_write_lock(sqlite_app,
+                                                                            loop):
+    """The service refused the quick log under the write lock (nothing saved): the page
+    that shows the message is drawn after the lock was let go, not while holding it (and
+    every other writer waiting)."""
+    client = as_person(sqlite_app, loop["apprentice"])
+    data = log_form(client, loop["competency"].id, competency_ids=["999999"])
+    seen = []
+
+    def drawing(_sender, template, **_extra):
+        seen.append((template.name, turn_is_free(sqlite_app)))
+
+    with before_render_template.connected_to(drawing, sqlite_app):
+        response = client.submit("/log/new", data)
+    assert response.status_code == 200
+    assert "Choose competencies from your own programme." in response.get_data(as_text=True)
+    assert dict(seen)["apprentice/training/entry_form.html"] is True
+    with sqlite_app.app_context():
+        assert services.entries_of(loop["apprentice"].id) == []
+
+
+def test_a_turn_whose_connection_was_lost_does_not_stay_taken(sqlite_app, make_person):
+    """A connection invalidated in the middle of a write (its COMMIT or ROLLBACK never
+    seen) leaves its turn behind: the thread's next write notices, and lets go of the
+    lock file when it ends, instead of keeping every other process waiting."""
+    person = make_person(name="Dana Reyes")
+    with sqlite_app.app_context():
+        db_session().execute(update(StaffProfile).where(StaffProfile.id == person.id)
+                             .values(name="Lost"))
+        assert not turn_is_free(sqlite_app)
+        db_session().connection().invalidate()
+        db_session().rollback()
+    rename(sqlite_app, person.id, "Dana Reyes-Okafor")
+    assert turn_is_free(sqlite_app)
     with sqlite_app.app_context():
         assert db_session().get(StaffProfile, person.id).name == "Dana Reyes-Okafor"
