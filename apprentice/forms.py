@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlencode, urlsplit
 
-from flask import flash, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, SelectMultipleField, widgets
 from wtforms.validators import Length, ValidationError
@@ -167,6 +167,37 @@ def act(action, success) -> bool:
         return False
     flash(success(result) if callable(success) else success, "success")
     return True
+
+
+# -- what a save says on the page it leads to --------------------------------------------
+# The busiest saves (a quick log, a verify, a sign-off) say how it went on the next page
+# through its address, ``?said=KIND.NUMBER``, not a flashed message: nothing is written
+# to the session for it (the save is answered without a new cookie), the words show in
+# the tab that saved however many are open, and they are read from the record named, so
+# an address someone made up says nothing untrue. Pages that such a save leads to
+# include "apprentice/_said.html" in their content (a host's layout shows only flashes).
+
+SAID = "said"
+SAYINGS: dict = {}  # kind: words(number) -> the words, or None (nothing to say)
+
+
+def saying(kind: str, words) -> None:
+    """Say ``words(number)`` on a page whose address says ``said=KIND.NUMBER``."""
+    SAYINGS[kind] = words
+
+
+def redirect_saying(location: str, kind: str, number: int):
+    """A redirect to ``location`` (its #fragment kept) saying ``kind``'s words there."""
+    base, mark, fragment = location.partition("#")
+    joiner = "&" if "?" in base else "?"
+    return redirect(f"{base}{joiner}{urlencode({SAID: f'{kind}.{number}'})}{mark}{fragment}")
+
+
+def said() -> str | None:
+    """The words this page's address asks for, if they hold (for apprentice/_said.html)."""
+    kind, _, number = request.args.get(SAID, "").partition(".")
+    words, number = SAYINGS.get(kind), id_number(number)
+    return words(number) if words is not None and number is not None else None
 
 
 # -- one form, one record (apprentice.core.receipts) ------------------------------------

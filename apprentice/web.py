@@ -46,6 +46,7 @@ from apprentice.core.kept import Kept, keep_submitted_form, remember_keeper
 from apprentice.credentials import permissions as credential_permissions
 from apprentice.credentials import services as credential_services
 from apprentice.formatting import duration
+from apprentice.forms import said
 from apprentice.kb import applier
 from apprentice.kb import permissions as kb_permissions
 from apprentice.people import permissions as people_permissions
@@ -249,6 +250,8 @@ def template_context():
         "apprentice_staff": staff,
         "apprentice_local_sign_in": local_sign_in(),
         "csrf_token": generate_csrf,
+        # The words a save's address asks for (apprentice.forms.said, apprentice/_said.html).
+        "apprentice_said": said,
         # Lengths of time in words ("4 h 45 min"), the same on every page.
         "ap_duration": duration,
         # Pages that link to procedures (a log entry's "Followed") ask the wiki's own

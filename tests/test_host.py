@@ -446,3 +446,15 @@ def test_host_user_without_a_usable_email_gets_a_friendly_403(host_app, add_host
     assert "has no valid one" in response.get_data(as_text=True)
     assert profiles(host_app) == []
     assert client.get("/").status_code == 200
+
+
+def test_what_a_save_says_shows_in_the_hosts_layout(host_app, add_host_user):
+    """A save's words ride in the address of the page it leads to (apprentice.forms.said)
+    and are drawn in that page's content: a host's layout, which shows only flashed
+    messages, shows them too."""
+    create_apprentice_user(host_app, "marian@library.example", "Marian Okafor", "mentor")
+    add_host_user("marian@library.example", name="Marian Okafor")
+    mentor = host_login(host_app, "marian@library.example")
+    page = mentor.get("/training/review/?said=verified.2").get_data(as_text=True)
+    assert HOST_MARKER in page
+    assert "2 entries verified." in page

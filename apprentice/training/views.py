@@ -32,10 +32,13 @@ from apprentice.forms import (
     ID,
     act,
     already_saved,
+    flash_invalid,
     id_number,
     once,
     page_number,
+    redirect_saying,
     saved_record,
+    saying,
 )
 from apprentice.people import services as people
 from apprentice.people.kept import kept_person
@@ -58,6 +61,28 @@ bp = Blueprint("training", __name__)
 saved_record("log_entry", "View the entry", "apprentice.training.entry", "entry_id")
 saved_record("sign_off", "View the sign-off", "apprentice.training.sign_off", "sign_off_id")
 saved_record("pairing", "View the pairing", "apprentice.training.pairing", "pairing_id")
+
+
+def _entry_said(entry_id: int) -> str | None:
+    """After the log form: what became of the viewer's entry (nothing for another's)."""
+    entry, viewer = services.get_entry(entry_id), current_viewer()
+    if entry is None or viewer is None or entry.person_id != viewer.id:
+        return None
+    return {EntryState.SUBMITTED.value: "Sent to your mentor for review.",
+            EntryState.DRAFT.value: "Draft saved."}.get(entry.state)
+
+
+def _sign_off_said(sign_off_id: int) -> str | None:
+    """After the sign-off form: the viewer's own sign-off, named (nothing for another's)."""
+    signed, viewer = services.get_sign_off(sign_off_id), current_viewer()
+    if signed is None or viewer is None or signed.signed_by_id != viewer.id:
+        return None
+    return f"{signed.competency.code} signed off for {signed.person.name}."
+
+
+saying("entry", _entry_said)
+saying("verified", lambda count: f"{count} entr{'y' if count == 1 else 'ies'} verified.")
+saying("sign_off", _sign_off_said)
 
 
 def _entry_for_viewer(entry_id: int):
@@ -194,8 +219,8 @@ def _save_entry(form: EntryForm, staff, entry):
         except Invalid as exc:
             exc.attach_to(form)
         else:
-            flash("Sent to your mentor for review." if submit else "Draft saved.", "success")
-            return redirect(url_for("apprentice.training.log") + f"#entry-{saved.id}")
+            return redirect_saying(url_for("apprentice.training.log") + f"#entry-{saved.id}",
+                                   "entry", saved.id)
     _offer_procedures(form, staff, entry)
     _ask_for_mentor(form)
     first, rest = _competencies_in_order(form, services.recent_competencies(staff.id))
@@ -289,9 +314,12 @@ def verify():
         flash("Tick the entries to verify.", "error")
         return redirect(url_for("apprentice.training.review"))
     ids = [id_number(value) for value in raw]  # one that is no id is refused by the service
-    act(lambda: services.verify_entries(ids, current_viewer()),
-        lambda count: f"{count} entr{'y' if count == 1 else 'ies'} verified.")
-    return redirect(url_for("apprentice.training.review"))
+    try:
+        count = services.verify_entries(ids, current_viewer())
+    except Invalid as exc:
+        flash_invalid(exc)
+        return redirect(url_for("apprentice.training.review"))
+    return redirect_saying(url_for("apprentice.training.review"), "verified", count)
 
 
 @bp.route(f"/review/<{ID}:entry_id>/return", methods=["POST"])
@@ -347,18 +375,18 @@ def new_sign_off():
             form.password.errors = [*form.password.errors, problem]
         else:
             try:
-                services.sign_off(staff, person, competency, level=form.level.data,
-                                  entry_ids=form.entry_ids.data or [],
-                                  comment=form.comment.data or "", corrects=corrects,
-                                  confirm_above_evidence=form.confirm_above_evidence.data,
-                                  form_token=form.form_token.data)
+                signed = services.sign_off(
+                    staff, person, competency, level=form.level.data,
+                    entry_ids=form.entry_ids.data or [], comment=form.comment.data or "",
+                    corrects=corrects, confirm_above_evidence=form.confirm_above_evidence.data,
+                    form_token=form.form_token.data)
             except receipts.AlreadySaved as exc:
                 return already_saved(exc)
             except Invalid as exc:
                 exc.attach_to(form)
             else:
-                flash(f"{competency.code} signed off for {person.name}.", "success")
-                return redirect(url_for("apprentice.records.apprentice", person_id=person.id))
+                return redirect_saying(url_for("apprentice.records.apprentice",
+                                               person_id=person.id), "sign_off", signed.id)
     candidates = services.entries_of(person.id, states=[EntryState.VERIFIED.value],
                                      lineage=competency.lineage, links=False)
     form.entry_ids.choices = [
