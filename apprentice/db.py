@@ -12,10 +12,12 @@ import os
 import sqlite3
 import threading
 import time
-from contextlib import contextmanager
+import weakref
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import cache
+from itertools import count
 
 from flask import current_app, g, has_request_context, request
 from sqlalchemy import (
@@ -224,17 +226,53 @@ def _configure_sqlite(engine: Engine) -> None:
             queue.join(connection)
         connection.exec_driver_sql(statement)
 
+    _after_ending(engine.dialect, queue)
     if queue is not None:
-        queue.leave_after_ending(engine.dialect)
+        # A connection invalidated mid-write sees no ROLLBACK: its turn ends here.
+        event.listen(engine, "invalidate",
+                     lambda dbapi_connection, _record, _exc: queue.leave(dbapi_connection))
 
 
-# Pages the write-ahead log grows to before a commit copies them into the database
-# (SQLite's default is 1,000). The busiest writes rewrite the same few pages (the ends of
-# the entries, audit and receipts tables and their indexes, the data version's row), and a
-# checkpoint copies each page once however often it was written since: a longer log
-# copies far fewer pages per save (bench/load.py's writes: about 4% faster). 10,000 pages
-# is about 40 MB of log at most, reused from the start once copied.
-WAL_CHECKPOINT_PAGES = 10_000
+# The write-ahead log is copied into the database (a checkpoint) every CHECKPOINT_EVERY
+# commits of a process, once the writer's turn has ended: the other writers go on
+# meanwhile. SQLite's own checkpoint runs inside the COMMIT that crosses its threshold,
+# still holding the turn, and every writer of every process waited for it; it stays, at
+# WAL_CHECKPOINT_PAGES (SQLite's default: 1,000), for a log that grows faster than that
+# (many processes). Between two checkpoints the busiest writes rewrite the same few pages (the
+# ends of the entries, audit and receipts tables and their indexes, the data version's
+# row), which a checkpoint copies once however often they were written.
+CHECKPOINT_EVERY = 200
+WAL_CHECKPOINT_PAGES = 10_000  # about 40 MB of log
+
+
+def _after_ending(dialect, queue: _WriterQueue | None) -> None:
+    """Wrap ``dialect``'s (this engine's own) COMMIT and ROLLBACK: the writer's turn ends
+    once they have run, whether or not they succeeded (:class:`_WriterQueue`), and every
+    CHECKPOINT_EVERY commits the log is checkpointed after it."""
+    def ending(end):
+        def ended(dbapi_connection):
+            try:
+                end(dbapi_connection)
+            finally:
+                if queue is not None:
+                    queue.leave(dbapi_connection)
+        return ended
+
+    committed, commits = ending(dialect.do_commit), count(1)
+
+    def do_commit(dbapi_connection):
+        committed(dbapi_connection)
+        if next(commits) % CHECKPOINT_EVERY == 0:
+            checkpoint(dbapi_connection)
+
+    dialect.do_commit, dialect.do_rollback = do_commit, ending(dialect.do_rollback)
+
+
+def checkpoint(dbapi_connection) -> None:
+    """Copy what the write-ahead log holds into the database, waiting for nobody (PASSIVE:
+    a reader's snapshot or a writer's frames are left for the next one)."""
+    with suppress(sqlite3.Error):  # none this time: the next one, or SQLite's own
+        dbapi_connection.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").close()
 
 
 class _WriterQueue:
@@ -243,20 +281,24 @@ class _WriterQueue:
     SQLite lets one transaction write at a time; a writer that finds the file locked
     sleeps in its busy handler (1, 2, 5, 10 ... up to 100 ms), so under a burst of
     saves a waiting worker slept on after the holder had finished, and the holder's
-    next request took the lock again first. Waiting here instead, polling the lock
-    file every tenth of a millisecond, hands the turn over within a millisecond to a writer
-    that waited (not in order of arrival). After the busy timeout (10 s) the writer goes on to BEGIN
-    IMMEDIATE as before, whose own timeout then applies. A thread already holding a
-    turn (a second connection inside a write) does not queue behind itself; a turn whose
-    connection was lost mid-write is let go at the thread's next write. The turn ends
-    once COMMIT or ROLLBACK has run, not before (SQLAlchemy's commit and rollback events
-    come before them): the next writer's BEGIN IMMEDIATE never meets the lock still held
-    and sleeps a millisecond in SQLite's busy handler. A lock file
-    that cannot be opened or locked (made by another user, a file system without locks)
-    leaves writers to SQLite's own waiting, as before.
+    next request took the lock again first. Waiting here instead, polling the lock file
+    every tenth of a millisecond (less often as a long write goes on), hands the turn
+    over within a millisecond to a writer that waited (not in order of arrival). After
+    the busy timeout (10 s) the writer goes on to BEGIN IMMEDIATE as before, whose own
+    timeout then applies.
+
+    The turn ends once COMMIT or ROLLBACK has run, not before (SQLAlchemy's commit and
+    rollback events come before them): the next writer's BEGIN IMMEDIATE never meets
+    the lock still held and sleeps a millisecond in SQLite's busy handler. A thread
+    already holding a turn (a second connection inside a write) does not queue behind
+    itself; a turn whose connection is invalidated mid-write ends then, and one whose
+    thread ended without ending it ends with the thread. A lock file that cannot be
+    opened or locked (made by another user, a file system without locks) leaves
+    writers to SQLite's own waiting, as before.
     """
 
-    POLL = 0.0001
+    POLL = 0.0001  # seconds between two looks at first, growing to LONGEST_POLL
+    LONGEST_POLL = 0.002
     TIMEOUT = 10.0
 
     def __init__(self, path: str):
@@ -270,62 +312,58 @@ class _WriterQueue:
         return cls(f"{database}-writers")
 
     def join(self, connection) -> None:
-        if getattr(self.held, "fd", None) is not None:
-            if self._still_writing():
+        turn = getattr(self.held, "turn", None)
+        if turn is not None:
+            if turn.still_writing():
                 return  # a second connection inside this thread's write: no queue for it
-            self._let_go()  # that transaction ended unseen (its connection invalidated)
+            self._let_go()  # that transaction ended unseen
         try:  # read-only is enough to lock, so whoever made the file, others may use it
             fd = os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644)
         except OSError:
             return
-        deadline = time.monotonic() + self.TIMEOUT
+        deadline, pause = time.monotonic() + self.TIMEOUT, self.POLL
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() <= deadline:
-                    time.sleep(self.POLL)
+                    time.sleep(pause)
+                    pause = min(pause * 1.5, self.LONGEST_POLL)  # a long write: ask less
                     continue
             except OSError:
                 pass
             os.close(fd)  # waited long enough, or no locks here: SQLite's own waiting
             return
-        self.held.fd = fd
-        self.held.connection = connection.connection.driver_connection
+        self.held.turn = _Turn(fd, connection.connection.driver_connection)
 
     def leave(self, dbapi_connection) -> None:
         """After COMMIT or ROLLBACK on ``dbapi_connection`` (the pool's proxy, or the
-        driver's own): end the turn if that connection took it."""
-        held = getattr(self.held, "connection", None)
-        if held is None or getattr(dbapi_connection, "driver_connection",
-                                   dbapi_connection) is not held:
-            return
-        self._let_go()
-
-    def _still_writing(self) -> bool:
-        try:
-            return self.held.connection.in_transaction
-        except sqlite3.Error:  # closed
-            return False
+        driver's own), or as it is invalidated: end the turn if that connection took it."""
+        turn = getattr(self.held, "turn", None)
+        if turn is not None and getattr(dbapi_connection, "driver_connection",
+                                        dbapi_connection) is turn.connection:
+            self._let_go()
 
     def _let_go(self) -> None:
-        fd, self.held.fd, self.held.connection = self.held.fd, None, None
-        os.close(fd)  # closing the file lets go of its lock
+        self.held.turn.end()
+        self.held.turn = None
 
-    def leave_after_ending(self, dialect) -> None:
-        """Wrap ``dialect``'s (this engine's own) COMMIT and ROLLBACK so that the turn ends
-        when they have run, whether or not they succeeded."""
-        for name in ("do_commit", "do_rollback"):
-            setattr(dialect, name, self._leaving_after(getattr(dialect, name)))
 
-    def _leaving_after(self, end):
-        def ended(dbapi_connection):
-            try:
-                end(dbapi_connection)
-            finally:
-                self.leave(dbapi_connection)
-        return ended
+class _Turn:
+    """A writer's turn: the lock file (its descriptor) and the connection writing. The
+    file is closed, letting go of its lock, when the turn ends, or when the thread
+    holding it ends without ending it (its thread-local turn is dropped)."""
+
+    def __init__(self, fd: int, connection):
+        self.connection = connection
+        self.end = weakref.finalize(self, os.close, fd)
+
+    def still_writing(self) -> bool:
+        try:
+            return self.connection.in_transaction
+        except sqlite3.Error:  # closed
+            return False
 
 
 def make_engine(url: str) -> Engine:

@@ -178,12 +178,13 @@ def act(action, success) -> bool:
 # include "apprentice/_said.html" in their content (a host's layout shows only flashes).
 
 SAID = "said"
-SAYINGS: dict = {}  # kind: words(number) -> the words, or None (nothing to say)
+SAYINGS: dict = {}  # kind: (the page's endpoint, words(number) -> the words or None)
 
 
-def saying(kind: str, words) -> None:
-    """Say ``words(number)`` on a page whose address says ``said=KIND.NUMBER``."""
-    SAYINGS[kind] = words
+def saying(kind: str, endpoint: str, words) -> None:
+    """Say ``words(number)`` on the page ``endpoint`` when its address says
+    ``said=KIND.NUMBER`` (on any other page, nothing)."""
+    SAYINGS[kind] = (endpoint, words)
 
 
 def redirect_saying(location: str, kind: str, number: int):
@@ -196,8 +197,11 @@ def redirect_saying(location: str, kind: str, number: int):
 def said() -> str | None:
     """The words this page's address asks for, if they hold (for apprentice/_said.html)."""
     kind, _, number = request.args.get(SAID, "").partition(".")
-    words, number = SAYINGS.get(kind), id_number(number)
-    return words(number) if words is not None and number is not None else None
+    endpoint, words = SAYINGS.get(kind, (None, None))
+    number = id_number(number)
+    if endpoint != request.endpoint or number is None:
+        return None
+    return words(number)
 
 
 # -- one form, one record (apprentice.core.receipts) ------------------------------------

@@ -110,7 +110,7 @@ def _check_csrf() -> None:
         validate_csrf(token)
     except ValidationError as exc:
         raise CSRFError(exc.args[0]) from exc
-    g.csrf_valid = True  # Flask-WTF's forms then skip checking it again
+    g.csrf_valid = True  # checked: a Flask-WTF form of the host's in the same request skips it
 
 
 def _is_public() -> bool:

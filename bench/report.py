@@ -91,7 +91,7 @@ def targets(results: list[tuple[str, dict]]) -> list[str]:
                     SEARCH_API_SHARE if "/api/search" in run.label else READ_SHARE)
             if label == "demo":
                 lines.append(f"| demo | {run.label} | share of bare Flask ≥ {goal:.2f} "
-                             f"| {share:.2f} | {'yes' if share >= goal else '**no**'} |")
+                             f"| {share:.3f} | {'yes' if share >= goal else '**no**'} |")
             elif not run.label.startswith("write"):
                 met = run.requests and run.p95_ms < P95_MS
                 p95 = f"{run.p95_ms:.0f} ms" if run.requests else "no answer within the run"

@@ -156,17 +156,47 @@ def test_a_form_refused_by_its_service_is_drawn_again_outside_the_write_lock(sql
 
 
 def test_a_turn_whose_connection_was_lost_does_not_stay_taken(sqlite_app, make_person):
-    """A connection invalidated in the middle of a write (its COMMIT or ROLLBACK never
-    seen) leaves its turn behind: the thread's next write notices, and lets go of the
-    lock file when it ends, instead of keeping every other process waiting."""
+    """A connection invalidated in the middle of a write (no ROLLBACK runs on it) in a
+    thread that then ends: its turn ends with it, instead of keeping every other writer
+    waiting; and a thread that writes again after losing one goes on as usual."""
     person = make_person(name="Dana Reyes")
-    with sqlite_app.app_context():
-        db_session().execute(update(StaffProfile).where(StaffProfile.id == person.id)
-                             .values(name="Lost"))
-        assert not turn_is_free(sqlite_app)
-        db_session().connection().invalidate()
-        db_session().rollback()
+
+    def write_and_lose_it():
+        with sqlite_app.app_context():
+            db_session().execute(update(StaffProfile).where(StaffProfile.id == person.id)
+                                 .values(name="Lost"))
+            assert not turn_is_free(sqlite_app)
+            db_session().connection().invalidate()
+            db_session().rollback()
+
+    thread = threading.Thread(target=write_and_lose_it)
+    thread.start()
+    thread.join(WAIT)
+    assert turn_is_free(sqlite_app)
+    write_and_lose_it()  # this thread now
+    assert turn_is_free(sqlite_app)
     rename(sqlite_app, person.id, "Dana Reyes-Okafor")
     assert turn_is_free(sqlite_app)
     with sqlite_app.app_context():
         assert db_session().get(StaffProfile, person.id).name == "Dana Reyes-Okafor"
+
+
+def test_the_log_is_checkpointed_after_the_turn_ends(sqlite_app, make_person, monkeypatch):
+    """Every CHECKPOINT_EVERY commits the write-ahead log is copied into the database once
+    the writer's turn has ended (SQLite's own checkpoint ran inside the COMMIT, holding
+    the turn, and every other writer waited for it)."""
+    person = make_person(name="Dana Reyes")
+    seen, checkpoint = [], db.checkpoint
+
+    def checking(dbapi_connection):
+        seen.append(turn_is_free(sqlite_app))
+        checkpoint(dbapi_connection)
+
+    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 1)
+    monkeypatch.setattr(db, "checkpoint", checking)
+    rename(sqlite_app, person.id, "Dana Reyes-Okafor")
+    assert seen and all(seen)
+    with sqlite_app.app_context():
+        connection = db_session().connection().connection.driver_connection
+        assert connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (
+            db.WAL_CHECKPOINT_PAGES,)

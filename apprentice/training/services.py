@@ -555,6 +555,13 @@ def _locked_entries(entry_ids: list[int]
     return entries, areas, lineages
 
 
+def verified_together(entry: LogEntry) -> int:
+    """How many entries were verified with ``entry`` (one verify: one signer, one time)."""
+    return db_session().scalar(select(func.count()).select_from(LogEntry).where(
+        LogEntry.verified_by_id == entry.verified_by_id,
+        LogEntry.verified_at == entry.verified_at)) or 0
+
+
 def verify_entries(entries: Iterable[int | LogEntry | None], mentor: StaffProfile) -> int:
     """Verify submitted entries (one, or a bulk selection; their ids, None for a value
     that is no id, or the entries):

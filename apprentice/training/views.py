@@ -72,17 +72,28 @@ def _entry_said(entry_id: int) -> str | None:
             EntryState.DRAFT.value: "Draft saved."}.get(entry.state)
 
 
+def _verified_said(entry_id: int) -> str | None:
+    """After verifying: how many entries the viewer verified with this one."""
+    entry, viewer = services.get_entry(entry_id), current_viewer()
+    if (entry is None or viewer is None or entry.state != EntryState.VERIFIED.value
+            or entry.verified_by_id != viewer.id):
+        return None
+    count = services.verified_together(entry)
+    return f"{count} entr{'y' if count == 1 else 'ies'} verified."
+
+
 def _sign_off_said(sign_off_id: int) -> str | None:
-    """After the sign-off form: the viewer's own sign-off, named (nothing for another's)."""
+    """After the sign-off form: the viewer's own sign-off, named, while it stands."""
     signed, viewer = services.get_sign_off(sign_off_id), current_viewer()
-    if signed is None or viewer is None or signed.signed_by_id != viewer.id:
+    if (signed is None or viewer is None or signed.signed_by_id != viewer.id
+            or signed.revocation is not None):
         return None
     return f"{signed.competency.code} signed off for {signed.person.name}."
 
 
-saying("entry", _entry_said)
-saying("verified", lambda count: f"{count} entr{'y' if count == 1 else 'ies'} verified.")
-saying("sign_off", _sign_off_said)
+saying("entry", "apprentice.training.log", _entry_said)
+saying("verified", "apprentice.training.review", _verified_said)
+saying("sign_off", "apprentice.records.apprentice", _sign_off_said)
 
 
 def _entry_for_viewer(entry_id: int):
@@ -315,11 +326,11 @@ def verify():
         return redirect(url_for("apprentice.training.review"))
     ids = [id_number(value) for value in raw]  # one that is no id is refused by the service
     try:
-        count = services.verify_entries(ids, current_viewer())
+        services.verify_entries(ids, current_viewer())  # all of them, or none
     except Invalid as exc:
         flash_invalid(exc)
         return redirect(url_for("apprentice.training.review"))
-    return redirect_saying(url_for("apprentice.training.review"), "verified", count)
+    return redirect_saying(url_for("apprentice.training.review"), "verified", ids[0])
 
 
 @bp.route(f"/review/<{ID}:entry_id>/return", methods=["POST"])
