@@ -159,13 +159,15 @@ def flash_invalid(exc: Invalid) -> None:
 
 def act(action, success) -> bool:
     """Run a service call behind a POST button and say how it went, as a message on the
-    next page: the refusal, or ``success`` (text, or a function of the result)."""
+    next page: the refusal, or ``success`` (text, a function of the result, or None when
+    the next page says it itself: :func:`redirect_saying`)."""
     try:
         result = action()
     except Invalid as exc:
         flash_invalid(exc)
         return False
-    flash(success(result) if callable(success) else success, "success")
+    if success is not None:
+        flash(success(result) if callable(success) else success, "success")
     return True
 
 

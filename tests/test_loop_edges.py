@@ -99,11 +99,17 @@ def test_posting_to_an_entry_locked_meanwhile_says_so(app, loop):
     assert "your changes were not saved" in response.get_data(as_text=True)
 
 
+def signing(loop):
+    """The loop's mentor, apprentice and competency, as a sign-off takes them (inside an
+    app context)."""
+    return (get_person(loop["mentor"].id), get_person(loop["apprentice"].id),
+            frameworks.get_competency(loop["competency"].id))
+
+
 def test_the_same_sign_off_twice_and_a_second_correction_are_refused(app, loop):
     entry_id = logged_and_verified(app, loop)
     with app.app_context():
-        mentor, person = get_person(loop["mentor"].id), get_person(loop["apprentice"].id)
-        competency = frameworks.get_competency(loop["competency"].id)
+        mentor, person, competency = signing(loop)
         first = services.sign_off(mentor, person, competency, level=5, entry_ids=[entry_id])
         with pytest.raises(Invalid, match="already"):
             services.sign_off(mentor, person, competency, level=5, entry_ids=[entry_id])
@@ -118,8 +124,7 @@ def test_a_sign_off_withdrawn_or_corrected_leaves_the_level_free_to_sign_again(a
     """Only a sign-off that stands blocks signing the same level again."""
     entry_id = logged_and_verified(app, loop)
     with app.app_context():
-        mentor, person = get_person(loop["mentor"].id), get_person(loop["apprentice"].id)
-        competency = frameworks.get_competency(loop["competency"].id)
+        mentor, person, competency = signing(loop)
         withdrawn = services.sign_off(mentor, person, competency, level=5, entry_ids=[entry_id])
         services.revoke(withdrawn, mentor, "Signed for the wrong person.")
         again = services.sign_off(mentor, person, competency, level=5, entry_ids=[entry_id])

@@ -32,7 +32,6 @@ from apprentice.forms import (
     ID,
     act,
     already_saved,
-    flash_invalid,
     id_number,
     once,
     page_number,
@@ -325,10 +324,7 @@ def verify():
         flash("Tick the entries to verify.", "error")
         return redirect(url_for("apprentice.training.review"))
     ids = [id_number(value) for value in raw]  # one that is no id is refused by the service
-    try:
-        services.verify_entries(ids, current_viewer())  # all of them, or none
-    except Invalid as exc:
-        flash_invalid(exc)
+    if not act(lambda: services.verify_entries(ids, current_viewer()), None):  # all or none
         return redirect(url_for("apprentice.training.review"))
     return redirect_saying(url_for("apprentice.training.review"), "verified", ids[0])
 
