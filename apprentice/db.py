@@ -218,14 +218,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
     queue = _WriterQueue.beside(engine.url.database)
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection):
-        statement = _begin_statement()
-        if queue is not None and statement == "BEGIN IMMEDIATE":
-            queue.join(connection)
-        connection.exec_driver_sql(statement)
-
+    _beginning(engine.dialect, queue)
     _after_ending(engine.dialect, queue)
     if queue is not None:
         # A connection invalidated mid-write sees no ROLLBACK: its turn ends here.
@@ -243,6 +236,21 @@ def _configure_sqlite(engine: Engine) -> None:
 # row), which a checkpoint copies once however often they were written.
 CHECKPOINT_EVERY = 200
 WAL_CHECKPOINT_PAGES = 10_000  # about 40 MB of log
+
+
+def _beginning(dialect, queue: _WriterQueue | None) -> None:
+    """Give ``dialect`` (this engine's own) a BEGIN: pysqlite's is none at all. Run on
+    the driver's connection, where SQLAlchemy begins a transaction (its errors wrapped as
+    every statement's are), not as a statement of its own through the engine, whose
+    result and context cost more than BEGIN itself, once or twice a request. A writer
+    takes its turn first (:class:`_WriterQueue`)."""
+    def do_begin(dbapi_connection):
+        statement = _begin_statement()
+        if queue is not None and statement == "BEGIN IMMEDIATE":
+            queue.join(dbapi_connection)
+        getattr(dbapi_connection, "driver_connection", dbapi_connection).execute(statement)
+
+    dialect.do_begin = do_begin
 
 
 def _after_ending(dialect, queue: _WriterQueue | None) -> None:
@@ -311,7 +319,7 @@ class _WriterQueue:
             return None
         return cls(f"{database}-writers")
 
-    def join(self, connection) -> None:
+    def join(self, dbapi_connection) -> None:
         turn = getattr(self.held, "turn", None)
         if turn is not None:
             if turn.still_writing():
@@ -335,7 +343,8 @@ class _WriterQueue:
                 pass
             os.close(fd)  # waited long enough, or no locks here: SQLite's own waiting
             return
-        self.held.turn = _Turn(fd, connection.connection.driver_connection)
+        self.held.turn = _Turn(fd, getattr(dbapi_connection, "driver_connection",
+                                           dbapi_connection))
 
     def leave(self, dbapi_connection) -> None:
         """After COMMIT or ROLLBACK on ``dbapi_connection`` (the pool's proxy, or the

@@ -66,6 +66,7 @@ from generate import environment  # noqa: E402
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 CONNECTIONS, THREADS, WORKERS = 20, 2, 2
 WARM_UP = 20  # requests of each page and each write before its run
+LOG_LINES = 40  # of a server's log, shown when it failed
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 # One browser: the sign-ins (urllib) and wrk's requests with their cookie send the same
 # User-Agent, as one browser would. Flask-Login marks a session whose cookie comes from
@@ -143,6 +144,7 @@ class Server:
         from gunicorn.config import KNOWN_SETTINGS
 
         self.probe = probe
+        self.log_path = log
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         if any(s.name == "control_socket_disable" for s in KNOWN_SETTINGS):
@@ -158,8 +160,7 @@ class Server:
         deadline = time.monotonic() + 60
         while True:
             if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise SystemExit(f"gunicorn ({app}) did not start: see {log}")
+                raise self.failed("did not start")
             try:
                 urllib.request.urlopen(self.url + self.probe, timeout=5).close()  # noqa: S310
                 break
@@ -172,7 +173,23 @@ class Server:
         """Wait until the requests a finished wrk run left queued are answered (wrk stops
         counting at the deadline; sync workers still owe the queue), so the next run
         starts on an idle server and a write run's saved rows are all in."""
-        urllib.request.urlopen(self.url + self.probe, timeout=300).close()  # noqa: S310
+        try:
+            urllib.request.urlopen(self.url + self.probe, timeout=300).close()  # noqa: S310
+        except urllib.error.HTTPError:
+            pass  # it answered
+        except OSError as exc:
+            raise self.failed(f"stopped answering after a run ({exc})") from None
+
+    def failed(self, what: str) -> SystemExit:
+        """Stop the server and say what went wrong with the end of its log, which goes
+        with the instance folder (``make bench`` makes it in a temporary one)."""
+        running = self.process.poll() is None
+        self.stop()
+        lines = self.log_path.read_text(errors="replace").splitlines()[-LOG_LINES:]
+        return SystemExit("\n".join([
+            f"{' '.join(self.command)} {what}; "
+            f"{'it was still running' if running else f'it had exited ({self.process.returncode})'}"
+            f". The last {len(lines)} lines of its log ({self.log_path}):", *lines]))
 
     def worker_pids(self) -> list[int]:
         path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
+import signal
 import sys
 from datetime import date
 from pathlib import Path
@@ -183,3 +185,25 @@ def test_the_load_runners_forms_are_saved(generated, bench_app):
             SignOff.person_id == person, SignOff.competency_id == competency,
             SignOff.signed_by_id == pool["mentor_id"]))
         assert (signed.level, [e.entry_id for e in signed.evidence_links]) == (level, [cited])
+
+
+def test_a_server_that_stops_answering_is_reported_with_its_log(generated):
+    """make bench makes its instances in a temporary folder, the servers' log with them:
+    a server found gone after a run is said with the end of that log, before it goes."""
+    load = _bench_module("load")
+    instance, _facts = generated
+    log = instance / "gunicorn-gone.log"
+    server = load.Server("bare_flask:app", instance, log, "--pythonpath", str(BENCH),
+                         probe="/")
+    server.drain()  # it answers
+    workers = server.worker_pids()
+    server.process.send_signal(signal.SIGKILL)  # the arbiter and its workers, at once
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    server.process.wait()
+    with pytest.raises(SystemExit) as stopped:
+        server.drain()
+    said = str(stopped.value)
+    assert "bare_flask:app stopped answering after a run" in said
+    assert "it had exited (-9)" in said
+    assert "Booting worker with pid" in said  # the log's own lines

@@ -191,7 +191,8 @@ def _signed_in_user():
             "apprentice needs Flask-Login: set up a LoginManager on the host app "
             "(host mode) or use apprentice.create_app() (standalone)."
         )
-    return flask_login.current_user._get_current_object() if signed_in() else None
+    user = flask_login.current_user._get_current_object()  # once: asked of every request
+    return user if user is not None and user.is_authenticated else None
 
 
 def _resolve_staff() -> StaffProfile | None:
