@@ -23,6 +23,10 @@ JORDAN = demo_accounts.APPRENTICE  # Jordan Lee, apprentice
 MARIAN = demo_accounts.MENTOR  # Marian Okafor, Jordan's mentor
 CARMEN = demo_accounts.COORDINATOR  # Carmen Ortiz, coordinator
 PASSWORD = demo_accounts.PASSWORD
+# A PDF is laid out by WeasyPrint (several seconds of CPU for a three-year portfolio); on
+# a 2-core machine running the PostgreSQL pass beside this one it took longer than the
+# 10 s a page gets, so its download is waited for this long (milliseconds).
+DOCUMENT_TIMEOUT = 60_000
 # The sign-off form's line instead of the password box, shortly after signing in.
 NO_PASSWORD_NEEDED = re.compile(r"You confirmed it is you at \d\d:\d\d UTC; no password needed "
                                 r"until \d\d:\d\d UTC\.")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.steps import JORDAN, MARIAN, click_to_go, expect
+from tests.browser.steps import DOCUMENT_TIMEOUT, JORDAN, MARIAN, click_to_go, expect
 
 pytestmark = pytest.mark.browser
 
@@ -28,8 +28,8 @@ def test_jordan_reads_prints_and_downloads_the_portfolio(page, sign_in, check_ax
     expect(page.locator("main")).not_to_contain_text("Not started")
     expect(page.locator("main")).to_contain_text("Signed off at level 5")
     check_axe(page)
-    with page.expect_download() as download:
-        page.get_by_role("link", name="PDF").click()
+    with page.expect_download(timeout=DOCUMENT_TIMEOUT) as download:
+        page.get_by_role("link", name="PDF").click(timeout=DOCUMENT_TIMEOUT)
     assert download.value.suggested_filename.startswith("portfolio-jordan-lee-signed-off-")
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(
         Path(download.value.path()).read_bytes())).pages)
