@@ -207,3 +207,14 @@ def test_a_server_that_stops_answering_is_reported_with_its_log(generated):
     assert "bare_flask:app stopped answering after a run" in said
     assert "it had exited (-9)" in said
     assert "Booting worker with pid" in said  # the log's own lines
+
+
+@pytest.mark.parametrize("write", ["quick", "verify", "sign-off"])
+def test_the_instruction_counters_writes_are_all_saved(tmp_path, write):
+    """bench/write_instructions.py counts what it sends: a write the app refused (a form
+    that changed, a competency signed off already) would count a refusal, so it stops
+    instead. Here without valgrind: the same process it runs under it."""
+    profile_pages = _bench_module("profile_pages")
+    instance = tmp_path / "demo"
+    profile_pages.database_dispose(profile_pages.build(str(instance)))
+    _bench_module("write_instructions").send(str(instance), write, 35)  # raises if refused
