@@ -376,8 +376,8 @@ def test_the_list_is_read_in_a_fixed_number_of_queries(app, loop):
     add(1)
     few = queries_for_the_list()
     add(6)
-    # BEGIN, the links with their counts, who revoked them, and those people's roles.
-    assert queries_for_the_list() == few <= 4
+    # The links with their counts, who revoked them, and those people's roles.
+    assert queries_for_the_list() == few <= 3
 
 
 def test_the_home_page_and_the_apprentice_page_link_to_the_list(app, loop):
