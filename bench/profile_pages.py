@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import secrets
 import statistics
 import tempfile
 import time
@@ -164,7 +165,9 @@ def new_entry(app, known: dict[str, int], competency: int | None = None, *,
 
 
 def writes(app, known):
-    """(label, who, url maker, form data maker) for the writes; each request a new act."""
+    """(label, who, url maker, form data maker) for the writes; each request a new act,
+    with a one-time form token of its own where a browser's form has one (the quick log
+    and the sign-off: apprentice/core/receipts.py), so the token's checks are counted."""
     from apprentice.demo import DEMO_PASSWORD
 
     competencies = iter(known["competencies"])
@@ -174,7 +177,7 @@ def writes(app, known):
             "occurred_on": date.today().isoformat(), "minutes": "45", "activity": "3",
             "description": "Ran the holds shelf with Marian.",
             "competency_ids": str(known["competency"]), "mentor_id": str(known["mentor"]),
-            "submit": "Submit for review"}
+            "form_token": secrets.token_urlsafe(24), "submit": "Submit for review"}
 
     def verify():
         return "/review/verify", {"entry_id": str(new_entry(app, known))}
@@ -183,9 +186,10 @@ def writes(app, known):
         competency = next(competencies)
         cited = new_entry(app, known, competency, verified=True)
         return (f"/sign-offs/new?person={known['jordan']}&competency={competency}",
-                {"level": "5", "entry_ids": str(cited), "comment": "Seen at the desk.",
+                # Level 6: the demo has sign-offs at lower levels (one sent again is refused).
+                {"level": "6", "entry_ids": str(cited), "comment": "Seen at the desk.",
                  "confirm_above_evidence": "y", "password": DEMO_PASSWORD,
-                 "submit": "Sign off"})
+                 "form_token": secrets.token_urlsafe(24), "submit": "Sign off"})
 
     return [("quick log", APPRENTICE, quick_log), ("verify", MENTOR, verify),
             ("sign-off", MENTOR, sign_off)]

@@ -25,7 +25,7 @@ from apprentice.programmes.models import Enrolment
 from apprentice.training import services as training
 from apprentice.training.models import LogEntry, Pairing, SignOff
 from tests.conftest import build_app
-from tests.factories import DEFAULT_PASSWORD, PersonFactory, add_entries
+from tests.factories import DEFAULT_PASSWORD, PersonFactory, add_entries, sql_statements
 from tests.loop import as_person
 from tests.support.clients import form_token_on, signed_in
 from tests.workers import TIMEOUT, run_workers
@@ -236,6 +236,57 @@ def test_a_saved_form_keeps_its_record_unchanged_when_sent_again_with_other_text
     [entry] = rows(app, LogEntry)
     assert_already_saved(again, f"/log/{entry.id}")
     assert (entry.description, entry.minutes) == ("Ran the desk on my own for an hour.", 45)
+
+
+def test_a_saved_entry_sent_again_with_what_its_service_refuses_says_already_saved(app, loop):
+    """The form's earlier save is looked for when the service refuses it (a competency
+    outside the programme: the form itself lets any number through), not only before
+    every save: "already saved" comes first, as it did when every save looked first."""
+    form = _log_entry(app, loop)
+    client = as_person(app, loop["apprentice"])
+    data = fill(client, form)
+    client.submit(form.url, data)
+    again = client.submit(form.url, {**data, "competency_ids": ["999999"]})
+    [entry] = rows(app, LogEntry)
+    assert_already_saved(again, f"/log/{entry.id}")
+
+
+def test_a_draft_sent_again_with_what_its_service_refuses_is_refused_and_kept(app, loop):
+    form = _log_entry(app, loop)
+    client = as_person(app, loop["apprentice"])
+    data = fill(client, form)
+    client.submit(form.url, {**data, "submit": "", "save_draft": "1"})
+    again = client.submit(form.url, {**data, "competency_ids": ["999999"]})
+    assert again.status_code == 200
+    assert "Choose competencies from your own programme." in again.get_data(as_text=True)
+    [entry] = rows(app, LogEntry)
+    assert entry.state == "draft"
+
+
+def test_a_new_entry_is_saved_without_reading_the_entries_first(app, loop):
+    """Whether the form was saved before is told by the INSERT (its token is unique per
+    person), not by a SELECT ahead of every quick log: the busiest write."""
+    form = _log_entry(app, loop)
+    client = as_person(app, loop["apprentice"])
+    data = {**fill(client, form), "csrf_token": client.csrf_token()}
+    with sql_statements(app) as sent:
+        assert client.post(form.url, data=data).status_code == 302
+    entries = [s for s in sent if "apprentice_log_entries" in s]
+    assert len(entries) == 1 and entries[0].startswith("INSERT"), entries
+    assert len(rows(app, LogEntry)) == 1
+
+
+def test_a_sign_off_saved_the_first_time_asks_for_no_receipt_before_its_own(app, loop):
+    """A sign-off form's receipt is looked for only when the form is refused (its copy
+    is "signed off already"): saving it the first time inserts the receipt, and reads
+    none."""
+    form = _sign_off(app, loop)
+    client = as_person(app, loop[form.person])
+    data = {**fill(client, form), "csrf_token": client.csrf_token()}
+    with sql_statements(app) as sent:
+        assert client.post(form.url, data=data).status_code == 302
+    receipts_sent = [s for s in sent if "apprentice_form_receipts" in s]
+    assert len(receipts_sent) == 1 and receipts_sent[0].startswith("INSERT"), receipts_sent
 
 
 def test_a_draft_saved_then_sent_again_from_the_same_form_is_the_same_entry(app, loop):

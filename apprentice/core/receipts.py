@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from apprentice.core import pagecache
 from apprentice.core.models import FormReceipt
-from apprentice.db import advisory_lock, db_session, execute, utcnow
+from apprentice.db import advisory_lock, db_session, execute, insert_unless, utcnow
 
 # Our tokens are URL-safe base64; anything else did not come from one of our forms.
 WELL_FORMED = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -90,7 +90,9 @@ def hold(token) -> None:
 def check(token, person) -> None:
     """Hold the token and refuse a form ``person`` saved already (raises AlreadySaved).
     Services call it before anything else, so the answer is "already saved", not a
-    refusal of the copy (e.g. "already enrolled")."""
+    refusal of the copy (e.g. "already enrolled"); the busiest (a sign-off) only once
+    they refuse the form: a copy that passes their checks is stopped by :func:`commit`,
+    and the form saved the first time asks nothing more."""
     if person is None:
         return
     hold(token)
@@ -99,23 +101,11 @@ def check(token, person) -> None:
         raise AlreadySaved(receipt.kind, receipt.object_id)
 
 
-@cache
-def _stamping(dialect: str):
-    """INSERT ... ON CONFLICT (token) DO NOTHING RETURNING token, for SQLite or
-    PostgreSQL (built once)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    table = FormReceipt.__table__
-    return (insert(table).on_conflict_do_nothing(index_elements=["token"])
-            .returning(table.c.token))  # a row when inserted (rowcount is not always told)
-
-
 def _stamp(session, token: str, person_id: int, kind: str, object_id: int) -> bool:
     """Insert the receipt unless the token has one already (one statement); whether it
     was inserted."""
-    statement = _stamping(session.get_bind().dialect.name)
+    statement = insert_unless(FormReceipt.__table__, ("token",),
+                              session.get_bind().dialect.name)
     return execute(statement, {
         "token": token, "person_id": person_id, "kind": kind, "object_id": object_id,
         "created_at": utcnow()}).first() is not None

@@ -407,6 +407,15 @@ def _entry_by_token(person, form_token: str) -> LogEntry | None:
     return None if found is None else db_session().get(LogEntry, found.id)
 
 
+def _saved_before(person, form_token: str | None) -> LogEntry | None:
+    """The entry ``person`` saved with this form before: a draft, to save again; one sent
+    for review raises AlreadySaved (the same form sent twice). None: not saved before."""
+    existing = _entry_by_token(person, form_token) if form_token else None
+    if existing is not None and not existing.editable:
+        raise receipts.AlreadySaved("log_entry", existing.id)
+    return existing
+
+
 def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry | None = None,
                submit: bool = False, form_token: str | None = None,
                today: date | None = None) -> LogEntry:
@@ -414,7 +423,10 @@ def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry |
 
     Submitted and verified entries are locked. A new entry's ``form_token`` (see
     apprentice.core.receipts) makes a form sent twice save once: sent again after a
-    draft, it changes that draft; after submitting, it raises AlreadySaved.
+    draft, it changes that draft; after submitting, it raises AlreadySaved. The form's
+    earlier save is looked for only when it matters: when the form is refused (the same
+    form sent again is answered "already saved", whatever is wrong with it now), or when
+    the INSERT finds the token taken; not by a statement before every quick log.
     """
     write_turn()  # the form's own reads came before: what follows is checked again
     person = kept_now(person)  # as they stand under the lock: no read of their row
@@ -425,18 +437,19 @@ def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry |
     if not receipts.well_formed(form_token):
         form_token = None  # not one of ours: a fresh token is made below
     receipts.hold(form_token)  # the same form sent twice at once: one waits for the other
-    if entry is None and form_token:
-        existing = _entry_by_token(person, form_token)
-        if existing is not None:
-            if not existing.editable:  # sent twice: the first one already went for review
-                raise receipts.AlreadySaved("log_entry", existing.id)
-            entry = existing  # saved as a draft first, now saved again (or submitted)
     if entry is not None:
         if entry.person_id != person.id:
             raise Invalid({None: "This is someone else's entry."})
         if not entry.editable:
             raise Invalid({None: "This entry is locked while it is reviewed or once verified."})
-    mentor, competencies, procedure_ids = _check_entry(person, details, today, entry)
+    try:
+        mentor, competencies, procedure_ids = _check_entry(person, details, today, entry)
+    except Invalid:
+        earlier = _saved_before(person, form_token) if entry is None else None
+        if earlier is None:
+            raise
+        entry = earlier  # its draft, checked as a draft (the procedures it links stay allowed)
+        mentor, competencies, procedure_ids = _check_entry(person, details, today, entry)
     now = utcnow()
     values = {"occurred_on": details.occurred_on, "minutes": details.minutes,
               "activity": int(details.activity), "mentor_id": mentor.id,
@@ -446,7 +459,6 @@ def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry |
         values.update(state=EntryState.SUBMITTED.value, submitted_at=now)
     competency_ids = [c.id for c in competencies]
     created = entry is None
-    was_returned = not created and entry.state == EntryState.RETURNED.value
     try:
         if created:
             entry = inserted(  # Core statements: the quick log is the busiest write
@@ -456,8 +468,12 @@ def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry |
                  "updated_at": now, "submitted_at": None, "verified_at": None,
                  "verified_by_id": None, **values},
                 (EntryCompetency, "entry_id", [{"competency_id": c} for c in competency_ids]),
-                (EntryProcedure, "entry_id", [{"procedure_id": p} for p in procedure_ids]))
-        else:
+                (EntryProcedure, "entry_id", [{"procedure_id": p} for p in procedure_ids]),
+                unless=("person_id", "form_token"))
+            if entry is None:  # the token is taken: this form's draft, saved again
+                entry, created = _saved_before(person, form_token), False
+        was_returned = not created and entry.state == EntryState.RETURNED.value
+        if not created:
             for name, value in values.items():
                 setattr(entry, name, value)
             entry.competency_links = _relink(entry.competency_links, competency_ids,
@@ -842,28 +858,11 @@ def _signed_already(signer_id: int, person_id: int, lineage: str, level: int) ->
         select(SignOff).where(SignOff.id.in_(ids))))))
 
 
-def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency, *,
-             level: int, entry_ids: Iterable[int], comment: str = "",
-             corrects: SignOff | None = None, today: date | None = None,
-             confirm_above_evidence: bool = False, form_token: str | None = None) -> SignOff:
-    """Sign off a competency at a level, citing verified entries as evidence.
-
-    The signer is a mentor paired with the person for the competency's area
-    (a correction: the mentor who signed the original, or a coordinator).
-    A level above every cited entry's activity needs ``confirm_above_evidence``
-    (the mentor saw it themselves); the audit record then says ``above_evidence``.
-    ``form_token`` (apprentice.core.receipts): the same form sent again raises
-    AlreadySaved instead of signing twice.
-    """
-    write_turn()  # the form's own reads came before: what follows is checked again
-    mentor, person = kept_now(mentor), kept_now(person)  # under the lock, rows not read
-    # The competency as the person's programme has it, kept: its row is not read again
-    # (one outside the programme is, and refused below).
-    programmed = in_programme(person.id, id_of(competency))
-    competency = programmed or competency
-    receipts.check(form_token, mentor)
-    _hold_competency(person.id, competency.lineage)
-    today = today or date.today()
+def _checked_sign_off(mentor, person, competency, programmed, *, level, entry_ids, comment,
+                      corrects, today, confirm_above_evidence):
+    """What :func:`sign_off` is asked, checked under the write lock: the level, the cited
+    entries, and the highest cited activity when the level is above it (else None);
+    Invalid says what is wrong."""
     errors: dict = {}
     if mentor.id == person.id:
         raise Invalid({None: "Nobody signs off their own work."})
@@ -910,6 +909,41 @@ def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency,
         errors[None] = "You have signed this off at this level already."
     if errors:
         raise Invalid(errors)
+    return level, evidence, highest
+
+
+def sign_off(mentor: StaffProfile, person: StaffProfile, competency: Competency, *,
+             level: int, entry_ids: Iterable[int], comment: str = "",
+             corrects: SignOff | None = None, today: date | None = None,
+             confirm_above_evidence: bool = False, form_token: str | None = None) -> SignOff:
+    """Sign off a competency at a level, citing verified entries as evidence.
+
+    The signer is a mentor paired with the person for the competency's area
+    (a correction: the mentor who signed the original, or a coordinator).
+    A level above every cited entry's activity needs ``confirm_above_evidence``
+    (the mentor saw it themselves); the audit record then says ``above_evidence``.
+    ``form_token`` (apprentice.core.receipts): the same form sent again raises
+    AlreadySaved instead of signing twice.
+    """
+    write_turn()  # the form's own reads came before: what follows is checked again
+    mentor, person = kept_now(mentor), kept_now(person)  # under the lock, rows not read
+    # The competency as the person's programme has it, kept: its row is not read again
+    # (one outside the programme is, and refused below).
+    programmed = in_programme(person.id, id_of(competency))
+    competency = programmed or competency
+    receipts.hold(form_token)  # the same form sent twice at once: one waits for the other
+    _hold_competency(person.id, competency.lineage)
+    try:
+        level, evidence, highest = _checked_sign_off(
+            mentor, person, competency, programmed, level=level, entry_ids=entry_ids,
+            comment=comment, corrects=corrects, today=today or date.today(),
+            confirm_above_evidence=confirm_above_evidence)
+    except Invalid:
+        # The same form sent again is "already saved", whatever it would be refused for
+        # now ("signed off already"): asked only then, the save itself is told by its
+        # receipt's INSERT (apprentice.core.receipts.commit).
+        receipts.check(form_token, mentor)
+        raise
     record = inserted(SignOff, {"person_id": person.id, "competency_id": competency.id,
                                 "lineage": competency.lineage, "level": int(level),
                                 "comment": (comment or "").strip(), "signed_by_id": mentor.id,
