@@ -244,17 +244,23 @@ def already_saved(saved):
                            again=this_page("form"))
 
 
-def once(form: OnceForm, person):
+def once(form: OnceForm, person, find=None):
     """Give ``form`` its one-time token, or answer a form ``person`` saved already.
 
     On a GET the token comes from the address (``?form=``, which apprentice.js keeps
     there) unless it was used, so a page fetched again by Back keeps its token; else a
     new one. A token already used by ``person``: the "already saved" page. None: go on.
+    ``find(token, person)``: for records that keep their form's token themselves, one
+    per person, and so have no receipt (a log entry): what ``person`` saved with it.
     """
     token = request.args.get("form") if request.method == "GET" else form.form_token.data
-    receipt = receipts.find(token, person)
-    if receipt is not None:
-        return already_saved(receipt)
+    if find is None:
+        saved, free = receipts.look_up(token, person)
+    else:
+        free = receipts.well_formed(token)
+        saved = find(token, person) if free and person is not None else None
+    if saved is not None:
+        return already_saved(saved)
     if request.method == "GET":
-        form.form_token.data = token if receipts.is_free(token) else receipts.new_token()
+        form.form_token.data = token if free else receipts.new_token()
     return None

@@ -1457,6 +1457,23 @@ def test_a_bulk_verify_reads_its_entries_in_a_fixed_number_of_statements(app, lo
         assert {e.state for e in training.entries_of(loop["apprentice"].id)} == {"verified"}
 
 
+def test_a_verify_reads_its_entries_and_their_competencies_in_one_statement(app, loop):
+    """Under the write lock a verify reads the entries with their competencies' areas in
+    one statement (FOR UPDATE of the entries' rows on PostgreSQL), for any number."""
+    from tests.factories import add_entries, sql_statements
+
+    add_entries(app, loop, 3, states=("submitted",))
+    with app.app_context():
+        ids = [e.id for e in training.entries_of(loop["apprentice"].id)]
+        mentor = db_session().get(StaffProfile, loop["mentor"].id)
+        with sql_statements(app) as sent:
+            assert training.verify_entries(ids, mentor) == 3
+    reads = [s for s in sent if s.lstrip().startswith("SELECT")
+             and ("apprentice_log_entries" in s or "apprentice_log_entry_competencies" in s)]
+    assert len(reads) == 1, reads
+    assert "apprentice_competencies.area_id" in reads[0]
+
+
 def test_the_review_queue_is_shown_a_page_at_a_time_oldest_first(app, loop):
     """A backlog is counted whole and listed a page at a time, oldest first; a page
     asked for past the last (or not a number) shows the last (the first)."""

@@ -7,7 +7,9 @@ receipt and is answered "already saved" with a link, instead of making a copy. T
 requests racing with one token queue for it (``check`` holds the token until the
 transaction ends), and should one get past anyway, the token is the table's primary
 key: the second save's receipt is not inserted (ON CONFLICT DO NOTHING, which needs
-SQLite 3.35 or newer) and it is rolled back and answered the same way.
+SQLite 3.35 or newer) and it is rolled back and answered the same way. A log entry,
+the busiest create form, keeps its token in its own row instead (unique per person):
+apprentice.forms.once looks it up there.
 
 A token belongs to the person it was given to; anything else (missing, malformed,
 someone else's) is no receipt: the form saves normally.
@@ -73,9 +75,16 @@ def find(token, person):
     return receipt if receipt is not None and receipt.person_id == person.id else None
 
 
-def is_free(token) -> bool:
-    """A well-formed token nobody has saved a form with yet."""
-    return well_formed(token) and _receipt(token) is None
+def look_up(token, person):
+    """(the receipt ``person`` got for ``token`` or None, whether the token is free: well
+    formed and nobody's yet), in one read: what a create form's page asks of the token
+    in its address."""
+    if not well_formed(token):
+        return None, False
+    receipt = _receipt(token)
+    if receipt is None:
+        return None, True
+    return (receipt if person is not None and receipt.person_id == person.id else None), False
 
 
 def hold(token) -> None:

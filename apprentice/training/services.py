@@ -407,6 +407,13 @@ def _entry_by_token(person, form_token: str) -> LogEntry | None:
     return None if found is None else db_session().get(LogEntry, found.id)
 
 
+def entry_saved_with(form_token: str, person) -> receipts.AlreadySaved | None:
+    """The entry ``person`` saved with this form, as the "already saved" page names it: an
+    entry keeps its form's token itself (one per person), so it has no receipt."""
+    found = execute(_by_token(), {"person_id": person.id, "form_token": form_token}).first()
+    return None if found is None else receipts.AlreadySaved("log_entry", found.id)
+
+
 def _saved_before(person, form_token: str | None) -> LogEntry | None:
     """The entry ``person`` saved with this form before: a draft, to save again; one sent
     for review raises AlreadySaved (the same form sent twice). None: not saved before."""
@@ -423,7 +430,8 @@ def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry |
 
     Submitted and verified entries are locked. A new entry's ``form_token`` (see
     apprentice.core.receipts) makes a form sent twice save once: sent again after a
-    draft, it changes that draft; after submitting, it raises AlreadySaved. The form's
+    draft, it changes that draft; after submitting, it raises AlreadySaved. The entry
+    keeps the token in its own row, unique per person, so it needs no receipt. The form's
     earlier save is looked for only when it matters: when the form is refused (the same
     form sent again is answered "already saved", whatever is wrong with it now), or when
     the INSERT finds the token taken; not by a statement before every quick log.
@@ -459,45 +467,35 @@ def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry |
         values.update(state=EntryState.SUBMITTED.value, submitted_at=now)
     competency_ids = [c.id for c in competencies]
     created = entry is None
-    try:
-        if created:
-            entry = inserted(  # Core statements: the quick log is the busiest write
-                LogEntry,
-                {"person_id": person.id, "form_token": form_token or receipts.new_token(),
-                 "state": EntryState.DRAFT.value, "return_comment": "", "created_at": now,
-                 "updated_at": now, "submitted_at": None, "verified_at": None,
-                 "verified_by_id": None, **values},
-                (EntryCompetency, "entry_id", [{"competency_id": c} for c in competency_ids]),
-                (EntryProcedure, "entry_id", [{"procedure_id": p} for p in procedure_ids]),
-                unless=("person_id", "form_token"))
-            if entry is None:  # the token is taken: this form's draft, saved again
-                entry, created = _saved_before(person, form_token), False
-        was_returned = not created and entry.state == EntryState.RETURNED.value
-        if not created:
-            for name, value in values.items():
-                setattr(entry, name, value)
-            entry.competency_links = _relink(entry.competency_links, competency_ids,
-                                             "competency_id",
-                                             lambda c: EntryCompetency(competency_id=c))
-            entry.procedure_links = _relink(entry.procedure_links, procedure_ids,
-                                            "procedure_id",
-                                            lambda p: EntryProcedure(procedure_id=p))
-        if submit:
-            # Procedures only when there are some: records without them keep their shape.
-            followed = {"procedures": procedure_ids} if procedure_ids else {}
-            audit.record("entry.resubmitted" if was_returned else "entry.submitted",
-                         actor=person, obj=entry, mentor=mentor.id, minutes=details.minutes,
-                         competencies=competency_ids, **followed)
-        if created:
-            receipts.commit(form_token, person, "log_entry", entry.id)
-        else:
-            session.commit()
-    except IntegrityError:
-        session.rollback()  # the same form, saved by a parallel request a moment ago
-        existing = _entry_by_token(person, form_token) if form_token else None
-        if existing is None:
-            raise
-        raise receipts.AlreadySaved("log_entry", existing.id) from None
+    if created:
+        entry = inserted(  # Core statements: the quick log is the busiest write
+            LogEntry,
+            {"person_id": person.id, "form_token": form_token or receipts.new_token(),
+             "state": EntryState.DRAFT.value, "return_comment": "", "created_at": now,
+             "updated_at": now, "submitted_at": None, "verified_at": None,
+             "verified_by_id": None, **values},
+            (EntryCompetency, "entry_id", [{"competency_id": c} for c in competency_ids]),
+            (EntryProcedure, "entry_id", [{"procedure_id": p} for p in procedure_ids]),
+            unless=("person_id", "form_token"))
+        if entry is None:  # the token is taken: this form's draft, saved again
+            entry, created = _saved_before(person, form_token), False
+    was_returned = not created and entry.state == EntryState.RETURNED.value
+    if not created:
+        for name, value in values.items():
+            setattr(entry, name, value)
+        entry.competency_links = _relink(entry.competency_links, competency_ids,
+                                         "competency_id",
+                                         lambda c: EntryCompetency(competency_id=c))
+        entry.procedure_links = _relink(entry.procedure_links, procedure_ids,
+                                        "procedure_id",
+                                        lambda p: EntryProcedure(procedure_id=p))
+    if submit:
+        # Procedures only when there are some: records without them keep their shape.
+        followed = {"procedures": procedure_ids} if procedure_ids else {}
+        audit.record("entry.resubmitted" if was_returned else "entry.submitted",
+                     actor=person, obj=entry, mentor=mentor.id, minutes=details.minutes,
+                     competencies=competency_ids, **followed)
+    session.commit()  # no receipt: the entry keeps its form's token itself
     return entry
 
 
@@ -543,31 +541,33 @@ def _reviewable(entry: LogEntry, mentor: StaffProfile,
 
 
 @cache
-def _locked_queries():
+def _locked_query():
     """What a verify and a sign-off read of the entries they act on, under the write
-    lock: the entries (FOR UPDATE on PostgreSQL), and the areas and lineages of their
-    competencies (built once per process)."""
-    ids = bindparam("ids", expanding=True)
+    lock, in one statement: the entries (FOR UPDATE on PostgreSQL, their rows only), a
+    row per competency each practised with its area and lineage (built once per
+    process)."""
     return (select(LogEntry.id, LogEntry.person_id, LogEntry.state, LogEntry.occurred_on,
-                   LogEntry.activity).where(LogEntry.id.in_(ids)).with_for_update(),
-            select(EntryCompetency.entry_id, Competency.area_id, Competency.lineage)
-            .join(Competency, Competency.id == EntryCompetency.competency_id)
-            .where(EntryCompetency.entry_id.in_(ids)))
+                   LogEntry.activity, Competency.area_id, Competency.lineage)
+            .outerjoin(EntryCompetency, EntryCompetency.entry_id == LogEntry.id)
+            .outerjoin(Competency, Competency.id == EntryCompetency.competency_id)
+            .where(LogEntry.id.in_(bindparam("ids", expanding=True)))
+            .with_for_update(of=LogEntry.__table__))
 
 
 def _locked_entries(entry_ids: list[int]
                     ) -> tuple[dict, dict[int, set[int]], dict[int, set[str]]]:
     """The entries as Core rows by id, and the areas and the lineages each practised:
-    two statements for any number of entries (nothing of them is changed here)."""
+    one statement for any number of entries (nothing of them is changed here)."""
+    entries: dict = {}
     areas: dict[int, set[int]] = defaultdict(set)
     lineages: dict[int, set[str]] = defaultdict(set)
     if not entry_ids:
-        return {}, areas, lineages
-    entries_query, competencies_query = _locked_queries()
-    entries = {row.id: row for row in execute(entries_query, {"ids": entry_ids})}
-    for entry_id, area_id, lineage in execute(competencies_query, {"ids": entry_ids}):
-        areas[entry_id].add(area_id)
-        lineages[entry_id].add(lineage)
+        return entries, areas, lineages
+    for row in execute(_locked_query(), {"ids": entry_ids}):
+        entries.setdefault(row.id, row)
+        if row.lineage is not None:  # an entry with no competency (imported) has none
+            areas[row.id].add(row.area_id)
+            lineages[row.id].add(row.lineage)
     return entries, areas, lineages
 
 

@@ -154,7 +154,7 @@ def new_entry():
         form.procedure_ids.data = services.ids_from(request.args.getlist("procedure"),
                                                     limit=services.MAX_PROCEDURES_PER_ENTRY)
     if request.method == "GET":  # a POST sent again is the service's to answer (drafts)
-        answer = once(form, staff)
+        answer = once(form, staff, find=services.entry_saved_with)
         if answer is not None:
             return answer
     return _save_entry(form, staff, entry=None)
