@@ -43,6 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from apprentice.kb.applier import SYNC_SECONDS  # noqa: E402
 from tests.conftest import PostgresDatabases  # noqa: E402
 from tests.support.cluster import (  # noqa: E402
     Cluster,
@@ -150,8 +151,9 @@ def main() -> None:
             databases.drop(name)
             databases.admin.dispose()
     saved = len(edits.acknowledged())
+    interval = args.sync_seconds or f"{SYNC_SECONDS} (the default)"
     print(f"two servers x {args.workers} gunicorn workers, one PostgreSQL; "
-          f"sync interval: {args.sync_seconds or 'default'} s; {os.cpu_count()} cores")
+          f"sync interval: {interval} s; {os.cpu_count()} cores\n")
     print("| figure | value |\n|---|---|")
     print(f"| edits saved / sent | {saved} / {len(edits.outcome)} "
           f"({len(edits.failures)} refused) |")
