@@ -505,8 +505,10 @@ def insert_unless(table, columns: tuple[str, ...], dialect: str):
     told)."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
+    elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        raise NotImplementedError(f"apprentice runs on SQLite and PostgreSQL, not {dialect}")
     return (dialect_insert(table).on_conflict_do_nothing(index_elements=list(columns))
             .returning(*table.primary_key.columns))
 

@@ -259,6 +259,23 @@ def test_editing_a_draft_changes_its_links_and_keeps_an_archived_one(app, loop, 
     assert _links(app, entry.id) == set()
 
 
+def test_a_draft_sent_again_from_its_create_form_keeps_an_archived_link(app, loop, wiki):
+    """Saved as a draft, then Back to the create form and Submit: the form is checked as
+    that draft (a new entry could not link the archived procedure; the draft may keep it)."""
+    client = as_person(app, loop["apprentice"])
+    data = log_form(client, wiki["a"], submit="", save_draft="1")
+    data["procedure_ids"] = [str(wiki["only_a"])]
+    assert client.submit("/log/new", data).status_code == 302
+    with app.app_context():
+        kb.set_status(kb.get_procedure(wiki["only_a"]), ProcedureStatus.ARCHIVED,
+                      get_person(loop["mentor"].id))
+    sent = client.submit("/log/new", {**data, "save_draft": "", "submit": "1", "minutes": "20"})
+    assert sent.status_code == 302, sent.get_data(as_text=True)
+    [entry] = _entries(app, loop)
+    assert (entry.state, entry.minutes) == ("submitted", 20)
+    assert _links(app, entry.id) == {wiki["only_a"]}
+
+
 def test_a_submitted_entrys_links_are_locked(app, loop, wiki):
     client = as_person(app, loop["apprentice"])
     data = log_form(client, wiki["a"])

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from apprentice.audit.models import AuditRecord
 from apprentice.competencies import services as frameworks
@@ -23,7 +23,7 @@ from apprentice.people.models import StaffProfile
 from apprentice.programmes import services as programmes
 from apprentice.programmes.models import Enrolment
 from apprentice.training import services as training
-from apprentice.training.models import LogEntry, Pairing, SignOff
+from apprentice.training.models import EntryCompetency, LogEntry, Pairing, SignOff
 from tests.conftest import build_app
 from tests.factories import DEFAULT_PASSWORD, PersonFactory, add_entries, sql_statements
 from tests.loop import as_person
@@ -366,27 +366,116 @@ def test_a_service_given_a_used_token_refuses_to_save_again(app, loop):
 
 # -- a double tap: two requests with one token at the same moment -------------------------
 
-def _send_entry_worker(instance, url, user_id, data, barrier):
+def _send_worker(instance, url, user_id, path, data, barrier):
     app = build_app(instance, APPRENTICE_DATABASE_URL=url)
     try:
         client, csrf = signed_in(app, user_id)
         barrier.wait(TIMEOUT)
-        response = client.post("/log/new", data={"csrf_token": csrf, **data})
+        response = client.post(path, data={"csrf_token": csrf, **data})
         return response.status_code, "This form was already saved" in response.get_data(
             as_text=True)
     finally:
         app.extensions["apprentice"].database.dispose()
 
 
+def _database_url(app, tmp_path) -> str:
+    return (app.config.get("APPRENTICE_DATABASE_URL")
+            or f"sqlite:///{tmp_path / 'apprentice.sqlite3'}")  # the app fixture's database
+
+
+def _actions(app, action: str) -> int:
+    with app.app_context():
+        return db_session().scalar(select(func.count()).select_from(AuditRecord).where(
+            AuditRecord.action == action))
+
+
 def test_two_requests_with_one_token_at_once_make_one_entry(app, loop, tmp_path):
-    url = (app.config.get("APPRENTICE_DATABASE_URL")
-           or f"sqlite:///{tmp_path / 'apprentice.sqlite3'}")  # the app fixture's database
     form = _log_entry(app, loop)
     data = fill(as_person(app, loop["apprentice"]), form)
-    answers = run_workers(_send_entry_worker, tmp_path, [
-        (url, loop["apprentice"].get_id(), data) for _ in range(2)])
+    answers = run_workers(_send_worker, tmp_path, [
+        (_database_url(app, tmp_path), loop["apprentice"].get_id(), form.url, data)
+        for _ in range(2)])
     assert sorted(answers) == [(200, True), (302, False)]
     assert len(rows(app, LogEntry)) == 1
+    assert _actions(app, "entry.submitted") == 1
+
+
+def test_a_draft_submitted_three_times_at_once_is_submitted_once(app, loop, tmp_path):
+    """Saved as a draft, then "Submit for review" tapped three times: the draft is sent
+    once (one audit record), the other two are told it was saved."""
+    form = _log_entry(app, loop)
+    client = as_person(app, loop["apprentice"])
+    data = fill(client, form)
+    assert client.submit(form.url, {**data, "submit": "", "save_draft": "1"}).status_code == 302
+    answers = run_workers(_send_worker, tmp_path, [
+        (_database_url(app, tmp_path), loop["apprentice"].get_id(), form.url, data)
+        for _ in range(3)])
+    assert sorted(answers) == [(200, True), (200, True), (302, False)]
+    [entry] = rows(app, LogEntry)
+    assert entry.state == "submitted"
+    assert _actions(app, "entry.submitted") == 1
+
+
+def test_a_sign_off_sent_three_times_at_once_is_signed_once(app, loop, tmp_path):
+    form = _sign_off(app, loop)
+    data = fill(as_person(app, loop[form.person]), form)
+    answers = run_workers(_send_worker, tmp_path, [
+        (_database_url(app, tmp_path), loop[form.person].get_id(), form.url, data)
+        for _ in range(3)])
+    assert sorted(answers) == [(200, True), (200, True), (302, False)]
+    assert len(rows(app, SignOff)) == 1
+    assert _actions(app, "signoff.created") == 1
+
+
+def test_a_sign_off_revoked_then_sent_again_is_already_saved_and_adds_nothing(app, loop):
+    """After the revocation the copy passes every check of a sign-off: its receipt's
+    INSERT stops it, and everything it wrote before is rolled back (no sign-off, no
+    audit record; the chain intact)."""
+    from apprentice.audit import services as audit
+
+    form = _sign_off(app, loop)
+    client = as_person(app, loop[form.person])
+    data = fill(client, form)
+    assert client.submit(form.url, data).status_code == 302
+    [record] = rows(app, SignOff)
     with app.app_context():
-        assert db_session().scalar(select(func.count()).select_from(AuditRecord).where(
-            AuditRecord.action == "entry.submitted")) == 1
+        coordinator = db_session().get(StaffProfile, loop["coordinator"].id)
+        training.revoke(db_session().get(SignOff, record.id), coordinator, "Signed in error.")
+    trail = audit_count(app)
+    again = client.submit(form.url, data)
+    assert_already_saved(again, f"/sign-offs/{record.id}")
+    assert [r.id for r in rows(app, SignOff)] == [record.id]
+    assert audit_count(app) == trail
+    with app.app_context():
+        assert audit.verify().intact
+
+
+def test_a_draft_gone_when_its_form_is_sent_again_is_refused_with_a_reason(
+        app, loop, monkeypatch):
+    """The INSERT finds the form's token taken by its draft, which is deleted (another
+    tab) before it is read: the form is shown again with a reason, not a failure, and
+    sent once more it saves."""
+    form = _log_entry(app, loop)
+    client = as_person(app, loop["apprentice"])
+    data = fill(client, form)
+    assert client.submit(form.url, {**data, "submit": "", "save_draft": "1"}).status_code == 302
+    [draft] = rows(app, LogEntry)
+    real = training.inserted
+
+    def draft_deleted_meanwhile(*args, **kwargs):
+        saved = real(*args, **kwargs)
+        if saved is None:
+            session = db_session()
+            session.execute(delete(EntryCompetency).where(EntryCompetency.entry_id == draft.id))
+            session.execute(delete(LogEntry).where(LogEntry.id == draft.id))
+        return saved
+
+    monkeypatch.setattr(training, "inserted", draft_deleted_meanwhile)
+    again = client.submit(form.url, data)
+    assert again.status_code == 200
+    assert "was deleted meanwhile" in again.get_data(as_text=True)
+    assert [e.id for e in rows(app, LogEntry)] == [draft.id]  # the refusal changed nothing
+    monkeypatch.undo()
+    assert client.submit(form.url, data).status_code == 302
+    [entry] = rows(app, LogEntry)
+    assert entry.state == "submitted"

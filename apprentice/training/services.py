@@ -477,8 +477,12 @@ def save_entry(person: StaffProfile, details: EntryDetails, *, entry: LogEntry |
             (EntryCompetency, "entry_id", [{"competency_id": c} for c in competency_ids]),
             (EntryProcedure, "entry_id", [{"procedure_id": p} for p in procedure_ids]),
             unless=("person_id", "form_token"))
-        if entry is None:  # the token is taken: this form's draft, saved again
+        if entry is None:  # the token is taken: this form's draft, saved again...
             entry, created = _saved_before(person, form_token), False
+            if entry is None:  # ...and deleted since (another tab), after the INSERT
+                raise Invalid({None: "This form's draft was deleted meanwhile, so nothing "
+                                     "was saved. Send the form again to save it as a new "
+                                     "entry."})
     was_returned = not created and entry.state == EntryState.RETURNED.value
     if not created:
         for name, value in values.items():
