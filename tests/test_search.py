@@ -103,6 +103,41 @@ def test_odd_queries_never_answer_500(app, cast, library, typed):
     assert client.get("/api/search", query_string={"q": typed}).status_code == 200
 
 
+def test_a_long_question_is_searched_in_part_and_says_so(app, cast, library):
+    """A question pasted whole, longer than the search takes, is searched in its first
+    words (cut at a whole word) and the page and the API say so, instead of a refusal
+    and no results."""
+    typed = "shelves " + "please could you tell me what to do " * 8 + "interlibrary"
+    assert len(typed) > search.MAX_QUERY
+    client = as_person(app, cast["apprentice"])
+    answer = client.get("/api/search", query_string={"q": typed}).get_json()
+    assert [hit["title"] for hit in answer["results"]] == ["Shelf reading in the stacks"]
+    assert answer["note"] == search.CUT_NOTE  # "interlibrary", past the cut, not searched
+    page = client.get("/procedures/", query_string={"q": typed}).get_data(as_text=True)
+    assert "Shelf reading in the stacks" in page and search.CUT_NOTE in page
+    short = client.get("/api/search", query_string={"q": "shelves"}).get_json()
+    assert short["note"] is None
+
+
+@pytest.mark.parametrize("typed", [
+    "word " * 50,  # a space falls right after the limit
+    "ab " * 70,
+    "interlibrary loan request " * 12,
+    "x" * 300,  # one word longer than the limit: cut where the limit is
+])
+def test_a_long_question_is_cut_at_the_last_whole_word_that_fits(typed):
+    typed = " ".join(typed.split())
+    cut = search._within_limit(typed)
+    assert len(cut) <= search.MAX_QUERY and typed.startswith(cut)
+    if " " in typed[:search.MAX_QUERY + 1]:
+        rest = typed[len(cut):]
+        assert rest.startswith(" ")  # whole words only
+        next_word = rest.split()[0]
+        assert len(cut) + 1 + len(next_word) > search.MAX_QUERY  # and as many as fit
+    else:
+        assert cut == typed[:search.MAX_QUERY]
+
+
 def test_snippets_are_safe(app, cast):
     with app.app_context():
         services.create(services.ProcedureDraft(
@@ -118,7 +153,7 @@ def test_snippets_are_safe(app, cast):
 def test_the_api_ranks_as_the_page_does(app, cast, library):
     client = as_person(app, cast["apprentice"])
     data = client.get("/api/search?q=loan").get_json()
-    assert set(data) == {"query", "total", "page", "results", "suggestion"}
+    assert set(data) == {"query", "total", "page", "results", "suggestion", "note"}
     assert data["total"] == 1
     [hit] = data["results"]
     assert set(hit) == {"id", "title", "url", "snippet", "score", "areas", "tags"}

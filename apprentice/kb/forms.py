@@ -27,7 +27,7 @@ class ProcedureForm(OnceForm, Form):
 
 
 class ProcedureFilter(Form):
-    q = SearchField("Find a procedure", validators=[Optional(), Length(max=200)])
+    q = SearchField("Find a procedure")  # any length: search cuts a long one (search.MAX_QUERY)
 
 
 class GlossaryForm(Form):

@@ -1025,12 +1025,27 @@ class Results:
     hits: list[Hit]
     suggestion: str | None = None
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
-    message: str | None = None
+    message: str | None = None  # instead of results: what to type
+    note: str | None = None  # with the results: the question was searched in part
+
+
+CUT_NOTE = (f"Only the first {MAX_QUERY} characters were searched: "
+            "a few words usually find more than a long question.")
+
+
+def _within_limit(text: str) -> str:
+    """The query with its spaces collapsed, cut to MAX_QUERY characters at the last whole
+    word (a pasted question is searched in part, not refused)."""
+    text = " ".join((text or "").split())
+    if len(text) <= MAX_QUERY:
+        return text
+    head = text[:MAX_QUERY + 1]
+    return head.rsplit(" ", 1)[0] if " " in head else text[:MAX_QUERY]
 
 
 def _clean(text: str) -> str:
     """Cap the length, balance quotes, keep wildcards away from the start of words."""
-    text = " ".join((text or "").split())[:MAX_QUERY]
+    text = _within_limit(text)
     if text.count('"') % 2:
         text = text.replace('"', " ")
     text = re.sub(r"(^|[\s(])[*?]+", r"\1", text)
@@ -1300,4 +1315,6 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
         if corrected is not None and corrected.query != typed:
             suggestion = corrected.string
     return Results(query=text, total=total, page=page, pages=pages, hits=hits,
-                   suggestion=suggestion, facets=facet_counts)
+                   suggestion=suggestion, facets=facet_counts,
+                   note=CUT_NOTE if len(_within_limit(text)) < len(" ".join(text.split()))
+                   else None)

@@ -288,7 +288,7 @@ def search_api():
             "snippet": str(hit.snippet), "score": hit.score, "areas": hit.areas,
             "tags": hit.tags,
         } for hit in results.hits],
-        "suggestion": results.suggestion,
+        "suggestion": results.suggestion, "note": results.note,
     })
 
 

@@ -1,0 +1,127 @@
+"""Search quality on staff questions: nDCG@10, MRR and success@5 for the app, through
+``GET /api/search`` as a signed-in person, and for SQLite FTS5, on the same documents in
+the same run.
+
+The documents: ../shared/data/folio-docs (FOLIO's user documentation) split at each
+``## `` heading, a procedure per section of more than 20 words (the text before the first
+heading is one too), titled "<page title>: <heading>". They are imported as a library
+would import them, into a throw-away instance: ``flask apprentice db upgrade``,
+``create-user`` and ``import-procedures`` (the commands the README shows), then each
+question is asked as typed, signed in through the sign-in form, exactly as the search box
+sends it. The questions and their graded judgments (0-3, by reading the sections):
+bench/staff_questions.jsonl; how they were written: bench/README.md.
+
+FTS5 gets the same sections (porter stemmer, bm25 with the title weighted 3 to the body's
+1) and the question's words OR-ed, punctuation dropped.
+
+    .venv/bin/python bench/staff_questions.py [--data ../shared/data/folio-docs]
+        [--questions bench/staff_questions.jsonl] [--by-kind] [--misses]
+
+Scores: gain = the grade; nDCG@10 against the ideal order of the judged grades; MRR and
+success@5 count a result as right when graded 2 or 3 (MRR over the first page of
+results); a section not judged counts 0. A section that comes back twice (two with one
+heading on a page) counts once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from statistics import mean
+
+from search_quality import HEADER, app_search, fts5, row, scores
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "folio-docs"
+DEFAULT_QUESTIONS = HERE / "staff_questions.jsonl"
+FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+RIGHT = 2  # graded 2 or 3: an answer
+
+
+def sections(data: Path) -> list[tuple[str, str, str]]:
+    """(key, title, body) of each section. The key names it in the judgments: ``<page
+    path>#<heading>``, and for the text before a page's first heading, its first line
+    (bench/README.md); its title is then the page's own."""
+    out = []
+    for path in sorted(data.rglob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        front = FRONT.match(text)
+        found = front and re.search(r"^title:\s*[\"']?(.*?)[\"']?\s*$", front.group(1), re.M)
+        page = found.group(1) if found else path.parent.name
+        text = re.sub(r"\A---.*?---\s*", "", text, flags=re.S)
+        relative = path.relative_to(data).as_posix()
+        for number, part in enumerate(re.split(r"^## ", text, flags=re.M)):
+            head, _, body = part.partition("\n")
+            if len(body.split()) <= 20:
+                continue
+            heading = head.strip()
+            if number == 0 and not text.startswith("## "):  # the page's opening text
+                title, body = page, part
+            else:
+                title = f"{page}: {heading}"
+            out.append((f"{relative}#{heading}", title[:190], body))
+    return out
+
+
+def load_questions(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
+    parser.add_argument("--by-kind", action="store_true", help="a table per kind of question")
+    parser.add_argument("--misses", action="store_true",
+                        help="list the questions the app answers with nothing right in the "
+                             "first five")
+    args = parser.parse_args()
+    if not args.data.is_dir():
+        sys.exit(f"no documents at {args.data} (see ../shared/data/README.md)")
+    docs = sections(args.data)
+    questions = load_questions(args.questions)
+    known = {key for key, _title, _body in docs}
+    unknown = {key for q in questions for key in q["judgments"]} - known
+    if unknown:
+        sys.exit(f"judgments name sections that are not there: {sorted(unknown)[:5]}")
+    with tempfile.TemporaryDirectory() as folder:
+        systems = {"app: GET /api/search": app_search(docs, Path(folder) / "instance"),
+                   "SQLite FTS5 (porter, bm25, title x3)": fts5(docs)}
+        results = {name: [scores(search(q["query"]), q["judgments"], RIGHT)
+                          for q in questions]
+                   for name, search in systems.items()}
+    print(f"{len(docs)} sections of {args.data}; {len(questions)} questions "
+          f"({args.questions.name})\n")
+    print(HEADER)
+    for name, rows in results.items():
+        print(row(name, rows))
+    app_rows, fts_rows = results.values()
+    ratio = mean(r[0] for r in app_rows) / mean(r[0] for r in fts_rows)
+    print(f"\napp nDCG@10 / FTS5's: {ratio:.2f}")
+    if args.by_kind:
+        kinds = defaultdict(list)
+        for number, question in enumerate(questions):
+            for kind in question["kinds"]:
+                kinds[kind].append(number)
+        print("\n| kind | questions | app nDCG@10 | FTS5 nDCG@10 | app success@5 |"
+              "\n|---|---|---|---|---|")
+        for kind, numbers in sorted(kinds.items()):
+            print(f"| {kind} | {len(numbers)} | {mean(app_rows[n][0] for n in numbers):.3f} | "
+                  f"{mean(fts_rows[n][0] for n in numbers):.3f} | "
+                  f"{mean(app_rows[n][2] for n in numbers):.0%} |")
+    if args.misses:
+        print("\nNothing right in the app's first five:")
+        for question, scored in zip(questions, app_rows, strict=True):
+            if not scored[2]:
+                print(f"  {question['id']}: {question['query']}")
+
+
+if __name__ == "__main__":
+    main()
