@@ -266,7 +266,7 @@ def add_procedures(count: int, owner_id: int, area_ids: list[int], data: Path) -
     now, today = utcnow(), date.today()
     procedures, revisions, areas = [], [], []
     for n in range(count):
-        title, body = corpus[n % len(corpus)]
+        _key, title, body = corpus[n % len(corpus)]
         copy = n // len(corpus)
         title = f"{title} ({copy})" if copy else title
         tags = ", ".join(sorted({TAGS[n % len(TAGS)], TAGS[(n * 3) % len(TAGS)]}))

@@ -39,15 +39,32 @@ QUERIES_FUZZY = ["loann~", "recieving~", "invoce~", "circulaton~", "patorn~"]
 QUERIES_TYPO = ["recieving", "invoce", "circulaton", "patorn", "fien"]  # "did you mean"
 
 
-def sections(data: Path) -> list[tuple[str, str]]:
+FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+
+
+def sections(data: Path) -> list[tuple[str, str, str]]:
+    """The documentation split at each ``## `` heading, sections of more than 20 words:
+    (key, title, body). The key, ``<page path>#<heading>``, names a section in the staff
+    questions' judgments (bench/staff_questions.jsonl); for the text before a page's
+    first heading it is that text's first line, and its title is the page's own."""
     out = []
     for path in sorted(data.rglob("*.md")):
-        text = re.sub(r"\A---.*?---\s*", "", path.read_text(encoding="utf-8"), flags=re.S)
-        title = path.parent.name
-        for part in re.split(r"^## ", text, flags=re.M):
+        text = path.read_text(encoding="utf-8")
+        front = FRONT.match(text)
+        found = front and re.search(r"^title:\s*[\"']?(.*?)[\"']?\s*$", front.group(1), re.M)
+        page = found.group(1) if found else path.parent.name
+        text = re.sub(r"\A---.*?---\s*", "", text, flags=re.S)
+        relative = path.relative_to(data).as_posix()
+        for number, part in enumerate(re.split(r"^## ", text, flags=re.M)):
             head, _, body = part.partition("\n")
-            if len(body.split()) > 20:
-                out.append((f"{title}: {head.strip()}"[:190], body))
+            if len(body.split()) <= 20:
+                continue
+            heading = head.strip()
+            if number == 0 and not text.startswith("## "):  # the page's opening text
+                title, body = page, part
+            else:
+                title = f"{page}: {heading}"
+            out.append((f"{relative}#{heading}", title[:190], body))
     return out
 
 
@@ -165,7 +182,7 @@ def main() -> None:
                 now = utcnow()
                 documents = []
                 for n in range(size):
-                    title, body = corpus[n % len(corpus)]
+                    _key, title, body = corpus[n % len(corpus)]
                     copy = n // len(corpus)
                     documents.append({"id": n + 1, "title": f"{title} ({copy})" if copy else title,
                                  "body": body, "status": "published", "revision_number": 1,

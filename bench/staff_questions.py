@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import tempfile
 from collections import defaultdict
@@ -35,38 +34,11 @@ from pathlib import Path
 from statistics import mean
 
 from search_quality import HEADER, app_search, fts5, row, scores
+from search_speed import DEFAULT_DATA, sections
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "folio-docs"
 DEFAULT_QUESTIONS = HERE / "staff_questions.jsonl"
-FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 RIGHT = 2  # graded 2 or 3: an answer
-
-
-def sections(data: Path) -> list[tuple[str, str, str]]:
-    """(key, title, body) of each section. The key names it in the judgments: ``<page
-    path>#<heading>``, and for the text before a page's first heading, its first line
-    (bench/README.md); its title is then the page's own."""
-    out = []
-    for path in sorted(data.rglob("*.md")):
-        text = path.read_text(encoding="utf-8")
-        front = FRONT.match(text)
-        found = front and re.search(r"^title:\s*[\"']?(.*?)[\"']?\s*$", front.group(1), re.M)
-        page = found.group(1) if found else path.parent.name
-        text = re.sub(r"\A---.*?---\s*", "", text, flags=re.S)
-        relative = path.relative_to(data).as_posix()
-        for number, part in enumerate(re.split(r"^## ", text, flags=re.M)):
-            head, _, body = part.partition("\n")
-            if len(body.split()) <= 20:
-                continue
-            heading = head.strip()
-            if number == 0 and not text.startswith("## "):  # the page's opening text
-                title, body = page, part
-            else:
-                title = f"{page}: {heading}"
-            out.append((f"{relative}#{heading}", title[:190], body))
-    return out
 
 
 def load_questions(path: Path) -> list[dict]:

@@ -69,10 +69,7 @@ def find(token, person):
     """The receipt (its ``kind`` and ``object_id``) ``person`` got for ``token``, or None:
     also for a malformed token and for another person's (a token copied from someone
     shows nothing of theirs)."""
-    if person is None or not well_formed(token):
-        return None
-    receipt = _receipt(token)
-    return receipt if receipt is not None and receipt.person_id == person.id else None
+    return look_up(token, person)[0] if person is not None else None
 
 
 def look_up(token, person):

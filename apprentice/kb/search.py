@@ -1316,5 +1316,4 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
             suggestion = corrected.string
     return Results(query=text, total=total, page=page, pages=pages, hits=hits,
                    suggestion=suggestion, facets=facet_counts,
-                   note=CUT_NOTE if len(_within_limit(text)) < len(" ".join(text.split()))
-                   else None)
+                   note=CUT_NOTE if len(" ".join(text.split())) > MAX_QUERY else None)

@@ -402,15 +402,19 @@ def _by_token():
         LogEntry.form_token == bindparam("form_token"))
 
 
+def _token_row(person, form_token: str):
+    return execute(_by_token(), {"person_id": person.id, "form_token": form_token}).first()
+
+
 def _entry_by_token(person, form_token: str) -> LogEntry | None:
-    found = execute(_by_token(), {"person_id": person.id, "form_token": form_token}).first()
+    found = _token_row(person, form_token)
     return None if found is None else db_session().get(LogEntry, found.id)
 
 
 def entry_saved_with(form_token: str, person) -> receipts.AlreadySaved | None:
     """The entry ``person`` saved with this form, as the "already saved" page names it: an
     entry keeps its form's token itself (one per person), so it has no receipt."""
-    found = execute(_by_token(), {"person_id": person.id, "form_token": form_token}).first()
+    found = _token_row(person, form_token)
     return None if found is None else receipts.AlreadySaved("log_entry", found.id)
 
 
