@@ -70,11 +70,13 @@ def fts5(docs: list[tuple]) -> Search:
     return search
 
 
-def app_search(docs: list[tuple], instance: Path) -> Search:
+def app_search(docs: list[tuple], instance: Path,
+               keys_of: Callable[[str, dict], list] | None = None) -> Search:
     """The documents as Markdown files imported into a new instance with the commands the
     README shows (``db upgrade``, ``create-user``, ``import-procedures``); its search
     through GET /api/search, signed in through the sign-in form as an apprentice (who
-    sees every published procedure)."""
+    sees every published procedure). A result is its document's key, or what
+    ``keys_of(key, result)`` makes of it (the sections it links to, in the order shown)."""
     from apprentice import create_app
     from apprentice.db import db_session
     from apprentice.kb.models import Procedure
@@ -112,6 +114,9 @@ def app_search(docs: list[tuple], instance: Path) -> Search:
         answer = client.get("/api/search?" + urlencode({"q": text}))
         if answer.status_code != 200:
             sys.exit(f"GET /api/search?q={text!r}: {answer.status_code}")
-        return [keys[hit["id"]] for hit in answer.get_json()["results"]]
+        results = answer.get_json()["results"]
+        if keys_of is None:
+            return [keys[hit["id"]] for hit in results]
+        return [key for hit in results for key in keys_of(keys[hit["id"]], hit)]
 
     return search

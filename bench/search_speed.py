@@ -16,7 +16,11 @@ as the app weights it; the query's words OR-ed): its top 10 and total, and the s
 queries.
 
     .venv/bin/python bench/search_speed.py [--sizes 1000 10000] [--data DIR]
-        [--markdown FILE]
+        [--markdown FILE] [--whole-pages]
+
+Search indexes each procedure's sections (``##`` headings) with the page and ranks the
+best 50 pages again by their best section: with ``--whole-pages`` the procedures are the
+documentation's 83 pages (long, several sections each) replicated, not its sections.
 """
 
 from __future__ import annotations
@@ -42,19 +46,27 @@ QUERIES_TYPO = ["recieving", "invoce", "circulaton", "patorn", "fien"]  # "did y
 FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 
 
+def pages(data: Path) -> list[tuple[str, str, str]]:
+    """The documentation's pages: (path under ``data``, title, Markdown without its front
+    matter). The title is the page's own, else its folder's name."""
+    out = []
+    for path in sorted(data.rglob("*.md")):
+        text = path.read_text(encoding="utf-8").lstrip("\n")  # some start with a blank line
+        front = FRONT.match(text)
+        found = front and re.search(r"^title:\s*[\"']?(.*?)[\"']?\s*$", front.group(1), re.M)
+        title = found.group(1) if found else path.parent.name
+        out.append((path.relative_to(data).as_posix(), title,
+                    re.sub(r"\A---.*?---\s*", "", text, flags=re.S)))
+    return out
+
+
 def sections(data: Path) -> list[tuple[str, str, str]]:
     """The documentation split at each ``## `` heading, sections of more than 20 words:
     (key, title, body). The key, ``<page path>#<heading>``, names a section in the staff
     questions' judgments (bench/staff_questions.jsonl); for the text before a page's
     first heading it is that text's first line, and its title is the page's own."""
     out = []
-    for path in sorted(data.rglob("*.md")):
-        text = path.read_text(encoding="utf-8")
-        front = FRONT.match(text)
-        found = front and re.search(r"^title:\s*[\"']?(.*?)[\"']?\s*$", front.group(1), re.M)
-        page = found.group(1) if found else path.parent.name
-        text = re.sub(r"\A---.*?---\s*", "", text, flags=re.S)
-        relative = path.relative_to(data).as_posix()
+    for relative, page, text in pages(data):
         for number, part in enumerate(re.split(r"^## ", text, flags=re.M)):
             head, _, body = part.partition("\n")
             if len(body.split()) <= 20:
@@ -157,10 +169,14 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--markdown", type=Path, help="also write the table here")
+    parser.add_argument("--whole-pages", action="store_true",
+                        help="a procedure per page of the documentation (83, with their "
+                             "sections) instead of one per ## section")
     args = parser.parse_args()
     results = []
-    corpus = sections(args.data)
-    print(f"corpus: {len(corpus)} sections from {args.data}")
+    corpus = pages(args.data) if args.whole_pages else sections(args.data)
+    print(f"corpus: {len(corpus)} {'pages' if args.whole_pages else 'sections'} "
+          f"from {args.data}")
 
     from sqlalchemy import delete, insert
     from whoosh import sorting

@@ -2,16 +2,18 @@
 ``GET /api/search`` as a signed-in person, and for SQLite FTS5, on the same documents in
 the same run.
 
-The documents: ../shared/data/folio-docs (FOLIO's user documentation) split at each
-``## `` heading, a procedure per section of more than 20 words (the text before the first
-heading is one too), titled "<page title>: <heading>". They are imported as a library
-would import them, into a throw-away instance: ``flask apprentice db upgrade``,
-``create-user`` and ``import-procedures`` (the commands the README shows), then each
-question is asked as typed, signed in through the sign-in form, exactly as the search box
-sends it. The questions and their graded judgments (0-3, by reading the sections):
-bench/staff_questions.jsonl; how they were written: bench/README.md.
+The documents: ../shared/data/folio-docs (FOLIO's user documentation). The app gets its
+83 pages whole, imported as a library would import them, into a throw-away instance:
+``flask apprentice db upgrade``, ``create-user`` and ``import-procedures`` (the commands
+the README shows); each question is asked as typed, signed in through the sign-in form,
+exactly as the search box sends it, and each result counts as the sections it shows (the
+one it links to, then those listed under it), named by page and heading. The questions
+and their graded judgments (0-3, by reading the sections): bench/staff_questions.jsonl;
+how they were written: bench/README.md.
 
-FTS5 gets the same sections (porter stemmer, bm25 with the title weighted 3 to the body's
+FTS5 gets the pages split at each ``## `` heading, a row per section of more than 20
+words (the text before the first heading is one too), titled "<page title>: <heading>"
+(porter stemmer, bm25 with the title weighted 3 to the body's
 1) and the question's words OR-ed, punctuation dropped.
 
     .venv/bin/python bench/staff_questions.py [--data ../shared/data/folio-docs]
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 from collections import defaultdict
@@ -34,7 +37,7 @@ from pathlib import Path
 from statistics import mean
 
 from search_quality import HEADER, app_search, fts5, row, scores
-from search_speed import DEFAULT_DATA, sections
+from search_speed import DEFAULT_DATA, pages, sections
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_QUESTIONS = HERE / "staff_questions.jsonl"
@@ -44,6 +47,29 @@ RIGHT = 2  # graded 2 or 3: an answer
 def load_questions(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip()]
+
+
+def fold(text: str | None) -> str:
+    """A heading compared as words only: the app shows ``Settings \\> Users`` as
+    ``Settings > Users``."""
+    return re.sub(r"\W+", "", (text or "").lower())
+
+
+def section_keys(docs: list[tuple], page_list: list[tuple]):
+    """The app's answers as judged sections: a result links to a page's section by its
+    heading (none: the page's opening text, keyed by its first line as ``sections()``
+    keys it); the sections listed under it follow it."""
+    judged = {(key.split("#", 1)[0], fold(key.split("#", 1)[1])): key for key, _t, _b in docs}
+    opening = {page: f"{page}#{text.partition(chr(10))[0].strip()}"
+               for page, _title, text in page_list if not text.startswith("## ")}
+
+    def keys_of(page: str, hit: dict) -> list:
+        shown = [hit["section"], *hit["more_sections"]]
+        return [judged.get((page, fold(section["heading"])), f"{page}#?{section['heading']}")
+                if section and section["heading"] else opening.get(page, f"{page}#")
+                for section in shown]
+
+    return keys_of
 
 
 def main() -> None:
@@ -64,7 +90,9 @@ def main() -> None:
     if unknown:
         sys.exit(f"judgments name sections that are not there: {sorted(unknown)[:5]}")
     with tempfile.TemporaryDirectory() as folder:
-        systems = {"app: GET /api/search": app_search(docs, Path(folder) / "instance"),
+        page_list = pages(args.data)
+        systems = {"app: GET /api/search": app_search(
+                       page_list, Path(folder) / "instance", section_keys(docs, page_list)),
                    "SQLite FTS5 (porter, bm25, title x3)": fts5(docs)}
         results = {name: [scores(search(q["query"]), q["judgments"], RIGHT)
                           for q in questions]

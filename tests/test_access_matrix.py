@@ -116,6 +116,7 @@ POLICY: list[Case] = [
     Case("/sign-out", POST={role: "signed-out" for role in ROLES}),
     Case("/account/password", GET=only(*SIGNED_IN), POST=only(*SIGNED_IN)),
     Case("/api/search", GET=only(*SIGNED_IN), query="?q=branch"),
+    Case("/api/search/suggest", GET=only(*SIGNED_IN), query="?q=bra"),
     # -- an apprentice as their mentors see them; the log and its review
     Case("/apprentices/<person_id>", GET=only(MENTOR, AREA_MENTOR, COORDINATOR)),
     Case("/apprentices/<person_id>", "B, paired with nobody", GET=only(COORDINATOR),

@@ -84,18 +84,24 @@ Available unless somebody has requested the item.
 
 
 @pytest.mark.slow
-def test_the_app_is_searched_through_its_api_with_the_sections_as_procedures(tmp_path):
+def test_the_app_is_searched_through_its_api_and_answers_with_sections(tmp_path):
     questions = bench_module("staff_questions")
     quality = bench_module("search_quality")
     data = tmp_path / "docs"
     (data / "Check in").mkdir(parents=True)
-    (data / "Check in" / "checkin.md").write_text(PAGE, encoding="utf-8")
-    docs = questions.sections(data)
+    (data / "Check in" / "checkin.md").write_text("\n" + PAGE, encoding="utf-8")
+    docs = questions.sections(data)  # FTS5's rows, and the judged keys
     assert [(key.split("#")[1], title) for key, title, _body in docs] == [
         ("The Check in app processes items at a service point.", "Check in"),
         ("Backdating a check in", "Check in: Backdating a check in"),
         ("Checking in an item", "Check in: Checking in an item")]
-    search = quality.app_search(docs, tmp_path / "instance")
+    pages = questions.pages(data)  # the app's: the page whole, front matter read
+    assert [(path, title) for path, title, _text in pages] == [("Check in/checkin.md",
+                                                                "Check in")]
+    search = quality.app_search(pages, tmp_path / "instance",
+                                questions.section_keys(docs, pages))
     assert search("library closed snow day overdue fines")[0] == \
         "Check in/checkin.md#Backdating a check in"
+    assert search("in-house use")[0] == \
+        "Check in/checkin.md#The Check in app processes items at a service point."
     assert quality.fts5(docs)("scan barcode")[0] == "Check in/checkin.md#Checking in an item"

@@ -253,8 +253,8 @@ def test_a_new_procedures_summary_is_trimmed_as_an_edits_is(world, sent, stored)
     assert target.stored()["summary"] == stored
 
 
-@pytest.mark.parametrize("path", ["/api/search?q=desk%00", "/log/procedure-suggestions"
-                                  "?competency=1%00"])
+@pytest.mark.parametrize("path", ["/api/search?q=desk%00", "/api/search/suggest?q=des%00",
+                                  "/log/procedure-suggestions?competency=1%00"])
 def test_a_json_endpoint_refuses_in_json(world, path):
     """A NUL byte is refused (400) with a JSON error, not the HTML error page its script
     cannot read."""
@@ -296,7 +296,7 @@ def test_json_endpoints_are_the_marked_ones(world):
 
 # -- GET endpoints with a query string ---------------------------------------------------
 
-JSON_PATHS = {"/api/search", "/log/procedure-suggestions",
+JSON_PATHS = {"/api/search", "/api/search/suggest", "/log/procedure-suggestions",
               # the issuer's public documents (apprentice/credentials/views.py)
               "/issuer", "/issuer/keys", "/issuer/keys/<string(length=43):kid>",
               "/.well-known/did.json"}

@@ -81,7 +81,7 @@ def test_ordinary_markdown_keeps_its_shape():
         "| Fine | Amount |\n|:--|--:|\n| Late DVD | $1 |\n\n"
         "See [the policy](https://example.org/policy) and ![desk](https://example.org/d.png)."
     ))
-    assert "<h2>Steps</h2>" in html
+    assert '<h2 id="steps">Steps</h2>' in html
     assert "<ol>" in html and "<li>Scan the card</li>" in html
     assert '<td class="ap-align-right">$1</td>' in html  # no inline style (CSP)
     assert '<a href="https://example.org/policy" rel="noopener noreferrer nofollow">' in html

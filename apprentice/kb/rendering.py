@@ -9,6 +9,8 @@ place that shows procedure text (pages, previews, snippets, diffs) goes through
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 from html.parser import HTMLParser
 
@@ -38,6 +40,40 @@ def _align_by_class(state) -> None:
 
 _markdown.core.ruler.push("ap_align_by_class", _align_by_class)
 
+SECTION_TAGS = {"h1", "h2"}  # a section of a page starts at each of these headings
+APP_IDS = "ap-"  # the app's own element ids: a heading's anchor never takes one of them
+
+
+def _heading_text(inline) -> str:
+    """A heading's words as a reader sees them (emphasis, code and links undone)."""
+    return " ".join("".join(child.content for child in inline.children or []
+                            if child.type in ("text", "code_inline")).split())
+
+
+def _slug(text: str) -> str:
+    slug = "-".join(re.findall(r"\w+", text.lower()))[:80] or "section"
+    return "s-" + slug if slug.startswith(APP_IDS) else slug
+
+
+def _anchor_headings(state) -> None:
+    """Give every heading an ``id`` made from its words ("Checking in an item" ->
+    ``checking-in-an-item``, a second one ``-2``), so search can link to the section
+    that answers (:func:`sections` reads the same ids)."""
+    taken: set[str] = set()
+    tokens = state.tokens
+    for position, token in enumerate(tokens):
+        if token.type == "heading_open" and position + 1 < len(tokens):
+            slug = anchor = _slug(_heading_text(tokens[position + 1]))
+            number = 1
+            while anchor in taken:
+                number += 1
+                anchor = f"{slug}-{number}"
+            taken.add(anchor)
+            token.attrs["id"] = anchor
+
+
+_markdown.core.ruler.push("ap_anchor_headings", _anchor_headings)
+
 ALLOWED_TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote",
     "pre", "code", "em", "strong", "del", "s", "a", "img", "table", "thead", "tbody", "tr",
@@ -48,6 +84,7 @@ ALLOWED_ATTRIBUTES = {
     "img": {"src", "alt", "title"},
     "ol": {"start"},
     "span": {"class"},
+    **{f"h{level}": {"id"} for level in range(1, 7)},  # the sections' anchors
 }
 URL_SCHEMES = {"http", "https", "mailto"}
 
@@ -110,3 +147,38 @@ def plain_text(markdown: str) -> str:
     parser.close()
     return " ".join("".join(parser.parts).split())
 
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of a page: the text before its first heading (``anchor`` None), or a
+    top-level heading (``#`` or ``##``) and what follows up to the next one."""
+
+    anchor: str | None
+    heading: str | None
+    text: str  # plain text, as :func:`plain_text` gives it
+
+
+def sections(markdown: str) -> list[Section]:
+    """A page's sections in order, each with the anchor the rendered page gives its
+    heading; a page without headings is one section. Empty ones are left out."""
+    tokens = _markdown.parse(markdown or "")
+    starts = [position for position, token in enumerate(tokens)
+              if token.type == "heading_open" and token.tag in SECTION_TAGS
+              and token.level == 0]
+    found = []
+    for begin, end in zip([0, *starts], [*starts, len(tokens)], strict=True):
+        part = tokens[begin:end]
+        if not part:
+            continue
+        anchor = heading = None
+        if part[0].type == "heading_open" and begin in starts:
+            anchor, heading = part[0].attrs.get("id"), _heading_text(part[1])
+            part = part[3:]  # the heading's words are its own field, not its text
+        parser = _TextOnly()
+        parser.feed(_markdown.renderer.render(part, _markdown.options, {}))
+        parser.close()
+        text = " ".join("".join(parser.parts).split())
+        if text or heading:
+            found.append(Section(anchor, heading, text))
+    return found

@@ -1,4 +1,5 @@
-"""Procedure search: the one module that knows Whoosh (index, remove, query, rebuild).
+"""Procedure search: the one module that knows Whoosh (index, remove, query, rebuild),
+with apprentice/kb/typeahead.py, which reads this module's index for search as you type.
 
 The database is the source of truth. Each server keeps its own index (a replica);
 changes reach every replica through a log written in the same transaction as the
@@ -14,12 +15,14 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import itertools
+import math
 import os
 import re
 import secrets
 import shutil
 import threading
 import time
+import zlib
 from collections import Counter, OrderedDict, deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,7 +40,7 @@ from whoosh.index import LockError
 from whoosh.lang.porter import stem
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.qparser import FieldAliasPlugin, FuzzyTermPlugin, MultifieldParser, OrGroup
-from whoosh.query import And, Every, FuzzyTerm, MultiTerm, Or, Term
+from whoosh.query import And, AndNot, Every, FuzzyTerm, MultiTerm, Not, Or, Term
 from whoosh.reading import IndexReader, SegmentReader
 
 from apprentice.config import index_dir
@@ -45,7 +48,7 @@ from apprentice.db import db_session, reading_only
 from apprentice.kb import changelog
 from apprentice.kb import glossary as vocabulary
 from apprentice.kb.models import Procedure, ProcedureStatus
-from apprentice.kb.rendering import plain_text, sanitise
+from apprentice.kb.rendering import sanitise, sections
 
 MAX_QUERY = 200  # characters: Whoosh's parser slows sharply on very long input
 WRITE_TIMEOUT = 10.0  # seconds to wait for the index's single writer lock
@@ -138,9 +141,13 @@ def _schema(glossary: GlossaryFilter) -> Schema:
         owner=ID(stored=True),
         revision=NUMERIC(stored=True),
         updated=NUMERIC(stored=True, sortable=True),
-        # The page as a reader sees it (Markdown rendered, tags dropped), cut to what
-        # snippets scan: made once at indexing, so a search renders nothing.
-        plain=STORED,
+        # The page's sections as a reader sees them (Markdown rendered, tags dropped),
+        # with the words each holds, counted by this index's analyzer: search ranks a
+        # page by the section that answers best and cuts its snippet from it, reading
+        # nothing else (:func:`_stored_sections`).
+        sections=STORED,
+        # The sections' headings, for search as you type (apprentice/kb/typeahead.py).
+        headings=TEXT(analyzer=StemmingAnalyzer(), phrase=False),
     )
 
 
@@ -348,17 +355,20 @@ class _Reading:
         # Parsed queries by their text, newest used last: staff search the same few
         # words all day, and parsing costs more than reading a short query's postings.
         self.parsed: OrderedDict[str, object] = OrderedDict()
+        # The documents each filter lets through (who may see what, an area, a tag), by
+        # the filter's text: Whoosh reads a filter's postings again on every search, a
+        # third of a search's time at 10,000 pages.
+        self.allowed: OrderedDict[str, set[int]] = OrderedDict()
+
+    def allowing(self, where) -> set[int]:
+        """The documents ``where`` lets through (shared: never change it; a set, as
+        Whoosh's ``filter`` takes one)."""
+        return _kept(self.allowed, repr(where),
+                     lambda: set(self.searcher.docs_for_query(where)))
 
     def parse(self, text: str):
         """``text`` parsed (Whoosh's queries are not changed by searching them)."""
-        query = self.parsed.get(text)
-        if query is None:
-            query = self.parsed[text] = _union_matching(self.parser.parse(text))
-            if len(self.parsed) > PARSED_KEPT:
-                self.parsed.popitem(last=False)
-        else:
-            self.parsed.move_to_end(text)
-        return query
+        return _kept(self.parsed, text, lambda: _union_matching(self.parser.parse(text)))
 
     def current(self, ix) -> bool:
         return ix is self.ix and ix.latest_generation() == self.searcher.reader().generation()
@@ -379,6 +389,19 @@ class _Reading:
                         values[offset + docnum].append(text)
             self.facet_values[fieldname] = values
         return values
+
+
+def _kept(kept: OrderedDict, key: str, make):
+    """``kept[key]``, made by ``make()`` the first time; the least recently used go
+    beyond PARSED_KEPT."""
+    value = kept.get(key)
+    if value is None:
+        value = kept[key] = make()
+        if len(kept) > PARSED_KEPT:
+            kept.popitem(last=False)
+    else:
+        kept.move_to_end(key)
+    return value
 
 
 def _reading(ix) -> _Reading:
@@ -405,8 +428,62 @@ def _document(procedure: Procedure) -> dict:
         "owner": str(procedure.owner_id or ""),
         "revision": procedure.revision_number,
         "updated": int(procedure.updated_at.timestamp()),
-        "plain": plain_text(procedure.body)[:SNIPPET_SCAN],
+        "sections": procedure.body,  # counted by the writer's analyzer: _with_sections
     }
+
+
+def _counts(analyzer, text: str) -> dict[str, int]:
+    return Counter(token.text for token in analyzer(text))
+
+
+NEAR = 2  # words this close (a stop word between) count as standing together
+
+
+def _pair(first: str, second: str) -> int:
+    """Two stems standing together, as a number (a set of numbers is read back from the
+    index several times faster than one of strings)."""
+    return zlib.crc32(f"{first} {second}".encode())
+
+
+def _pairs(analyzer, text: str) -> frozenset[int]:
+    """The pairs of words that stand together in ``text`` ("check in", "patron block"),
+    in order (:func:`_pair`): a question's words found together rank a section higher."""
+    found, previous = set(), []
+    for token in analyzer(text, positions=True):
+        if token.text.startswith(CONCEPT.format("")):
+            continue
+        previous = [(word, at) for word, at in previous if token.pos - at <= NEAR]
+        found.update(_pair(word, token.text) for word, _at in previous)
+        previous.append((token.text, token.pos))
+    return frozenset(found)
+
+
+def _stored_sections(analyzer, title: str, body: str) -> dict:
+    """What the index keeps of a page's sections: the title's terms, and for each
+    section its anchor, heading, text (cut to what snippets scan), terms of the heading
+    and of the text, and the text's length in terms. ``analyzer``: the index's own, so
+    glossary concepts are counted as the index counts them."""
+    parts = []
+    for part in sections(body):
+        counts = _counts(analyzer, part.text[:SNIPPET_SCAN])
+        parts.append((part.anchor, part.heading, part.text[:SNIPPET_SCAN], counts,
+                      _counts(analyzer, part.heading or ""), sum(counts.values()),
+                      _pairs(analyzer, f"{part.heading or ''}. {part.text[:SNIPPET_SCAN]}")))
+    return {"title": _counts(analyzer, title), "parts": parts}
+
+
+def _with_sections(document: dict, schema) -> dict:
+    """``document`` as ``schema``'s index stores it: its sections counted by the
+    schema's analyzer; without that field (an index from an earlier version), none."""
+    names = set(schema.names())
+    document = {key: value for key, value in document.items() if key in names}
+    if "sections" in document:
+        document["sections"] = _stored_sections(schema["body"].analyzer, document["title"],
+                                                document["sections"])
+        if "headings" in names:
+            document["headings"] = "\n".join(part[1] for part in document["sections"]["parts"]
+                                             if part[1])
+    return document
 
 
 def queue(procedure: Procedure) -> None:
@@ -603,13 +680,12 @@ def _write(ix, documents: dict[int, dict | None]) -> None:
     """Write ``documents`` in one commit, merging nothing below ``MERGE_AT`` segments: a
     commit of one procedure then costs its own postings only (a few tens of ms)."""
     writer = ix.writer(timeout=WRITE_TIMEOUT, codec=CODEC)
-    names = set(writer.schema.names())  # an index built by an earlier version has fewer
     try:
         for procedure_id, document in documents.items():
             if document is None:
                 writer.delete_by_term("id", str(procedure_id))
             else:
-                writer.update_document(**{k: v for k, v in document.items() if k in names})
+                writer.update_document(**_with_sections(document, writer.schema))
         if len(writer.segments) + 1 >= MERGE_AT:  # the timer is off or behind
             writer.commit(mergetype=lambda writer_, segments: _merge_tiers(
                 writer_, segments, largest=False, factor=MERGE_FACTOR, least=2))
@@ -793,7 +869,8 @@ def rebuild(wait: bool = True) -> int | None:
                 try:
                     for procedure in session.scalars(
                             select(Procedure).execution_options(yield_per=500)):
-                        writer.add_document(**_document(procedure))
+                        writer.add_document(**_with_sections(_document(procedure),
+                                                             writer.schema))
                         count += 1
                     writer.commit()
                 except BaseException:
@@ -1005,15 +1082,117 @@ def _facet_counts(reading: _Reading, matched: set[int], fieldname: str
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:FACET_VALUES]
 
 
+@dataclass(frozen=True)
+class SectionHit:
+    """A section of a page that answers: its anchor on the page (None: the page's
+    opening text) and heading."""
+
+    anchor: str | None
+    heading: str | None
+
+
 @dataclass
 class Hit:
     id: int
     title: str
-    snippet: Markup
+    snippet: Markup  # cut from the section that answers best
     score: float
     areas: list[str]
     tags: list[str]
     status: str
+    section: SectionHit | None = None  # the section that answers best
+    more: list[SectionHit] = field(default_factory=list)  # other sections that answer
+
+
+# -- ranking by sections -------------------------------------------------------------
+# Pages are long and a question is answered by one part of one: Whoosh finds the pages
+# (BM25F over title, tags and text), then the best CANDIDATES are ranked again by their
+# best section with BM25F over the page's title, the section's heading and its text,
+# from the counts the index stores (nothing is read or analysed again).
+CANDIDATES = 20
+K1 = 1.6
+B = 0.75
+TITLE_WEIGHT = 1.5
+HEADING_WEIGHT = 2.0
+GROUP_SHARE = 0.6  # another section is listed under the page from this share of the best
+PAIR_WEIGHT = 2.0
+GROUPED = 3  # other sections listed under a page, at most
+
+
+def _sought(query):
+    """The leaves of ``query`` a match looks for (not those it excludes)."""
+    if isinstance(query, Not):
+        return
+    if isinstance(query, AndNot):
+        yield from _sought(query.a)
+    elif query.is_leaf():
+        yield query
+    else:
+        for child in query.children():
+            yield from _sought(child)
+
+
+def _term_weights(searcher, query) -> dict[str, float]:
+    """Each word (stem or glossary concept) the query looks for in titles or text, and
+    its BM25 inverse document frequency over the pages (fuzzy words as their matches)."""
+    reader = searcher.reader()
+    count = max(searcher.doc_count(), 1)
+    weights = {}
+    for leaf in _sought(query):
+        for fieldname, text in leaf.expanded_terms(reader):
+            if fieldname not in ("title", "body") or not isinstance(text, str | bytes):
+                continue
+            text = text.decode("utf-8") if isinstance(text, bytes) else text
+            if text in weights:
+                continue
+            frequency = max(reader.doc_frequency("body", text),
+                            reader.doc_frequency("title", text))
+            weights[text] = math.log(1 + (count - frequency + 0.5) / (frequency + 0.5))
+    return weights
+
+
+def _query_pairs(schema, text: str, weights: dict[str, float]) -> dict[int, float]:
+    """The query's neighbouring words as :func:`_pairs` stores them, each weighted by the
+    rarer word's inverse document frequency."""
+    stems = [token.text for token in schema["body"].analyzer(text, mode="query")]
+    return {_pair(a, b): min(weights.get(a, 0.0), weights.get(b, 0.0))
+            for a, b in itertools.pairwise(stems) if a != b}
+
+
+def _sections_of(found: list, schema) -> dict[int, dict]:
+    """The stored sections of the pages ``found``, by procedure id; an index from an
+    earlier version has none, so those pages are read and counted now."""
+    stored = {int(fields["id"]): fields.get("sections") for fields, _ in found}
+    unstored = [procedure_id for procedure_id, parts in stored.items() if parts is None]
+    if unstored:
+        analyzer = schema["body"].analyzer
+        stored.update((procedure.id, _stored_sections(analyzer, procedure.title, procedure.body))
+                      for procedure in db_session().scalars(
+                          select(Procedure).where(Procedure.id.in_(unstored))))
+        for procedure_id in unstored:  # deleted meanwhile: nothing to show of it
+            stored[procedure_id] = stored[procedure_id] or {"title": {}, "parts": []}
+    return stored
+
+
+def _section_scores(weights: dict[str, float], stored: dict, average: float,
+                    pairs: dict[int, float] | None = None) -> list[float]:
+    """Each section's BM25F score: the page's title, the section's heading and its text
+    (the text's length normalised against ``average``)."""
+    title = stored["title"]
+    found = []
+    for _anchor, _heading, _text, counts, heading, length, *together in stored["parts"]:
+        norm = 1 - B + B * length / average
+        score = 0.0
+        for term, idf in weights.items():
+            frequency = (TITLE_WEIGHT * title.get(term, 0) + HEADING_WEIGHT * heading.get(term, 0)
+                         + counts.get(term, 0) / norm)
+            if frequency:
+                score += idf * frequency * (K1 + 1) / (frequency + K1)
+        if pairs and together:
+            score += PAIR_WEIGHT * sum(weight for pair, weight in pairs.items()
+                                       if pair in together[0])
+        found.append(score)
+    return found
 
 
 @dataclass
@@ -1026,6 +1205,7 @@ class Results:
     suggestion: str | None = None
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     message: str | None = None  # instead of results: what to type
+    showing_for: str | None = None  # the query corrected, searched instead of ``query``
     note: str | None = None  # with the results: the question was searched in part
 
 
@@ -1057,6 +1237,30 @@ def _clean(text: str) -> str:
     if depth != 0:
         text = text.replace("(", " ").replace(")", " ")
     return text.strip()
+
+
+# Words of a question or of politeness ("how do I…", "can you please…"): matched, they
+# favoured pages that happen to say "how" and "I". Dropped from a query that has other
+# words; Whoosh's own stop words (a, the, to, can, we, you…) are dropped by its analyzer.
+QUESTION_TEXT = """
+    how do does did doing done i i'm im me my mine our ours what whats what's where wheres
+    where's which who whom whose why when whenever there theres there's is isn't isnt are
+    am was were please thanks thank hi hello need needs want wants wanted should would
+    could might must shall someone somebody someones something anything way ways get
+    getting got just also about into onto any some very really still again
+    arent cant dont doesnt didnt wont wasnt werent shouldnt couldnt wouldnt thats
+    """
+QUESTION_WORDS = frozenset(QUESTION_TEXT.split())
+
+
+def _without_question_words(text: str) -> str:
+    """``text`` without the words of a question (:data:`QUESTION_WORDS`); as typed when
+    it has nothing else, or when it uses quotes, fields or operators."""
+    if '"' in text or ":" in text or any(word in OPERATORS for word in text.split()):
+        return text
+    words = text.split()
+    kept = [word for word in words if word.lower().strip("?!.,;") not in QUESTION_WORDS]
+    return " ".join(kept) if kept else text
 
 
 class StemmedFuzzyTerm(FuzzyTerm):
@@ -1197,7 +1401,7 @@ def _posting_ids(reader, fieldname: str, btext: bytes):
     return [docnum for docnum in ids if docnum not in deleted] if deleted else ids
 
 
-def _matches(searcher, query, where) -> set[int]:
+def _matches(searcher, query, allowed: set[int] | None) -> set[int]:
     """Every matching document's number, read from the postings without scoring.
 
     An OR of terms is the union of their postings, gathered as sets; anything
@@ -1213,9 +1417,22 @@ def _matches(searcher, query, where) -> set[int]:
                     matched.update(offset + docnum for docnum in _posting_ids(reader, *term))
     else:
         matched = set(searcher.docs_for_query(query))
-    if where is not None and matched:
-        matched &= set(searcher.docs_for_query(where))
+    if allowed is not None and matched:
+        matched &= allowed
     return matched
+
+
+def _correction(reading: _Reading, cleaned: str) -> str | None:
+    """``cleaned`` with the words no page holds corrected to near ones that some do
+    (None: nothing to correct)."""
+    typed = reading.parse(cleaned)
+    try:
+        # Suggestions share the first letter (prefix=1): most typos are later in the
+        # word, and it makes correcting ten times faster at 10,000 pages.
+        corrected = reading.searcher.correct_query(typed, cleaned, prefix=1)
+    except (TypeError, ValueError):  # Whoosh cannot correct some queries
+        return None
+    return corrected.string if corrected.query != typed else None
 
 
 def version() -> tuple[str, int] | None:
@@ -1237,8 +1454,12 @@ def version() -> tuple[str, int] | None:
 
 def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int = 1,
            pagelen: int = 10, area: str | None = None, tag: str | None = None,
-           sort: str = "relevance", facets: bool = True) -> Results:
-    """Procedures matching ``text``, with snippets, facets and a "did you mean"."""
+           sort: str = "relevance", facets: bool = True, exact: bool = False) -> Results:
+    """Procedures matching ``text``, with snippets, facets and a "did you mean".
+
+    When what was typed finds fewer than three and a spelling corrected finds more, the
+    corrected search is the answer and says so ("Showing results for …"), unless
+    ``exact`` (the person chose "search instead for" what they typed)."""
     cleaned = _clean(text)
     browsing = not cleaned or cleaned in {"*", "?"}
     if browsing and not (area or tag):
@@ -1257,7 +1478,8 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
     glossary = _current_filter(synonyms)
     built = _index_glossary(searcher.schema)
     concepts = glossary.concepts if built and built.signature == glossary.signature else None
-    query = Every() if browsing else reading.parse(expand(cleaned, concepts, synonyms))
+    query = Every() if browsing else reading.parse(
+        expand(_without_question_words(cleaned), concepts, synonyms))
     filters = []
     if not sees_everything:
         visible = [Term("status", ProcedureStatus.PUBLISHED.value)]
@@ -1273,47 +1495,66 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
     # The matches are gathered once, unscored, for the total and the facets; then
     # only as many are scored as the page needs (Whoosh skips what cannot reach
     # it, which is also why its own count would be short).
-    matched = _matches(searcher, query, where)
+    allowed = reading.allowing(where) if where is not None else None
+    matched = _matches(searcher, query, allowed)
     total = len(matched)
     pages = -(-total // pagelen)
     page = min(max(page, 1), max(pages, 1))
-    ranked = searcher.search(query, limit=page * pagelen, filter=where, sortedby=sortedby)
+    reranking = sort == "relevance" and not browsing
+    limit = max(page * pagelen, CANDIDATES) if reranking else page * pagelen
+    ranked = searcher.search(query, limit=limit, filter=allowed, sortedby=sortedby)
     found = [(hit.fields(), hit.score)
-             for hit in ranked[(page - 1) * pagelen:page * pagelen]]
+             for hit in ranked[0 if reranking else (page - 1) * pagelen:limit]]
     stems = set()
     for field_name, term in query.all_terms():
         if field_name in ("body", "title"):
             term = term.decode("utf-8") if isinstance(term, bytes) else term
             stems |= glossary.stems.get(term, {term})
-    texts = {int(fields["id"]): fields.get("plain") for fields, _ in found}
-    unstored = [procedure_id for procedure_id, text in texts.items() if text is None]
-    if unstored:  # an index built by an earlier version: render the pages now
-        texts.update((procedure_id, plain_text(body)[:SNIPPET_SCAN]) for procedure_id, body in
-                     db_session().execute(select(Procedure.id, Procedure.body).where(
-                         Procedure.id.in_(unstored))))
+    stored = _sections_of(found, searcher.schema)
+    weights = _term_weights(searcher, query) if not browsing else {}
+    lengths = [part[5] for parts in stored.values() for part in parts["parts"]]
+    average = max(sum(lengths) / len(lengths), 1.0) if lengths else 1.0
+    pairs = _query_pairs(searcher.schema, _without_question_words(cleaned), weights) \
+        if weights else {}
+    scored = {procedure_id: _section_scores(weights, parts, average, pairs)
+              for procedure_id, parts in stored.items()}
+    if reranking:  # the candidates by their best section; Whoosh's order breaks ties
+        head = sorted(found[:CANDIDATES], key=lambda item: -max(
+            scored[int(item[0]["id"])], default=0.0))
+        found = (head + found[CANDIDATES:])[(page - 1) * pagelen:page * pagelen]
     hits = []
     for fields, score in found:
         procedure_id = int(fields["id"])
+        parts, points = stored[procedure_id]["parts"], scored[procedure_id]
+        # Sections whose own words answer (the title's count for every section), best first.
+        order = sorted((n for n, part in enumerate(parts)
+                        if any(term in part[3] or term in part[4] for term in weights)),
+                       key=lambda n: -points[n])
+        best = order[0] if order else (0 if parts else None)
+        section = SectionHit(parts[best][0], parts[best][1]) if order else None
+        more = [SectionHit(parts[n][0], parts[n][1]) for n in order[1:GROUPED + 1]
+                if points[n] >= GROUP_SHARE * points[best]]
         hits.append(Hit(
             id=procedure_id, title=fields["title"],
-            snippet=snippet(texts.get(procedure_id) or "", stems),
-            score=round(score or 0.0, 4),
+            snippet=snippet(parts[best][2] if best is not None else "", stems),
+            score=round(max(points, default=score or 0.0), 4) if reranking
+            else round(score or 0.0, 4),
             areas=[a for a in fields.get("area", "").split(",") if a],
             tags=[t for t in fields.get("tags", "").split(",") if t], status=fields["status"],
+            section=section, more=more,
         ))
     facet_counts = ({name: _facet_counts(reading, matched, name) for name in ("area", "tags")}
                     if facets else {})
     suggestion = None
     if total < 3 and not browsing:  # few results: perhaps a typo
-        typed = reading.parse(cleaned)
-        try:
-            # Suggestions share the first letter (prefix=1): most typos are later in
-            # the word, and it makes correcting ten times faster at 10,000 pages.
-            corrected = searcher.correct_query(typed, cleaned, prefix=1)
-        except (TypeError, ValueError):  # Whoosh cannot correct some queries
-            corrected = None
-        if corrected is not None and corrected.query != typed:
-            suggestion = corrected.string
+        suggestion = _correction(reading, cleaned)
+        if suggestion is not None and not exact:  # searched corrected, when that finds more
+            instead = search(suggestion, viewer_id=viewer_id, sees_everything=sees_everything,
+                             page=page, pagelen=pagelen, area=area, tag=tag, sort=sort,
+                             facets=facets, exact=True)
+            if instead.total > total:
+                instead.query, instead.showing_for, instead.suggestion = text, suggestion, None
+                return instead
     return Results(query=text, total=total, page=page, pages=pages, hits=hits,
                    suggestion=suggestion, facets=facet_counts,
                    note=CUT_NOTE if len(" ".join(text.split())) > MAX_QUERY else None)

@@ -36,7 +36,7 @@ from apprentice.forms import (
     page_number,
     saved_record,
 )
-from apprentice.kb import glossary, importer, permissions, search, services
+from apprentice.kb import glossary, importer, permissions, search, services, typeahead
 from apprentice.kb.forms import GlossaryForm, ImportForm, ProcedureFilter, ProcedureForm
 from apprentice.kb.models import Procedure, ProcedureRevision, ProcedureStatus, RevisionState
 from apprentice.kb.rendering import render
@@ -80,6 +80,7 @@ def _search_args():
         "area": (request.args.get("area") or "")[:200] or None,
         "tag": (request.args.get("tag") or "")[:60] or None,
         "sort": "recent" if request.args.get("sort") == "recent" else "relevance",
+        "exact": request.args.get("exact") == "1",
     }, text
 
 
@@ -100,6 +101,7 @@ def index():
         rows = services.listing(staff, containing=text if unavailable else "")
     return render_template("apprentice/procedures/index.html", procedures=rows,
                            results=results, unavailable=unavailable, filters=filters,
+                           hit_url=_hit_url,
                            options=options, text=text, today=date.today(),
                            may_publish=permissions.may_publish(staff),
                            may_import=permissions.may_import(staff))
@@ -270,6 +272,17 @@ def checked(procedure_id: int):
 api = Blueprint("api", __name__, url_prefix="/api")
 
 
+def _hit_url(hit: search.Hit, section: search.SectionHit | None) -> str:
+    """A result's link: the page, at the section that answers when there is one."""
+    url = url_for("apprentice.procedures.show", procedure_id=hit.id)
+    return f"{url}#{section.anchor}" if section and section.anchor else url
+
+
+def _section_json(hit: search.Hit, section: search.SectionHit | None) -> dict | None:
+    return None if section is None else {
+        "heading": section.heading, "anchor": section.anchor, "url": _hit_url(hit, section)}
+
+
 @api.route("/search")
 @answers_json
 @kept_page(extra=search.version)
@@ -284,12 +297,34 @@ def search_api():
         "query": text, "total": results.total, "page": results.page,
         "results": [{
             "id": hit.id, "title": hit.title,
-            "url": url_for("apprentice.procedures.show", procedure_id=hit.id),
+            "url": _hit_url(hit, hit.section),
+            "section": _section_json(hit, hit.section),
             "snippet": str(hit.snippet), "score": hit.score, "areas": hit.areas,
             "tags": hit.tags,
+            "more_sections": [_section_json(hit, more) for more in hit.more],
         } for hit in results.hits],
         "suggestion": results.suggestion, "note": results.note,
+        "showing_results_for": results.showing_for,
     })
+
+
+@api.route("/search/suggest")
+@answers_json
+@kept_page(extra=search.version)
+def search_suggest():
+    """Titles offered as a person types in a search box (apprentice.js's combobox); the
+    box's form still searches in full."""
+    text = request.args.get("q", "")
+    found = typeahead.suggest(text, **permissions.search_visibility(current_staff()))
+    return jsonify({"query": text, "suggestions": [{
+        "id": suggestion.procedure_id, "title": suggestion.title,
+        "heading": suggestion.heading, "url": _suggestion_url(suggestion),
+    } for suggestion in found]})
+
+
+def _suggestion_url(suggestion: typeahead.Suggestion) -> str:
+    url = url_for("apprentice.procedures.show", procedure_id=suggestion.procedure_id)
+    return f"{url}#{suggestion.anchor}" if suggestion.anchor else url
 
 
 # -- the search vocabulary (glossary) ------------------------------------------------------

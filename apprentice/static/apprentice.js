@@ -226,3 +226,192 @@
   address.searchParams.set("form", tokens[0].value);
   window.history.replaceState(window.history.state, "", address.toString());
 })();
+
+/* -- Search as you type (issue 14): a search box with data-ap-typeahead="<suggest URL>"
+   offers the first procedure titles matching what is typed, as a WAI-ARIA 1.2 combobox
+   with a listbox popup (https://www.w3.org/WAI/ARIA/apg/patterns/combobox/). Down and Up
+   move through them (round), Enter opens the one chosen, Enter with none chosen searches
+   as before, Escape closes (a second one clears the box). Every element is added here:
+   without script the box is the plain search form it always was. -- */
+(function () {
+  "use strict";
+  if (!window.fetch || !window.URL || !window.URLSearchParams) { return; }
+  var MIN_LETTERS = 3; // as the server's apprentice/kb/typeahead.py MIN_LETTERS
+  var WAIT = 150; // milliseconds of no typing before asking
+  var letter = /[\p{L}\p{N}_]/gu;
+
+  function letters(text) { return (text.match(letter) || []).length; }
+
+  // Only the app's own pages: a URL from the answer is followed only on this origin.
+  function sameOrigin(url) {
+    try {
+      var target = new URL(url, window.location.href);
+      return target.origin === window.location.origin ? target.href : null;
+    } catch (error) { return null; }
+  }
+
+  function combobox(input, number) {
+    var endpoint = input.getAttribute("data-ap-typeahead");
+    var host = input.parentElement;
+    if (!endpoint || !host) { return; }
+    if (!input.id) { input.id = "ap-typeahead-" + number; }
+    var list = document.createElement("ul");
+    list.id = input.id + "-suggestions";
+    list.className = "ap-typeahead-list";
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", "Suggested procedures");
+    list.hidden = true;
+    var heard = document.createElement("span");
+    heard.className = "ap-visually-hidden";
+    heard.setAttribute("role", "status"); // polite: read when typing pauses
+    host.classList.add("ap-typeahead-host");
+    input.insertAdjacentElement("afterend", list);
+    list.insertAdjacentElement("afterend", heard);
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", list.id);
+    input.setAttribute("autocomplete", "off"); // the browser's own list would cover ours
+
+    var urls = [];
+    var active = -1;
+    var timer = null;
+    var asked = 0; // the newest question: an older answer arriving late is dropped
+
+    function options() { return list.querySelectorAll("[role=option]"); }
+
+    function open() {
+      if (!urls.length) { return; }
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+    }
+
+    function close() {
+      highlight(-1);
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+    }
+
+    function highlight(index) {
+      var all = options();
+      if (all[active]) { all[active].removeAttribute("aria-selected"); }
+      active = index;
+      if (all[active]) {
+        all[active].setAttribute("aria-selected", "true");
+        input.setAttribute("aria-activedescendant", all[active].id);
+        all[active].scrollIntoView({block: "nearest"});
+      } else {
+        active = -1;
+        input.removeAttribute("aria-activedescendant");
+      }
+    }
+
+    function show(suggestions) {
+      close();
+      list.textContent = "";
+      urls = [];
+      suggestions.forEach(function (suggestion) {
+        var url = suggestion && typeof suggestion.title === "string" && sameOrigin(suggestion.url);
+        if (!url) { return; }
+        var option = document.createElement("li");
+        option.id = list.id + "-" + urls.length;
+        option.className = "ap-typeahead-option";
+        option.setAttribute("role", "option");
+        option.appendChild(document.createTextNode(suggestion.title)); // text, never HTML
+        if (suggestion.heading) {
+          var heading = document.createElement("span");
+          heading.className = "ap-typeahead-heading";
+          heading.textContent = " \u203a " + suggestion.heading;
+          option.appendChild(heading);
+        }
+        list.appendChild(option);
+        urls.push(url);
+      });
+      heard.textContent = !urls.length ? "No suggestions" :
+        urls.length === 1 ? "1 suggestion" : urls.length + " suggestions";
+      open();
+    }
+
+    function forget() {
+      asked += 1;
+      window.clearTimeout(timer);
+      close();
+      urls = [];
+      list.textContent = "";
+      heard.textContent = "";
+    }
+
+    function ask() {
+      var text = input.value;
+      var mine = ++asked;
+      var address = new URL(endpoint, window.location.href);
+      address.searchParams.set("q", text);
+      fetch(address.href, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+        .then(function (response) {
+          if (!response.ok) { throw new Error("HTTP " + response.status); }
+          return response.json();
+        }).then(function (data) {
+          if (mine !== asked || document.activeElement !== input) { return; }
+          show(data && Array.isArray(data.suggestions) ? data.suggestions : []);
+        }).catch(function () { if (mine === asked) { forget(); } }); // the form still searches
+    }
+
+    function go(index) {
+      var url = urls[index];
+      if (!url) { return; }
+      close(); // not left open when Back brings the page again
+      window.location.assign(url);
+    }
+
+    input.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      highlight(-1); // the options are about to change: typing is back in the box
+      if (letters(input.value) < MIN_LETTERS) { forget(); return; }
+      timer = window.setTimeout(ask, WAIT);
+    });
+
+    input.addEventListener("keydown", function (event) {
+      if (event.altKey || event.ctrlKey || event.metaKey || event.isComposing) { return; }
+      var count = urls.length;
+      var expanded = !list.hidden;
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        if (!count) { return; }
+        event.preventDefault();
+        var down = event.key === "ArrowDown";
+        if (!expanded) {
+          open();
+          highlight(down ? 0 : count - 1);
+        } else {
+          highlight(active < 0 ? (down ? 0 : count - 1) : (active + (down ? 1 : -1) + count) % count);
+        }
+      } else if (event.key === "Enter") {
+        if (expanded && active >= 0) {
+          event.preventDefault();
+          go(active);
+        } else {
+          forget(); // the form is sent: a late answer must not open the list over the page
+        }
+      } else if (event.key === "Escape") {
+        if (expanded) {
+          event.preventDefault(); // a search box would clear itself as well
+          close();
+        } else if (input.value) {
+          event.preventDefault();
+          input.value = "";
+          forget();
+        }
+      }
+    });
+
+    // A press on an option keeps the focus in the box (no blur), then goes to it.
+    list.addEventListener("mousedown", function (event) { event.preventDefault(); });
+    list.addEventListener("click", function (event) {
+      var option = event.target.closest("[role=option]");
+      var index = option ? Array.prototype.indexOf.call(options(), option) : -1;
+      if (index >= 0) { go(index); }
+    });
+    input.addEventListener("blur", close);
+  }
+
+  document.querySelectorAll("input[data-ap-typeahead]").forEach(combobox);
+})();

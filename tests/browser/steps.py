@@ -58,8 +58,9 @@ def go(page: Page, name: str) -> None:
 
 
 def search(page: Page, words: str) -> None:
-    """Search the procedures from the box in the header, as anyone would."""
-    box = page.locator("header").get_by_role("searchbox").first
+    """Search the procedures from the box in the header, as anyone would: typed, then
+    Enter before any suggestion is chosen (a combobox with script, a search box without)."""
+    box = page.locator("header").get_by_label("Search the procedures")
     if not box.is_visible():
         _open_menu(page)
     box.fill(words)

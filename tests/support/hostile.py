@@ -803,6 +803,7 @@ EXTRA_FIELDS = ["role", "person_id", "signed_by", "state", "id", "roles", "mento
 
 QUERIES: dict[str, tuple[str, list[str]]] = {
     "/api/search": ("apprentice", ["q", "page", "area", "tag", "sort"]),
+    "/api/search/suggest": ("apprentice", ["q"]),
     "/procedures/": ("apprentice", ["q", "page", "area", "tag", "sort"]),
     "/log/procedure-suggestions": ("apprentice", ["competency"]),
     "/log/new": ("apprentice", ["competency", "procedure", "form"]),
@@ -828,6 +829,7 @@ QUERIES: dict[str, tuple[str, list[str]]] = {
 # byte was refused with an HTML page on the JSON endpoints; "?role=%20" was a 500.
 QUERY_EXAMPLES: dict[str, tuple[list[tuple[str, str]], ...]] = {
     "/api/search": ([("q", "desk\x00")],),
+    "/api/search/suggest": ([("q", "des\x00")],),
     "/log/procedure-suggestions": ([("competency", "1\x00")],),
     "/people/": ([("role", " ")], [("role", "\t"), ("q", "Jordan")]),
     # A blank framework passed Optional unchecked and was read as an id (a 500).
