@@ -209,3 +209,95 @@ def test_a_typo_that_finds_nothing_is_searched_corrected_and_says_so(app, cast, 
 def test_words_that_find_enough_are_never_corrected(app, handbook):
     results = find(app, "fine")
     assert results.showing_for is None and results.total >= 2
+
+
+def test_a_word_in_one_page_but_in_no_title_is_not_corrected(app, cast, handbook):
+    """Each field was corrected apart: "find" is in no title, and was searched as
+    "fines" although the handbook's text holds it."""
+    results = find(app, "find")
+    assert results.showing_for is None and results.suggestion is None
+    assert [h.id for h in results.hits] == [handbook[0]]
+
+
+def test_a_correction_takes_the_word_fewest_edits_away(app, cast):
+    with app.app_context():
+        mentor = get_person(cast["mentor"].id)
+        for title, body in (("Shelving returns", "Shelving by call number."),
+                            ("Shelver duties", "The shelver, the shelver, the shelver.")):
+            services.create(services.ProcedureDraft(title=title, body=body), mentor,
+                            publish=True)
+    # "shelving" is one edit from what was typed, "shelver" two: held by more pages or
+    # not, the nearer word is the correction.
+    assert find(app, "shelvng", exact=True).suggestion == "shelving"
+
+
+def test_short_words_are_not_corrected_into_other_words(app, handbook):
+    # Two edits in four letters leave too little of what was typed to guess from
+    # ("bxxk" and "book"): a word of up to five letters is corrected by one edit.
+    assert find(app, "bxxk", exact=True).suggestion is None
+    assert find(app, "renw", exact=True).suggestion == "renew"
+
+
+def test_emphasised_words_are_found(app, cast):
+    with app.app_context():
+        services.create(services.ProcedureDraft(
+            title="End of shift", body="Run *Payments by workstation* and **count** it."),
+            get_person(cast["mentor"].id), publish=True)
+    assert find(app, "workstation").total == 1
+    assert find(app, "count").total == 1
+
+
+@pytest.fixture
+def desk(app, cast):
+    """Five pages on the desk's work: enough for any question to find three."""
+    with app.app_context():
+        mentor = get_person(cast["mentor"].id)
+        return [services.create(services.ProcedureDraft(title=title, body=body), mentor,
+                                publish=True).id
+                for title, body in (
+                    ("Receiving a delivery", "Receive each box and check the packing list."),
+                    ("Opening the desk", "Switch on the desk computers and the receipt printer."),
+                    ("Closing the desk", "Count the float and lock the desk drawer."),
+                    ("Desk cover", "Ask the supervisor for desk cover at lunch."),
+                    ("Desk shows", "Show the desk calendar to new staff."))]
+
+
+def test_a_typo_beside_words_that_find_enough_is_searched_as_well_and_suggested(app, desk):
+    results = find(app, "recieve desk")
+    assert results.total >= 3 and results.showing_for is None
+    assert results.suggestion == "receive desk"
+    assert results.hits[0].id == desk[0]  # the typo's word, found, ranks its page first
+    as_typed = find(app, "recieve desk", exact=True)
+    assert as_typed.suggestion == "receive desk" and desk[0] not in [h.id for h in as_typed.hits]
+
+
+def test_words_spelt_right_are_never_corrected(app, desk):
+    # "snow" is one letter from "show", which the pages hold; it is an English word,
+    # so the pages lack it: no correction, no suggestion. Likewise a word without its
+    # apostrophe, and three letters (an acronym: "tlr").
+    for typed in ("snow desk", "desk isnt open", "tlr desk", "snow"):
+        results = find(app, typed)
+        assert results.suggestion is None and results.showing_for is None, typed
+    assert find(app, "snow").total == 0
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("item type for laptops", "Material types"),  # another system's name for it
+    ("student account transfer", "Bursar exports"),
+    ("change many users at once in bulk", "Batch editing users"),
+    ("quick add", "Brief records"),
+    ("reading history", "Loan history"),
+])
+def test_the_shipped_glossary_knows_other_systems_names(app, cast, typed, expected):
+    with app.app_context():
+        mentor = get_person(cast["mentor"].id)
+        for title, body in (("Bursar exports", "Send the fees owed to the bursar nightly."),
+                            ("Material types", "Add a material type in the settings."),
+                            ("Batch editing users", "Upload a file of barcodes to edit."),
+                            ("Brief records", "A fast add record is enough at the desk."),
+                            ("Loan history", "Anonymize closed loans after a year."),
+                            ("Typing", "Change the laptop, the type and the user. "
+                                       "Account for each student; transfer them.")):
+            services.create(services.ProcedureDraft(title=title, body=body), mentor,
+                            publish=True)
+    assert find(app, typed).hits[0].title == expected

@@ -132,3 +132,35 @@ def test_an_index_from_an_earlier_version_still_gives_clean_snippets_and_is_flag
         texts = {" ".join(part[2] for part in doc["sections"]["parts"])
                  for doc in searcher.all_stored_fields()}
     assert "Renew by phone." in texts and len(texts) == 2
+
+
+def test_an_index_that_kept_stars_in_words_is_rebuilt(app, cast):
+    """Whoosh-Reloaded's tokenizer kept "*" in a word, so *emphasis* was indexed as
+    "emphasis*" and not found; an index built that way is flagged and rebuilt."""
+    from whoosh.analysis import StemmingAnalyzer
+
+    with app.app_context():
+        services.create(services.ProcedureDraft(title="End of shift",
+                                                body="Run *Payments by workstation*."),
+                        get_person(cast["mentor"].id), publish=True)
+        schema = search._schema(search._current_filter())
+        for name in ("title", "body"):
+            schema[name].analyzer = StemmingAnalyzer(expression=r"[\w\*]+(\.?[\w\*]+)*") \
+                | search._current_filter()
+        generation = search._new_generation()
+        ix = index.create_in(generation, schema)
+        writer = ix.writer()
+        for procedure in services.db_session().scalars(services.select(services.Procedure)):
+            document = search._with_sections(search._document(procedure), schema)
+            writer.add_document(**{**document, "body": procedure.body})  # as it was indexed
+        writer.commit()
+        search._swap_in(generation)
+    client = as_person(app, cast["apprentice"])
+    assert client.get("/api/search?q=workstation&exact=1").get_json()["total"] == 0
+    runner = app.test_cli_runner()
+    assert "built by an earlier version of apprentice" in runner.invoke(
+        args=["apprentice", "check-index"]).output
+    synced = runner.invoke(args=["apprentice", "index-sync"])
+    assert "An earlier version of apprentice built the search index: rebuilt" in synced.output
+    found = client.get("/api/search?q=workstation&exact=1").get_json()
+    assert found["total"] == 1 and found["results"][0]["title"] == "End of shift"

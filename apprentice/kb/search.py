@@ -13,8 +13,10 @@ nothing else in the app notices.
 from __future__ import annotations
 
 import fcntl
+import gzip
 import hashlib
 import itertools
+import json
 import math
 import os
 import re
@@ -27,6 +29,7 @@ from collections import Counter, OrderedDict, deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 
 from flask import current_app
@@ -55,6 +58,17 @@ WRITE_TIMEOUT = 10.0  # seconds to wait for the index's single writer lock
 CONCEPT = "glossaryterm{}"  # a glossary group's token in the index, by its number
 
 
+# A word as the index reads one ("u.s" and "1.5" are one). Not Whoosh-Reloaded's default,
+# which keeps "*" in a word: Markdown's *emphasis* was indexed as "emphasis*", which no
+# search for "emphasis" finds.
+WORD = re.compile(r"\w+(?:\.?\w+)*")
+
+
+def _words() -> StemmingAnalyzer:
+    """Words, lower case, stop words out, stemmed: what every text field indexes."""
+    return StemmingAnalyzer(expression=WORD)
+
+
 class GlossaryFilter(Filter):
     """At indexing, adds one concept token wherever any term of a glossary group occurs.
 
@@ -68,7 +82,7 @@ class GlossaryFilter(Filter):
     is_morph = True  # not applied to the spelling dictionary's words
 
     def __init__(self, groups: list[list[str]]):
-        words = StemmingAnalyzer()
+        words = _words()
         self.signature = hashlib.sha256(repr(groups).encode()).hexdigest()
         self.concepts: dict[str, str] = {}
         # Words (as stems) to the tokens of every group they are a term of.
@@ -130,7 +144,7 @@ def _current_filter(synonyms: dict[str, list[str]] | None = None) -> GlossaryFil
 
 
 def _schema(glossary: GlossaryFilter) -> Schema:
-    analyzer = StemmingAnalyzer() | glossary
+    analyzer = _words() | glossary
     return Schema(
         id=ID(stored=True, unique=True),
         title=TEXT(analyzer=analyzer, field_boost=3.0, stored=True, spelling=True),
@@ -147,7 +161,7 @@ def _schema(glossary: GlossaryFilter) -> Schema:
         # nothing else (:func:`_stored_sections`).
         sections=STORED,
         # The sections' headings, for search as you type (apprentice/kb/typeahead.py).
-        headings=TEXT(analyzer=StemmingAnalyzer(), phrase=False),
+        headings=TEXT(analyzer=_words(), phrase=False),
     )
 
 
@@ -157,7 +171,12 @@ LAYOUT = frozenset(_schema(GlossaryFilter([])).names())
 
 
 def _current_layout(schema) -> bool:
-    return set(schema.names()) >= LAYOUT
+    """Whether this version built the index: its fields, and words read as :data:`WORD`
+    reads them (an earlier version kept "*" in a word)."""
+    tokenizer = next(iter(getattr(schema["body"].analyzer, "items", [])), None)
+    expression = getattr(tokenizer, "expression", None)
+    return (set(schema.names()) >= LAYOUT
+            and getattr(expression, "pattern", None) == WORD.pattern)
 
 
 def _index_glossary(schema) -> GlossaryFilter | None:
@@ -458,18 +477,18 @@ def _pairs(analyzer, text: str) -> frozenset[int]:
     return frozenset(found)
 
 
-def _stored_sections(analyzer, title: str, body: str) -> dict:
+def _stored_sections(analyzer, title: str, parts: list) -> dict:
     """What the index keeps of a page's sections: the title's terms, and for each
     section its anchor, heading, text (cut to what snippets scan), terms of the heading
     and of the text, and the text's length in terms. ``analyzer``: the index's own, so
     glossary concepts are counted as the index counts them."""
-    parts = []
-    for part in sections(body):
+    stored = []
+    for part in parts:
         counts = _counts(analyzer, part.text[:SNIPPET_SCAN])
-        parts.append((part.anchor, part.heading, part.text[:SNIPPET_SCAN], counts,
-                      _counts(analyzer, part.heading or ""), sum(counts.values()),
-                      _pairs(analyzer, f"{part.heading or ''}. {part.text[:SNIPPET_SCAN]}")))
-    return {"title": _counts(analyzer, title), "parts": parts}
+        stored.append((part.anchor, part.heading, part.text[:SNIPPET_SCAN], counts,
+                       _counts(analyzer, part.heading or ""), sum(counts.values()),
+                       _pairs(analyzer, f"{part.heading or ''}. {part.text[:SNIPPET_SCAN]}")))
+    return {"title": _counts(analyzer, title), "parts": stored}
 
 
 def _with_sections(document: dict, schema) -> dict:
@@ -478,8 +497,13 @@ def _with_sections(document: dict, schema) -> dict:
     names = set(schema.names())
     document = {key: value for key, value in document.items() if key in names}
     if "sections" in document:
+        parts = sections(document["sections"])
+        # The page's words as a reader sees them: not the Markdown's link addresses,
+        # image names and markup.
+        document["body"] = "\n".join(text for part in parts
+                                     for text in (part.heading, part.text) if text)
         document["sections"] = _stored_sections(schema["body"].analyzer, document["title"],
-                                                document["sections"])
+                                                parts)
         if "headings" in names:
             document["headings"] = "\n".join(part[1] for part in document["sections"]["parts"]
                                              if part[1])
@@ -1035,7 +1059,6 @@ def check() -> IndexCheck:
 SNIPPET_CHARS = 220
 FACET_VALUES = 12  # values listed per facet, the commonest first
 SNIPPET_SCAN = 20_000  # characters of a page searched for the snippet
-WORD = re.compile(r"\w+(?:\.?\w+)*")  # the words StemmingAnalyzer's tokenizer finds
 
 
 def snippet(body: str, stems: set[str]) -> Markup:
@@ -1166,7 +1189,8 @@ def _sections_of(found: list, schema) -> dict[int, dict]:
     unstored = [procedure_id for procedure_id, parts in stored.items() if parts is None]
     if unstored:
         analyzer = schema["body"].analyzer
-        stored.update((procedure.id, _stored_sections(analyzer, procedure.title, procedure.body))
+        stored.update((procedure.id,
+                       _stored_sections(analyzer, procedure.title, sections(procedure.body)))
                       for procedure in db_session().scalars(
                           select(Procedure).where(Procedure.id.in_(unstored))))
         for procedure_id in unstored:  # deleted meanwhile: nothing to show of it
@@ -1422,17 +1446,88 @@ def _matches(searcher, query, allowed: set[int] | None) -> set[int]:
     return matched
 
 
-def _correction(reading: _Reading, cleaned: str) -> str | None:
-    """``cleaned`` with the words no page holds corrected to near ones that some do
-    (None: nothing to correct)."""
-    typed = reading.parse(cleaned)
-    try:
-        # Suggestions share the first letter (prefix=1): most typos are later in the
-        # word, and it makes correcting ten times faster at 10,000 pages.
-        corrected = reading.searcher.correct_query(typed, cleaned, prefix=1)
-    except (TypeError, ValueError):  # Whoosh cannot correct some queries
-        return None
-    return corrected.string if corrected.query != typed else None
+SPELLED = ("title", "body")  # the fields whose words spell corrections
+
+
+def _corrections(reading: _Reading, cleaned: str) -> list[tuple[int, int, str]]:
+    """Where in ``cleaned`` a word stands that no page holds in any form, and the nearest
+    word some page does: ``(start, end, word)``, for each such word that has one.
+
+    Not Whoosh's ``correct_query``: it corrects each field apart, so a word in the text
+    of one page but in no title became another word ("kills" searched as "kits"), and it
+    ranks candidates by frequency alone ("shelvng" became "shelver", not "shelving").
+    Stop words are in no field and never corrected.
+    """
+    reader = reading.searcher.reader()
+    held: dict[tuple[int, int], bool] = {}  # each typed word's place: found in a field
+    for token in reading.parse(cleaned).all_tokens():
+        start, end = getattr(token, "startchar", None), getattr(token, "endchar", None)
+        if (token.fieldname in SPELLED and start is not None and end is not None
+                and WORD.fullmatch(cleaned[start:end])):
+            held[start, end] = held.get((start, end)) or (token.fieldname, token.text) in reader
+    words = {place: cleaned[slice(*place)].lower() for place in held}
+    corrections = [(*place, better) for place, found in held.items()
+                   if not found and not _spelt_right(words[place])
+                   if (better := _nearest(reading.searcher, words[place]))]
+    if corrections:  # beside them, another form of a word the pages hold, as they spell it
+        corrections += [(*place, better) for place, found in held.items()
+                        if found and not _spelt_right(words[place])
+                        if (better := _nearest(reading.searcher, words[place],
+                                               same_stem=True))]
+    return corrections
+
+
+def _spelt_right(word: str) -> bool:
+    """An English word, or one without its apostrophe ("isnt"): spelt right, so when no
+    page holds it the pages lack the word, it is no typo ("worker" is not "worked")."""
+    english = _english()
+    return word in english or (word.endswith("nt") and f"{word[:-2]}n't" in english)
+
+
+@lru_cache(maxsize=1)
+def _english() -> frozenset[str]:
+    """pyspellchecker's English words (160,000; 18 MB), read the first time a search has a
+    word no page holds."""
+    resource = files("spellchecker") / "resources" / "en.json.gz"
+    return frozenset(json.loads(gzip.decompress(resource.read_bytes())))
+
+
+def _spelled(text: str, corrections: list[tuple[int, int, str]], *,
+             keeping: bool = False) -> str:
+    """``text`` with its corrections made (``keeping``: beside the word typed)."""
+    for start, end, better in sorted(corrections, reverse=True):  # right to left
+        text = text[:start] + (f"{text[start:end]} {better}" if keeping else better) \
+            + text[end:]
+    return text
+
+
+def _edits(word: str) -> int:
+    """How many edits a word may be from its correction: none up to three letters (an
+    acronym: "tlr", "edi"), one up to five, two beyond (as Elasticsearch's ``fuzziness:
+    AUTO``); more turns short words into others ("waive" into "wi")."""
+    return 0 if len(word) < 4 else 1 if len(word) <= 5 else 2
+
+
+def _nearest(searcher, word: str, *, same_stem: bool = False) -> str | None:
+    """The word of the pages' spelling lists fewest edits from ``word`` (sharing its first
+    letter, as most typos are later in a word), then held by the most pages.
+
+    ``same_stem``: one edit away and the same word to search ("shelvs" as "shelves"),
+    unless the pages spell it as typed."""
+    for distance in range(1, 2 if same_stem else _edits(word) + 1):
+        candidates = {candidate for segment, _ in searcher.leaf_searchers()
+                      for field in SPELLED
+                      for candidate in segment.reader().terms_within(
+                          field, word, distance, prefix=1)}
+        if same_stem:
+            if word in candidates:
+                return None
+            candidates = {c for c in candidates if stem(c) == stem(word)}
+        candidates = {c for c in candidates if WORD.fullmatch(c)}  # not an old index's "x*"
+        if candidates:
+            return max(sorted(candidates), key=lambda c: sum(
+                searcher.doc_frequency(field, stem(c)) for field in SPELLED))
+    return None
 
 
 def version() -> tuple[str, int] | None:
@@ -1457,10 +1552,13 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
            sort: str = "relevance", facets: bool = True, exact: bool = False) -> Results:
     """Procedures matching ``text``, with snippets, facets and a "did you mean".
 
-    When what was typed finds fewer than three and a spelling corrected finds more, the
-    corrected search is the answer and says so ("Showing results for …"), unless
-    ``exact`` (the person chose "search instead for" what they typed)."""
+    A word typed that no page holds in any form finds nothing: when what was typed finds
+    fewer than three and the words corrected find more, the corrected search is the
+    answer and says so ("Showing results for …"); when it finds more, the corrections are
+    searched beside the words typed, with a "did you mean". Not with ``exact`` (the
+    person chose "search instead for" what they typed): then only the "did you mean"."""
     cleaned = _clean(text)
+    note = CUT_NOTE if len(" ".join(text.split())) > MAX_QUERY else None
     browsing = not cleaned or cleaned in {"*", "?"}
     if browsing and not (area or tag):
         return Results(query=text, total=0, page=1, pages=0, hits=[],
@@ -1473,6 +1571,29 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
             _open_indexes.clear()
             if attempt:
                 raise SearchUnavailable(str(exc)) from exc
+    corrections = [] if browsing else _corrections(reading, cleaned)
+    suggestion = _spelled(cleaned, corrections) if corrections else None
+    if suggestion is not None and not exact:  # a word no page holds finds nothing as typed
+
+        def searching(words: str) -> Results:
+            found = search(words, viewer_id=viewer_id, sees_everything=sees_everything,
+                           page=page, pagelen=pagelen, area=area, tag=tag, sort=sort,
+                           facets=facets, exact=True)
+            found.query, found.note = text, note
+            return found
+
+        as_typed = searching(text)
+        if as_typed.total < 3:  # little found: the corrected search, said so
+            instead = searching(suggestion)
+            if instead.total <= as_typed.total:
+                return as_typed
+            instead.showing_for, instead.suggestion = suggestion, None
+            return instead
+        # Enough found: the nearest words searched beside the ones typed (a word
+        # pages lack may be right, "worker" beside "worked"), with a "did you mean".
+        beside = searching(_spelled(cleaned, corrections, keeping=True))
+        beside.suggestion = suggestion
+        return beside
     searcher = reading.searcher
     synonyms = vocabulary.synonyms()  # one query: the glossary's newest version
     glossary = _current_filter(synonyms)
@@ -1545,16 +1666,5 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
         ))
     facet_counts = ({name: _facet_counts(reading, matched, name) for name in ("area", "tags")}
                     if facets else {})
-    suggestion = None
-    if total < 3 and not browsing:  # few results: perhaps a typo
-        suggestion = _correction(reading, cleaned)
-        if suggestion is not None and not exact:  # searched corrected, when that finds more
-            instead = search(suggestion, viewer_id=viewer_id, sees_everything=sees_everything,
-                             page=page, pagelen=pagelen, area=area, tag=tag, sort=sort,
-                             facets=facets, exact=True)
-            if instead.total > total:
-                instead.query, instead.showing_for, instead.suggestion = text, suggestion, None
-                return instead
     return Results(query=text, total=total, page=page, pages=pages, hits=hits,
-                   suggestion=suggestion, facets=facet_counts,
-                   note=CUT_NOTE if len(" ".join(text.split())) > MAX_QUERY else None)
+                   suggestion=suggestion, facets=facet_counts, note=note)

@@ -10,7 +10,6 @@ index holds a title's stems, not its words, so the index only narrows the candid
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 
@@ -23,8 +22,7 @@ from apprentice.kb.models import ProcedureStatus
 MIN_LETTERS = 3  # fewer letters match too many titles to be worth a round trip
 LIMIT = 5
 MAX_TYPED = 200  # characters: no title is longer (Procedure.title), so nothing could match
-# A word as the index's tokenizer reads one (Whoosh's default: "u.s" and "1.5" are one).
-WORD = re.compile(r"\w+(?:\.?\w+)*")
+WORD = search.WORD
 CONCEPT = search.CONCEPT.format("")  # glossary tokens share the title's terms: never words
 SHORTEST_STEM = 2  # the index drops shorter words (StemmingAnalyzer's minsize)
 
