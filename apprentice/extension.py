@@ -42,6 +42,7 @@ class Apprentice:
     def init_app(self, app: Flask, url_prefix: str | None = None) -> None:
         from apprentice import models  # noqa: F401 - every table on the metadata
         from apprentice.credentials.handover import portfolio_section
+        from apprentice.kb import search
         from apprentice.web import bp
 
         prefix = self.url_prefix if url_prefix is None else url_prefix
@@ -58,4 +59,5 @@ class Apprentice:
             portfolio_sections=(portfolio_section,),
         )
         app.teardown_appcontext(close_db_session)
+        search.read_english_early()
         app.register_blueprint(bp, url_prefix=prefix or None)

@@ -231,6 +231,24 @@ def test_a_correction_takes_the_word_fewest_edits_away(app, cast):
     assert find(app, "shelvng", exact=True).suggestion == "shelving"
 
 
+def test_two_letters_swapped_are_one_slip(app, cast, desk):
+    # "recieve" is two edits from "receive" counted letter by letter, and one from
+    # "receve" (a page's own typo, below): the swap is the slip staff make.
+    with app.app_context():
+        services.create(services.ProcedureDraft(title="Returns", body="Receve the bag."),
+                        get_person(cast["mentor"].id), publish=True)
+    assert find(app, "recieve", exact=True).suggestion == "receive"
+    assert find(app, "recieve desk").suggestion == "receive desk"
+
+
+def test_words_asked_for_loosely_are_not_corrected(app, handbook):
+    # word~ asks for words like it, word* for words that begin so: already loose.
+    for typed in ("workstaton~", "workstaton~2", "workstaton*", "workstat*"):
+        results = find(app, typed)
+        assert results.suggestion is None and results.showing_for is None, typed
+    assert find(app, "workstaton~2").total >= 1  # what they ask for, no more
+
+
 def test_short_words_are_not_corrected_into_other_words(app, handbook):
     # Two edits in four letters leave too little of what was typed to guess from
     # ("bxxk" and "book"): a word of up to five letters is corrected by one edit.

@@ -43,7 +43,7 @@ from whoosh.index import LockError
 from whoosh.lang.porter import stem
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.qparser import FieldAliasPlugin, FuzzyTermPlugin, MultifieldParser, OrGroup
-from whoosh.query import And, AndNot, Every, FuzzyTerm, MultiTerm, Not, Or, Term
+from whoosh.query import And, AndNot, Every, FuzzyTerm, MultiTerm, Not, Or, Phrase, Term
 from whoosh.reading import IndexReader, SegmentReader
 
 from apprentice.config import index_dir
@@ -1460,7 +1460,9 @@ def _corrections(reading: _Reading, cleaned: str) -> list[tuple[int, int, str]]:
     """
     reader = reading.searcher.reader()
     held: dict[tuple[int, int], bool] = {}  # each typed word's place: found in a field
-    for token in reading.parse(cleaned).all_tokens():
+    for token in (token for leaf in reading.parse(cleaned).leaves()
+                  if isinstance(leaf, (Term, Phrase))  # not word~ or word*: asked for so
+                  for token in leaf.tokens()):
         start, end = getattr(token, "startchar", None), getattr(token, "endchar", None)
         if (token.fieldname in SPELLED and start is not None and end is not None
                 and WORD.fullmatch(cleaned[start:end])):
@@ -1484,10 +1486,16 @@ def _spelt_right(word: str) -> bool:
     return word in english or (word.endswith("nt") and f"{word[:-2]}n't" in english)
 
 
+def read_english_early() -> None:
+    """Read the English words in the background as the app starts, so the first search
+    with a typo does not wait the 0.3 s they take (once per process)."""
+    threading.Thread(target=_english, name="apprentice-english", daemon=True).start()
+
+
 @lru_cache(maxsize=1)
 def _english() -> frozenset[str]:
-    """pyspellchecker's English words (160,000; 18 MB), read the first time a search has a
-    word no page holds."""
+    """pyspellchecker's English words (160,000; 18 MB), read once: as the app starts, or
+    the first time a search has a word no page holds."""
     resource = files("spellchecker") / "resources" / "en.json.gz"
     return frozenset(json.loads(gzip.decompress(resource.read_bytes())))
 
@@ -1510,15 +1518,20 @@ def _edits(word: str) -> int:
 
 def _nearest(searcher, word: str, *, same_stem: bool = False) -> str | None:
     """The word of the pages' spelling lists fewest edits from ``word`` (sharing its first
-    letter, as most typos are later in a word), then held by the most pages.
+    letter, as most typos are later in a word; two letters swapped count as one edit),
+    then held by the most pages.
 
     ``same_stem``: one edit away and the same word to search ("shelvs" as "shelves"),
     unless the pages spell it as typed."""
+    def within(distance: int) -> set[str]:
+        return {candidate for segment, _ in searcher.leaf_searchers() for field in SPELLED
+                for candidate in segment.reader().terms_within(field, word, distance,
+                                                               prefix=1)}
+
     for distance in range(1, 2 if same_stem else _edits(word) + 1):
-        candidates = {candidate for segment, _ in searcher.leaf_searchers()
-                      for field in SPELLED
-                      for candidate in segment.reader().terms_within(
-                          field, word, distance, prefix=1)}
+        candidates = within(distance)
+        if distance == 1 and not same_stem:  # two letters swapped is one slip ("fien")
+            candidates |= {c for c in within(2) if _swapped(word, c)}
         if same_stem:
             if word in candidates:
                 return None
@@ -1528,6 +1541,15 @@ def _nearest(searcher, word: str, *, same_stem: bool = False) -> str | None:
             return max(sorted(candidates), key=lambda c: sum(
                 searcher.doc_frequency(field, stem(c)) for field in SPELLED))
     return None
+
+
+def _swapped(typed: str, word: str) -> bool:
+    """``word`` is ``typed`` with two letters side by side the other way round."""
+    if len(typed) != len(word):
+        return False
+    differ = [n for n, (a, b) in enumerate(zip(typed, word, strict=True)) if a != b]
+    return (len(differ) == 2 and differ[1] == differ[0] + 1
+            and typed[differ[0]] == word[differ[1]] and typed[differ[1]] == word[differ[0]])
 
 
 def version() -> tuple[str, int] | None:
