@@ -241,6 +241,27 @@ def test_two_letters_swapped_are_one_slip(app, cast, desk):
     assert find(app, "recieve desk").suggestion == "receive desk"
 
 
+def test_a_word_typed_twice_is_corrected_twice(app, handbook):
+    assert find(app, "workstaton workstaton").showing_for == "workstation workstation"
+    # ... but not where it names a tag or asks for words like it
+    assert find(app, "workstaton tag:workstaton workstaton~", exact=True).suggestion \
+        == "workstation tag:workstaton workstaton~"
+
+
+@pytest.mark.parametrize("pasted", ["\u200bworkstaton", "work\u00adstaton", "\ufeffworkstaton"])
+def test_invisible_characters_pasted_with_a_word_are_dropped(app, handbook, pasted):
+    results = find(app, pasted)
+    assert results.showing_for == "workstation" and results.hits[0].id == handbook[0]
+
+
+def test_compatibility_forms_are_read_as_letters(app, cast):
+    with app.app_context():
+        services.create(services.ProcedureDraft(title="Overdue fines", body="Waive them."),
+                        get_person(cast["mentor"].id), publish=True)
+    assert find(app, "\ufb01nes").total == 1  # "fines" with the fi ligature, from a PDF
+    assert find(app, "\uff46\uff49\uff4e\uff45\uff53").total == 1  # full-width letters
+
+
 def test_words_asked_for_loosely_are_not_corrected(app, handbook):
     # word~ asks for words like it, word* for words that begin so: already loose.
     for typed in ("workstaton~", "workstaton~2", "workstaton*", "workstat*"):

@@ -68,6 +68,9 @@ def suggested(app, typed, *, viewer_id=None, sees_everything=False, **options) -
     pytest.param("ecking", [], id="not inside a word"),
     pytest.param("chec item", [], id="earlier words are whole"),
     pytest.param("stacks shelf", ["Shelf reading in the stacks"], id="any order"),
+    pytest.param("che\u00adcking", ["Checking in an item"], id="soft hyphen pasted"),
+    pytest.param("\u200bchec", ["Checking in an item"], id="zero-width space pasted"),
+    pytest.param("\uff43\uff48\uff45\uff43", ["Checking in an item"], id="full-width letters"),
     pytest.param("zebra", [], id="nothing"),
 ])
 def test_titles_whose_words_begin_as_typed(app, library, typed, expected):

@@ -24,6 +24,7 @@ import secrets
 import shutil
 import threading
 import time
+import unicodedata
 import zlib
 from collections import Counter, OrderedDict, deque
 from contextlib import contextmanager
@@ -1247,9 +1248,17 @@ def _within_limit(text: str) -> str:
     return head.rsplit(" ", 1)[0] if " " in head else text[:MAX_QUERY]
 
 
+def readable(text: str | None) -> str:
+    """Text pasted from a PDF or an email as it was typed: compatibility forms folded
+    ("ﬁnes" as "fines", full-width letters) and invisible characters (zero-width spaces,
+    soft hyphens) dropped, which otherwise hid a word from the index and from spelling."""
+    return "".join(char for char in unicodedata.normalize("NFKC", text or "")
+                   if unicodedata.category(char) != "Cf")
+
+
 def _clean(text: str) -> str:
     """Cap the length, balance quotes, keep wildcards away from the start of words."""
-    text = _within_limit(text)
+    text = _within_limit(readable(text))
     if text.count('"') % 2:
         text = text.replace('"', " ")
     text = re.sub(r"(^|[\s(])[*?]+", r"\1", text)
@@ -1471,6 +1480,12 @@ def _corrections(reading: _Reading, cleaned: str) -> list[tuple[int, int, str]]:
     corrections = [(*place, better) for place, found in held.items()
                    if not found and not _spelt_right(words[place])
                    if (better := _nearest(reading.searcher, words[place]))]
+    corrected = {words[start, end]: better for start, end, better in corrections}
+    corrections += [(found.start(), found.end(), corrected[found.group().lower()])
+                    for found in WORD.finditer(cleaned)  # typed twice, parsed once
+                    if found.group().lower() in corrected and found.span() not in held
+                    and cleaned[found.start() - 1:found.start()] != ":"  # tag:…, area:…
+                    and cleaned[found.end():found.end() + 1] not in ("~", "*", "?")]
     if corrections:  # beside them, another form of a word the pages hold, as they spell it
         corrections += [(*place, better) for place, found in held.items()
                         if found and not _spelt_right(words[place])

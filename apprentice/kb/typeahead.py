@@ -61,7 +61,7 @@ _titles_lock = threading.Lock()
 
 def words(text: str) -> list[str]:
     """``text``'s words in lower case, as a title's are compared."""
-    return WORD.findall(text.lower())
+    return WORD.findall(search.readable(text).lower())
 
 
 def suggest(text: str, *, viewer_id: int | None, sees_everything: bool,
