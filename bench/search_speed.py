@@ -30,7 +30,6 @@ import random
 import re
 import sqlite3
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -255,9 +254,6 @@ def main() -> None:
                                  app_api, fts_page, fts_snippets):
                     function("loan")  # warm caches
                     function("lona")  # and the English words a typo is checked against
-                for thread in threading.enumerate():  # the app's own reading of them
-                    if thread.name == "apprentice-english":
-                        thread.join()
                 rows = [
                     ("1-3 words, bare Whoosh: top 10 only", timed(bare_top, QUERIES_SHORT)),
                     ("1-3 words, bare Whoosh: page + total", timed(bare, QUERIES_SHORT)),

@@ -29,7 +29,7 @@ import zlib
 from collections import Counter, OrderedDict, deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache, partial
 from importlib.resources import files
 from pathlib import Path
 
@@ -375,6 +375,7 @@ class _Reading:
         # Parsed queries by their text, newest used last: staff search the same few
         # words all day, and parsing costs more than reading a short query's postings.
         self.parsed: OrderedDict[str, object] = OrderedDict()
+        self.parsed_as_typed: OrderedDict[str, object] = OrderedDict()
         # The documents each filter lets through (who may see what, an area, a tag), by
         # the filter's text: Whoosh reads a filter's postings again on every search, a
         # third of a search's time at 10,000 pages.
@@ -389,6 +390,12 @@ class _Reading:
     def parse(self, text: str):
         """``text`` parsed (Whoosh's queries are not changed by searching them)."""
         return _kept(self.parsed, text, lambda: _union_matching(self.parser.parse(text)))
+
+    def typed(self, text: str):
+        """``text`` parsed with each word where it was typed, for spelling: not merged, so
+        a word typed twice is there twice."""
+        return _kept(self.parsed_as_typed, text,
+                     lambda: self.parser.parse(text, normalize=False))
 
     def current(self, ix) -> bool:
         return ix is self.ix and ix.latest_generation() == self.searcher.reader().generation()
@@ -1469,7 +1476,7 @@ def _corrections(reading: _Reading, cleaned: str) -> list[tuple[int, int, str]]:
     """
     reader = reading.searcher.reader()
     held: dict[tuple[int, int], bool] = {}  # each typed word's place: found in a field
-    for token in (token for leaf in reading.parse(cleaned).leaves()
+    for token in (token for leaf in reading.typed(cleaned).leaves()
                   if isinstance(leaf, (Term, Phrase))  # not word~ or word*: asked for so
                   for token in leaf.tokens()):
         start, end = getattr(token, "startchar", None), getattr(token, "endchar", None)
@@ -1477,20 +1484,14 @@ def _corrections(reading: _Reading, cleaned: str) -> list[tuple[int, int, str]]:
                 and WORD.fullmatch(cleaned[start:end])):
             held[start, end] = held.get((start, end)) or (token.fieldname, token.text) in reader
     words = {place: cleaned[slice(*place)].lower() for place in held}
+    nearest = cache(partial(_nearest, reading.searcher))  # a word typed twice: looked up once
     corrections = [(*place, better) for place, found in held.items()
                    if not found and not _spelt_right(words[place])
-                   if (better := _nearest(reading.searcher, words[place]))]
-    corrected = {words[start, end]: better for start, end, better in corrections}
-    corrections += [(found.start(), found.end(), corrected[found.group().lower()])
-                    for found in WORD.finditer(cleaned)  # typed twice, parsed once
-                    if found.group().lower() in corrected and found.span() not in held
-                    and cleaned[found.start() - 1:found.start()] != ":"  # tag:…, area:…
-                    and cleaned[found.end():found.end() + 1] not in ("~", "*", "?")]
+                   if (better := nearest(words[place]))]
     if corrections:  # beside them, another form of a word the pages hold, as they spell it
         corrections += [(*place, better) for place, found in held.items()
                         if found and not _spelt_right(words[place])
-                        if (better := _nearest(reading.searcher, words[place],
-                                               same_stem=True))]
+                        if (better := nearest(words[place], same_stem=True))]
     return corrections
 
 
@@ -1507,10 +1508,19 @@ def read_english_early() -> None:
     threading.Thread(target=_english, name="apprentice-english", daemon=True).start()
 
 
-@lru_cache(maxsize=1)
+_english_lock = threading.Lock()
+
+
 def _english() -> frozenset[str]:
     """pyspellchecker's English words (160,000; 18 MB), read once: as the app starts, or
-    the first time a search has a word no page holds."""
+    the first time a search has a word no page holds. A search that needs them while
+    they are being read waits for that reading instead of starting another."""
+    with _english_lock:
+        return _english_words()
+
+
+@lru_cache(maxsize=1)
+def _english_words() -> frozenset[str]:
     resource = files("spellchecker") / "resources" / "en.json.gz"
     return frozenset(json.loads(gzip.decompress(resource.read_bytes())))
 
@@ -1538,6 +1548,7 @@ def _nearest(searcher, word: str, *, same_stem: bool = False) -> str | None:
 
     ``same_stem``: one edit away and the same word to search ("shelvs" as "shelves"),
     unless the pages spell it as typed."""
+    @cache  # the words two edits away are read once, for a swap and as the second try
     def within(distance: int) -> set[str]:
         return {candidate for segment, _ in searcher.leaf_searchers() for field in SPELLED
                 for candidate in segment.reader().terms_within(field, word, distance,
