@@ -4,7 +4,8 @@ through GET /api/search and for SQLite FTS5, on the same documents in the same r
 The 1,400 abstracts are imported as procedures (title = .T, body = .W) into a
 throw-away instance with ``import-procedures``, and each query is asked as a signed-in
 person asks it: GET /api/search, the query as typed (the parser, the glossary and
-visibility included; bench/search_quality.py).
+visibility included; bench/search_quality.py), and again with its punctuation removed, as
+issue 14 measured it from outside.
 
     .venv/bin/python bench/cranfield_ndcg.py [--data ../shared/data/cranfield]
 
@@ -42,6 +43,12 @@ def fields(text: str) -> list[dict]:
     return records
 
 
+def unpunctuated(text: str) -> str:
+    """The query as the issue measured it from outside: punctuation removed, so
+    "boundary-layer" reaches the search as "boundarylayer"."""
+    return re.sub(r"[^\w\s]", "", text)
+
+
 def load(data: Path):
     docs = fields((data / "cran.all.1400").read_text())
     queries = [q.get("W", "") for q in fields((data / "cran.qry").read_text())]
@@ -64,7 +71,9 @@ def main() -> None:
                   d.get("W", "") or d.get("T", "") or "(no abstract)") for d in docs]
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        systems = {"app: GET /api/search": app_search(documents, Path(folder) / "instance"),
+        app = app_search(documents, Path(folder) / "instance")
+        systems = {"app: GET /api/search": app,
+                   "app, query punctuation removed": lambda text: app(unpunctuated(text)),
                    "SQLite FTS5 (porter, bm25, title x3)": fts5(documents)}
         setting_up = time.perf_counter() - started
         results, took = {}, {}

@@ -277,6 +277,33 @@ def test_short_words_are_not_corrected_into_other_words(app, handbook):
     assert find(app, "renw", exact=True).suggestion == "renew"
 
 
+def test_a_question_mark_ends_the_question(app, handbook):
+    # Whoosh reads "fine?" as "fine" and one more letter: the question lost its last word.
+    assert find(app, "can i waive a fine?").total == find(app, "can i waive a fine").total == 2
+    assert find(app, "renew?? loans").total == 1
+    assert find(app, "w?iv").total == 1  # inside a word, ? still stands for one letter
+
+
+def test_two_words_run_together_are_searched_apart(app, cast, handbook):
+    # A hyphen dropped or a space missed ("cash-float", "due dates"): no page holds the
+    # word as typed, and the nearest spelling is no answer; the two words are.
+    results = find(app, "cashfloat")
+    assert results.showing_for == "cash float"
+    assert [h.id for h in results.hits] == [handbook[0]]
+    assert find(app, "overduefine", exact=True).suggestion == "overdue fine"
+    # ... split where both halves are the pages' words, not into a word and a scrap
+    assert find(app, "workstaton", exact=True).suggestion == "workstation"
+    client = as_person(app, cast["apprentice"])
+    data = client.get("/api/search?q=duedates").get_json()
+    assert data["showing_results_for"] == "due dates"
+    assert data["results"][0]["id"] == handbook[0]
+
+
+def test_a_word_is_split_only_into_two_words_the_pages_hold(app, handbook):
+    assert find(app, "deskzzqx", exact=True).suggestion is None  # "desk" and a scrap
+    assert find(app, "cashby", exact=True).suggestion != "cash by"  # "by": a stop word
+
+
 def test_emphasised_words_are_found(app, cast):
     with app.app_context():
         services.create(services.ProcedureDraft(

@@ -29,7 +29,7 @@ import zlib
 from collections import Counter, OrderedDict, deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache, lru_cache, partial
+from functools import cache, lru_cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -1264,11 +1264,14 @@ def readable(text: str | None) -> str:
 
 
 def _clean(text: str) -> str:
-    """Cap the length, balance quotes, keep wildcards away from the start of words."""
+    """Cap the length, balance quotes, keep wildcards away from the start of words, and
+    read a question mark that ends a word as the end of a question ("can I waive a
+    fine?"), not as Whoosh's one-letter wildcard, which found no "fine"."""
     text = _within_limit(readable(text))
     if text.count('"') % 2:
         text = text.replace('"', " ")
     text = re.sub(r"(^|[\s(])[*?]+", r"\1", text)
+    text = re.sub(r"(?<=\w)\?+(?=[\s)\"]|$)", "", text)
     depth = 0
     for char in text:
         depth += {"(": 1, ")": -1}.get(char, 0)
@@ -1469,12 +1472,14 @@ def _corrections(reading: _Reading, cleaned: str) -> list[tuple[int, int, str]]:
     """Where in ``cleaned`` a word stands that no page holds in any form, and the nearest
     word some page does: ``(start, end, word)``, for each such word that has one.
 
+    Two words run together are parted first (:func:`_parted`).
     Not Whoosh's ``correct_query``: it corrects each field apart, so a word in the text
     of one page but in no title became another word ("kills" searched as "kits"), and it
     ranks candidates by frequency alone ("shelvng" became "shelver", not "shelving").
     Stop words are in no field and never corrected.
     """
-    reader = reading.searcher.reader()
+    searcher = reading.searcher
+    reader = searcher.reader()
     held: dict[tuple[int, int], bool] = {}  # each typed word's place: found in a field
     for token in (token for leaf in reading.typed(cleaned).leaves()
                   if isinstance(leaf, (Term, Phrase))  # not word~ or word*: asked for so
@@ -1484,7 +1489,12 @@ def _corrections(reading: _Reading, cleaned: str) -> list[tuple[int, int, str]]:
                 and WORD.fullmatch(cleaned[start:end])):
             held[start, end] = held.get((start, end)) or (token.fieldname, token.text) in reader
     words = {place: cleaned[slice(*place)].lower() for place in held}
-    nearest = cache(partial(_nearest, reading.searcher))  # a word typed twice: looked up once
+
+    @cache  # a word typed twice: looked up once
+    def nearest(word: str, same_stem: bool = False) -> str | None:
+        return (_parted(searcher, word, same_stem=same_stem)
+                or _nearest(searcher, word, same_stem=same_stem))
+
     corrections = [(*place, better) for place, found in held.items()
                    if not found and not _spelt_right(words[place])
                    if (better := nearest(words[place]))]
@@ -1567,6 +1577,32 @@ def _nearest(searcher, word: str, *, same_stem: bool = False) -> str | None:
             return max(sorted(candidates), key=lambda c: sum(
                 searcher.doc_frequency(field, stem(c)) for field in SPELLED))
     return None
+
+
+SPLIT_FROM = 6  # letters: a shorter word run together is more likely a typo
+
+
+def _parted(searcher, word: str, *, same_stem: bool = False) -> str | None:
+    """``word`` as the two words the pages hold that it runs together ("boundarylayer",
+    "twodimensional": a hyphen dropped), the split whose rarer half most pages hold.
+
+    Before the nearest spelling: two words run together are no typo of a third."""
+    if same_stem or len(word) < SPLIT_FROM:
+        return None
+    analyzer = searcher.schema["body"].analyzer
+    reader = searcher.reader()
+
+    def pages(part: str) -> int:
+        stems = [token.text for token in analyzer(part, mode="query")]
+        return max((reader.doc_frequency(field, stems[0]) for field in SPELLED), default=0) \
+            if len(stems) == 1 else 0
+
+    best, most = None, 0
+    for at in range(2, len(word) - 1):
+        held = min(pages(word[:at]), pages(word[at:]))
+        if held > most:
+            best, most = f"{word[:at]} {word[at:]}", held
+    return best
 
 
 def _swapped(typed: str, word: str) -> bool:
