@@ -299,6 +299,22 @@ def test_two_words_run_together_are_searched_apart(app, cast, handbook):
     assert data["results"][0]["id"] == handbook[0]
 
 
+def test_one_word_typed_as_two_is_searched_as_one(app, cast, handbook):
+    with app.app_context():
+        pickup = services.create(services.ProcedureDraft(
+            title="Pickup shelf", body="Requested items wait here for a coworker to collect."),
+            get_person(cast["mentor"].id), publish=True).id
+    for typed in ("pick up", "pick-up", "Pick-Up shelf"):
+        results = find(app, typed)
+        assert results.hits and results.hits[0].id == pickup, typed
+    assert find(app, "pick up").showing_for == "pickup"
+    assert find(app, "co-worker", exact=True).suggestion == "coworker"
+    # Words the pages hold as typed are left alone, and so are quoted phrases and syntax.
+    assert find(app, "cash float", exact=True).suggestion is None
+    assert find(app, '"pick up"', exact=True).suggestion is None
+    assert find(app, "tag:pick up", exact=True).suggestion is None
+
+
 def test_a_word_is_split_only_into_two_words_the_pages_hold(app, handbook):
     assert find(app, "deskzzqx", exact=True).suggestion is None  # "desk" and a scrap
     assert find(app, "cashby", exact=True).suggestion != "cash by"  # "by": a stop word

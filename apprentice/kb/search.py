@@ -29,7 +29,7 @@ import zlib
 from collections import Counter, OrderedDict, deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from importlib.resources import files
 from pathlib import Path
 
@@ -1495,14 +1495,38 @@ def _corrections(reading: _Reading, cleaned: str) -> list[tuple[int, int, str]]:
         return (_parted(searcher, word, same_stem=same_stem)
                 or _nearest(searcher, word, same_stem=same_stem))
 
-    corrections = [(*place, better) for place, found in held.items()
-                   if not found and not _spelt_right(words[place])
-                   if (better := nearest(words[place]))]
+    corrections = _joined(searcher, cleaned)
+    taken = {place for start, end, _ in corrections for place in held
+             if start <= place[0] < end}
+    corrections += [(*place, better) for place, found in held.items()
+                    if not found and place not in taken and not _spelt_right(words[place])
+                    if (better := nearest(words[place]))]
     if corrections:  # beside them, another form of a word the pages hold, as they spell it
         corrections += [(*place, better) for place, found in held.items()
-                        if found and not _spelt_right(words[place])
+                        if found and place not in taken and not _spelt_right(words[place])
                         if (better := nearest(words[place], same_stem=True))]
     return corrections
+
+
+def _joined(searcher, cleaned: str) -> list[tuple[int, int, str]]:
+    """Where two words typed side by side ("pick up", "co-worker", "e-mail") are one word
+    of the pages and not both words the pages hold: ``(start, end, word)``. Spelt
+    right or not: "pick" is English, and no answer when the pages say "pickup". Not
+    inside quotes, nor beside the query's syntax (``tag:``, ``word~``, ``word*``)."""
+    quoted = [match.span() for match in re.finditer(r'"[^"]*"', cleaned)]
+    words = [match.span() for match in re.finditer(r"\w+", cleaned)
+             if not any(start <= match.start() < end for start, end in quoted)]
+    holding = cache(partial(_pages_holding, searcher))
+    found: list[tuple[int, int, str]] = []
+    for (start, middle), (after, end) in itertools.pairwise(words):
+        if (cleaned[middle:after] not in ("-", " ") or (found and start < found[-1][1])
+                or cleaned[start - 1:start] in (":", "-") or cleaned[end:end + 1] in (*":~*-",)
+                or {cleaned[start:middle], cleaned[after:end]} & OPERATORS):
+            continue
+        first, second = cleaned[start:middle].lower(), cleaned[after:end].lower()
+        if not (holding(first) and holding(second)) and holding(first + second):
+            found.append((start, end, first + second))
+    return found
 
 
 def _spelt_right(word: str) -> bool:
@@ -1579,6 +1603,15 @@ def _nearest(searcher, word: str, *, same_stem: bool = False) -> str | None:
     return None
 
 
+def _pages_holding(searcher, word: str) -> int:
+    """How many pages hold ``word`` (in some form) in their title or text; 0 for a stop
+    word."""
+    stems = [token.text for token in searcher.schema["body"].analyzer(word, mode="query")]
+    if len(stems) != 1:
+        return 0
+    return max(searcher.doc_frequency(field, stems[0]) for field in SPELLED)
+
+
 SPLIT_FROM = 6  # letters: a shorter word run together is more likely a typo
 
 
@@ -1589,17 +1622,9 @@ def _parted(searcher, word: str, *, same_stem: bool = False) -> str | None:
     Before the nearest spelling: two words run together are no typo of a third."""
     if same_stem or len(word) < SPLIT_FROM:
         return None
-    analyzer = searcher.schema["body"].analyzer
-    reader = searcher.reader()
-
-    def pages(part: str) -> int:
-        stems = [token.text for token in analyzer(part, mode="query")]
-        return max((reader.doc_frequency(field, stems[0]) for field in SPELLED), default=0) \
-            if len(stems) == 1 else 0
-
     best, most = None, 0
     for at in range(2, len(word) - 1):
-        held = min(pages(word[:at]), pages(word[at:]))
+        held = min(_pages_holding(searcher, word[:at]), _pages_holding(searcher, word[at:]))
         if held > most:
             best, most = f"{word[:at]} {word[at:]}", held
     return best
