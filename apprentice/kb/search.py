@@ -1492,10 +1492,11 @@ def _corrections(reading: _Reading, cleaned: str) -> list[tuple[int, int, str]]:
 
     @cache  # a word typed twice: looked up once
     def nearest(word: str, same_stem: bool = False) -> str | None:
-        return (_parted(searcher, word, same_stem=same_stem)
-                or _nearest(searcher, word, same_stem=same_stem))
+        if same_stem:
+            return _nearest(searcher, word, same_stem=True)
+        return _parted(searcher, word) or _nearest(searcher, word)
 
-    corrections = _joined(searcher, cleaned)
+    corrections = _joined(searcher, cleaned, held)
     taken = {place for start, end, _ in corrections for place in held
              if start <= place[0] < end}
     corrections += [(*place, better) for place, found in held.items()
@@ -1508,25 +1509,35 @@ def _corrections(reading: _Reading, cleaned: str) -> list[tuple[int, int, str]]:
     return corrections
 
 
-def _joined(searcher, cleaned: str) -> list[tuple[int, int, str]]:
+SYNTAX_AFTER = (":", "~", "*", "-")  # a word so followed is a field, a loose word or a chain
+
+
+def _joined(searcher, cleaned: str, held: dict[tuple[int, int], bool]
+            ) -> list[tuple[int, int, str]]:
     """Where two words typed side by side ("pick up", "co-worker", "e-mail") are one word
     of the pages and not both words the pages hold: ``(start, end, word)``. Spelt
     right or not: "pick" is English, and no answer when the pages say "pickup". Not
-    inside quotes, nor beside the query's syntax (``tag:``, ``word~``, ``word*``)."""
-    quoted = [match.span() for match in re.finditer(r'"[^"]*"', cleaned)]
-    words = [match.span() for match in re.finditer(r"\w+", cleaned)
-             if not any(start <= match.start() < end for start, end in quoted)]
-    holding = cache(partial(_pages_holding, searcher))
-    found: list[tuple[int, int, str]] = []
+    inside quotes, nor beside the query's syntax (``tag:``, ``word~``, ``word*``).
+    ``held``: what :func:`_corrections` found of the words it could place."""
+    words = [match.span() for match in re.finditer(r'"[^"]*"|\w+', cleaned)
+             if not match.group().startswith('"')]  # a quoted phrase is one unit, left out
+    counted = cache(partial(_pages_holding, searcher))
+
+    def holding(span: tuple[int, int]) -> bool:
+        found = held.get(span)
+        return found if found is not None else bool(counted(cleaned[slice(*span)].lower()))
+
+    joined: list[tuple[int, int, str]] = []
     for (start, middle), (after, end) in itertools.pairwise(words):
-        if (cleaned[middle:after] not in ("-", " ") or (found and start < found[-1][1])
-                or cleaned[start - 1:start] in (":", "-") or cleaned[end:end + 1] in (*":~*-",)
+        if (cleaned[middle:after] not in ("-", " ") or (joined and start < joined[-1][1])
+                or cleaned[start - 1:start] in (":", "-")
+                or cleaned[end:end + 1] in SYNTAX_AFTER
                 or {cleaned[start:middle], cleaned[after:end]} & OPERATORS):
             continue
-        first, second = cleaned[start:middle].lower(), cleaned[after:end].lower()
-        if not (holding(first) and holding(second)) and holding(first + second):
-            found.append((start, end, first + second))
-    return found
+        word = f"{cleaned[start:middle]}{cleaned[after:end]}".lower()
+        if not (holding((start, middle)) and holding((after, end))) and counted(word):
+            joined.append((start, end, word))
+    return joined
 
 
 def _spelt_right(word: str) -> bool:
@@ -1615,12 +1626,12 @@ def _pages_holding(searcher, word: str) -> int:
 SPLIT_FROM = 6  # letters: a shorter word run together is more likely a typo
 
 
-def _parted(searcher, word: str, *, same_stem: bool = False) -> str | None:
+def _parted(searcher, word: str) -> str | None:
     """``word`` as the two words the pages hold that it runs together ("boundarylayer",
     "twodimensional": a hyphen dropped), the split whose rarer half most pages hold.
 
     Before the nearest spelling: two words run together are no typo of a third."""
-    if same_stem or len(word) < SPLIT_FROM:
+    if len(word) < SPLIT_FROM:
         return None
     best, most = None, 0
     for at in range(2, len(word) - 1):
