@@ -42,14 +42,13 @@ from whoosh.codec.whoosh3 import W3Codec, W3PerDocReader, W3Segment
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.index import LockError
 from whoosh.lang.porter import stem
-from whoosh.matching.wrappers import FilterMatcher
 from whoosh.qparser import FieldAliasPlugin, FuzzyTermPlugin, MultifieldParser, OrGroup
 from whoosh.query import And, AndNot, Every, FuzzyTerm, MultiTerm, Not, Or, Phrase, Term
 from whoosh.reading import IndexReader, SegmentReader
 
 from apprentice.config import index_dir
 from apprentice.db import db_session, reading_only
-from apprentice.kb import changelog
+from apprentice.kb import changelog, ranking
 from apprentice.kb import glossary as vocabulary
 from apprentice.kb.models import Procedure, ProcedureStatus
 from apprentice.kb.rendering import sanitise, sections
@@ -380,6 +379,8 @@ class _Reading:
         # the filter's text: Whoosh reads a filter's postings again on every search, a
         # third of a search's time at 10,000 pages.
         self.allowed: OrderedDict[str, set[int]] = OrderedDict()
+        # Each segment's field lengths as BM25F reads them (ranking.py), read once.
+        self.lengths: dict = {}
 
     def allowing(self, where) -> set[int]:
         """The documents ``where`` lets through (shared: never change it; a set, as
@@ -1416,32 +1417,9 @@ def _union_matching(query):
 
 
 def _only_terms(query) -> bool:
-    """An OR of plain terms (what most searches parse to)."""
-    if type(query) is Term:
-        return query.fieldname in SEARCH_FIELDS
-    return type(query) is Or and all(_only_terms(sub) for sub in query.subqueries)
-
-
-def _posting_ids(reader, fieldname: str, btext: bytes):
-    """A term's document numbers, a block at a time where the codec allows.
-
-    Whoosh's ``all_ids()`` takes one Python call per posting, a third of a
-    search's time for words on half the pages. The block reading relies on
-    Whoosh-Reloaded 2.7.5's codec (pinned); anything else takes the slow road.
-    """
-    matcher = reader.postings(fieldname, btext)
-    deleted = frozenset()
-    if isinstance(matcher, FilterMatcher) and matcher._exclude:
-        matcher, deleted = matcher.child, matcher._ids
-    try:
-        ids = []
-        while matcher.is_active():
-            matcher._read_ids()
-            ids.extend(matcher._ids)
-            matcher._next_block()
-    except AttributeError:
-        return reader.postings(fieldname, btext).all_ids()
-    return [docnum for docnum in ids if docnum not in deleted] if deleted else ids
+    """An OR of plain words in the fields searched (what most searches parse to)."""
+    return ranking.plain(query) and all(leaf.fieldname in SEARCH_FIELDS
+                                        for leaf in query.leaves())
 
 
 def _matches(searcher, query, allowed: set[int] | None) -> set[int]:
@@ -1457,7 +1435,7 @@ def _matches(searcher, query, allowed: set[int] | None) -> set[int]:
             for leaf in query.leaves():
                 term = (leaf.fieldname, searcher.schema[leaf.fieldname].to_bytes(leaf.text))
                 if term in reader:
-                    matched.update(offset + docnum for docnum in _posting_ids(reader, *term))
+                    matched.update((ranking.postings(reader, *term)[0] + offset).tolist())
     else:
         matched = set(searcher.docs_for_query(query))
     if allowed is not None and matched:
@@ -1733,19 +1711,28 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
         filters.append(Term("tags", tag.lower()))
     where = And(filters) if filters else None
     sortedby = sorting.FieldFacet("updated", reverse=True) if sort == "recent" else None
-    # The matches are gathered once, unscored, for the total and the facets; then
-    # only as many are scored as the page needs (Whoosh skips what cannot reach
-    # it, which is also why its own count would be short).
+    # The matches are gathered once, for the total and the facets. An OR of words (most
+    # searches) is scored as it is gathered, all at once (ranking.py). Anything else is
+    # gathered unscored, then Whoosh scores only as many as the page needs (it skips what
+    # cannot reach the page, which is also why its own count would be short).
     allowed = reading.allowing(where) if where is not None else None
-    matched = _matches(searcher, query, allowed)
+    reranking = sort == "relevance" and not browsing
+    best = (ranking.best(searcher, query, max(page * pagelen, CANDIDATES), allowed,
+                         reading.lengths)
+            if reranking and _only_terms(query) else None)
+    matched = best[1] if best is not None else _matches(searcher, query, allowed)
     total = len(matched)
     pages = -(-total // pagelen)
     page = min(max(page, 1), max(pages, 1))
-    reranking = sort == "relevance" and not browsing
     limit = max(page * pagelen, CANDIDATES) if reranking else page * pagelen
-    ranked = searcher.search(query, limit=limit, filter=allowed, sortedby=sortedby)
-    found = [(hit.fields(), hit.score)
-             for hit in ranked[0 if reranking else (page - 1) * pagelen:limit]]
+    if best is not None:
+        found = [(searcher.stored_fields(docnum), score) for docnum, score in best[0][:limit]]
+    elif allowed is not None and not allowed:  # Whoosh reads an empty filter as no filter
+        found = []
+    else:
+        ranked = searcher.search(query, limit=limit, filter=allowed, sortedby=sortedby)
+        found = [(hit.fields(), hit.score)
+                 for hit in ranked[0 if reranking else (page - 1) * pagelen:limit]]
     stems = set()
     for field_name, term in query.all_terms():
         if field_name in ("body", "title"):
