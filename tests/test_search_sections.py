@@ -293,6 +293,14 @@ def test_two_words_run_together_are_searched_apart(app, cast, handbook):
     assert find(app, "overduefine", exact=True).suggestion == "overdue fine"
     # ... split where both halves are the pages' words, not into a word and a scrap
     assert find(app, "workstaton", exact=True).suggestion == "workstation"
+    # ... and not where one slip makes a word of the pages: "patorn" is patron, two
+    # letters swapped, though "pa" and "torn" are both there.
+    with app.app_context():
+        services.create(services.ProcedureDraft(
+            title="Closing", body="Announce it on the PA. Mend a torn page. Thank the patron."),
+            get_person(cast["mentor"].id), publish=True)
+    assert find(app, "patorn").showing_for == "patron"
+    assert find(app, "patorn", exact=True).suggestion == "patron"
     client = as_person(app, cast["apprentice"])
     data = client.get("/api/search?q=duedates").get_json()
     assert data["showing_results_for"] == "due dates"

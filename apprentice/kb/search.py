@@ -1472,7 +1472,10 @@ def _corrections(reading: _Reading, cleaned: str) -> list[tuple[int, int, str]]:
     def nearest(word: str, same_stem: bool = False) -> str | None:
         if same_stem:
             return _nearest(searcher, word, same_stem=True)
-        return _parted(searcher, word) or _nearest(searcher, word)
+        # One slip from a word of the pages is that word ("patorn": patron, not "pa
+        # torn"); two words run together come before a word two edits away.
+        return (_nearest(searcher, word, most=1) or _parted(searcher, word)
+                or _nearest(searcher, word, fewest=2))
 
     corrections = _joined(searcher, cleaned, held)
     taken = {place for start, end, _ in corrections for place in held
@@ -1564,14 +1567,16 @@ def _edits(word: str) -> int:
     return 0 if len(word) < 4 else 1 if len(word) <= 5 else 2
 
 
-def _nearest(searcher, word: str, *, same_stem: bool = False) -> str | None:
+def _nearest(searcher, word: str, *, same_stem: bool = False, fewest: int = 1,
+             most: int = 2) -> str | None:
     """The word of the pages' spelling lists fewest edits from ``word`` (sharing its first
     letter, as most typos are later in a word; two letters swapped count as one edit),
-    then held by the most pages.
+    then held by the most pages; from ``fewest`` to ``most`` edits, as many as the
+    word's length allows (:func:`_edits`).
 
     ``same_stem``: one edit away and the same word to search ("shelvs" as "shelves"),
     unless the pages spell it as typed."""
-    for distance in range(1, 2 if same_stem else _edits(word) + 1):
+    for distance in range(fewest, 2 if same_stem else min(_edits(word), most) + 1):
         candidates = {candidate for segment, _ in searcher.leaf_searchers()
                       for field in SPELLED for candidate in segment.reader().terms_within(
                           field, word, distance, prefix=1)}
@@ -1604,7 +1609,8 @@ def _parted(searcher, word: str) -> str | None:
     """``word`` as the two words the pages hold that it runs together ("boundarylayer",
     "twodimensional": a hyphen dropped), the split whose rarer half most pages hold.
 
-    Before the nearest spelling: two words run together are no typo of a third."""
+    Before a word two edits away: two words run together are no typo of a third. After
+    one a single slip away, which is likelier than a split ("patorn" is no "pa torn")."""
     if len(word) < SPLIT_FROM:
         return None
     best, most = None, 0
