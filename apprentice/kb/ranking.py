@@ -5,8 +5,9 @@ procedures a query whose words are on half the pages ("user barcode") spent four
 of its time there. Here each word's postings are read a block at a time and scored
 together with numpy by Whoosh's own BM25F: its formula, its statistics (idf, average
 field length, the lengths it stores), the field boosts in its postings and the query's
-boosts. The best are kept in Whoosh's order: the higher score first, then the lower
-document number. Anything else (phrases, fuzzy words, another weighting) is Whoosh's.
+boosts. The best are kept in the order Whoosh's collector intends: the higher score
+first, then the lower document number. Anything else (phrases, fuzzy words, another
+weighting) is Whoosh's.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from whoosh.util.numeric import byte_to_length
 # A field length as Whoosh stores it (one byte, approximate) and reads it back; a
 # document without the field reads as 1, as BM25F's scorer asks.
 _LENGTHS = np.array([byte_to_length(n) if n else 1 for n in range(256)], dtype=np.float64)
+
+
+ROUNDING = 9  # decimals of a score that count: BM25F scores here are 0.01 to 100
 
 
 def plain(query) -> bool:
@@ -151,9 +155,13 @@ def best(searcher, query, limit: int, allowed: set[int] | None = None,
         keep = np.isin(numbers, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
         numbers, scores = numbers[keep], scores[keep]
     everything = set(numbers.tolist())
+    # Scores equal but for the order their words were added in (Whoosh adds them in a
+    # tree shaped by the words' frequencies, here in the query's order) are equal: the
+    # lower document number first, as Whoosh intends, not a last-digit accident.
+    ranked = np.round(scores, ROUNDING)
     if len(numbers) > limit > 0:  # only what can reach the page is sorted
-        least = np.partition(scores, len(scores) - limit)[len(scores) - limit]
-        keep = scores >= least
-        numbers, scores = numbers[keep], scores[keep]
-    order = np.lexsort((numbers, -scores))[:max(limit, 0)]
+        least = np.partition(ranked, len(ranked) - limit)[len(ranked) - limit]
+        keep = ranked >= least
+        numbers, scores, ranked = numbers[keep], scores[keep], ranked[keep]
+    order = np.lexsort((numbers, -ranked))[:max(limit, 0)]
     return [(int(numbers[n]), float(scores[n])) for n in order], everything

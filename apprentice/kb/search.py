@@ -1721,6 +1721,7 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
     # cannot reach the page, which is also why its own count would be short).
     allowed = reading.allowing(where) if where is not None else None
     reranking = sort == "relevance" and not browsing
+    page = max(page, 1)
     best = (ranking.best(searcher, query, max(page * pagelen, CANDIDATES), allowed,
                          reading.lengths)
             if reranking and _only_terms(query) else None)
