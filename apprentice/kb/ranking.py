@@ -103,7 +103,8 @@ def best(searcher, query, limit: int, allowed: set[int] | None = None,
          lengths: dict | None = None) -> tuple[list[tuple[int, float]], set[int]] | None:
     """The best ``limit`` documents for a :func:`plain` ``query`` as (document number,
     score), best first, and every matching document's number; only documents in
-    ``allowed`` when given. None when the searcher does not score by BM25F.
+    ``allowed`` when given. None when Whoosh's own scoring is needed: another weighting,
+    or a field without stored lengths.
 
     ``lengths``: a cache of :func:`field_lengths` for this searcher's version of the
     index (they are read once, not per search)."""
@@ -115,35 +116,29 @@ def best(searcher, query, limit: int, allowed: set[int] | None = None,
     for term, boost in _boosted(query):
         field = schema[term.fieldname]
         btext = field.to_bytes(term.text)
+        if not field.scorable:  # no lengths stored: Whoosh's own scoring
+            return None
         if (term.fieldname, btext) not in everywhere:  # as Whoosh: no statistics asked
             continue
-        if field.scorable:
-            scoring = (searcher.idf(term.fieldname, btext),
-                       searcher.avg_field_length(term.fieldname) or 1,
-                       weighting._field_B.get(term.fieldname, weighting.B))
-        else:
-            scoring = None
-        words.append((term.fieldname, btext, boost, scoring))
+        words.append((term.fieldname, btext, boost, searcher.idf(term.fieldname, btext),
+                      searcher.avg_field_length(term.fieldname) or 1,
+                      weighting._field_B.get(term.fieldname, weighting.B)))
     lengths = {} if lengths is None else lengths
     numbers, scores = [], []
     for number, (segment, offset) in enumerate(searcher.leaf_searchers()):
         reader = segment.reader()
         total = np.zeros(reader.doc_count_all(), dtype=np.float64)
         matched = np.zeros(len(total), dtype=bool)
-        for fieldname, btext, boost, scoring in words:
+        for fieldname, btext, boost, idf, average, b in words:
             if (fieldname, btext) not in reader:
                 continue
             ids, weight = postings(reader, fieldname, btext, weights=True)
-            if scoring is None:
-                score = weight
-            else:
-                idf, average, b = scoring
-                key = (number, fieldname)
-                if key not in lengths:
-                    lengths[key] = field_lengths(reader, fieldname)
-                length = lengths[key][ids]
-                score = idf * ((weight * (k1 + 1))
-                               / (weight + k1 * ((1 - b) + b * length / average)))
+            key = (number, fieldname)
+            if key not in lengths:
+                lengths[key] = field_lengths(reader, fieldname)
+            length = lengths[key][ids]
+            score = idf * ((weight * (k1 + 1))
+                           / (weight + k1 * ((1 - b) + b * length / average)))
             total[ids] += score * boost if boost != 1.0 else score
             matched[ids] = True
         found = np.flatnonzero(matched) + offset

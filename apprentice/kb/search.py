@@ -1721,15 +1721,18 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
     # cannot reach the page, which is also why its own count would be short).
     allowed = reading.allowing(where) if where is not None else None
     reranking = sort == "relevance" and not browsing
+
+    def needed(page: int) -> int:  # the documents ranked to show ``page``
+        return max(page * pagelen, CANDIDATES) if reranking else page * pagelen
+
     page = max(page, 1)
-    best = (ranking.best(searcher, query, max(page * pagelen, CANDIDATES), allowed,
-                         reading.lengths)
+    best = (ranking.best(searcher, query, needed(page), allowed, reading.lengths)
             if reranking and _only_terms(query) else None)
     matched = best[1] if best is not None else _matches(searcher, query, allowed)
     total = len(matched)
     pages = -(-total // pagelen)
-    page = min(max(page, 1), max(pages, 1))
-    limit = max(page * pagelen, CANDIDATES) if reranking else page * pagelen
+    page = min(page, max(pages, 1))
+    limit = needed(page)
     if best is not None:
         found = [(searcher.stored_fields(docnum), score) for docnum, score in best[0][:limit]]
     elif allowed is not None and not allowed:  # Whoosh reads an empty filter as no filter
