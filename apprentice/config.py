@@ -261,6 +261,26 @@ def absolute_folder(key: str, value) -> str:
                       f"got {value!r}")
 
 
+MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json")
+
+
+def model_folder(key: str, value) -> str:
+    """``off`` (or no, false, none, 0), or the absolute path of a folder holding a
+    sentence-transformers model's files: a wrong path stops the start, where it would
+    otherwise leave search by words without a word said."""
+    if isinstance(value, bool) and not value:
+        return "off"
+    if isinstance(value, str) and value.strip().lower() in FALSE | {"none"}:
+        return "off"
+    folder = absolute_folder(key, value)
+    missing = [name for name in MODEL_FILES if not os.path.isfile(os.path.join(folder, name))]
+    if missing:
+        raise ConfigError(f"{key} must be off or a folder holding a sentence-transformers "
+                          f"model ({', '.join(MODEL_FILES)}); {folder} has no "
+                          f"{', '.join(missing)}")
+    return folder
+
+
 def code_only(key: str, value):
     """A setting only Python code can give (an engine, a function), never text."""
     if isinstance(value, str):
@@ -295,6 +315,7 @@ TYPED: dict[str, Callable] = {
     "APPRENTICE_INDEX_SYNC_SECONDS": whole(0),
     "APPRENTICE_INDEX_REPLICA_TTL_DAYS": whole(1),
     "APPRENTICE_PAGE_CACHE_MB": whole(0),
+    "APPRENTICE_SEARCH_MODEL": model_folder,
     "APPRENTICE_KB_EVERYONE_PUBLISHES": flag,
     "APPRENTICE_MAIL_PORT": whole(1, 65535),
     "APPRENTICE_MAIL_USE_TLS": flag,

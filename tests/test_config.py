@@ -98,6 +98,10 @@ def test_numbers_and_lists_are_decoded(environment):
     ("APPRENTICE_HOST_DEFAULT_ROLES", "wizard",
      "APPRENTICE_HOST_DEFAULT_ROLES holds 'wizard': roles are apprentice, coordinator, mentor"),
     ("APPRENTICE_ENGINE", "sqlite://", "APPRENTICE_ENGINE is set in a host app's Python config"),
+    ("APPRENTICE_SEARCH_MODEL", "models/minilm",
+     "APPRENTICE_SEARCH_MODEL must be an absolute path"),
+    ("APPRENTICE_SEARCH_MODEL", "/srv/no-such-model",
+     "/srv/no-such-model has no config.json, model.safetensors, tokenizer.json"),
 ])
 def test_an_unreadable_value_stops_the_start_naming_the_setting(environment, key, value,
                                                                  message):

@@ -48,7 +48,7 @@ from whoosh.reading import IndexReader, SegmentReader
 
 from apprentice.config import index_dir
 from apprentice.db import db_session, reading_only
-from apprentice.kb import changelog, ranking
+from apprentice.kb import changelog, ranking, semantic
 from apprentice.kb import glossary as vocabulary
 from apprentice.kb.models import Procedure, ProcedureStatus
 from apprentice.kb.rendering import sanitise, sections
@@ -143,7 +143,8 @@ def _current_filter(synonyms: dict[str, list[str]] | None = None) -> GlossaryFil
     return _glossary_filter(tuple(groups))
 
 
-def _schema(glossary: GlossaryFilter) -> Schema:
+def _schema(glossary: GlossaryFilter, model: str | None = None) -> Schema:
+    """``model``: the signature of the search model whose vectors the index keeps."""
     analyzer = _words() | glossary
     return Schema(
         id=ID(stored=True, unique=True),
@@ -162,6 +163,8 @@ def _schema(glossary: GlossaryFilter) -> Schema:
         sections=STORED,
         # The sections' headings, for search as you type (apprentice/kb/typeahead.py).
         headings=TEXT(analyzer=_words(), phrase=False),
+        # Each section's vector by the search model, for search by meaning (semantic.py).
+        vectors=semantic.VectorsField(model),
     )
 
 
@@ -317,7 +320,7 @@ def _open(create: bool = True):
     if not create:
         raise SearchUnavailable("The search index is missing.")
     generation = _new_generation()
-    ix = index.create_in(generation, _schema(_current_filter()))
+    ix = index.create_in(generation, _schema(_current_filter(), semantic.signature()))
     return ix if _swap_in(generation) else _open(create=False)
 
 
@@ -381,6 +384,13 @@ class _Reading:
         self.allowed: OrderedDict[str, set[int]] = OrderedDict()
         # Each segment's field lengths as BM25F reads them (ranking.py), read once.
         self.lengths: dict = {}
+        self._vectors: semantic.Vectors | None = None
+
+    def vectors(self) -> semantic.Vectors:
+        """The sections' vectors as one matrix, read the first time a search asks."""
+        if self._vectors is None:
+            self._vectors = semantic.Vectors(self.searcher)
+        return self._vectors
 
     def allowing(self, where) -> set[int]:
         """The documents ``where`` lets through (shared: never change it; a set, as
@@ -516,6 +526,9 @@ def _with_sections(document: dict, schema) -> dict:
         if "headings" in names:
             document["headings"] = "\n".join(part[1] for part in document["sections"]["parts"]
                                              if part[1])
+        if "vectors" in names:
+            document["vectors"] = semantic.page_vectors(schema["vectors"], document["title"],
+                                                        parts)
     return document
 
 
@@ -896,7 +909,7 @@ def rebuild(wait: bool = True) -> int | None:
         try:
             with reading_only():  # a long read that must not keep SQLite's writers out
                 at = changelog.position(None)  # the log's and the glossary's newest ids, first
-                ix = index.create_in(generation, _schema(_current_filter()))
+                ix = index.create_in(generation, _schema(_current_filter(), semantic.signature()))
                 writer = ix.writer(codec=CODEC)
                 count = 0
                 try:
@@ -942,6 +955,8 @@ def outdated() -> str | None:
         return "An earlier version of apprentice built the search index"
     if not built_with_current_glossary():
         return "The search glossary changed"
+    if getattr(schema["vectors"], "model", None) != semantic.signature():
+        return "The search model changed"
     return None
 
 
@@ -1240,6 +1255,7 @@ class Results:
     message: str | None = None  # instead of results: what to type
     showing_for: str | None = None  # the query corrected, searched instead of ``query``
     note: str | None = None  # with the results: the question was searched in part
+    by_words: int = 0  # of ``total``: the pages holding the words (the rest: by meaning)
 
 
 CUT_NOTE = (f"Only the first {MAX_QUERY} characters were searched: "
@@ -1685,9 +1701,9 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
             return found
 
         as_typed = searching(text)
-        if as_typed.total < 3:  # little found: the corrected search, said so
+        if as_typed.by_words < 3:  # little found: the corrected search, said so
             instead = searching(suggestion)
-            if instead.total <= as_typed.total:
+            if instead.by_words <= as_typed.by_words:
                 return as_typed
             instead.showing_for, instead.suggestion = suggestion, None
             return instead
@@ -1729,12 +1745,29 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
     best = (ranking.best(searcher, query, needed(page), allowed, reading.lengths)
             if reranking and _only_terms(query) else None)
     matched = best[1] if best is not None else _matches(searcher, query, allowed)
+    # Words in plain language (an OR of words, ranked by relevance) are also searched by
+    # meaning, the question whole ("how do I" included: the model reads questions): the
+    # pages nearest it join those holding its words.
+    meaning = _by_meaning(reading, cleaned, allowed) if best is not None else None
+    near = meaning.near if meaning is not None else []
+    by_words = len(matched)
+    if near:
+        matched = matched | {docnum for docnum, _similarity, _part in near}
     total = len(matched)
     pages = -(-total // pagelen)
     page = min(page, max(pages, 1))
     limit = needed(page)
+    by_meaning_only, nearest = [], {}  # pages found by meaning alone; id: nearest section
+    ids = {}  # document number: procedure id, of the pages ranked
     if best is not None:
         found = [(searcher.stored_fields(docnum), score) for docnum, score in best[0][:limit]]
+        ids = {docnum: int(fields["id"])
+               for (docnum, _), (fields, _) in zip(best[0][:limit], found, strict=True)}
+        for docnum, _similarity, part in near:
+            if docnum not in ids:
+                by_meaning_only.append((searcher.stored_fields(docnum), 0.0))
+                ids[docnum] = int(by_meaning_only[-1][0]["id"])
+            nearest[ids[docnum]] = part
     elif allowed is not None and not allowed:  # Whoosh reads an empty filter as no filter
         found = []
     else:
@@ -1746,7 +1779,7 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
         if field_name in ("body", "title"):
             term = term.decode("utf-8") if isinstance(term, bytes) else term
             stems |= glossary.stems.get(term, {term})
-    stored = _sections_of(found, searcher.schema)
+    stored = _sections_of(found + by_meaning_only, searcher.schema)
     weights = _term_weights(searcher, query) if not browsing else {}
     lengths = [part[5] for parts in stored.values() for part in parts["parts"]]
     average = max(sum(lengths) / len(lengths), 1.0) if lengths else 1.0
@@ -1754,10 +1787,19 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
         if weights else {}
     scored = {procedure_id: _section_scores(weights, parts, average, pairs)
               for procedure_id, parts in stored.items()}
+    if meaning is not None:
+        _add_likeness(scored, meaning, {procedure_id: docnum for docnum, procedure_id
+                                        in ids.items()})
+    fused = {}
     if reranking:  # the candidates by their best section; Whoosh's order breaks ties
         head = sorted(found[:CANDIDATES], key=lambda item: -max(
             scored[int(item[0]["id"])], default=0.0))
-        found = (head + found[CANDIDATES:])[(page - 1) * pagelen:page * pagelen]
+        if nearest:  # and by meaning: the two orders fused by their ranks
+            fused = _fused([int(item[0]["id"]) for item in head], list(nearest))
+            by_id = {int(item[0]["id"]): item for item in found + by_meaning_only}
+            head = [by_id[procedure_id] for procedure_id in fused]
+        rest = [item for item in found[CANDIDATES:] if int(item[0]["id"]) not in fused]
+        found = (head + rest)[(page - 1) * pagelen:page * pagelen]
     hits = []
     for fields, score in found:
         procedure_id = int(fields["id"])
@@ -1766,6 +1808,8 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
         order = sorted((n for n, part in enumerate(parts)
                         if any(term in part[3] or term in part[4] for term in weights)),
                        key=lambda n: -points[n])
+        if not order and procedure_id in nearest and parts:  # found by meaning alone
+            order = [nearest[procedure_id]]
         best = order[0] if order else (0 if parts else None)
         section = SectionHit(parts[best][0], parts[best][1]) if order else None
         more = [SectionHit(parts[n][0], parts[n][1]) for n in order[1:GROUPED + 1]
@@ -1773,7 +1817,8 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
         hits.append(Hit(
             id=procedure_id, title=fields["title"],
             snippet=snippet(parts[best][2] if best is not None else "", stems),
-            score=round(max(points, default=score or 0.0), 4) if reranking
+            score=round(fused[procedure_id], 4) if procedure_id in fused
+            else round(max(points, default=score or 0.0), 4) if reranking
             else round(score or 0.0, 4),
             areas=[a for a in fields.get("area", "").split(",") if a],
             tags=[t for t in fields.get("tags", "").split(",") if t], status=fields["status"],
@@ -1782,4 +1827,57 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
     facet_counts = ({name: _facet_counts(reading, matched, name) for name in ("area", "tags")}
                     if facets else {})
     return Results(query=text, total=total, page=page, pages=pages, hits=hits,
-                   suggestion=suggestion, facets=facet_counts, note=note)
+                   suggestion=suggestion, facets=facet_counts, note=note, by_words=by_words)
+
+
+NEAREST = 20  # pages found by meaning, at most, beside those holding the words
+NEAR_FLOOR = 0.3  # cosine: a page less like the question is not found by meaning
+FUSION_K = 10  # reciprocal rank fusion: 1 / (FUSION_K + rank) from each order
+MEANING_WEIGHT = 1.0  # the meaning order's share against the words' order
+LIKENESS = 1.0  # a section's cosine with the question, times the best section's score
+
+
+@dataclass
+class _Meaning:
+    """A question read by meaning: its cosine with every section, and the pages nearest
+    it as (document number, cosine, nearest section's position)."""
+
+    vectors: semantic.Vectors
+    similarity: object  # numpy array, a row per section of the index
+    near: list[tuple[int, float, int]]
+
+
+def _by_meaning(reading: _Reading, text: str, allowed: set[int] | None) -> _Meaning | None:
+    """``text`` read by meaning (semantic.py); None without a search model, or when the
+    index's vectors are another model's (until it is rebuilt)."""
+    question = semantic.question_vector(text)
+    vectors = reading.vectors() if question is not None else None
+    if vectors is None or vectors.model != semantic.signature():
+        return None
+    similarity = vectors.similarity(question)
+    return _Meaning(vectors, similarity,
+                    vectors.nearest(similarity, allowed, NEAREST, NEAR_FLOOR))
+
+
+def _add_likeness(scored: dict[int, list[float]], meaning: _Meaning,
+                  docnums: dict[int, int]) -> None:
+    """Each section's score raised by its likeness to the question (cosine from 0, on the
+    scale of the best section's score): of two sections the words rank alike, the one
+    that reads like the question first (staff set 0.461 -> 0.482, bench/README.md)."""
+    top = max((max(points, default=0.0) for points in scored.values()), default=0.0) or 1.0
+    for procedure_id, points in scored.items():
+        likeness = meaning.vectors.of_page(meaning.similarity, docnums.get(procedure_id))
+        if likeness is not None and len(likeness) == len(points):
+            scored[procedure_id] = [score + LIKENESS * top * max(float(cosine), 0.0)
+                                    for score, cosine in zip(points, likeness, strict=True)]
+
+
+def _fused(by_words: list[int], by_meaning: list[int]) -> dict[int, float]:
+    """Two orders of pages made one by reciprocal rank fusion (Cormack et al. 2009):
+    each page scores 1 / (FUSION_K + its rank) in each order it is in; the fused
+    scores, best first (ties: the words' order first)."""
+    fused: dict[int, float] = {}
+    for weight, order in ((1.0, by_words), (MEANING_WEIGHT, by_meaning)):
+        for rank, procedure_id in enumerate(order, start=1):
+            fused[procedure_id] = fused.get(procedure_id, 0.0) + weight / (FUSION_K + rank)
+    return dict(sorted(fused.items(), key=lambda item: -item[1]))

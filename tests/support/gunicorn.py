@@ -29,6 +29,9 @@ def environment(instance: Path, settings: dict[str, str] | None = None) -> dict[
     plus ``settings`` (e.g. ``APPRENTICE_DATABASE_URL``)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("APPRENTICE_")}
     env["APPRENTICE_INSTANCE_PATH"] = str(instance)
+    # Search by words alone, as a testing app searches: the model (tests/test_search_meaning.py)
+    # would cost each server half a second to load and each saved section 50 ms.
+    env["APPRENTICE_SEARCH_MODEL"] = "off"
     env.update(settings or {})
     return env
 
