@@ -16,7 +16,12 @@ as the app weights it; the query's words OR-ed): its top 10 and total, and the s
 queries.
 
     .venv/bin/python bench/search_speed.py [--sizes 1000 10000] [--data DIR]
-        [--markdown FILE] [--whole-pages]
+        [--markdown FILE] [--whole-pages] [--vectors FILE]
+
+With the search model installed (``make`` installs it), indexing computes each section's
+vector, about 50 ms each: ``--vectors FILE`` keeps them between runs (the instance folder
+is thrown away), so a second run only indexes. The row "app search(), words alone" is the
+same search without meaning, timed in the same run.
 
 Search indexes each procedure's sections (``##`` headings) with the page and ranks the
 best 50 pages again by their best section: with ``--whole-pages`` the procedures are the
@@ -169,6 +174,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--markdown", type=Path, help="also write the table here")
+    parser.add_argument("--vectors", type=Path,
+                        help="keep the sections' vectors in this file between runs")
     parser.add_argument("--whole-pages", action="store_true",
                         help="a procedure per page of the documentation (83, with their "
                              "sections) instead of one per ## section")
@@ -183,9 +190,11 @@ def main() -> None:
 
     from apprentice import create_app, migrate
     from apprentice.db import database, db_session, utcnow
-    from apprentice.kb import ranking, search
+    from apprentice.kb import ranking, search, semantic
     from apprentice.kb.models import Procedure
 
+    if args.vectors:  # an absolute path: the instance folder's own is not used
+        semantic.STORE = str(args.vectors.resolve())
     random.seed(7)
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as instance:
@@ -250,6 +259,14 @@ def main() -> None:
                     finally:
                         ranking.best = best
 
+                def app_words_alone(text):
+                    """search() without meaning (semantic.py): the row to compare it with."""
+                    by_meaning, search._by_meaning = search._by_meaning, lambda *args: None
+                    try:
+                        return app_no_facets(text)
+                    finally:
+                        search._by_meaning = by_meaning
+
                 client = api_client(instance)
 
                 def app_api(text, client=client):
@@ -260,7 +277,8 @@ def main() -> None:
 
                 fts, fts_page, fts_snippets = fts5_index(documents)
                 for function in (bare, bare_top, bare_facets, app_search, app_no_facets,
-                                 app_whoosh_scored, app_api, fts_page, fts_snippets):
+                                 app_whoosh_scored, app_words_alone, app_api, fts_page,
+                                 fts_snippets):
                     function("loan")  # warm caches
                     function("lona")  # and the English words a typo is checked against
                 rows = [
@@ -272,6 +290,8 @@ def main() -> None:
                      timed(app_no_facets, QUERIES_SHORT)),
                     ("1-3 words, app search(), Whoosh scoring",
                      timed(app_whoosh_scored, QUERIES_SHORT)),
+                    ("1-3 words, app search(), words alone",
+                     timed(app_words_alone, QUERIES_SHORT)),
                     ("1-3 words, app: GET /api/search", timed(app_api, QUERIES_SHORT)),
                     ("1-3 words, bare Whoosh with facets", timed(bare_facets, QUERIES_SHORT)),
                     ("1-3 words, app with facets (page)", timed(app_search, QUERIES_SHORT)),

