@@ -1156,7 +1156,7 @@ class Hit:
 # (BM25F over title, tags and text), then the best CANDIDATES are ranked again by their
 # best section with BM25F over the page's title, the section's heading and its text,
 # from the counts the index stores (nothing is read or analysed again).
-CANDIDATES = 20
+CANDIDATES = 30
 K1 = 1.6
 B = 0.75
 TITLE_WEIGHT = 1.5
