@@ -8,6 +8,8 @@ installs); without it they skip locally and fail in CI."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -204,3 +206,11 @@ def test_a_model_that_cannot_be_read_leaves_search_by_words(app, cast, tmp_path,
     _holds, _shelving, closing = publish(app, cast["mentor"], HOLDS, SHELVING, CLOSING)
     assert [hit.id for hit in find(app, "cash float").hits] == [closing]
     assert "cannot be read" in caplog.text
+
+
+def test_a_vector_file_that_cannot_be_used_only_costs_time(meaning, cast, caplog):
+    store = Path(meaning.config["APPRENTICE_INSTANCE_PATH"]) / semantic.STORE
+    store.write_bytes(b"this is not a database" * 100)
+    holds, *_ = publish(meaning, cast["mentor"], HOLDS, SHELVING, CLOSING)
+    assert find(meaning, QUESTION).hits[0].id == holds
+    assert "not kept" in caplog.text

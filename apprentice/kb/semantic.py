@@ -231,7 +231,16 @@ class VectorStore:
         return connection
 
     def vectors(self, model: Encoder, texts: list[str]) -> np.ndarray:
-        """``texts``' vectors by ``model`` (float16 rows), computing only those not kept."""
+        """``texts``' vectors by ``model`` (float16 rows), computing only those not kept;
+        all of them, when the file cannot be used (said in the log: indexing goes on)."""
+        try:
+            return self._vectors(model, texts)
+        except sqlite3.Error as exc:
+            logging.getLogger(__name__).warning(
+                "search vectors are not kept in %s (computed each time): %s", self.path, exc)
+            return model.encode(texts).astype(np.float16)
+
+    def _vectors(self, model: Encoder, texts: list[str]) -> np.ndarray:
         keys = [hashlib.sha256(f"{model.signature}\n{text}".encode()).digest()
                 for text in texts]
         out = np.zeros((len(texts), model.dimensions), dtype=np.float16)
