@@ -19,7 +19,7 @@ queries.
         [--markdown FILE] [--whole-pages] [--vectors FILE]
 
 With the search model installed (``make`` installs it), indexing computes each section's
-vector, about 50 ms each: ``--vectors FILE`` keeps them between runs (the instance folder
+vector, 50 to 90 ms each: ``--vectors FILE`` keeps them between runs (the instance folder
 is thrown away), so a second run only indexes. The row "app search(), words alone" is the
 same search without meaning, timed in the same run.
 
