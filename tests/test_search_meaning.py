@@ -116,11 +116,10 @@ def test_without_the_model_only_words_find(app, cast):
 
 
 def test_pages_holding_the_words_stay_found(meaning, cast):
-    _holds, shelving, closing = publish(meaning, cast["mentor"], HOLDS, SHELVING, CLOSING)
+    *_others, closing = publish(meaning, cast["mentor"], HOLDS, SHELVING, CLOSING)
     results = find(meaning, "cash float")
     assert results.hits[0].id == closing
     assert results.by_words == 1
-    assert shelving not in [hit.id for hit in results.hits][:1]
 
 
 DVDS = services.ProcedureDraft(
