@@ -64,6 +64,17 @@ def publish(app, person, *drafts, publish=True):
         return [services.create(draft, author, publish=publish).id for draft in drafts]
 
 
+def alone(app, cast, folder, draft, question):
+    """``draft`` published alone and ``question`` asked: its id and the one hit, the
+    model on (``folder``) or off (None)."""
+    app.config["APPRENTICE_SEARCH_MODEL"] = str(folder) if folder else "off"
+    with app.app_context():
+        search.rebuild()
+    [page] = publish(app, cast["mentor"], draft)
+    [hit] = find(app, question).hits
+    return page, hit
+
+
 def find(app, text, **options):
     with app.app_context():
         return search.search(text, **{"viewer_id": None, "sees_everything": False, **options})
@@ -137,11 +148,8 @@ def test_of_two_sections_the_words_rank_alike_the_one_that_answers_is_linked(
         app, cast, model_folder, model, linked):
     """Both sections hold "dvd", "loan" and "patron" once; the shorter scores a little
     higher by words, the other answers "how long"."""
-    app.config["APPRENTICE_SEARCH_MODEL"] = str(model_folder) if model else "off"
-    with app.app_context():
-        search.rebuild()
-    [films] = publish(app, cast["mentor"], DVDS)
-    [hit] = find(app, "how long is a dvd loan for a patron").hits
+    films, hit = alone(app, cast, model_folder if model else None, DVDS,
+                       "how long is a dvd loan for a patron")
     assert (hit.id, hit.section.anchor) == (films, linked)
 
 
@@ -213,3 +221,48 @@ def test_a_vector_file_that_cannot_be_used_only_costs_time(meaning, cast, caplog
     holds, *_ = publish(meaning, cast["mentor"], HOLDS, SHELVING, CLOSING)
     assert find(meaning, QUESTION).hits[0].id == holds
     assert "not kept" in caplog.text
+
+
+FILLER = ("Count the cash float twice, switch off the public computers one by one, check "
+          "the toilets and the meeting rooms, close every window on the upper floor, set "
+          "the alarm and lock the front doors behind you. ") * 12  # about 400 words
+DESK = services.ProcedureDraft(
+    title="The desk at the end of the day",
+    body=("## Last things\n\n" + FILLER + "\n\nWhen the item is on loan, open its record, "
+          "choose Request and pick the patron; the patron is told when it waits on the "
+          "pickup shelf.\n"))
+
+
+def test_a_long_section_is_read_to_its_end(meaning, cast):
+    """The model reads 256 word pieces at a time: the answer at the end of a long
+    section is found only if the section is read in pieces (semantic.section_texts)."""
+    [desk] = publish(meaning, cast["mentor"], DESK, SHELVING, CLOSING)[:1]
+    pieces = semantic.section_texts(DESK.title, "Last things", DESK.body)
+    assert len(pieces) > 1 and "pickup shelf" in pieces[-1]
+    assert all(piece.startswith("The desk at the end of the day: Last things\n")
+               for piece in pieces)
+    hits = find(meaning, QUESTION).hits
+    assert hits[0].id == desk
+    assert hits[0].section.anchor == "last-things"
+
+
+INVOICES = services.ProcedureDraft(
+    title="Invoices",
+    body=("## Reports\n\n"
+          "The invoice report lists each paid invoice by fund and fiscal year. A list of "
+          "paid invoices can be exported to a spreadsheet for the auditors.\n\n"
+          "## Voucher\n\n"
+          "When accounts payable has sent the cheque to the vendor, open the voucher and "
+          "enter the disbursement number and the date it was sent.\n\n"
+          "## Cheques\n\n"
+          "Accounts payable prints the cheques each Friday and posts them to the vendors.\n"))
+
+
+@pytest.mark.parametrize(("model", "linked"), [(True, "voucher"), (False, "reports")])
+def test_the_section_that_reads_like_the_question_is_linked_before_the_words_best(
+        app, cast, model_folder, model, linked):
+    """"Reports" holds "invoice" and "paid" most; "Voucher" holds only "number" but
+    answers, and reads most like the question: the two orders fused, it is linked."""
+    invoices, hit = alone(app, cast, model_folder if model else None, INVOICES,
+                          "where do i write down the check number once an invoice is paid")
+    assert (hit.id, hit.section.anchor) == (invoices, linked)

@@ -42,7 +42,9 @@ STORE = "search-vectors.sqlite3"  # in the instance folder: vectors by model and
 # when the cores are busy (other workers, other requests), and a question that takes
 # 12 ms on one thread took 100 to 300 ms on two (this 2-core machine, a test run beside).
 _blas = ThreadpoolController()
-TEXT_CHARS = 2000  # of a section, read for its vector (the model reads 256 word pieces)
+PIECE_WORDS = 100  # words of a section the model reads at a time
+PIECES_KEPT = 32  # a section's pieces read, at most (3,200 words)
+LAYOUT = f"pieces of {PIECE_WORDS} words"  # recorded with the model: a change rebuilds
 
 
 def default_folder() -> Path | None:
@@ -298,9 +300,10 @@ def load_early(app) -> None:
 
 
 def signature() -> str | None:
-    """What the index records of the model its vectors were made by (None: no model)."""
+    """What the index records of how its vectors were made: the model and how sections
+    are read (None: no model)."""
     found = model()
-    return found.signature if found is not None else None
+    return f"{found.signature} {LAYOUT}" if found is not None else None
 
 
 class VectorsField(COLUMN):
@@ -313,20 +316,42 @@ class VectorsField(COLUMN):
         self.model = model
 
 
-def section_text(title: str, heading: str | None, text: str) -> str:
-    """What the model reads of a section: the page's title, the heading, the text."""
-    return f"{title}: {heading}\n{text[:TEXT_CHARS]}" if heading \
-        else f"{title}\n{text[:TEXT_CHARS]}"
+def section_texts(title: str, heading: str | None, text: str) -> list[str]:
+    """What the model reads of a section: its text in pieces of ``PIECE_WORDS`` words
+    (the last piece its last words), each after the page's title and the heading. The
+    model was trained on short passages and reads 256 word pieces at most: half of the
+    FOLIO manual's sections are longer, and read whole they were read to their start
+    only, their meaning blurred (the model alone on the staff set: 0.376 nDCG@10 read
+    whole, 0.476 in pieces; bench/README.md)."""
+    label = f"{title}: {heading}" if heading else title
+    words = text.split()
+    starts = list(range(0, max(len(words) - PIECE_WORDS, 0) + 1, PIECE_WORDS))
+    if starts[-1] + PIECE_WORDS < len(words):
+        starts.append(len(words) - PIECE_WORDS)
+    return [f"{label}\n{' '.join(words[start:start + PIECE_WORDS])}".rstrip()
+            for start in starts[:PIECES_KEPT]]
 
 
 def page_vectors(field: VectorsField, title: str, parts: list) -> bytes:
-    """The column value of a page: its sections' vectors by the index's model; nothing
-    when the index keeps none or this process has another model."""
+    """The column value of a page: how many pieces each section has (``uint16``: their
+    count, then each), then the pieces' vectors (float16), by the index's model;
+    nothing when the index keeps none or this process has another model."""
     found = model()
-    if found is None or field.model != found.signature or not parts:
+    if found is None or field.model != signature() or not parts:
         return b""
-    texts = [section_text(title, part.heading, part.text) for part in parts]
-    return VectorStore(instance_path(current_app) / STORE).vectors(found, texts).tobytes()
+    texts = [section_texts(title, part.heading, part.text) for part in parts]
+    vectors = VectorStore(instance_path(current_app) / STORE).vectors(
+        found, [piece for pieces in texts for piece in pieces])
+    counts = np.array([len(texts), *(len(pieces) for pieces in texts)], dtype="<u2")
+    return counts.tobytes() + vectors.astype("<f2").tobytes()
+
+
+def _unpacked(value: bytes, dimensions: int) -> tuple[np.ndarray, np.ndarray]:
+    """A page's column value as (each section's count of pieces, the pieces' vectors)."""
+    sections = int(np.frombuffer(value, dtype="<u2", count=1)[0])
+    counts = np.frombuffer(value, dtype="<u2", count=sections, offset=2).astype(np.int64)
+    vectors = np.frombuffer(value, dtype="<f2", offset=2 + 2 * sections)
+    return counts, vectors.reshape(-1, dimensions)
 
 
 @lru_cache(maxsize=1024)
@@ -342,31 +367,34 @@ def question_vector(text: str) -> np.ndarray | None:
 
 
 SEGMENTS_KEPT = 64  # segments' vectors a process keeps (a segment never changes but for deletions)
-_segments: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_segments: OrderedDict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
 _segments_lock = threading.Lock()
 
 
 def _segment_rows(reader, fieldname: str, model: str, dimensions: int
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """One segment's vectors and each row's document number in it, deleted documents
-    included: read once a process (a search after each save reads only the new
-    segment, not the 10,000 pages before it)."""
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One segment's pieces' vectors, each section's document number in it and its
+    count of pieces, deleted documents included: read once a process (a search after
+    each save reads only the new segment, not the 10,000 pages before it)."""
     key = (reader.segment().segment_id(), fieldname, model)
     with _segments_lock:
         if key in _segments:
             _segments.move_to_end(key)
             return _segments[key]
-    rows, owners = [], []
+    rows, owners, pieces = [], [], []
     if reader.has_column(fieldname):
         column = reader.column_reader(fieldname)
         for docnum in range(reader.doc_count_all()):
             value = column[docnum]
             if value:
-                rows.append(np.frombuffer(value, dtype=np.float16).reshape(-1, dimensions))
-                owners.append(np.full(len(rows[-1]), docnum, dtype=np.int64))
+                counts, vectors = _unpacked(value, dimensions)
+                rows.append(vectors)
+                pieces.append(counts)
+                owners.append(np.full(len(counts), docnum, dtype=np.int64))
     found = (np.concatenate(rows).astype(np.float32) if rows
              else np.zeros((0, dimensions), dtype=np.float32),
-             np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64))
+             np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64),
+             np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64))
     with _segments_lock:
         _segments[key] = found
         while len(_segments) > SEGMENTS_KEPT:
@@ -375,53 +403,65 @@ def _segment_rows(reader, fieldname: str, model: str, dimensions: int
 
 
 class Vectors:
-    """One version of the index's vectors as a matrix: a row per section of each live
-    page, the pages' document numbers beside them (rows of a page together)."""
+    """One version of the index's vectors as a matrix: a row per piece of each section
+    of each live page (a section's pieces together, a page's sections together), and
+    each section's page."""
 
     def __init__(self, searcher, fieldname: str = "vectors"):
         schema = searcher.schema
         self.model = getattr(schema[fieldname], "model", None) if fieldname in schema else None
         found = model() if self.model else None
-        rows, owners = [], []
+        rows, owners, pieces = [], [], []
         for segment, offset in searcher.leaf_searchers() if found is not None else ():
             reader = segment.reader()
             if reader.segment() is None:  # an empty index's reader has none
                 continue
-            matrix, docnums = _segment_rows(reader, fieldname, self.model, found.dimensions)
+            matrix, docnums, counts = _segment_rows(reader, fieldname, self.model,
+                                                    found.dimensions)
             if reader.has_deletions():
                 deleted = np.fromiter(reader.segment().deleted_docs(), dtype=np.int64)
                 live = ~np.isin(docnums, deleted)
-                matrix, docnums = matrix[live], docnums[live]
+                matrix = matrix[np.repeat(live, counts)]
+                docnums, counts = docnums[live], counts[live]
             rows.append(matrix)
             owners.append(docnums + offset)
+            pieces.append(counts)
         dimensions = found.dimensions if found is not None else 0
-        self.rows = np.concatenate(rows) if rows else np.zeros((0, dimensions), np.float32)
+        # One segment's matrix is used as it is: a copy would double the memory.
+        self.rows = (rows[0] if len(rows) == 1 else np.concatenate(rows) if rows
+                     else np.zeros((0, dimensions), np.float32))
         self.owners = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
-        # Where each page's rows start, and the pages in that order.
+        counts = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
+        self.pieces = np.r_[0, np.cumsum(counts)[:-1]].astype(np.int64) if len(counts) \
+            else counts  # where each section's rows start
+        # Where each page's sections start, and the pages in that order.
         self.starts = (np.flatnonzero(np.r_[True, self.owners[1:] != self.owners[:-1]])
                        if len(self.owners) else np.zeros(0, dtype=np.int64))
         self.pages = self.owners[self.starts]
 
     def similarity(self, question: np.ndarray) -> np.ndarray:
-        """Each row's cosine with ``question`` (both unit vectors)."""
+        """Each section's cosine with ``question`` (both unit vectors): its nearest
+        piece's."""
+        if not len(self.rows):
+            return np.zeros(0, dtype=np.float32)
         with _blas.limit(limits=1, user_api="blas"):
-            return self.rows @ question
+            return np.maximum.reduceat(self.rows @ question, self.pieces)
 
-    def nearest(self, similarity: np.ndarray, allowed: set[int] | None, count: int,
+    def nearest(self, similarity: np.ndarray, allowed: np.ndarray | None, count: int,
                 floor: float) -> list[tuple[int, float, int]]:
         """The ``count`` pages nearest by ``similarity`` (their best section's, at least
-        ``floor``) among those ``allowed`` (None: all): (document number, cosine, its
-        nearest section's position), nearest first, ties to the lower document number."""
-        if not len(self.rows):
+        ``floor``) among the document numbers ``allowed`` (None: all): (document number,
+        cosine, its nearest section's position), nearest first, ties to the lower
+        document number."""
+        if not len(self.owners):
             return []
         best = np.maximum.reduceat(similarity, self.starts)
         keep = best >= floor
         if allowed is not None:
-            keep &= np.isin(self.pages, np.fromiter(allowed, dtype=np.int64,
-                                                    count=len(allowed)))
+            keep &= np.isin(self.pages, allowed)
         chosen = np.flatnonzero(keep)
         chosen = chosen[np.lexsort((self.pages[chosen], -best[chosen]))][:count]
-        ends = np.r_[self.starts[1:], len(self.rows)]
+        ends = np.r_[self.starts[1:], len(self.owners)]
         return [(int(self.pages[n]), float(best[n]),
                  int(np.argmax(similarity[self.starts[n]:ends[n]])))
                 for n in chosen]
@@ -432,5 +472,5 @@ class Vectors:
         n = int(np.searchsorted(self.pages, docnum)) if docnum is not None else len(self.pages)
         if n >= len(self.pages) or self.pages[n] != docnum:
             return None
-        end = self.starts[n + 1] if n + 1 < len(self.starts) else len(self.rows)
+        end = self.starts[n + 1] if n + 1 < len(self.starts) else len(self.owners)
         return similarity[self.starts[n]:end]
