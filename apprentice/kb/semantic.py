@@ -322,7 +322,7 @@ def section_texts(title: str, heading: str | None, text: str) -> list[str]:
     model was trained on short passages and reads 256 word pieces at most: half of the
     FOLIO manual's sections are longer, and read whole they were read to their start
     only, their meaning blurred (the model alone on the staff set: 0.376 nDCG@10 read
-    whole, 0.476 in pieces; bench/README.md)."""
+    whole, 0.461 in pieces of 100 words; bench/README.md)."""
     label = f"{title}: {heading}" if heading else title
     words = text.split()
     starts = list(range(0, max(len(words) - PIECE_WORDS, 0) + 1, PIECE_WORDS))
