@@ -1793,9 +1793,8 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
         if weights else {}
     scored = {procedure_id: _section_scores(weights, parts, average, pairs)
               for procedure_id, parts in stored.items()}
-    if meaning is not None:
-        _add_likeness(scored, meaning, {procedure_id: docnum for docnum, procedure_id
-                                        in ids.items()})
+    cosines = _cosines(meaning, ids, scored) if meaning is not None else {}
+    _add_likeness(scored, cosines)
     fused = {}
     if reranking:  # the candidates by their best section; Whoosh's order breaks ties
         head = sorted(found[:CANDIDATES], key=lambda item: -max(
@@ -1807,13 +1806,10 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
         rest = [item for item in found[CANDIDATES:] if int(item[0]["id"]) not in fused]
         found = (head + rest)[(page - 1) * pagelen:page * pagelen]
     hits = []
-    docnums = {procedure_id: docnum for docnum, procedure_id in ids.items()}
     for fields, score in found:
         procedure_id = int(fields["id"])
         parts, points = stored[procedure_id]["parts"], scored[procedure_id]
-        likeness = meaning.vectors.of_page(meaning.similarity, docnums.get(procedure_id)) \
-            if meaning is not None else None
-        order = _shown_sections(parts, points, weights, likeness)
+        order = _shown_sections(parts, points, weights, cosines.get(procedure_id))
         if not order and procedure_id in nearest and parts:  # found by meaning alone
             order = [nearest[procedure_id]]
         best = order[0] if order else (0 if parts else None)
@@ -1867,17 +1863,28 @@ def _by_meaning(reading: _Reading, text: str, allowed: set[int] | None) -> _Mean
                                     else ranking.as_array(allowed), NEAREST, NEAR_FLOOR))
 
 
-def _add_likeness(scored: dict[int, list[float]], meaning: _Meaning,
-                  docnums: dict[int, int]) -> None:
+def _cosines(meaning: _Meaning, ids: dict[int, int], scored: dict[int, list[float]]
+             ) -> dict:
+    """Each ranked page's sections' cosines with the question, by procedure id (``ids``:
+    document number to procedure id); only pages whose vectors match their sections."""
+    docnums = {procedure_id: docnum for docnum, procedure_id in ids.items()}
+    cosines = {}
+    for procedure_id, points in scored.items():
+        found = meaning.vectors.of_page(meaning.similarity, docnums.get(procedure_id))
+        if found is not None and len(found) == len(points):
+            cosines[procedure_id] = found
+    return cosines
+
+
+def _add_likeness(scored: dict[int, list[float]], cosines: dict) -> None:
     """Each section's score raised by its likeness to the question (cosine from 0, on the
     scale of the best section's score): of two sections the words rank alike, the one
     that reads like the question first (staff set 0.461 -> 0.482, bench/README.md)."""
     top = max((max(points, default=0.0) for points in scored.values()), default=0.0) or 1.0
-    for procedure_id, points in scored.items():
-        likeness = meaning.vectors.of_page(meaning.similarity, docnums.get(procedure_id))
-        if likeness is not None and len(likeness) == len(points):
-            scored[procedure_id] = [score + LIKENESS * top * max(float(cosine), 0.0)
-                                    for score, cosine in zip(points, likeness, strict=True)]
+    for procedure_id, likeness in cosines.items():
+        scored[procedure_id] = [score + LIKENESS * top * max(float(cosine), 0.0)
+                                for score, cosine in zip(scored[procedure_id], likeness,
+                                                         strict=True)]
 
 
 def _shown_sections(parts: list, points: list[float], terms, likeness) -> list[int]:
@@ -1890,7 +1897,7 @@ def _shown_sections(parts: list, points: list[float], terms, likeness) -> list[i
     order = sorted((n for n, part in enumerate(parts)
                     if any(term in part[3] or term in part[4] for term in terms)),
                    key=lambda n: -points[n])
-    if not order or likeness is None or len(likeness) != len(parts):
+    if not order or likeness is None:
         return order
     by_likeness = sorted(range(len(parts)), key=lambda n: -likeness[n])
     shown = {*order, by_likeness[0]}
