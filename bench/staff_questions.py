@@ -22,7 +22,12 @@ words (the text before the first heading is one too), titled "<page title>: <hea
 Scores: gain = the grade; nDCG@10 against the ideal order of the judged grades; MRR and
 success@5 count a result as right when graded 2 or 3 (MRR over the first page of
 results); a section not judged counts 0. A section that comes back twice (two with one
-heading on a page) counts once.
+heading on a page) counts once. nDCG@10, MRR and success@5 count each section shown as a
+place of its own, so a page showing four sections fills four of the first five places.
+success@5 is also counted per result, as the API returns them (a page with the sections
+it shows: right when one of them is), and per page (right when a result's page holds a
+right section: the issue's "the right page in the top five"); an FTS5 result is one
+section.
 """
 
 from __future__ import annotations
@@ -72,6 +77,16 @@ def section_keys(docs: list[tuple], page_list: list[tuple]):
     return keys_of
 
 
+def first_five(results: list[tuple], judgments: dict) -> tuple[float, float]:
+    """(success@5 by result, success@5 by page) of ``results``, each result the sections
+    it shows, best first."""
+    right = {key for key, grade in judgments.items() if grade >= RIGHT}
+    pages = {key.split("#", 1)[0] for key in right}
+    head = results[:5]
+    return (float(any(key in right for shown in head for key in shown)),
+            float(any(shown and shown[0].split("#", 1)[0] in pages for shown in head)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -91,12 +106,22 @@ def main() -> None:
         sys.exit(f"judgments name sections that are not there: {sorted(unknown)[:5]}")
     with tempfile.TemporaryDirectory() as folder:
         page_list = pages(args.data)
-        systems = {"app: GET /api/search": app_search(
-                       page_list, Path(folder) / "instance", section_keys(docs, page_list)),
-                   "SQLite FTS5 (porter, bm25, title x3)": fts5(docs)}
-        results = {name: [scores(search(q["query"]), q["judgments"], RIGHT)
-                          for q in questions]
+        keys_of = section_keys(docs, page_list)
+        by_section = fts5(docs)
+        systems = {  # each a search returning results, each result the sections it shows
+            "app: GET /api/search": app_search(
+                page_list, Path(folder) / "instance",
+                lambda page, hit: [tuple(keys_of(page, hit))]),
+            "SQLite FTS5 (porter, bm25, title x3)": lambda text: [
+                (key,) for key in by_section(text)]}
+        answers = {name: [search(q["query"]) for q in questions]
                    for name, search in systems.items()}
+    results = {name: [scores([key for shown in found for key in shown], q["judgments"], RIGHT)
+                      for q, found in zip(questions, rows, strict=True)]
+               for name, rows in answers.items()}
+    firsts = {name: [first_five(found, q["judgments"])
+                     for q, found in zip(questions, rows, strict=True)]
+              for name, rows in answers.items()}
     print(f"{len(docs)} sections of {args.data}; {len(questions)} questions "
           f"({args.questions.name})\n")
     print(HEADER)
@@ -105,6 +130,11 @@ def main() -> None:
     app_rows, fts_rows = results.values()
     ratio = mean(r[0] for r in app_rows) / mean(r[0] for r in fts_rows)
     print(f"\napp nDCG@10 / FTS5's: {ratio:.2f}")
+    print("\n| system | success@5 by section shown | by result | by page |\n|---|---|---|---|")
+    for name, rows in results.items():
+        print(f"| {name} | {mean(r[2] for r in rows):.0%} | "
+              f"{mean(f[0] for f in firsts[name]):.0%} | "
+              f"{mean(f[1] for f in firsts[name]):.0%} |")
     if args.by_kind:
         kinds = defaultdict(list)
         for number, question in enumerate(questions):
@@ -117,10 +147,12 @@ def main() -> None:
                   f"{mean(fts_rows[n][0] for n in numbers):.3f} | "
                   f"{mean(app_rows[n][2] for n in numbers):.0%} |")
     if args.misses:
-        print("\nNothing right in the app's first five:")
-        for question, scored in zip(questions, app_rows, strict=True):
+        print("\nNothing right in the app's first five sections shown (* nor in its first "
+              "five results):")
+        for question, scored, first in zip(questions, app_rows, next(iter(firsts.values())),
+                                           strict=True):
             if not scored[2]:
-                print(f"  {question['id']}: {question['query']}")
+                print(f"  {question['id']}{'' if first[0] else ' *'}: {question['query']}")
 
 
 if __name__ == "__main__":

