@@ -126,6 +126,32 @@ def test_without_the_model_only_words_find(app, cast):
     assert holds not in [hit.id for hit in find(app, QUESTION).hits]
 
 
+def test_pages_found_by_meaning_alone_are_read_on_the_page_that_shows_them(
+        meaning, cast, monkeypatch):
+    """A page found by meaning alone is read only when shown (search.py): one result a
+    page, every page found is shown once, on its own results page, whole."""
+    waiting = services.ProcedureDraft(  # no word of QUESTION either
+        title="Waiting lists for novels",
+        body="A reader can join the waiting list for a novel that is on loan.\n")
+    drafts = {draft.title: draft for draft in (HOLDS, waiting, SHELVING, CLOSING)}
+    ids = dict(zip(drafts, publish(meaning, cast["mentor"], *drafts.values()), strict=True))
+    first = find(meaning, QUESTION, pagelen=1)
+    assert first.by_words == 0 and first.total >= 2
+    shown = []
+    for number in range(1, first.pages + 1):
+        [hit] = find(meaning, QUESTION, pagelen=1, page=number).hits
+        assert hit.title in drafts and hit.id == ids[hit.title]
+        assert hit.snippet and hit.section is not None
+        shown.append(hit.id)
+    assert len(set(shown)) == len(shown) == first.total
+    assert {ids["Placing a hold"], ids["Waiting lists for novels"]} <= set(shown)
+    reads, read = [], search._sections_of
+    monkeypatch.setattr(search, "_sections_of",
+                        lambda found, schema: reads.extend(found) or read(found, schema))
+    find(meaning, QUESTION, pagelen=1)
+    assert len(reads) == 1  # the one shown, not every page found
+
+
 def test_pages_holding_the_words_stay_found(meaning, cast):
     *_others, closing = publish(meaning, cast["mentor"], HOLDS, SHELVING, CLOSING)
     results = find(meaning, "cash float")

@@ -33,6 +33,7 @@ from functools import cache, lru_cache, partial
 from importlib.resources import files
 from pathlib import Path
 
+import numpy as np
 from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import func, select
@@ -373,7 +374,7 @@ class _Reading:
         # The schema as the searcher read it: ix.schema would read the index's
         # table of contents from disk again, and a reindex may have just removed it.
         self.parser = _parser(self.searcher.schema)
-        self.facet_values: dict[str, list[list[str]]] = {}
+        self.facet_values: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
         # Parsed queries by their text, newest used last: staff search the same few
         # words all day, and parsing costs more than reading a short query's postings.
         self.parsed: OrderedDict[str, object] = OrderedDict()
@@ -411,22 +412,25 @@ class _Reading:
     def current(self, ix) -> bool:
         return ix is self.ix and ix.latest_generation() == self.searcher.reader().generation()
 
-    def keyword_values(self, fieldname: str) -> list[list[str]]:
-        """Each document's values of a comma-separated keyword field, by document
-        number: read once per version of the index, where Whoosh's overlapping
-        facets read them again on every search."""
-        values = self.facet_values.get(fieldname)
-        if values is None:
-            searcher = self.searcher
-            values = [[] for _ in range(searcher.doc_count_all())]
-            for segment, offset in searcher.leaf_searchers():
+    def keyword_values(self, fieldname: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """A comma-separated keyword field's values, and each (document number, value's
+        position) pair there is, as two arrays: read once per version of the index,
+        where Whoosh's overlapping facets read them again on every search."""
+        found = self.facet_values.get(fieldname)
+        if found is None:
+            names: dict[str, int] = {}
+            docnums, positions = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+            for segment, offset in self.searcher.leaf_searchers():
                 reader = segment.reader()
                 for term in reader.lexicon(fieldname):
-                    text = term.decode("utf-8")
-                    for docnum in reader.postings(fieldname, term).all_ids():
-                        values[offset + docnum].append(text)
-            self.facet_values[fieldname] = values
-        return values
+                    position = names.setdefault(term.decode("utf-8"), len(names))
+                    holding = np.fromiter(reader.postings(fieldname, term).all_ids(),
+                                          dtype=np.int64)
+                    docnums.append(holding + offset)
+                    positions.append(np.full(len(holding), position, dtype=np.int64))
+            found = (list(names), np.concatenate(docnums), np.concatenate(positions))
+            self.facet_values[fieldname] = found
+        return found
 
 
 def _kept(kept: OrderedDict, key: str, make):
@@ -1122,11 +1126,15 @@ def snippet(body: str, stems: set[str]) -> Markup:
     return sanitise(prefix + "".join(str(part) for part in parts) + suffix)
 
 
-def _facet_counts(reading: _Reading, matched: set[int], fieldname: str
+def _facet_counts(reading: _Reading, chosen: np.ndarray, fieldname: str
                   ) -> list[tuple[str, int]]:
-    values = reading.keyword_values(fieldname)
-    counts = Counter(value for docnum in matched for value in values[docnum])
-    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:FACET_VALUES]
+    """The commonest values of ``fieldname`` among the documents ``chosen`` (a flag
+    per document number), with their counts (counted at once: a search matching half
+    of 10,000 pages spent 3 ms counting them one by one)."""
+    names, docnums, positions = reading.keyword_values(fieldname)
+    counts = np.bincount(positions[chosen[docnums]], minlength=len(names))
+    return sorted(((names[n], int(counts[n])) for n in np.flatnonzero(counts)),
+                  key=lambda item: (-item[1], item[0]))[:FACET_VALUES]
 
 
 @dataclass(frozen=True)
@@ -1668,7 +1676,7 @@ def version() -> tuple[str, int] | None:
 def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int = 1,
            pagelen: int = 10, area: str | None = None, tag: str | None = None,
            sort: str = "relevance", facets: bool = True, exact: bool = False,
-           by_meaning: bool = True) -> Results:
+           counting: bool = False) -> Results:
     """Procedures matching ``text``, with snippets, facets and a "did you mean".
 
     A word typed that no page holds in any form finds nothing: when what was typed finds
@@ -1676,7 +1684,8 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
     answer and says so ("Showing results for …"); when it finds more, the corrections are
     searched beside the words typed, with a "did you mean". Not with ``exact`` (the
     person chose "search instead for" what they typed): then only the "did you mean".
-    ``by_meaning=False``: by words alone (what the spelling first looks at)."""
+    ``counting``: how many pages hold the words, and nothing else (``by_words`` and
+    ``total``, no hits: what the spelling first looks at)."""
     cleaned = _clean(text)
     note = CUT_NOTE if len(" ".join(text.split())) > MAX_QUERY else None
     browsing = not cleaned or cleaned in {"*", "?"}
@@ -1695,17 +1704,18 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
     suggestion = _spelled(cleaned, corrections) if corrections else None
     if suggestion is not None and not exact:  # a word no page holds finds nothing as typed
 
-        def searching(words: str, by_meaning: bool = by_meaning) -> Results:
+        def searching(words: str, counting: bool = counting) -> Results:
             found = search(words, viewer_id=viewer_id, sees_everything=sees_everything,
                            page=page, pagelen=pagelen, area=area, tag=tag, sort=sort,
-                           facets=facets, exact=True, by_meaning=by_meaning)
+                           facets=facets, exact=True, counting=counting)
             found.query, found.note = text, note
             return found
 
-        # What was typed, by words alone: the decision needs only what its words find,
-        # and it is seldom the answer (reading meaning for nothing cost a typo search
-        # 67.6 ms at p95 at 10,000 pages).
-        as_typed = searching(text, by_meaning=False)
+        # What was typed, counted: the decision needs only how many pages hold its
+        # words, and its results are never the answer as they stand (reading meaning
+        # for nothing cost a typo search 67.6 ms at p95 at 10,000 pages, ranking and
+        # showing them 10 ms more).
+        as_typed = searching(text, counting=True)
         if as_typed.by_words < 3:  # little found: the corrected search, said so
             instead = searching(suggestion)
             if instead.by_words <= as_typed.by_words:
@@ -1746,6 +1756,10 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
     def needed(page: int) -> int:  # the documents ranked to show ``page``
         return max(page * pagelen, CANDIDATES) if reranking else page * pagelen
 
+    if counting:
+        found_by_words = len(_matches(searcher, query, allowed))
+        return Results(query=text, total=found_by_words, page=1, pages=0, hits=[],
+                       by_words=found_by_words)
     page = max(page, 1)
     best = (ranking.best(searcher, query, needed(page), allowed, reading.lengths)
             if reranking and _only_terms(query) else None)
@@ -1753,8 +1767,7 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
     # Words in plain language (an OR of words, ranked by relevance) are also searched by
     # meaning, the question whole ("how do I" included: the model reads questions): the
     # pages nearest it join those holding its words.
-    meaning = _by_meaning(reading, cleaned, allowed) if best is not None and by_meaning \
-        else None
+    meaning = _by_meaning(reading, cleaned, allowed) if best is not None else None
     near = meaning.near if meaning is not None else []
     by_words = len(matched)
     if near:
@@ -1763,16 +1776,20 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
     pages = -(-total // pagelen)
     page = min(page, max(pages, 1))
     limit = needed(page)
-    by_meaning_only, nearest = [], {}  # pages found by meaning alone; id: nearest section
-    ids = {}  # document number: procedure id, of the pages ranked
+    # Pages found by meaning alone are read only if shown (a page's stored fields take a
+    # quarter of a millisecond to read, and most of the 20 are not): until then each
+    # stands in as -1 - its document number.
+    later = {}  # stand-in: document number
+    nearest = {}  # procedure id (or stand-in): its nearest section
+    ids = {}  # document number: procedure id (or stand-in), of the pages ranked
     if best is not None:
         found = [(searcher.stored_fields(docnum), score) for docnum, score in best[0][:limit]]
         ids = {docnum: int(fields["id"])
                for (docnum, _), (fields, _) in zip(best[0][:limit], found, strict=True)}
         for docnum, _similarity, part in near:
             if docnum not in ids:
-                by_meaning_only.append((searcher.stored_fields(docnum), 0.0))
-                ids[docnum] = int(by_meaning_only[-1][0]["id"])
+                ids[docnum] = -1 - docnum
+                later[ids[docnum]] = docnum
             nearest[ids[docnum]] = part
     elif allowed is not None and not allowed:  # Whoosh reads an empty filter as no filter
         found = []
@@ -1785,26 +1802,49 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
         if field_name in ("body", "title"):
             term = term.decode("utf-8") if isinstance(term, bytes) else term
             stems |= glossary.stems.get(term, {term})
-    stored = _sections_of(found + by_meaning_only, searcher.schema)
+    stored = _sections_of(found, searcher.schema)
     weights = _term_weights(searcher, query) if not browsing else {}
     lengths = [part[5] for parts in stored.values() for part in parts["parts"]]
     average = max(sum(lengths) / len(lengths), 1.0) if lengths else 1.0
     pairs = _query_pairs(searcher.schema, _without_question_words(cleaned), weights) \
         if weights else {}
-    scored = {procedure_id: _section_scores(weights, parts, average, pairs)
-              for procedure_id, parts in stored.items()}
-    cosines = _cosines(meaning, ids, scored) if meaning is not None else {}
-    _add_likeness(scored, cosines)
+    scored, cosines = {}, {}
+    top = None  # the best section's score, of the pages holding the words
+
+    def score(pages: dict) -> None:
+        """The sections of ``pages`` (their stored sections by procedure id) scored."""
+        nonlocal top
+        points = {procedure_id: _section_scores(weights, parts, average, pairs)
+                  for procedure_id, parts in pages.items()}
+        if top is None:
+            top = max((max(found, default=0.0) for found in points.values()),
+                      default=0.0) or 1.0
+        likeness = _cosines(meaning, ids, points) if meaning is not None else {}
+        _add_likeness(points, likeness, top)
+        scored.update(points)
+        cosines.update(likeness)
+
+    score(stored)
     fused = {}
     if reranking:  # the candidates by their best section; Whoosh's order breaks ties
         head = sorted(found[:CANDIDATES], key=lambda item: -max(
             scored[int(item[0]["id"])], default=0.0))
         if nearest:  # and by meaning: the two orders fused by their ranks
             fused = _fused([int(item[0]["id"]) for item in head], list(nearest))
-            by_id = {int(item[0]["id"]): item for item in found + by_meaning_only}
-            head = [by_id[procedure_id] for procedure_id in fused]
+            by_id = {int(item[0]["id"]): item for item in found}
+            head = [by_id.get(key, key) for key in fused]  # stand-ins stay as they are
         rest = [item for item in found[CANDIDATES:] if int(item[0]["id"]) not in fused]
         found = (head + rest)[(page - 1) * pagelen:page * pagelen]
+        shown = {item: (searcher.stored_fields(later[item]), 0.0)
+                 for item in found if not isinstance(item, tuple)}
+        for key, (fields, _score) in shown.items():  # found by meaning alone, shown: read
+            procedure_id = ids[later[key]] = int(fields["id"])
+            nearest[procedure_id], fused[procedure_id] = nearest.pop(key), fused.pop(key)
+        if shown:
+            more = _sections_of(list(shown.values()), searcher.schema)
+            stored.update(more)
+            score(more)
+            found = [item if isinstance(item, tuple) else shown[item] for item in found]
     hits = []
     for fields, score in found:
         procedure_id = int(fields["id"])
@@ -1827,8 +1867,11 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
             tags=[t for t in fields.get("tags", "").split(",") if t], status=fields["status"],
             section=section, more=more,
         ))
-    facet_counts = ({name: _facet_counts(reading, matched, name) for name in ("area", "tags")}
-                    if facets else {})
+    facet_counts = {}
+    if facets:
+        chosen = np.zeros(searcher.doc_count_all(), dtype=bool)
+        chosen[np.fromiter(matched, dtype=np.int64, count=len(matched))] = True
+        facet_counts = {name: _facet_counts(reading, chosen, name) for name in ("area", "tags")}
     return Results(query=text, total=total, page=page, pages=pages, hits=hits,
                    suggestion=suggestion, facets=facet_counts, note=note, by_words=by_words)
 
@@ -1876,11 +1919,11 @@ def _cosines(meaning: _Meaning, ids: dict[int, int], scored: dict[int, list[floa
     return cosines
 
 
-def _add_likeness(scored: dict[int, list[float]], cosines: dict) -> None:
+def _add_likeness(scored: dict[int, list[float]], cosines: dict, top: float) -> None:
     """Each section's score raised by its likeness to the question (cosine from 0, on the
-    scale of the best section's score): of two sections the words rank alike, the one
-    that reads like the question first (staff set 0.461 -> 0.482, bench/README.md)."""
-    top = max((max(points, default=0.0) for points in scored.values()), default=0.0) or 1.0
+    scale of ``top``, the best section's score): of two sections the words rank alike,
+    the one that reads like the question first (staff set 0.461 -> 0.482,
+    bench/README.md)."""
     for procedure_id, likeness in cosines.items():
         scored[procedure_id] = [score + LIKENESS * top * max(float(cosine), 0.0)
                                 for score, cosine in zip(scored[procedure_id], likeness,
