@@ -1811,7 +1811,7 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
     scored, cosines = {}, {}
     top = None  # the best section's score, of the pages holding the words
 
-    def score(pages: dict) -> None:
+    def score_sections(pages: dict) -> None:
         """The sections of ``pages`` (their stored sections by procedure id) scored."""
         nonlocal top
         points = {procedure_id: _section_scores(weights, parts, average, pairs)
@@ -1824,7 +1824,7 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
         scored.update(points)
         cosines.update(likeness)
 
-    score(stored)
+    score_sections(stored)
     fused = {}
     if reranking:  # the candidates by their best section; Whoosh's order breaks ties
         head = sorted(found[:CANDIDATES], key=lambda item: -max(
@@ -1843,7 +1843,7 @@ def search(text: str, *, viewer_id: int | None, sees_everything: bool, page: int
         if shown:
             more = _sections_of(list(shown.values()), searcher.schema)
             stored.update(more)
-            score(more)
+            score_sections(more)
             found = [item if isinstance(item, tuple) else shown[item] for item in found]
     hits = []
     for fields, score in found:
